@@ -1,0 +1,178 @@
+//! The Connector trait: how the gateway talks to a platform.
+//!
+//! A [`Connector`] describes a platform and opens a [`StoreSession`] from a store's
+//! credentials. The session owns per-store state (concurrency limit, cached tokens, pacing)
+//! and performs the unified operations. Every operation has a default that answers
+//! `Unsupported`, so a platform only implements what it can really do.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::http::Upstream;
+use crate::model::*;
+use crate::page::{Filters, ListParams, Page};
+use crate::{CallContext, ConnectorError, Result};
+
+/// The kinds of objects `cartgate normalize` understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Order,
+    Product,
+    Customer,
+    Category,
+}
+
+impl std::str::FromStr for ObjectKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "order" => Ok(ObjectKind::Order),
+            "product" => Ok(ObjectKind::Product),
+            "customer" => Ok(ObjectKind::Customer),
+            "category" => Ok(ObjectKind::Category),
+            other => Err(format!(
+                "unknown object kind {other:?}: expected order, product, customer or category"
+            )),
+        }
+    }
+}
+
+/// One credential field a platform expects in `POST /v1/stores`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CredentialField {
+    pub name: &'static str,
+    pub required: bool,
+    /// Secret fields are sealed at rest and never echoed.
+    pub secret: bool,
+    pub description: &'static str,
+}
+
+/// How a platform's changes reach webhook subscribers.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    Native,
+    Polled,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookEventSupport {
+    #[serde(rename = "type")]
+    pub event_type: &'static str,
+    pub source: EventSource,
+}
+
+/// What `GET /v1/platforms` shows for one platform.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlatformDescriptor {
+    /// The id used in `POST /v1/stores`, e.g. `woocommerce`.
+    pub id: &'static str,
+    pub name: &'static str,
+    pub credential_fields: Vec<CredentialField>,
+    /// Operation names, e.g. `orders.list`, `products.update`, `proxy`.
+    pub operations: Vec<&'static str>,
+    /// Filters each list understands, e.g. `orders: [created_from, status]`.
+    pub filters: std::collections::BTreeMap<&'static str, Vec<&'static str>>,
+    pub webhook_events: Vec<WebhookEventSupport>,
+}
+
+pub trait Connector: Send + Sync + 'static {
+    fn descriptor(&self) -> PlatformDescriptor;
+
+    /// Checks the shape of user-supplied credentials (no I/O) and returns the canonical form
+    /// that will be sealed and later given to [`Connector::open`].
+    fn parse_credentials(&self, raw: &Value) -> Result<Value>;
+
+    /// Opens a session for one store. Must not do I/O: `StoreSession::info` validates.
+    fn open(&self, credentials: &Value, upstream: Upstream) -> Result<Arc<dyn StoreSession>>;
+
+    /// Maps one raw platform object to its unified JSON (`cartgate normalize`).
+    fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value>;
+}
+
+fn unsupported<T>(what: &str) -> Result<T> {
+    Err(ConnectorError::Unsupported(format!(
+        "this platform does not support {what}"
+    )))
+}
+
+#[async_trait]
+pub trait StoreSession: Send + Sync {
+    /// The shop itself; also what `POST /v1/stores` calls to validate credentials.
+    async fn info(&self, cx: &CallContext) -> Result<StoreInfo>;
+
+    async fn list_orders(&self, _cx: &CallContext, _p: &ListParams) -> Result<Page<Order>> {
+        unsupported("listing orders")
+    }
+    async fn count_orders(&self, _cx: &CallContext, _f: &Filters) -> Result<u64> {
+        unsupported("counting orders")
+    }
+    async fn get_order(&self, _cx: &CallContext, _id: &str) -> Result<Order> {
+        unsupported("reading orders")
+    }
+    /// Adds a shipment and returns the order as it is afterwards.
+    async fn create_shipment(
+        &self,
+        _cx: &CallContext,
+        _order_id: &str,
+        _s: &NewShipment,
+    ) -> Result<Order> {
+        unsupported("adding shipments")
+    }
+
+    async fn list_products(&self, _cx: &CallContext, _p: &ListParams) -> Result<Page<Product>> {
+        unsupported("listing products")
+    }
+    async fn count_products(&self, _cx: &CallContext, _f: &Filters) -> Result<u64> {
+        unsupported("counting products")
+    }
+    async fn get_product(&self, _cx: &CallContext, _id: &str) -> Result<Product> {
+        unsupported("reading products")
+    }
+    async fn create_product(&self, _cx: &CallContext, _p: &NewProduct) -> Result<Product> {
+        unsupported("creating products")
+    }
+    async fn update_product(
+        &self,
+        _cx: &CallContext,
+        _id: &str,
+        _u: &ProductUpdate,
+    ) -> Result<Product> {
+        unsupported("updating products")
+    }
+    /// Updates one variant and returns its product as it is afterwards.
+    async fn update_variant(
+        &self,
+        _cx: &CallContext,
+        _product_id: &str,
+        _variant_id: &str,
+        _u: &VariantUpdate,
+    ) -> Result<Product> {
+        unsupported("updating variants")
+    }
+
+    async fn list_customers(&self, _cx: &CallContext, _p: &ListParams) -> Result<Page<Customer>> {
+        unsupported("listing customers")
+    }
+    async fn count_customers(&self, _cx: &CallContext, _f: &Filters) -> Result<u64> {
+        unsupported("counting customers")
+    }
+    async fn get_customer(&self, _cx: &CallContext, _id: &str) -> Result<Customer> {
+        unsupported("reading customers")
+    }
+
+    async fn list_categories(&self, _cx: &CallContext, _p: &ListParams) -> Result<Page<Category>> {
+        unsupported("listing categories")
+    }
+    async fn get_category(&self, _cx: &CallContext, _id: &str) -> Result<Category> {
+        unsupported("reading categories")
+    }
+
+    async fn proxy(&self, _cx: &CallContext, _r: &ProxyRequest) -> Result<ProxyResponse> {
+        unsupported("the proxy")
+    }
+}

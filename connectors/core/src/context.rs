@@ -1,0 +1,30 @@
+//! Per-request context a connector call carries.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// What one gateway request lends to the connector calls it makes.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// Attach the untouched platform payload as `raw` to each object.
+    pub include_raw: bool,
+    /// Upstream HTTP calls made for this request (retries included); ends up in the request log.
+    pub upstream_calls: Arc<AtomicU32>,
+}
+
+impl CallContext {
+    pub fn new(include_raw: bool) -> Self {
+        CallContext {
+            include_raw,
+            upstream_calls: Arc::default(),
+        }
+    }
+
+    pub fn count_call(&self) {
+        self.upstream_calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn calls(&self) -> u32 {
+        self.upstream_calls.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,20 @@
+//! cartgate-connector: the unified commerce model, the [`Connector`] trait, paging types,
+//! [`ConnectorError`] and the shared upstream HTTP client ([`http::Upstream`]).
+//!
+//! Platform crates depend on this crate only: never on the gateway, never on each other.
+#![forbid(unsafe_code)]
+
+pub mod connector;
+pub mod context;
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod page;
+pub mod util;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+
+pub use connector::{Connector, ObjectKind, PlatformDescriptor, StoreSession};
+pub use context::CallContext;
+pub use error::{ConnectorError, Result};
+pub use page::{Filters, ListParams, Page};

@@ -1,0 +1,88 @@
+//! Listing parameters and pages shared by every connector.
+//!
+//! A connector returns its own paging state (`Page::next`) as JSON; the gateway seals it into
+//! an opaque, tamper-evident cursor and hands it back on the next call (`ListParams::state`).
+//! Connectors therefore never see or produce cursor strings.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Largest page a client may ask for; platforms with smaller pages fetch several.
+pub const MAX_LIMIT: u32 = 250;
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// Filters of a list or count. The gateway has already checked `status` against the unified
+/// status words of the resource (orders: `OrderStatus`, products: `ProductStatus`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Filters {
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub updated_from: Option<DateTime<Utc>>,
+    pub updated_to: Option<DateTime<Utc>>,
+    pub status: Option<String>,
+    pub email: Option<String>,
+    pub sku: Option<String>,
+}
+
+impl Filters {
+    /// The names of the filters that are set, for "cannot filter by X" messages.
+    pub fn set_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.created_from.is_some() {
+            names.push("created_from");
+        }
+        if self.created_to.is_some() {
+            names.push("created_to");
+        }
+        if self.updated_from.is_some() {
+            names.push("updated_from");
+        }
+        if self.updated_to.is_some() {
+            names.push("updated_to");
+        }
+        if self.status.is_some() {
+            names.push("status");
+        }
+        if self.email.is_some() {
+            names.push("email");
+        }
+        if self.sku.is_some() {
+            names.push("sku");
+        }
+        names
+    }
+
+    /// Refuses every set filter not in `supported`, so none is silently ignored.
+    pub fn only(&self, resource: &str, supported: &[&str]) -> crate::Result<()> {
+        let refused: Vec<_> = self
+            .set_names()
+            .into_iter()
+            .filter(|n| !supported.contains(n))
+            .collect();
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::ConnectorError::Unsupported(format!(
+                "this platform cannot filter {resource} by {}",
+                refused.join(", ")
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    /// 1..=MAX_LIMIT, already validated.
+    pub limit: u32,
+    /// The connector's own paging state from the previous page; `None` for the first page.
+    pub state: Option<Value>,
+    pub filters: Filters,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Paging state for the next page; `None` on the last page.
+    pub next: Option<Value>,
+}

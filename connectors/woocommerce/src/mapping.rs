@@ -1,0 +1,1 @@
+//! Pure mapping of wc/v3 payloads to the unified model.

@@ -1,0 +1,1 @@
+//! A local simulator of the WooCommerce REST API wc/v3.
