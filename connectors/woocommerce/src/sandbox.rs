@@ -1,1 +1,0 @@
-//! A local simulator of the WooCommerce REST API wc/v3.

@@ -1,0 +1,112 @@
+//! Extractors whose rejections are problem+json with stable codes, and the `Scope` a
+//! handler receives from authentication.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use cartgate_connector::util::valid_id;
+use cartgate_connector::CallContext;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::middleware::{Caller, UpstreamCalls};
+use crate::state::AppState;
+use crate::storage::AccountRecord;
+
+/// A JSON body; malformed JSON, unknown fields and wrong types are `validation_failed`,
+/// an oversized body `payload_too_large`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::BytesRejection(r)) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body exceeds the gateway's limit",
+                ))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::validation(
+                "send the body as JSON with `Content-Type: application/json`",
+            )),
+            Err(e) => Err(ApiError::validation(e.body_text())),
+        }
+    }
+}
+
+/// Query parameters; unknown parameters and bad values are `validation_failed`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(q)
+            .map(ApiQuery)
+            .map_err(|e| ApiError::validation(format!("invalid query: {e}")))
+    }
+}
+
+/// Path parameters; each must be a safe id (no `/`, no `..`, printable ASCII, ≤128).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::validation(e.body_text()))?;
+        for (name, value) in raw.iter() {
+            if !valid_id(value) {
+                return Err(ApiError::validation(format!(
+                    "path parameter {name} is not a valid id"
+                )));
+            }
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::validation(e.body_text()))
+    }
+}
+
+/// The authenticated account of a `/v1` request and its upstream-call counter.
+pub struct Scope {
+    pub account: AccountRecord,
+    calls: UpstreamCalls,
+}
+
+impl Scope {
+    pub fn cx(&self, include_raw: bool) -> CallContext {
+        CallContext {
+            include_raw,
+            upstream_calls: self.calls.0.clone(),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Scope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Arc<AppState>) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("authentication required"))?;
+        let calls = parts.extensions.get::<UpstreamCalls>().cloned().unwrap_or_default();
+        Ok(Scope {
+            account: caller.account,
+            calls,
+        })
+    }
+}

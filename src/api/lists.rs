@@ -1,0 +1,339 @@
+//! List and count parameters, their validation, and cursors.
+//!
+//! A cursor is `base64url(payload).base64url(hmac)`: the payload binds the store, the
+//! resource and a fingerprint of the filters to the connector's own paging state, so a
+//! cursor cannot be forged, moved to another store, or reused with other filters.
+
+use cartgate_connector::model::{OrderStatus, ProductStatus};
+use cartgate_connector::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use cartgate_connector::{Filters, ListParams};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use crate::crypto::Signers;
+use crate::error::{ApiError, ApiResult};
+
+/// Paging and `include` common to every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Page size, 1..=250 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `raw` adds each object's untouched platform payload as `raw`.
+    pub include: Option<String>,
+}
+
+/// Time filters (RFC 3339).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimeFilters {
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    pub updated_from: Option<String>,
+    pub updated_to: Option<String>,
+}
+
+macro_rules! query_struct {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Default, Deserialize, IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name { $($(#[$fm])* pub $field: $ty),* }
+    };
+}
+
+query_struct!(OrderListQuery {
+    /// Page size, 1..=250 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// `raw` adds each object's untouched platform payload as `raw`.
+    include: Option<String>,
+    /// RFC 3339.
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    /// pending, processing, on_hold, completed, cancelled, refunded or failed.
+    status: Option<String>,
+});
+query_struct!(OrderCountQuery {
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    status: Option<String>,
+});
+query_struct!(ProductListQuery {
+    /// Page size, 1..=250 (default 50).
+    limit: Option<u32>,
+    cursor: Option<String>,
+    include: Option<String>,
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    /// active, draft or archived.
+    status: Option<String>,
+    /// Exact SKU.
+    sku: Option<String>,
+});
+query_struct!(ProductCountQuery {
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    status: Option<String>,
+    sku: Option<String>,
+});
+query_struct!(CustomerListQuery {
+    /// Page size, 1..=250 (default 50).
+    limit: Option<u32>,
+    cursor: Option<String>,
+    include: Option<String>,
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    /// Exact email.
+    email: Option<String>,
+});
+query_struct!(CustomerCountQuery {
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+    email: Option<String>,
+});
+query_struct!(CategoryListQuery {
+    /// Page size, 1..=250 (default 50).
+    limit: Option<u32>,
+    cursor: Option<String>,
+    include: Option<String>,
+});
+query_struct!(IncludeQuery {
+    /// `raw` adds the untouched platform payload as `raw`.
+    include: Option<String>,
+});
+
+fn time(name: &str, v: &Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
+    v.as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    ApiError::validation(format!(
+                        "{name} must be an RFC 3339 time such as 2024-05-01T00:00:00Z"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+fn status<T: for<'de> Deserialize<'de>>(v: &Option<String>, allowed: &str) -> ApiResult<Option<String>> {
+    match v {
+        None => Ok(None),
+        Some(s) => serde_json::from_value::<T>(Value::String(s.clone()))
+            .map(|_| Some(s.clone()))
+            .map_err(|_| ApiError::validation(format!("status must be one of {allowed}"))),
+    }
+}
+
+/// Whether `include=raw` was asked; any other include value is refused.
+pub fn include_raw(include: &Option<String>) -> ApiResult<bool> {
+    match include.as_deref() {
+        None | Some("") => Ok(false),
+        Some(v) => {
+            let mut raw = false;
+            for part in v.split(',') {
+                match part.trim() {
+                    "raw" => raw = true,
+                    other => {
+                        return Err(ApiError::validation(format!(
+                            "include={other} is not known; the only value is raw"
+                        )))
+                    }
+                }
+            }
+            Ok(raw)
+        }
+    }
+}
+
+pub fn limit(limit: Option<u32>) -> ApiResult<u32> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        l @ 1..=MAX_LIMIT => Ok(l),
+        _ => Err(ApiError::validation(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        ))),
+    }
+}
+
+struct Common<'a> {
+    created_from: &'a Option<String>,
+    created_to: &'a Option<String>,
+    updated_from: &'a Option<String>,
+    updated_to: &'a Option<String>,
+}
+
+fn filters(c: Common<'_>) -> ApiResult<Filters> {
+    let f = Filters {
+        created_from: time("created_from", c.created_from)?,
+        created_to: time("created_to", c.created_to)?,
+        updated_from: time("updated_from", c.updated_from)?,
+        updated_to: time("updated_to", c.updated_to)?,
+        ..Default::default()
+    };
+    if let (Some(a), Some(b)) = (f.created_from, f.created_to) {
+        if a > b {
+            return Err(ApiError::validation("created_from is after created_to"));
+        }
+    }
+    if let (Some(a), Some(b)) = (f.updated_from, f.updated_to) {
+        if a > b {
+            return Err(ApiError::validation("updated_from is after updated_to"));
+        }
+    }
+    Ok(f)
+}
+
+const ORDER_STATUSES: &str = "pending, processing, on_hold, completed, cancelled, refunded, failed";
+const PRODUCT_STATUSES: &str = "active, draft, archived";
+
+macro_rules! common {
+    ($q:expr) => {
+        Common {
+            created_from: &$q.created_from,
+            created_to: &$q.created_to,
+            updated_from: &$q.updated_from,
+            updated_to: &$q.updated_to,
+        }
+    };
+}
+
+impl OrderCountQuery {
+    pub fn filters(&self) -> ApiResult<Filters> {
+        Ok(Filters {
+            status: status::<OrderStatus>(&self.status, ORDER_STATUSES)?,
+            ..filters(common!(self))?
+        })
+    }
+}
+impl OrderListQuery {
+    pub fn filters(&self) -> ApiResult<Filters> {
+        Ok(Filters {
+            status: status::<OrderStatus>(&self.status, ORDER_STATUSES)?,
+            ..filters(common!(self))?
+        })
+    }
+}
+impl ProductCountQuery {
+    pub fn filters(&self) -> ApiResult<Filters> {
+        Ok(Filters {
+            status: status::<ProductStatus>(&self.status, PRODUCT_STATUSES)?,
+            sku: self.sku.clone(),
+            ..filters(common!(self))?
+        })
+    }
+}
+impl ProductListQuery {
+    pub fn filters(&self) -> ApiResult<Filters> {
+        Ok(Filters {
+            status: status::<ProductStatus>(&self.status, PRODUCT_STATUSES)?,
+            sku: self.sku.clone(),
+            ..filters(common!(self))?
+        })
+    }
+}
+impl CustomerCountQuery {
+    pub fn filters(&self) -> ApiResult<Filters> {
+        Ok(Filters {
+            email: self.email.clone(),
+            ..filters(common!(self))?
+        })
+    }
+}
+impl CustomerListQuery {
+    pub fn filters(&self) -> ApiResult<Filters> {
+        Ok(Filters {
+            email: self.email.clone(),
+            ..filters(common!(self))?
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorPayload {
+    v: u8,
+    /// store id
+    s: String,
+    /// resource
+    r: String,
+    /// filters fingerprint
+    f: String,
+    /// the connector's paging state
+    st: Value,
+}
+
+fn fingerprint(f: &Filters) -> String {
+    let json = serde_json::to_vec(f).unwrap_or_default();
+    hex::encode(&ring::digest::digest(&ring::digest::SHA256, &json).as_ref()[..8])
+}
+
+/// Issues and checks cursors for one store, resource and filter set.
+pub struct CursorScope<'a> {
+    pub signers: &'a Signers,
+    pub store_id: &'a str,
+    pub resource: &'static str,
+}
+
+impl CursorScope<'_> {
+    pub fn issue(&self, filters: &Filters, state: Option<Value>) -> Option<String> {
+        let payload = CursorPayload {
+            v: 1,
+            s: self.store_id.to_owned(),
+            r: self.resource.to_owned(),
+            f: fingerprint(filters),
+            st: state?,
+        };
+        Some(self.signers.sign_cursor(&serde_json::to_vec(&payload).ok()?))
+    }
+
+    pub fn read(&self, cursor: &str, filters: &Filters) -> ApiResult<Value> {
+        let bytes = self
+            .signers
+            .verify_cursor(cursor)
+            .ok_or_else(|| ApiError::invalid_cursor("the cursor is malformed or was altered"))?;
+        let p: CursorPayload = serde_json::from_slice(&bytes)
+            .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
+        if p.v != 1 || p.s != self.store_id || p.r != self.resource {
+            return Err(ApiError::invalid_cursor(
+                "the cursor belongs to another store or list",
+            ));
+        }
+        if p.f != fingerprint(filters) {
+            return Err(ApiError::invalid_cursor(
+                "the cursor was issued for other filters; send the same filters as the first page",
+            ));
+        }
+        Ok(p.st)
+    }
+
+    /// Builds the connector's list parameters from a validated query.
+    pub fn params(&self, limit_q: Option<u32>, cursor: &Option<String>, filters: Filters) -> ApiResult<ListParams> {
+        let state = match cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(self.read(c, &filters)?),
+        };
+        Ok(ListParams {
+            limit: limit(limit_q)?,
+            state,
+            filters,
+        })
+    }
+}

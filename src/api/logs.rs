@@ -1,0 +1,131 @@
+//! GET /v1/logs: this account's own request log, newest first.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::docs::CommonErrors;
+use super::extract::{ApiQuery, Scope};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::{LogQuery, LogRecord};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogListQuery {
+    /// Page size, 1..=250 (default 50).
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// RFC 3339; entries at or after.
+    pub from: Option<String>,
+    /// RFC 3339; entries at or before.
+    pub to: Option<String>,
+    pub store_id: Option<String>,
+    /// HTTP status, e.g. 404.
+    pub status: Option<u16>,
+}
+
+/// One request-log entry. The log holds no bodies and no query values.
+#[derive(Serialize, ToSchema)]
+pub struct LogEntry {
+    pub id: String,
+    pub request_id: String,
+    pub at: DateTime<Utc>,
+    pub method: String,
+    /// The route template, e.g. `/v1/stores/{store_id}/orders`.
+    pub route: String,
+    pub store_id: Option<String>,
+    pub status: u16,
+    pub latency_ms: u64,
+    pub upstream_calls: u32,
+    pub error_code: Option<String>,
+}
+
+impl From<LogRecord> for LogEntry {
+    fn from(r: LogRecord) -> Self {
+        LogEntry {
+            id: r.id,
+            request_id: r.request_id,
+            at: r.at,
+            method: r.method,
+            route: r.route,
+            store_id: r.store_id,
+            status: r.status,
+            latency_ms: r.latency_ms,
+            upstream_calls: r.upstream_calls,
+            error_code: r.error_code,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LogList {
+    pub data: Vec<LogEntry>,
+    pub next_cursor: Option<String>,
+}
+
+fn time(name: &str, v: &Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
+    v.as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| ApiError::validation(format!("{name} must be an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+/// This account's requests of the retention period (default 30 days), newest first.
+#[utoipa::path(get, path = "/v1/logs", tag = "logs", operation_id = "listLogs", params(LogListQuery),
+    responses((status = 200, body = LogList), CommonErrors), security(("api_key" = [])))]
+pub async fn list_logs(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiQuery(q): ApiQuery<LogListQuery>,
+) -> ApiResult<Json<LogList>> {
+    let limit = super::lists::limit(q.limit)? as usize;
+    let retention_start =
+        Utc::now() - chrono::Duration::days(state.settings.log_retention_days as i64);
+    let from = time("from", &q.from)?.map_or(retention_start, |f| f.max(retention_start));
+    let before = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => {
+            let bytes = state
+                .signers
+                .verify_cursor(c)
+                .ok_or_else(|| ApiError::invalid_cursor("the cursor is malformed or was altered"))?;
+            let (acct, at, id): (String, DateTime<Utc>, String) = serde_json::from_slice(&bytes)
+                .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
+            if acct != scope.account.id {
+                return Err(ApiError::invalid_cursor("the cursor belongs to another list"));
+            }
+            Some((at, id))
+        }
+    };
+    let query = LogQuery {
+        from: Some(from),
+        to: time("to", &q.to)?,
+        store_id: q.store_id,
+        status: q.status,
+        before,
+        limit: limit + 1,
+    };
+    let mut rows = state.storage.list_logs(&scope.account.id, &query).await?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().and_then(|last| {
+            let payload = serde_json::to_vec(&(&scope.account.id, last.at, &last.id)).ok()?;
+            Some(state.signers.sign_cursor(&payload))
+        })
+    } else {
+        None
+    };
+    Ok(Json(LogList {
+        data: rows.into_iter().map(LogEntry::from).collect(),
+        next_cursor,
+    }))
+}

@@ -1,0 +1,123 @@
+//! The HTTP API: every route in one place ([`router`]) and the order of the tower stack.
+
+pub mod admin;
+pub mod docs;
+pub mod extract;
+pub mod health;
+pub mod lists;
+pub mod logs;
+pub mod platforms;
+pub mod resources;
+pub mod stores;
+
+use std::sync::Arc;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::middleware;
+use crate::state::AppState;
+
+/// The `/v1` routes, documented by the same declaration that routes them.
+fn v1() -> OpenApiRouter<Arc<AppState>> {
+    use resources::*;
+    OpenApiRouter::new()
+        .routes(routes!(platforms::list_platforms))
+        .routes(routes!(stores::create_store, stores::list_stores))
+        .routes(routes!(stores::get_store, stores::update_store, stores::delete_store))
+        .routes(routes!(stores::store_info))
+        .routes(routes!(list_orders))
+        .routes(routes!(count_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(create_shipment))
+        .routes(routes!(list_products, create_product))
+        .routes(routes!(count_products))
+        .routes(routes!(get_product, update_product))
+        .routes(routes!(update_variant))
+        .routes(routes!(list_customers))
+        .routes(routes!(count_customers))
+        .routes(routes!(get_customer))
+        .routes(routes!(list_categories))
+        .routes(routes!(get_category))
+        .routes(routes!(proxy))
+        .routes(routes!(logs::list_logs))
+}
+
+fn admin_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(admin::create_account))
+        .routes(routes!(admin::create_key, admin::list_keys))
+        .routes(routes!(admin::revoke_key))
+        .routes(routes!(admin::rotate_master_key))
+}
+
+fn health_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+}
+
+/// The OpenAPI document, generated from the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, spec) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(v1())
+        .merge(admin_routes())
+        .merge(health_routes())
+        .split_for_parts();
+    spec
+}
+
+/// The whole application with its tower stack.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (v1, _) = v1().split_for_parts();
+    let (admin, _) = admin_routes().split_for_parts();
+    let (health, _) = health_routes().split_for_parts();
+    let spec = openapi();
+
+    // Per-route layers of /v1, innermost first: the request log must see the caller (so it
+    // sits inside authentication) and must not count refused requests (inside the limiter).
+    let v1 = v1
+        .layer(from_fn_with_state(state.clone(), middleware::request_log))
+        .layer(from_fn_with_state(state.clone(), middleware::rate_limit))
+        .layer(from_fn_with_state(state.clone(), middleware::authenticate));
+    let admin = admin.layer(from_fn_with_state(state.clone(), admin::require_admin));
+
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", spec);
+    let max_body = state.settings.max_body_bytes;
+
+    Router::new()
+        .merge(v1)
+        .merge(admin)
+        .merge(health)
+        .merge(docs)
+        .with_state(state.clone())
+        // The stack, innermost first (the last `.layer` is the outermost):
+        // body limit — rejects oversized bodies before any handler reads them;
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        // timeout — bounds everything below, upstream calls included;
+        .layer(from_fn_with_state(state, middleware::timeout))
+        // problem bodies — turns bare errors from the layers below into problem+json;
+        .layer(from_fn(middleware::problem_bodies))
+        // panic catcher — a panicking handler becomes a 500 problem;
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        // tracing span — one span per request, without query strings (they may hold
+        // emails or SKUs);
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req
+                .extensions()
+                .get::<middleware::RequestId>()
+                .map(|r| r.0.as_str())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        // request id — outermost, so every layer and every error body has it.
+        .layer(from_fn(middleware::request_id))
+}

@@ -1,0 +1,226 @@
+//! Connected stores: connect (validated against the platform first), list, get, rename or
+//! replace credentials, disconnect (credentials destroyed), and the shop's own info.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use cartgate_connector::model::StoreInfo;
+use cartgate_connector::CallContext;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::docs::{CommonErrors, UpstreamErrors};
+use super::extract::{ApiJson, ApiPath, Scope};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{credentials_context, AppState};
+use crate::storage::{StoreRecord, StoreStatus};
+
+/// A connected store. Credentials are never returned.
+#[derive(Serialize, ToSchema)]
+pub struct Store {
+    #[schema(example = "st_0190f1c2a7b37d2e8c4b5a6d7e8f9a0b")]
+    pub id: String,
+    #[schema(example = "woocommerce")]
+    pub platform: String,
+    pub name: String,
+    pub status: StoreStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&StoreRecord> for Store {
+    fn from(s: &StoreRecord) -> Self {
+        Store {
+            id: s.id.clone(),
+            platform: s.platform.clone(),
+            name: s.name.clone(),
+            status: s.status,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StoreList {
+    pub data: Vec<Store>,
+    /// Always null: every store of the account is in one page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectStore {
+    /// A platform id from GET /v1/platforms.
+    #[schema(example = "woocommerce")]
+    pub platform: String,
+    /// Your name for the store (1..=200 characters).
+    pub name: String,
+    /// The platform's credential fields (GET /v1/platforms); every platform also accepts
+    /// `endpoint`, a base URL replacing its production host.
+    #[schema(value_type = Object)]
+    pub credentials: Value,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStore {
+    pub name: Option<String>,
+    /// Replaces all credentials; validated against the platform before they are saved.
+    #[schema(value_type = Option<Object>)]
+    pub credentials: Option<Value>,
+}
+
+#[derive(Deserialize)]
+pub struct StorePath {
+    pub store_id: String,
+}
+
+fn check_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::validation("name must be 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Parses credentials with the platform's connector and proves them by reading the shop.
+async fn validated_credentials(
+    state: &AppState,
+    platform: &str,
+    raw: &Value,
+    cx: &CallContext,
+) -> ApiResult<Value> {
+    let p = state.registry.get(platform).ok_or_else(|| {
+        ApiError::validation(format!(
+            "unknown platform {platform:?}; known: {}",
+            state.registry.ids().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let canonical = p
+        .connector
+        .parse_credentials(raw)
+        .map_err(|e| ApiError::validation(e.to_string()))?;
+    let session = p.connector.open(&canonical, state.upstream.clone())?;
+    session.info(cx).await?;
+    Ok(canonical)
+}
+
+fn seal(state: &AppState, store_id: &str, creds: &Value) -> ApiResult<crate::crypto::Sealed> {
+    let bytes = serde_json::to_vec(creds).map_err(ApiError::internal)?;
+    Ok(state.master_key().seal(&bytes, &credentials_context(store_id)))
+}
+
+/// Connect a store. The credentials are checked against the platform before anything is
+/// saved; they are sealed at rest and never returned.
+#[utoipa::path(post, path = "/v1/stores", tag = "stores", operation_id = "createStore",
+    request_body = ConnectStore,
+    responses((status = 201, body = Store), CommonErrors, UpstreamErrors),
+    security(("api_key" = [])))]
+pub async fn create_store(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiJson(body): ApiJson<ConnectStore>,
+) -> ApiResult<(StatusCode, Json<Store>)> {
+    let name = check_name(&body.name)?;
+    let creds = validated_credentials(&state, &body.platform, &body.credentials, &scope.cx(false)).await?;
+    let now = Utc::now();
+    let id = format!("st_{}", uuid::Uuid::now_v7().simple());
+    let record = StoreRecord {
+        credentials: seal(&state, &id, &creds)?,
+        id,
+        account_id: scope.account.id.clone(),
+        platform: body.platform,
+        name,
+        status: StoreStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    state.storage.put_store(&record).await?;
+    Ok((StatusCode::CREATED, Json(Store::from(&record))))
+}
+
+/// This account's stores.
+#[utoipa::path(get, path = "/v1/stores", tag = "stores", operation_id = "listStores",
+    responses((status = 200, body = StoreList), CommonErrors), security(("api_key" = [])))]
+pub async fn list_stores(State(state): State<Arc<AppState>>, scope: Scope) -> ApiResult<Json<StoreList>> {
+    let stores = state.storage.list_stores(&scope.account.id).await?;
+    Ok(Json(StoreList {
+        data: stores.iter().map(Store::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// One store, with its status (`auth_failed` once the platform refused its credentials).
+#[utoipa::path(get, path = "/v1/stores/{store_id}", tag = "stores", operation_id = "getStore",
+    params(("store_id" = String, Path)),
+    responses((status = 200, body = Store), CommonErrors), security(("api_key" = [])))]
+pub async fn get_store(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<StorePath>,
+) -> ApiResult<Json<Store>> {
+    let store = state.store_of(&scope.account, &p.store_id).await?;
+    Ok(Json(Store::from(&store)))
+}
+
+/// Rename a store or replace its credentials (validated first).
+#[utoipa::path(patch, path = "/v1/stores/{store_id}", tag = "stores", operation_id = "updateStore",
+    params(("store_id" = String, Path)), request_body = UpdateStore,
+    responses((status = 200, body = Store), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn update_store(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<StorePath>,
+    ApiJson(body): ApiJson<UpdateStore>,
+) -> ApiResult<Json<Store>> {
+    let mut store = state.store_of(&scope.account, &p.store_id).await?;
+    if let Some(name) = &body.name {
+        store.name = check_name(name)?;
+    }
+    if let Some(raw) = &body.credentials {
+        let creds = validated_credentials(&state, &store.platform, raw, &scope.cx(false)).await?;
+        store.credentials = seal(&state, &store.id, &creds)?;
+        store.status = StoreStatus::Active;
+    }
+    store.updated_at = Utc::now().max(store.updated_at + chrono::Duration::microseconds(1));
+    state.storage.put_store(&store).await?;
+    state.forget_session(&store.id);
+    Ok(Json(Store::from(&store)))
+}
+
+/// Disconnect a store: its credentials are destroyed.
+#[utoipa::path(delete, path = "/v1/stores/{store_id}", tag = "stores", operation_id = "deleteStore",
+    params(("store_id" = String, Path)),
+    responses((status = 204, description = "Disconnected"), CommonErrors), security(("api_key" = [])))]
+pub async fn delete_store(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<StorePath>,
+) -> ApiResult<StatusCode> {
+    let store = state.store_of(&scope.account, &p.store_id).await?;
+    state.storage.delete_store(&store.id).await?;
+    state.forget_session(&store.id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The shop itself: name, URL, currency, timezone, platform version.
+#[utoipa::path(get, path = "/v1/stores/{store_id}/info", tag = "stores", operation_id = "getStoreInfo",
+    params(("store_id" = String, Path)),
+    responses((status = 200, body = StoreInfo), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn store_info(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<StorePath>,
+) -> ApiResult<Json<StoreInfo>> {
+    let info = state
+        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
+            s.info(&cx).await
+        })
+        .await?;
+    Ok(Json(info))
+}

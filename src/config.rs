@@ -1,0 +1,177 @@
+//! Settings: `CARTGATE_*` environment variables, command-line flags and an optional TOML
+//! file (`--config`). Precedence: flag > environment > file > default. The file uses the
+//! flag names with underscores, e.g. `rate_limit_per_second = 50`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, FromArgMatches};
+
+/// Every setting of the gateway. `cartgate serve --help` prints them with their defaults.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// TOML file with any of these settings (flag names with underscores as keys).
+    #[arg(long = "config", env = "CARTGATE_CONFIG", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Address to listen on. Keep it on loopback unless a proxy or TLS sits in front.
+    #[arg(long, env = "CARTGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the embedded store (cartgate.redb) and, when no master key is given,
+    /// the generated master.key (mode 0600).
+    #[arg(long, env = "CARTGATE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Base64 of 32 random bytes; seals store credentials (AES-256-GCM). Generate one with
+    /// `openssl rand -base64 32`.
+    #[arg(long, env = "CARTGATE_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+
+    /// Bearer token of the /admin API; the /admin API is off when unset.
+    #[arg(long, env = "CARTGATE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Public base URL of this gateway, for platform webhooks to reach /inbound.
+    #[arg(long, env = "CARTGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Allow store and subscriber URLs on loopback, private, link-local and metadata
+    /// addresses. Only for demos and tests.
+    #[arg(long, env = "CARTGATE_ALLOW_PRIVATE_UPSTREAMS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_upstreams: bool,
+
+    /// Days request-log entries are kept.
+    #[arg(long, env = "CARTGATE_LOG_RETENTION_DAYS", default_value_t = 30)]
+    pub log_retention_days: u32,
+
+    /// Sustained requests per second per API key.
+    #[arg(long, env = "CARTGATE_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
+    pub rate_limit_per_second: u32,
+
+    /// Requests an API key may burst above the sustained rate.
+    #[arg(long, env = "CARTGATE_RATE_LIMIT_BURST", default_value_t = 40)]
+    pub rate_limit_burst: u32,
+
+    /// Redis URL for the distributed mode; unset: the embedded store.
+    #[arg(long, env = "CARTGATE_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Largest request body accepted, in bytes (larger: 413 payload_too_large).
+    #[arg(long, env = "CARTGATE_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+
+    /// Seconds one request may take end to end (then: 504 timeout).
+    #[arg(long, env = "CARTGATE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds one upstream attempt may take.
+    #[arg(long, env = "CARTGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 20)]
+    pub upstream_timeout_secs: u64,
+
+    /// Retries of an idempotent upstream call on 429, 5xx and timeouts.
+    #[arg(long, env = "CARTGATE_UPSTREAM_MAX_RETRIES", default_value_t = 3)]
+    pub upstream_max_retries: u32,
+
+    /// Seconds one upstream call may spend waiting between retries in total.
+    #[arg(long, env = "CARTGATE_UPSTREAM_MAX_RETRY_WAIT_SECS", default_value_t = 10)]
+    pub upstream_max_retry_wait_secs: u64,
+
+    /// Concurrent upstream calls per store.
+    #[arg(long, env = "CARTGATE_UPSTREAM_CONCURRENCY_PER_STORE", default_value_t = 4)]
+    pub upstream_concurrency_per_store: usize,
+
+    /// Log format on stderr: text or json.
+    #[arg(long, env = "CARTGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+impl Settings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn upstream_config(&self) -> cartgate_connector::http::UpstreamConfig {
+        cartgate_connector::http::UpstreamConfig {
+            allow_private: self.allow_private_upstreams,
+            request_timeout: Duration::from_secs(self.upstream_timeout_secs),
+            max_retries: self.upstream_max_retries,
+            max_retry_wait: Duration::from_secs(self.upstream_max_retry_wait_secs),
+            per_store_concurrency: self.upstream_concurrency_per_store,
+            ..Default::default()
+        }
+    }
+
+    /// Settings from the environment and defaults only (tests, demo).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let cmd = Settings::augment_args(clap::Command::new("cartgate").no_binary_name(true));
+        let matches = cmd.try_get_matches_from(Vec::<String>::new())?;
+        Self::from_matches(&matches)
+    }
+
+    /// Builds settings from parsed arguments, filling what came from defaults with the
+    /// TOML file's values when `--config` is given.
+    pub fn from_matches(matches: &ArgMatches) -> anyhow::Result<Self> {
+        let mut settings = Settings::from_arg_matches(matches)?;
+        if let Some(path) = settings.config_file.clone() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+            let table: toml::Table = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+            let mut args: Vec<String> = Vec::new();
+            for (key, value) in table {
+                let id = key.replace('-', "_");
+                if !matches!(matches.value_source(&id), Some(ValueSource::DefaultValue) | None) {
+                    continue; // flag or environment wins over the file
+                }
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                args.push(format!("--{}={value}", id.replace('_', "-")));
+            }
+            let cmd = Settings::augment_args(clap::Command::new("cartgate").no_binary_name(true));
+            let file_matches = cmd.try_get_matches_from(args).map_err(|e| {
+                anyhow::anyhow!("config file {}: {}", path.display(), e.kind())
+            })?;
+            let from_file = Settings::from_arg_matches(&file_matches)?;
+            settings.merge_defaults_from(matches, from_file);
+        }
+        Ok(settings)
+    }
+
+    fn merge_defaults_from(&mut self, matches: &ArgMatches, file: Settings) {
+        let default = |id: &str| {
+            matches!(matches.value_source(id), Some(ValueSource::DefaultValue) | None)
+        };
+        macro_rules! take {
+            ($($f:ident),*) => { $( if default(stringify!($f)) { self.$f = file.$f.clone(); } )* };
+        }
+        take!(
+            listen,
+            data_dir,
+            master_key,
+            admin_token,
+            public_url,
+            allow_private_upstreams,
+            log_retention_days,
+            rate_limit_per_second,
+            rate_limit_burst,
+            redis_url,
+            max_body_bytes,
+            request_timeout_secs,
+            upstream_timeout_secs,
+            upstream_max_retries,
+            upstream_max_retry_wait_secs,
+            upstream_concurrency_per_store,
+            log_format
+        );
+    }
+}
+
+/// A clap command holding only the settings, for `--help` tests.
+pub fn settings_command() -> clap::Command {
+    Settings::augment_args(clap::Command::new("serve"))
+}

@@ -1,0 +1,261 @@
+//! The tower stack's own layers. The order they are applied in lives in `api::router`;
+//! each layer here does one thing.
+
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+
+use crate::error::{problem_response, ApiError, ErrorCode, REQUEST_ID};
+use crate::ratelimit::Decision;
+use crate::state::AppState;
+use crate::storage::{AccountRecord, LogRecord};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request id of a request, also in its extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The authenticated caller, inserted by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: AccountRecord,
+    pub key_id: String,
+}
+
+/// Upstream calls made while serving a request; handlers hand it to connectors.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamCalls(pub Arc<AtomicU32>);
+
+fn acceptable_request_id(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Takes the client's `x-request-id` when it is sane, else makes one; echoes it, and makes
+/// it available to every error body through a task-local.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("req_{}", uuid::Uuid::now_v7().simple()));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+/// Turns bare error responses of other layers and of axum itself (unknown route, wrong
+/// method, body limit, unsupported media type) into problem+json, so every error a client
+/// sees has the same shape. Must sit inside `request_id` (for the id in the body).
+pub async fn problem_bodies(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || resp.extensions().get::<ErrorCode>().is_some()
+    {
+        return resp;
+    }
+    let (code, title, detail) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "Not found", "no such route".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "Method not allowed",
+            "this route does not accept that method".to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "Payload too large",
+            "the request body exceeds the gateway's limit".to_owned(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "validation_failed",
+            "Validation failed",
+            "send the body as application/json".to_owned(),
+        ),
+        s if s.is_client_error() => (
+            "validation_failed",
+            "Validation failed",
+            "the request is invalid".to_owned(),
+        ),
+        _ => (
+            "internal_error",
+            "Internal error",
+            "an internal error occurred; quote the request_id when reporting it".to_owned(),
+        ),
+    };
+    let mut out = problem_response(status, code, title, detail);
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
+/// A panic in a handler becomes a logged 500 problem, never a dropped connection.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a handler panicked");
+    ApiError::internal("handler panicked").into_response()
+}
+
+/// Bounds the whole request; the client gets a 504 problem, never a hang.
+pub async fn timeout(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let limit = state.settings.request_timeout();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            format!("the request took longer than {}s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+fn presented_key(req: &Request) -> Option<&str> {
+    if let Some(v) = req.headers().get(header::AUTHORIZATION) {
+        let v = v.to_str().ok()?;
+        let (scheme, token) = v.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
+    }
+    req.headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// API-key authentication: digest the presented key, look the digest up, refuse revoked keys.
+pub async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(key) = presented_key(&req).filter(|k| !k.is_empty()) else {
+        return ApiError::unauthorized(
+            "send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+        )
+        .into_response();
+    };
+    let digest = state.signers.api_key_digest(key);
+    let record = match state.storage.find_api_key(&digest).await {
+        Ok(r) => r,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(record) = record.filter(|r| r.revoked_at.is_none()) else {
+        return ApiError::unauthorized("the API key is unknown or revoked").into_response();
+    };
+    let account = match state.storage.get_account(&record.account_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return ApiError::unauthorized("the API key's account is gone").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    req.extensions_mut().insert(Caller {
+        account,
+        key_id: record.id,
+    });
+    next.run(req).await
+}
+
+/// Per-key rate limit with `RateLimit-*` headers on every answer and `Retry-After` on 429.
+pub async fn rate_limit(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Some(caller) = req.extensions().get::<Caller>() else {
+        return ApiError::internal("rate limit layer runs before authentication").into_response();
+    };
+    let limiter = &state.rate_limiter;
+    let limit = HeaderValue::from(limiter.burst);
+    match limiter.check(&caller.key_id) {
+        Decision::Allowed {
+            remaining,
+            reset_secs,
+        } => {
+            let mut resp = next.run(req).await;
+            let h = resp.headers_mut();
+            h.insert("ratelimit-limit", limit);
+            h.insert("ratelimit-remaining", HeaderValue::from(remaining));
+            h.insert("ratelimit-reset", HeaderValue::from(reset_secs));
+            resp
+        }
+        Decision::Limited { retry_after } => {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            metrics::counter!("cartgate_rate_limited_total").increment(1);
+            let mut resp = ApiError::rate_limited(secs).into_response();
+            let h = resp.headers_mut();
+            h.insert("ratelimit-limit", limit);
+            h.insert("ratelimit-remaining", HeaderValue::from(0));
+            h.insert("ratelimit-reset", HeaderValue::from(secs));
+            resp
+        }
+    }
+}
+
+/// Writes one request-log entry per authenticated request: the route template, never the
+/// raw path's query, never a body. Also feeds the Prometheus metrics.
+pub async fn request_log(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let caller = req.extensions().get::<Caller>().cloned();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let store_id = {
+        let (mut parts, body) = req.into_parts();
+        let params =
+            <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &())
+                .await
+                .ok();
+        req = Request::from_parts(parts, body);
+        params.and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == "store_id")
+                .map(|(_, v)| v.to_owned())
+        })
+    };
+    let calls = UpstreamCalls::default();
+    req.extensions_mut().insert(calls.clone());
+
+    let resp = next.run(req).await;
+
+    let latency = started.elapsed();
+    let status = resp.status().as_u16();
+    metrics::counter!("cartgate_requests_total", "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("cartgate_request_duration_seconds", "route" => route.clone())
+        .record(latency.as_secs_f64());
+    if let Some(caller) = caller {
+        let entry = LogRecord {
+            id: format!("log_{}", uuid::Uuid::now_v7().simple()),
+            account_id: caller.account.id,
+            request_id,
+            at: Utc::now(),
+            method,
+            route,
+            store_id,
+            status,
+            latency_ms: latency.as_millis() as u64,
+            upstream_calls: calls.0.load(std::sync::atomic::Ordering::Relaxed),
+            error_code: resp.extensions().get::<ErrorCode>().map(|c| c.0.to_owned()),
+        };
+        state.log_sink.record(entry);
+    }
+    resp
+}

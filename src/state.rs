@@ -1,0 +1,256 @@
+//! Application state and its bootstrap: storage, master key, gateway secrets, the upstream
+//! client, the connector registry and the cache of open store sessions.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Context;
+use cartgate_connector::http::Upstream;
+use cartgate_connector::{CallContext, ConnectorError, StoreSession};
+use chrono::{DateTime, Utc};
+
+use crate::config::Settings;
+use crate::crypto::{GatewaySecrets, MasterKey, Signers};
+use crate::error::{ApiError, ApiResult};
+use crate::logsink::LogSink;
+use crate::ratelimit::ApiRateLimiter;
+use crate::registry::Registry;
+use crate::storage::embedded::EmbeddedStorage;
+use crate::storage::{
+    AccountRecord, Storage, StorageError, StoreRecord, StoreStatus, META_SECRETS,
+};
+
+/// Where the master key came from; rotation writes it back to the same place.
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    Env,
+    File(PathBuf),
+}
+
+/// Open sessions per store, keyed by store id and invalidated by `updated_at`.
+const SESSION_CACHE_MAX: usize = 10_000;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub storage: Arc<dyn Storage>,
+    pub registry: Registry,
+    pub upstream: Upstream,
+    pub signers: Signers,
+    pub master: RwLock<Arc<MasterKey>>,
+    pub master_source: MasterKeySource,
+    pub rate_limiter: ApiRateLimiter,
+    pub log_sink: LogSink,
+    sessions: Mutex<HashMap<String, (DateTime<Utc>, Arc<dyn StoreSession>)>>,
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(d) => {
+                tracing::error!(error = %d, "storage unavailable");
+                ApiError::storage_unavailable("the gateway's storage is unavailable; retry shortly")
+            }
+            StorageError::Corrupt(d) => ApiError::internal(format!("corrupt record: {d}")),
+        }
+    }
+}
+
+pub const SECRETS_CONTEXT: &str = "meta:gateway_secrets";
+
+pub fn credentials_context(store_id: &str) -> String {
+    format!("store:{store_id}")
+}
+
+/// Reads or creates the master key per the settings.
+pub fn load_master_key(settings: &Settings) -> anyhow::Result<(MasterKey, MasterKeySource)> {
+    if let Some(b64) = &settings.master_key {
+        let key = MasterKey::from_base64(b64).context("CARTGATE_MASTER_KEY")?;
+        return Ok((key, MasterKeySource::Env));
+    }
+    let path = settings.data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let key = MasterKey::from_base64(&text).with_context(|| path.display().to_string())?;
+        return Ok((key, MasterKeySource::File(path)));
+    }
+    let key = MasterKey::generate();
+    write_key_file(&path, &key)?;
+    tracing::warn!(
+        path = %path.display(),
+        "CARTGATE_MASTER_KEY is not set: generated a master key file; back it up, or set \
+         CARTGATE_MASTER_KEY in production"
+    );
+    Ok((key, MasterKeySource::File(path)))
+}
+
+/// Writes a key file with mode 0600, atomically (temp file + rename).
+pub fn write_key_file(path: &std::path::Path, key: &MasterKey) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("key.tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(key.to_base64().as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+pub fn ensure_data_dir(settings: &Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+/// Opens the configured storage backend.
+pub fn open_storage(settings: &Settings) -> anyhow::Result<Arc<dyn Storage>> {
+    if settings.redis_url.is_some() {
+        anyhow::bail!(
+            "CARTGATE_REDIS_URL is set, but the Redis storage backend is not available in this \
+             version; unset it to use the embedded store"
+        );
+    }
+    ensure_data_dir(settings)?;
+    let storage = EmbeddedStorage::open(&settings.data_dir.join("cartgate.redb"))?;
+    Ok(Arc::new(storage))
+}
+
+/// Unseals the gateway secrets, creating them on first start.
+pub async fn load_secrets(storage: &dyn Storage, master: &MasterKey) -> anyhow::Result<Signers> {
+    match storage.get_meta(META_SECRETS).await? {
+        Some(sealed) => {
+            let plain = master.open(&sealed, SECRETS_CONTEXT).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot unseal the gateway secrets with master key {}: {e}. Is \
+                     CARTGATE_MASTER_KEY the key this data dir was created with?",
+                    master.id()
+                )
+            })?;
+            let secrets: GatewaySecrets = serde_json::from_slice(&plain)?;
+            Ok(Signers::new(&secrets))
+        }
+        None => {
+            let secrets = GatewaySecrets::generate();
+            let sealed = master.seal(&serde_json::to_vec(&secrets)?, SECRETS_CONTEXT);
+            storage.put_meta(META_SECRETS, &sealed).await?;
+            Ok(Signers::new(&secrets))
+        }
+    }
+}
+
+impl AppState {
+    pub async fn build(settings: Settings, registry: Registry) -> anyhow::Result<Arc<Self>> {
+        let storage = open_storage(&settings)?;
+        let (master, master_source) = load_master_key(&settings)?;
+        let signers = load_secrets(storage.as_ref(), &master).await?;
+        let upstream = Upstream::new(settings.upstream_config());
+        let rate_limiter =
+            ApiRateLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst);
+        let (log_sink, _writer) = LogSink::start(storage.clone());
+        Ok(Arc::new(AppState {
+            log_sink,
+            settings,
+            storage,
+            registry,
+            upstream,
+            signers,
+            master: RwLock::new(Arc::new(master)),
+            master_source,
+            rate_limiter,
+            sessions: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub fn master_key(&self) -> Arc<MasterKey> {
+        self.master.read().expect("master key lock").clone()
+    }
+
+    /// The account's store, or 404 — also for another account's store, so ids leak nothing.
+    pub async fn store_of(&self, account: &AccountRecord, store_id: &str) -> ApiResult<StoreRecord> {
+        match self.storage.get_store(store_id).await? {
+            Some(s) if s.account_id == account.id => Ok(s),
+            _ => Err(ApiError::not_found(format!("no store {store_id}"))),
+        }
+    }
+
+    /// Unseals a store's canonical credentials.
+    pub fn open_credentials(&self, store: &StoreRecord) -> ApiResult<serde_json::Value> {
+        let plain = self
+            .master_key()
+            .open(&store.credentials, &credentials_context(&store.id))
+            .map_err(ApiError::internal)?;
+        serde_json::from_slice(&plain).map_err(ApiError::internal)
+    }
+
+    /// The open session of a store, reusing the cached one while the record is unchanged.
+    pub fn session(&self, store: &StoreRecord) -> ApiResult<Arc<dyn StoreSession>> {
+        if let Some((stamp, s)) = self.sessions.lock().expect("sessions lock").get(&store.id) {
+            if *stamp == store.updated_at {
+                return Ok(s.clone());
+            }
+        }
+        let platform = self
+            .registry
+            .get(&store.platform)
+            .ok_or_else(|| ApiError::internal(format!("unknown platform {}", store.platform)))?;
+        let creds = self.open_credentials(store)?;
+        let session = platform.connector.open(&creds, self.upstream.clone())?;
+        let mut sessions = self.sessions.lock().expect("sessions lock");
+        if sessions.len() >= SESSION_CACHE_MAX {
+            sessions.clear();
+        }
+        sessions.insert(store.id.clone(), (store.updated_at, session.clone()));
+        Ok(session)
+    }
+
+    pub fn forget_session(&self, store_id: &str) {
+        self.sessions.lock().expect("sessions lock").remove(store_id);
+    }
+
+    pub fn forget_all_sessions(&self) {
+        self.sessions.lock().expect("sessions lock").clear();
+    }
+
+    /// Runs one connector operation for a store of the account, keeping the store's status
+    /// in step with what the platform says of its credentials.
+    pub async fn with_store<T, F, Fut>(
+        &self,
+        account: &AccountRecord,
+        store_id: &str,
+        cx: &CallContext,
+        op: F,
+    ) -> ApiResult<T>
+    where
+        F: FnOnce(Arc<dyn StoreSession>, CallContext) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ConnectorError>>,
+    {
+        let store = self.store_of(account, store_id).await?;
+        let session = self.session(&store)?;
+        let result = op(session, cx.clone()).await;
+        let new_status = match &result {
+            Err(ConnectorError::AuthFailed(_)) => Some(StoreStatus::AuthFailed),
+            Ok(_) if store.status == StoreStatus::AuthFailed => Some(StoreStatus::Active),
+            _ => None,
+        };
+        if let Some(status) = new_status.filter(|s| *s != store.status) {
+            // Keep updated_at: a status change does not change the credentials.
+            let mut updated = store.clone();
+            updated.status = status;
+            if let Err(e) = self.storage.put_store(&updated).await {
+                tracing::warn!(error = %e, "could not record the store's status");
+            }
+        }
+        result.map_err(ApiError::from)
+    }
+}

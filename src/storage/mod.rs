@@ -1,0 +1,141 @@
+//! Storage: the one trait the gateway persists through, and its backends.
+//!
+//! What is stored (and nothing else): accounts, API-key digests, stores with sealed
+//! credentials, sealed gateway secrets, and request logs without bodies or query values.
+//! No order, product or customer data ever passes through this module.
+//!
+//! Backends: [`embedded::EmbeddedStorage`] (redb, one file, the default). Every backend runs
+//! the same test-suite (`tests/storage.rs`).
+
+pub mod embedded;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::crypto::Sealed;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The backend cannot be reached or failed; the request may be retried.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub account_id: String,
+    /// Hex HMAC-SHA256 of the key; the key itself is never stored.
+    pub digest: String,
+    /// The first characters of the key, to recognise it in lists.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreStatus {
+    Active,
+    /// The platform refused the stored credentials on the last call.
+    AuthFailed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    pub id: String,
+    pub account_id: String,
+    pub platform: String,
+    pub name: String,
+    /// The connector's canonical credentials JSON, sealed with the store id as context.
+    pub credentials: Sealed,
+    pub status: StoreStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One request-log entry: no bodies, no query values, no store data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogRecord {
+    pub id: String,
+    pub account_id: String,
+    pub request_id: String,
+    pub at: DateTime<Utc>,
+    pub method: String,
+    /// The route template, e.g. `/v1/stores/{store_id}/orders/{order_id}`.
+    pub route: String,
+    pub store_id: Option<String>,
+    pub status: u16,
+    pub latency_ms: u64,
+    pub upstream_calls: u32,
+    pub error_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub store_id: Option<String>,
+    pub status: Option<u16>,
+    /// Return entries strictly older than this (at, id) position: newest first paging.
+    pub before: Option<(DateTime<Utc>, String)>,
+    pub limit: usize,
+}
+
+/// Sealed gateway secrets live under this meta key.
+pub const META_SECRETS: &str = "gateway_secrets";
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    async fn put_account(&self, a: &AccountRecord) -> StorageResult<()>;
+    async fn get_account(&self, id: &str) -> StorageResult<Option<AccountRecord>>;
+
+    async fn put_api_key(&self, k: &ApiKeyRecord) -> StorageResult<()>;
+    async fn get_api_key(&self, id: &str) -> StorageResult<Option<ApiKeyRecord>>;
+    async fn find_api_key(&self, digest: &str) -> StorageResult<Option<ApiKeyRecord>>;
+    async fn list_api_keys(&self, account_id: &str) -> StorageResult<Vec<ApiKeyRecord>>;
+
+    async fn put_store(&self, s: &StoreRecord) -> StorageResult<()>;
+    async fn get_store(&self, id: &str) -> StorageResult<Option<StoreRecord>>;
+    async fn list_stores(&self, account_id: &str) -> StorageResult<Vec<StoreRecord>>;
+    /// Removes the store and its sealed credentials for good.
+    async fn delete_store(&self, id: &str) -> StorageResult<bool>;
+
+    async fn get_meta(&self, key: &str) -> StorageResult<Option<Sealed>>;
+    async fn put_meta(&self, key: &str, value: &Sealed) -> StorageResult<()>;
+
+    /// Every sealed value, for master-key rotation.
+    async fn all_sealed(&self) -> StorageResult<SealedSet>;
+    /// Replaces every sealed value at once (one transaction where the backend has them).
+    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<()>;
+
+    /// Appends a batch of entries (one transaction where the backend has them).
+    async fn append_logs(&self, entries: &[LogRecord]) -> StorageResult<()>;
+    /// Newest first.
+    async fn list_logs(&self, account_id: &str, q: &LogQuery) -> StorageResult<Vec<LogRecord>>;
+    /// Deletes entries older than `before`; returns how many.
+    async fn purge_logs(&self, before: DateTime<Utc>) -> StorageResult<u64>;
+
+    /// Cheap liveness probe for /readyz.
+    async fn ping(&self) -> StorageResult<()>;
+}
+
+/// Everything sealed under the master key.
+#[derive(Debug, Clone, Default)]
+pub struct SealedSet {
+    pub stores: Vec<StoreRecord>,
+    pub meta: Vec<(String, Sealed)>,
+}
