@@ -1,0 +1,13 @@
+//! End-to-end tests: the real gateway and the real sandboxes on loopback sockets.
+//! One test binary (faster to build and link than one per file).
+
+mod harness;
+
+mod api_input;
+mod api_resources;
+mod api_stores;
+mod cli;
+mod logs;
+mod privacy;
+mod storage;
+mod upstream_faults;

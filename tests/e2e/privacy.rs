@@ -1,0 +1,118 @@
+//! After a full run, no customer name, email or address and no consumer secret in clear
+//! appears anywhere in the data dir or in the gateway's logs (at debug level).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::cli::{bin, Proc};
+use crate::harness::*;
+
+fn strings_of(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.chars().count() >= 6 => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings_of(x, out)),
+        Value::Object(o) => o.values().for_each(|x| strings_of(x, out)),
+        _ => {}
+    }
+}
+
+fn all_bytes(dir: &std::path::Path, out: &mut Vec<u8>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            all_bytes(&p, out);
+        } else {
+            out.extend(std::fs::read(&p).unwrap());
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_store_data_or_secret_at_rest_or_in_logs() {
+    let woo = WooSandbox::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("gateway.log");
+    let data = dir.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let serve = Proc(
+        bin()
+            .arg("serve")
+            .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CARTGATE_DATA_DIR", &data)
+            .env("CARTGATE_ADMIN_TOKEN", "tok")
+            .env("CARTGATE_ALLOW_PRIVATE_UPSTREAMS", "true")
+            .env("CARTGATE_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if http().get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let acct: Value = http()
+        .post(format!("{base}/admin/accounts"))
+        .bearer_auth("tok")
+        .json(&serde_json::json!({"name": "p"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let c = Client { base: base.clone(), key: acct["api_key"].as_str().unwrap().into(), account_id: String::new(), key_id: String::new() };
+    let store = c.connect("woocommerce", &woo.credentials()).await;
+    let p = |rest: &str| format!("/v1/stores/{store}{rest}");
+    // A full run: every read, with raw payloads, filters carrying PII, and a write.
+    let orders = c.all(&p("/orders?limit=50&include=raw")).await;
+    let customers = c.all(&p("/customers?limit=50&include=raw")).await;
+    c.all(&p("/products?limit=50")).await;
+    for cu in &customers {
+        if let Some(email) = cu["email"].as_str() {
+            let q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+            c.ok(&p(&format!("/customers?email={q}"))).await;
+        }
+    }
+    let oid = orders[0]["id"].as_str().unwrap();
+    c.ok(&p(&format!("/orders/{oid}?include=raw"))).await;
+    c.get(&p("/orders/does-not-exist")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // the request log is written in batches
+    drop(serve);
+
+    // What must not leak: customers' emails, names and addresses, and the consumer secret.
+    let mut needles = Vec::new();
+    for x in customers.iter().chain(orders.iter()) {
+        for key in ["customer", "billing_address", "shipping_address"] {
+            strings_of(&x[key], &mut needles);
+        }
+        for key in ["email", "addresses"] {
+            strings_of(&x[key], &mut needles);
+        }
+        if let (Some(f), Some(l)) = (x["first_name"].as_str(), x["last_name"].as_str()) {
+            needles.push(format!("{f} {l}"));
+        }
+    }
+    needles.retain(|s| s.contains('@') || s.contains(' ') || s.chars().any(|c| !c.is_ascii()));
+    needles.sort();
+    needles.dedup();
+    assert!(needles.len() > 20, "the run saw customer data: {}", needles.len());
+    needles.push(woo.credentials()["consumer_secret"].as_str().unwrap().to_owned());
+
+    let mut haystack = Vec::new();
+    all_bytes(&data, &mut haystack);
+    let logs = std::fs::read(&log_path).unwrap();
+    assert!(!logs.is_empty(), "the gateway logged at debug level");
+    for (what, bytes) in [("data dir", &haystack), ("gateway log", &logs)] {
+        for n in &needles {
+            let found = bytes.windows(n.len()).any(|w| w == n.as_bytes());
+            assert!(!found, "{n:?} found in the {what}");
+        }
+    }
+}
