@@ -297,6 +297,18 @@ impl Upstream {
                 cx.count_call();
                 self.attempt(&spec).await
             };
+            // A 2xx JSON answer that does not parse was cut short on the way (a dropped
+            // connection behind a proxy, a crashed worker): transient, worth a retry.
+            let outcome = match outcome {
+                Ok(r) if spec.idempotent && r.status.is_success() && is_json(&r.headers)
+                    && serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).is_err() =>
+                {
+                    Err(ConnectorError::Unavailable(
+                        "the platform's JSON answer was cut short".into(),
+                    ))
+                }
+                other => other,
+            };
             let retry_after = match &outcome {
                 Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS => {
                     Some(parse_retry_after(&r.headers))
@@ -370,6 +382,13 @@ impl Upstream {
             body: Bytes::from(body),
         })
     }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
 }
 
 fn transport_error(e: reqwest::Error) -> ConnectorError {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use rust_decimal::Decimal;
+pub use rust_decimal::Decimal;
 use std::str::FromStr;
 
 /// `Some(s)` unless the string is empty or only whitespace: absent data is `null`, not `""`.
@@ -26,7 +26,7 @@ pub fn money_sum<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<String>
     for s in items {
         total += Decimal::from_str(s.trim()).ok()?;
     }
-    Some(total.round_dp(2).to_string())
+    Some(total.to_string())
 }
 
 /// Parses a timestamp as platforms send it: RFC 3339 with an offset, or a naive
@@ -76,7 +76,8 @@ mod tests {
         assert_eq!(money(Some("19.990")), Some("19.990".into()));
         assert_eq!(money(Some("")), None);
         assert_eq!(money(Some("abc")), None);
-        assert_eq!(money_sum(["0.1", "0.2"]), Some("0.30".into()));
+        assert_eq!(money_sum(["0.1", "0.2"]), Some("0.3".into()));
+        assert_eq!(money_sum(["1.125", "2.000"]), Some("3.125".into()));
     }
 
     #[test]

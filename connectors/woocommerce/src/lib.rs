@@ -1,5 +1,262 @@
 //! WooCommerce (REST API wc/v3) for cartgate: the connector and its sandbox.
+//!
+//! - [`mapping`]: pure wc/v3 ⇄ unified mapping (also behind `cartgate normalize`).
+//! - `client`: the [`StoreSession`](cartgate_connector::StoreSession), all upstream I/O.
+//! - [`sandbox`]: a local simulator of the wc/v3 API.
 #![forbid(unsafe_code)]
+// The sandbox builds large documented JSON objects with `json!`.
+#![recursion_limit = "256"]
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cartgate_connector::connector::{
+    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
+};
+use cartgate_connector::http::Upstream;
+use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
+use serde_json::Value;
+
+mod client;
 pub mod mapping;
 pub mod sandbox;
+
+/// The WooCommerce connector. Stateless: per-store state lives in the session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WooCommerce;
+
+/// The connector as the gateway's registry holds it.
+pub fn connector() -> Arc<dyn Connector> {
+    Arc::new(WooCommerce)
+}
+
+const CREDENTIAL_FIELDS: [&str; 4] = ["url", "consumer_key", "consumer_secret", "endpoint"];
+
+/// Reads one credential string field: trimmed, non-empty when required. Type errors name
+/// the field but never echo the value (it may be a secret).
+fn credential_str(
+    obj: &serde_json::Map<String, Value>,
+    name: &str,
+    required: bool,
+) -> Result<Option<String>> {
+    match obj.get(name) {
+        None | Some(Value::Null) if !required => Ok(None),
+        None | Some(Value::Null) => Err(ConnectorError::Validation(format!(
+            "WooCommerce credentials need {name:?}"
+        ))),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            if s.is_empty() {
+                if required {
+                    Err(ConnectorError::Validation(format!(
+                        "WooCommerce credential {name:?} must not be empty"
+                    )))
+                } else {
+                    Ok(None)
+                }
+            } else {
+                Ok(Some(s.to_owned()))
+            }
+        }
+        Some(_) => Err(ConnectorError::Validation(format!(
+            "WooCommerce credential {name:?} must be a string"
+        ))),
+    }
+}
+
+/// An http(s) base URL without a trailing slash, query or fragment.
+fn base_url(name: &str, s: &str) -> Result<String> {
+    let url = url::Url::parse(s).map_err(|e| {
+        ConnectorError::Validation(format!("WooCommerce credential {name:?} is not a URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConnectorError::Validation(format!(
+            "WooCommerce credential {name:?} must be an http(s) URL with a host"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConnectorError::Validation(format!(
+            "WooCommerce credential {name:?} must not carry a user or password"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConnectorError::Validation(format!(
+            "WooCommerce credential {name:?} must not have a query or fragment"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+impl Connector for WooCommerce {
+    fn descriptor(&self) -> PlatformDescriptor {
+        let dates = ["created_from", "created_to", "updated_from", "updated_to"];
+        let mut filters = BTreeMap::new();
+        filters.insert("orders", [&dates[..], &["status"]].concat());
+        filters.insert("products", [&dates[..], &["status", "sku"]].concat());
+        filters.insert("customers", vec!["email"]);
+        filters.insert("categories", vec![]);
+        let native = |event_type| WebhookEventSupport {
+            event_type,
+            source: EventSource::Native,
+        };
+        PlatformDescriptor {
+            id: "woocommerce",
+            name: "WooCommerce",
+            credential_fields: vec![
+                CredentialField {
+                    name: "url",
+                    required: true,
+                    secret: false,
+                    description: "The store's site URL, e.g. https://shop.example.com",
+                },
+                CredentialField {
+                    name: "consumer_key",
+                    required: true,
+                    secret: false,
+                    description:
+                        "REST API consumer key (ck_…), WooCommerce > Settings > Advanced > REST API",
+                },
+                CredentialField {
+                    name: "consumer_secret",
+                    required: true,
+                    secret: true,
+                    description: "REST API consumer secret (cs_…)",
+                },
+                CredentialField {
+                    name: "endpoint",
+                    required: false,
+                    secret: false,
+                    description: "API root replacing {url}/wp-json, e.g. behind a reverse proxy",
+                },
+            ],
+            operations: vec![
+                "store.info",
+                "orders.list",
+                "orders.count",
+                "orders.get",
+                "shipments.create",
+                "products.list",
+                "products.count",
+                "products.get",
+                "products.create",
+                "products.update",
+                "variants.update",
+                "customers.list",
+                "customers.count",
+                "customers.get",
+                "categories.list",
+                "categories.get",
+                "proxy",
+            ],
+            filters,
+            webhook_events: vec![
+                native("order.created"),
+                native("order.updated"),
+                native("product.created"),
+                native("product.updated"),
+                native("product.deleted"),
+                native("customer.created"),
+                native("customer.updated"),
+            ],
+        }
+    }
+
+    fn parse_credentials(&self, raw: &Value) -> Result<Value> {
+        let obj = raw.as_object().ok_or_else(|| {
+            ConnectorError::Validation("WooCommerce credentials must be a JSON object".into())
+        })?;
+        if let Some(unknown) = obj
+            .keys()
+            .find(|k| !CREDENTIAL_FIELDS.contains(&k.as_str()))
+        {
+            return Err(ConnectorError::Validation(format!(
+                "unknown WooCommerce credential field {unknown:?}: expected url, consumer_key, consumer_secret and optionally endpoint"
+            )));
+        }
+        let url = credential_str(obj, "url", true)?.unwrap_or_default();
+        let key = credential_str(obj, "consumer_key", true)?.unwrap_or_default();
+        let secret = credential_str(obj, "consumer_secret", true)?.unwrap_or_default();
+        let mut out = serde_json::Map::new();
+        out.insert("url".into(), Value::String(base_url("url", &url)?));
+        out.insert("consumer_key".into(), Value::String(key));
+        out.insert("consumer_secret".into(), Value::String(secret));
+        if let Some(endpoint) = credential_str(obj, "endpoint", false)? {
+            out.insert(
+                "endpoint".into(),
+                Value::String(base_url("endpoint", &endpoint)?),
+            );
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn open(&self, credentials: &Value, upstream: Upstream) -> Result<Arc<dyn StoreSession>> {
+        // Sealed credentials went through parse_credentials; parsing again keeps `open`
+        // safe for credentials from an older format.
+        let creds = self.parse_credentials(credentials)?;
+        let field = |n: &str| creds.get(n).and_then(Value::as_str).map(str::to_owned);
+        let session = client::Session::new(
+            upstream,
+            &field("url").unwrap_or_default(),
+            field("endpoint").as_deref(),
+            &field("consumer_key").unwrap_or_default(),
+            &field("consumer_secret").unwrap_or_default(),
+        )?;
+        Ok(Arc::new(session))
+    }
+
+    fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value> {
+        let mapped = match kind {
+            ObjectKind::Order => serde_json::to_value(mapping::order(&raw)?),
+            ObjectKind::Product => serde_json::to_value(mapping::product(&raw, &[], None)?),
+            ObjectKind::Customer => serde_json::to_value(mapping::customer(&raw)?),
+            ObjectKind::Category => serde_json::to_value(mapping::category(&raw)?),
+        };
+        mapped
+            .map_err(|e| ConnectorError::upstream(None, format!("cannot render the mapping: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn credentials_are_checked_and_canonical() {
+        let c = WooCommerce
+            .parse_credentials(&json!({
+                "url": " https://shop.example.com/ ",
+                "consumer_key": "ck_1",
+                "consumer_secret": "cs_2"
+            }))
+            .expect("valid");
+        assert_eq!(c["url"], "https://shop.example.com");
+        assert!(c.get("endpoint").is_none());
+
+        let err = WooCommerce
+            .parse_credentials(&json!({"url": "https://a.b", "consumer_key": "k", "consumer_secret": "s", "token": "x"}))
+            .unwrap_err();
+        assert!(err.to_string().contains("\"token\""), "{err}");
+
+        let err = WooCommerce
+            .parse_credentials(
+                &json!({"url": "https://a.b", "consumer_key": "k", "consumer_secret": 12345}),
+            )
+            .unwrap_err();
+        assert!(
+            !err.to_string().contains("12345"),
+            "a secret is never echoed: {err}"
+        );
+
+        for bad in ["ftp://a.b", "not a url", "https://u:p@a.b"] {
+            let r = WooCommerce.parse_credentials(
+                &json!({"url": bad, "consumer_key": "k", "consumer_secret": "s"}),
+            );
+            assert!(matches!(r, Err(ConnectorError::Validation(_))), "{bad}");
+        }
+        let r = WooCommerce.parse_credentials(
+            &json!({"url": "https://a.b", "consumer_key": " ", "consumer_secret": "s"}),
+        );
+        assert!(matches!(r, Err(ConnectorError::Validation(_))));
+    }
+}
