@@ -7,9 +7,7 @@ use utoipa::ToSchema;
 
 use crate::crypto::{generate_api_key, MasterKey, Signers};
 use crate::state::{credentials_context, SECRETS_CONTEXT};
-use crate::storage::{
-    AccountRecord, ApiKeyRecord, SealedSet, Storage, StorageError, META_SECRETS,
-};
+use crate::storage::{AccountRecord, ApiKeyRecord, SealedSet, Storage, StorageError, META_SECRETS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -71,7 +69,9 @@ pub async fn create_account(
 ) -> Result<NewAccount, AdminError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AdminError::Invalid("account name must be 1 to 200 characters".into()));
+        return Err(AdminError::Invalid(
+            "account name must be 1 to 200 characters".into(),
+        ));
     }
     let account = AccountRecord {
         id: format!("acct_{}", uuid::Uuid::now_v7().simple()),
@@ -113,7 +113,10 @@ pub async fn create_key(
     })
 }
 
-pub async fn list_keys(storage: &dyn Storage, account_id: &str) -> Result<Vec<KeyInfo>, AdminError> {
+pub async fn list_keys(
+    storage: &dyn Storage,
+    account_id: &str,
+) -> Result<Vec<KeyInfo>, AdminError> {
     if storage.get_account(account_id).await?.is_none() {
         return Err(AdminError::NotFound(format!("no account {account_id}")));
     }

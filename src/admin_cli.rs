@@ -14,7 +14,11 @@ use crate::crypto::MasterKey;
 use crate::state::{load_master_key, load_secrets, open_storage, write_key_file, MasterKeySource};
 
 enum Target {
-    Http { base: String, token: String, client: reqwest::Client },
+    Http {
+        base: String,
+        token: String,
+        client: reqwest::Client,
+    },
     Direct,
 }
 
@@ -38,24 +42,45 @@ async fn target(settings: &Settings) -> anyhow::Result<Target> {
              (as the gateway has it) so admin commands can use its /admin API"
         );
     };
-    Ok(Target::Http { base, token, client })
+    Ok(Target::Http {
+        base,
+        token,
+        client,
+    })
 }
 
-async fn call(t: &Target, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-    let Target::Http { base, token, client } = t else {
+async fn call(
+    t: &Target,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let Target::Http {
+        base,
+        token,
+        client,
+    } = t
+    else {
         unreachable!("only called for HTTP targets")
     };
-    let mut req = client.request(method, format!("{base}{path}")).bearer_auth(token);
+    let mut req = client
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let resp = req.send().await.context("calling the gateway's /admin API")?;
+    let resp = req
+        .send()
+        .await
+        .context("calling the gateway's /admin API")?;
     let status = resp.status();
     let v: Value = resp.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
         bail!(
             "the gateway answered {status}: {}",
-            v.get("detail").and_then(Value::as_str).unwrap_or("no detail")
+            v.get("detail")
+                .and_then(Value::as_str)
+                .unwrap_or("no detail")
         );
     }
     Ok(v)
@@ -71,16 +96,18 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
     let signers = load_secrets(storage.as_ref(), &master).await?;
     let s = storage.as_ref();
     match cmd {
-        AdminCommand::Account { command: AccountCommand::Create { name, json } } => {
-            print_account(&admin::create_account(s, &signers, &name).await?, json)
-        }
-        AdminCommand::Key { command: KeyCommand::Create { account, json } } => {
-            print_key(&admin::create_key(s, &signers, &account).await?, json)
-        }
-        AdminCommand::Key { command: KeyCommand::List { account, json } } => {
-            print_keys(&admin::list_keys(s, &account).await?, json)
-        }
-        AdminCommand::Key { command: KeyCommand::Revoke { key_id } } => {
+        AdminCommand::Account {
+            command: AccountCommand::Create { name, json },
+        } => print_account(&admin::create_account(s, &signers, &name).await?, json),
+        AdminCommand::Key {
+            command: KeyCommand::Create { account, json },
+        } => print_key(&admin::create_key(s, &signers, &account).await?, json),
+        AdminCommand::Key {
+            command: KeyCommand::List { account, json },
+        } => print_keys(&admin::list_keys(s, &account).await?, json),
+        AdminCommand::Key {
+            command: KeyCommand::Revoke { key_id },
+        } => {
             let k = admin::revoke_key(s, &key_id).await?;
             println!("revoked {}", k.id);
             Ok(())
@@ -116,21 +143,53 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
 async fn run_http(t: &Target, cmd: AdminCommand) -> anyhow::Result<()> {
     use reqwest::Method;
     match cmd {
-        AdminCommand::Account { command: AccountCommand::Create { name, json } } => {
-            let v = call(t, Method::POST, "/admin/accounts", Some(serde_json::json!({ "name": name }))).await?;
+        AdminCommand::Account {
+            command: AccountCommand::Create { name, json },
+        } => {
+            let v = call(
+                t,
+                Method::POST,
+                "/admin/accounts",
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await?;
             print_account(&serde_json::from_value(v)?, json)
         }
-        AdminCommand::Key { command: KeyCommand::Create { account, json } } => {
-            let v = call(t, Method::POST, &format!("/admin/accounts/{account}/keys"), None).await?;
+        AdminCommand::Key {
+            command: KeyCommand::Create { account, json },
+        } => {
+            let v = call(
+                t,
+                Method::POST,
+                &format!("/admin/accounts/{account}/keys"),
+                None,
+            )
+            .await?;
             print_key(&serde_json::from_value(v)?, json)
         }
-        AdminCommand::Key { command: KeyCommand::List { account, json } } => {
-            let v = call(t, Method::GET, &format!("/admin/accounts/{account}/keys"), None).await?;
+        AdminCommand::Key {
+            command: KeyCommand::List { account, json },
+        } => {
+            let v = call(
+                t,
+                Method::GET,
+                &format!("/admin/accounts/{account}/keys"),
+                None,
+            )
+            .await?;
             let list: KeyList = serde_json::from_value(v)?;
             print_keys(&list.data, json)
         }
-        AdminCommand::Key { command: KeyCommand::Revoke { key_id } } => {
-            call(t, Method::POST, &format!("/admin/keys/{key_id}/revoke"), None).await?;
+        AdminCommand::Key {
+            command: KeyCommand::Revoke { key_id },
+        } => {
+            call(
+                t,
+                Method::POST,
+                &format!("/admin/keys/{key_id}/revoke"),
+                None,
+            )
+            .await?;
             println!("revoked {key_id}");
             Ok(())
         }
@@ -144,18 +203,30 @@ async fn run_http(t: &Target, cmd: AdminCommand) -> anyhow::Result<()> {
 
 fn print_account(a: &NewAccount, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::json!({ "account_id": a.account_id, "api_key": a.api_key }));
+        println!(
+            "{}",
+            serde_json::json!({ "account_id": a.account_id, "api_key": a.api_key })
+        );
     } else {
-        println!("account_id: {}\napi_key:    {}\n(the key is shown once; store it now)", a.account_id, a.api_key);
+        println!(
+            "account_id: {}\napi_key:    {}\n(the key is shown once; store it now)",
+            a.account_id, a.api_key
+        );
     }
     Ok(())
 }
 
 fn print_key(k: &NewKey, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::json!({ "key_id": k.key_id, "account_id": k.account_id, "api_key": k.api_key }));
+        println!(
+            "{}",
+            serde_json::json!({ "key_id": k.key_id, "account_id": k.account_id, "api_key": k.api_key })
+        );
     } else {
-        println!("key_id:  {}\napi_key: {}\n(the key is shown once; store it now)", k.key_id, k.api_key);
+        println!(
+            "key_id:  {}\napi_key: {}\n(the key is shown once; store it now)",
+            k.key_id, k.api_key
+        );
     }
     Ok(())
 }
@@ -169,14 +240,23 @@ fn print_keys(keys: &[KeyInfo], json: bool) -> anyhow::Result<()> {
                 Some(t) => format!("revoked {}", t.to_rfc3339()),
                 None => "active".into(),
             };
-            println!("{}  {}…  created {}  {}", k.id, k.prefix, k.created_at.to_rfc3339(), state);
+            println!(
+                "{}  {}…  created {}  {}",
+                k.id,
+                k.prefix,
+                k.created_at.to_rfc3339(),
+                state
+            );
         }
     }
     Ok(())
 }
 
 fn print_rotation(r: &RotatedMasterKey) {
-    println!("new master key id: {} ({} sealed values re-sealed)", r.key_id, r.resealed);
+    println!(
+        "new master key id: {} ({} sealed values re-sealed)",
+        r.key_id, r.resealed
+    );
     match &r.master_key {
         Some(k) => println!(
             "The old key came from CARTGATE_MASTER_KEY. Set this before the next restart:\nCARTGATE_MASTER_KEY={k}"

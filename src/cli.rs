@@ -12,7 +12,11 @@ use crate::registry::Registry;
 use crate::state::AppState;
 
 #[derive(Parser, Debug)]
-#[command(name = "cartgate", version, about = "Self-hosted unified shopping-cart API gateway")]
+#[command(
+    name = "cartgate",
+    version,
+    about = "Self-hosted unified shopping-cart API gateway"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -128,9 +132,9 @@ pub fn parse() -> anyhow::Result<Cli> {
             Ok(())
         };
         match &mut cli.command {
-            Command::Serve { settings } | Command::Demo { settings, .. } | Command::Admin { settings, .. } => {
-                fill(settings, sub)?
-            }
+            Command::Serve { settings }
+            | Command::Demo { settings, .. }
+            | Command::Admin { settings, .. } => fill(settings, sub)?,
             _ => {}
         }
     }
@@ -166,7 +170,8 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -224,6 +229,9 @@ pub fn normalize(platform: &str, kind: &str, file: Option<&PathBuf>) -> Result<S
     if !raw.is_object() {
         return Err("input must be ONE JSON object as the platform's API returns it".into());
     }
-    let out = p.connector.normalize(kind, raw).map_err(|e| e.to_string())?;
+    let out = p
+        .connector
+        .normalize(kind, raw)
+        .map_err(|e| e.to_string())?;
     serde_json::to_string_pretty(&out).map_err(|e| e.to_string())
 }

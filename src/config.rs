@@ -76,11 +76,19 @@ pub struct Settings {
     pub upstream_max_retries: u32,
 
     /// Seconds one upstream call may spend waiting between retries in total.
-    #[arg(long, env = "CARTGATE_UPSTREAM_MAX_RETRY_WAIT_SECS", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "CARTGATE_UPSTREAM_MAX_RETRY_WAIT_SECS",
+        default_value_t = 10
+    )]
     pub upstream_max_retry_wait_secs: u64,
 
     /// Concurrent upstream calls per store.
-    #[arg(long, env = "CARTGATE_UPSTREAM_CONCURRENCY_PER_STORE", default_value_t = 4)]
+    #[arg(
+        long,
+        env = "CARTGATE_UPSTREAM_CONCURRENCY_PER_STORE",
+        default_value_t = 4
+    )]
     pub upstream_concurrency_per_store: usize,
 
     /// Log format on stderr: text or json.
@@ -123,7 +131,10 @@ impl Settings {
             let mut args: Vec<String> = Vec::new();
             for (key, value) in table {
                 let id = key.replace('-', "_");
-                if !matches!(matches.value_source(&id), Some(ValueSource::DefaultValue) | None) {
+                if !matches!(
+                    matches.value_source(&id),
+                    Some(ValueSource::DefaultValue) | None
+                ) {
                     continue; // flag or environment wins over the file
                 }
                 let value = match value {
@@ -133,9 +144,9 @@ impl Settings {
                 args.push(format!("--{}={value}", id.replace('_', "-")));
             }
             let cmd = Settings::augment_args(clap::Command::new("cartgate").no_binary_name(true));
-            let file_matches = cmd.try_get_matches_from(args).map_err(|e| {
-                anyhow::anyhow!("config file {}: {}", path.display(), e.kind())
-            })?;
+            let file_matches = cmd
+                .try_get_matches_from(args)
+                .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.kind()))?;
             let from_file = Settings::from_arg_matches(&file_matches)?;
             settings.merge_defaults_from(matches, from_file);
         }
@@ -144,7 +155,10 @@ impl Settings {
 
     fn merge_defaults_from(&mut self, matches: &ArgMatches, file: Settings) {
         let default = |id: &str| {
-            matches!(matches.value_source(id), Some(ValueSource::DefaultValue) | None)
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::DefaultValue) | None
+            )
         };
         macro_rules! take {
             ($($f:ident),*) => { $( if default(stringify!($f)) { self.$f = file.$f.clone(); } )* };

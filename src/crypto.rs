@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(k.open(&s, "st_1").unwrap(), b"secret");
         assert!(matches!(k.open(&s, "st_2"), Err(CryptoError::Tampered)));
         let other = MasterKey::generate();
-        assert!(matches!(other.open(&s, "st_1"), Err(CryptoError::UnknownKey(_))));
+        assert!(matches!(
+            other.open(&s, "st_1"),
+            Err(CryptoError::UnknownKey(_))
+        ));
         let mut bad = s.clone();
         bad.data.replace_range(20..22, "AA");
         assert!(k.open(&bad, "st_1").is_err());

@@ -27,7 +27,9 @@ pub struct DemoInfo {
 
 pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
     // A throwaway data dir: the demo never touches a real installation's data.
-    let data = tempfile::Builder::new().prefix("cartgate-demo-").tempdir()?;
+    let data = tempfile::Builder::new()
+        .prefix("cartgate-demo-")
+        .tempdir()?;
     settings.data_dir = data.path().to_path_buf();
     settings.master_key = None;
     settings.allow_private_upstreams = true; // the sandboxes are on loopback
@@ -45,11 +47,14 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (set CARTGATE_LISTEN)", settings.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState::build(settings, registry).await?;
-    let account = crate::admin::create_account(state.storage.as_ref(), &state.signers, "demo").await?;
+    let account =
+        crate::admin::create_account(state.storage.as_ref(), &state.signers, "demo").await?;
     let server = tokio::spawn(crate::run(state, listener, crate::cli::shutdown_signal()));
 
     let gateway_url = format!("http://{addr}");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let mut stores = Vec::new();
     for (platform, handle) in &sandboxes {
         let resp = client
@@ -92,7 +97,11 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
 }
 
 fn print_welcome(info: &DemoInfo, data: &std::path::Path) {
-    let first = info.stores.first().map(|s| s.id.as_str()).unwrap_or("STORE_ID");
+    let first = info
+        .stores
+        .first()
+        .map(|s| s.id.as_str())
+        .unwrap_or("STORE_ID");
     println!("cartgate demo is running at {}", info.gateway_url);
     println!("  data dir (temporary): {}", data.display());
     println!("  API key: {}", info.api_key);
@@ -112,5 +121,8 @@ fn print_welcome(info: &DemoInfo, data: &std::path::Path) {
         "  curl -s -H 'Authorization: Bearer {}' {}/v1/stores/{first}/products/count",
         info.api_key, info.gateway_url
     );
-    println!("\nAPI docs: {}/docs   (Ctrl-C stops everything)", info.gateway_url);
+    println!(
+        "\nAPI docs: {}/docs   (Ctrl-C stops everything)",
+        info.gateway_url
+    );
 }

@@ -83,7 +83,11 @@ impl ApiError {
         }
     }
     pub fn storage_unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", detail)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            detail,
+        )
     }
     /// Logs the cause; the client sees only that something went wrong and the request id.
     pub fn internal(cause: impl std::fmt::Display) -> Self {

@@ -25,7 +25,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Normalize { platform, kind, file } => {
+        Command::Normalize {
+            platform,
+            kind,
+            file,
+        } => {
             return match cli::normalize(platform, kind, file.as_ref()) {
                 Ok(out) => {
                     println!("{out}");
@@ -56,7 +60,16 @@ fn main() -> ExitCode {
                 cli::init_tracing(&settings.log_format);
                 cartgate::demo::run(settings, json).await
             }
-            Command::Sandbox { platform, listen, seed, orders, products, customers, rate_limits, fault_rate } => {
+            Command::Sandbox {
+                platform,
+                listen,
+                seed,
+                orders,
+                products,
+                customers,
+                rate_limits,
+                fault_rate,
+            } => {
                 cli::init_tracing("text");
                 let opts = cartgate_connector::sandbox::SandboxOptions {
                     seed,

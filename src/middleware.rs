@@ -219,10 +219,12 @@ pub async fn request_log(
         .unwrap_or_default();
     let store_id = {
         let (mut parts, body) = req.into_parts();
-        let params =
-            <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &())
-                .await
-                .ok();
+        let params = <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(
+            &mut parts,
+            &(),
+        )
+        .await
+        .ok();
         req = Request::from_parts(parts, body);
         params.and_then(|p| {
             p.iter()

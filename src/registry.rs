@@ -8,8 +8,10 @@ use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
 use cartgate_connector::Connector;
 use futures::future::BoxFuture;
 
-pub type SandboxStarter =
-    fn(tokio::net::TcpListener, SandboxOptions) -> BoxFuture<'static, std::io::Result<SandboxHandle>>;
+pub type SandboxStarter = fn(
+    tokio::net::TcpListener,
+    SandboxOptions,
+) -> BoxFuture<'static, std::io::Result<SandboxHandle>>;
 
 #[derive(Clone)]
 pub struct Platform {

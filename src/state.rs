@@ -108,7 +108,8 @@ pub fn ensure_data_dir(settings: &Settings) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
+        let _ =
+            std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700));
     }
     Ok(())
 }
@@ -177,7 +178,11 @@ impl AppState {
     }
 
     /// The account's store, or 404 — also for another account's store, so ids leak nothing.
-    pub async fn store_of(&self, account: &AccountRecord, store_id: &str) -> ApiResult<StoreRecord> {
+    pub async fn store_of(
+        &self,
+        account: &AccountRecord,
+        store_id: &str,
+    ) -> ApiResult<StoreRecord> {
         match self.storage.get_store(store_id).await? {
             Some(s) if s.account_id == account.id => Ok(s),
             _ => Err(ApiError::not_found(format!("no store {store_id}"))),
@@ -215,7 +220,10 @@ impl AppState {
     }
 
     pub fn forget_session(&self, store_id: &str) {
-        self.sessions.lock().expect("sessions lock").remove(store_id);
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .remove(store_id);
     }
 
     pub fn forget_all_sessions(&self) {

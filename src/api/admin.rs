@@ -28,9 +28,19 @@ impl From<AdminError> for ApiError {
     }
 }
 
-pub async fn require_admin(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let Some(expected) = state.settings.admin_token.as_deref().filter(|t| !t.is_empty()) else {
-        return ApiError::not_found("the admin API is off: set CARTGATE_ADMIN_TOKEN").into_response();
+pub async fn require_admin(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = state
+        .settings
+        .admin_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    else {
+        return ApiError::not_found("the admin API is off: set CARTGATE_ADMIN_TOKEN")
+            .into_response();
     };
     let presented = req
         .headers()
@@ -126,7 +136,9 @@ pub async fn revoke_key(
     State(state): State<Arc<AppState>>,
     ApiPath(p): ApiPath<KeyPath>,
 ) -> ApiResult<Json<KeyInfo>> {
-    Ok(Json(admin::revoke_key(state.storage.as_ref(), &p.key_id).await?))
+    Ok(Json(
+        admin::revoke_key(state.storage.as_ref(), &p.key_id).await?,
+    ))
 }
 
 /// Generate a new master key and re-seal every credential and secret under it, so the old
@@ -134,7 +146,9 @@ pub async fn revoke_key(
 #[utoipa::path(post, path = "/admin/rotate-master-key", tag = "admin", operation_id = "adminRotateMasterKey",
     responses((status = 200, body = RotatedMasterKey), (status = 401, body = Problem, content_type = "application/problem+json")),
     security(("admin_token" = [])))]
-pub async fn rotate_master_key(State(state): State<Arc<AppState>>) -> ApiResult<Json<RotatedMasterKey>> {
+pub async fn rotate_master_key(
+    State(state): State<Arc<AppState>>,
+) -> ApiResult<Json<RotatedMasterKey>> {
     let out = rotate(&state).await?;
     Ok(Json(out))
 }

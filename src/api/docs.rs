@@ -41,7 +41,9 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key: `Authorization: Bearer cg_…` (also accepted: `X-API-Key`)"))
+                    .description(Some(
+                        "An API key: `Authorization: Bearer cg_…` (also accepted: `X-API-Key`)",
+                    ))
                     .build(),
             ),
         );

@@ -26,7 +26,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::BytesRejection(r)) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(JsonRejection::BytesRejection(r))
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
@@ -103,7 +105,11 @@ impl FromRequestParts<Arc<AppState>> for Scope {
             .get::<Caller>()
             .cloned()
             .ok_or_else(|| ApiError::unauthorized("authentication required"))?;
-        let calls = parts.extensions.get::<UpstreamCalls>().cloned().unwrap_or_default();
+        let calls = parts
+            .extensions
+            .get::<UpstreamCalls>()
+            .cloned()
+            .unwrap_or_default();
         Ok(Scope {
             account: caller.account,
             calls,

@@ -135,7 +135,10 @@ fn time(name: &str, v: &Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
         .transpose()
 }
 
-fn status<T: for<'de> Deserialize<'de>>(v: &Option<String>, allowed: &str) -> ApiResult<Option<String>> {
+fn status<T: for<'de> Deserialize<'de>>(
+    v: &Option<String>,
+    allowed: &str,
+) -> ApiResult<Option<String>> {
     match v {
         None => Ok(None),
         Some(s) => serde_json::from_value::<T>(Value::String(s.clone()))
@@ -301,7 +304,10 @@ impl CursorScope<'_> {
             f: fingerprint(filters),
             st: state?,
         };
-        Some(self.signers.sign_cursor(&serde_json::to_vec(&payload).ok()?))
+        Some(
+            self.signers
+                .sign_cursor(&serde_json::to_vec(&payload).ok()?),
+        )
     }
 
     pub fn read(&self, cursor: &str, filters: &Filters) -> ApiResult<Value> {
@@ -325,7 +331,12 @@ impl CursorScope<'_> {
     }
 
     /// Builds the connector's list parameters from a validated query.
-    pub fn params(&self, limit_q: Option<u32>, cursor: &Option<String>, filters: Filters) -> ApiResult<ListParams> {
+    pub fn params(
+        &self,
+        limit_q: Option<u32>,
+        cursor: &Option<String>,
+        filters: Filters,
+    ) -> ApiResult<ListParams> {
         let state = match cursor.as_deref() {
             None | Some("") => None,
             Some(c) => Some(self.read(c, &filters)?),

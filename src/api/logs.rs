@@ -94,14 +94,15 @@ pub async fn list_logs(
     let before = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => {
-            let bytes = state
-                .signers
-                .verify_cursor(c)
-                .ok_or_else(|| ApiError::invalid_cursor("the cursor is malformed or was altered"))?;
+            let bytes = state.signers.verify_cursor(c).ok_or_else(|| {
+                ApiError::invalid_cursor("the cursor is malformed or was altered")
+            })?;
             let (acct, at, id): (String, DateTime<Utc>, String) = serde_json::from_slice(&bytes)
                 .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
             if acct != scope.account.id {
-                return Err(ApiError::invalid_cursor("the cursor belongs to another list"));
+                return Err(ApiError::invalid_cursor(
+                    "the cursor belongs to another list",
+                ));
             }
             Some((at, id))
         }

@@ -30,7 +30,11 @@ fn v1() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(platforms::list_platforms))
         .routes(routes!(stores::create_store, stores::list_stores))
-        .routes(routes!(stores::get_store, stores::update_store, stores::delete_store))
+        .routes(routes!(
+            stores::get_store,
+            stores::update_store,
+            stores::delete_store
+        ))
         .routes(routes!(stores::store_info))
         .routes(routes!(list_orders))
         .routes(routes!(count_orders))

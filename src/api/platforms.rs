@@ -20,6 +20,10 @@ pub struct PlatformList {
     responses((status = 200, body = PlatformList), CommonErrors), security(("api_key" = [])))]
 pub async fn list_platforms(State(state): State<Arc<AppState>>) -> Json<PlatformList> {
     Json(PlatformList {
-        data: state.registry.all().map(|p| p.connector.descriptor()).collect(),
+        data: state
+            .registry
+            .all()
+            .map(|p| p.connector.descriptor())
+            .collect(),
     })
 }

@@ -92,9 +92,16 @@ pub async fn list_orders(
     let cur = cursors(&state, &p.store_id, "orders");
     let params = cur.params(q.limit, &q.cursor, q.filters()?)?;
     let page = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.list_orders(&cx, &params).await.map(|pg| (pg, params.filters))
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move {
+                s.list_orders(&cx, &params)
+                    .await
+                    .map(|pg| (pg, params.filters))
+            },
+        )
         .await?;
     let (page, filters) = page;
     Ok(Json(OrderList {
@@ -115,9 +122,12 @@ pub async fn count_orders(
 ) -> ApiResult<Json<Count>> {
     let f = q.filters()?;
     let count = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.count_orders(&cx, &f).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.count_orders(&cx, &f).await },
+        )
         .await?;
     Ok(Json(Count { count }))
 }
@@ -134,9 +144,12 @@ pub async fn get_order(
 ) -> ApiResult<Json<Order>> {
     let raw = include_raw(&q.include)?;
     let order = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.get_order(&cx, &p.order_id).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move { s.get_order(&cx, &p.order_id).await },
+        )
         .await?;
     Ok(Json(order))
 }
@@ -153,7 +166,9 @@ pub async fn create_shipment(
     ApiJson(body): ApiJson<NewShipment>,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
     if body.carrier.trim().is_empty() || body.tracking_number.trim().is_empty() {
-        return Err(ApiError::validation("carrier and tracking_number must not be empty"));
+        return Err(ApiError::validation(
+            "carrier and tracking_number must not be empty",
+        ));
     }
     if let Some(url) = &body.tracking_url {
         let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
@@ -169,9 +184,12 @@ pub async fn create_shipment(
         }
     }
     let order = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.create_shipment(&cx, &p.order_id, &body).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.create_shipment(&cx, &p.order_id, &body).await },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
@@ -192,9 +210,16 @@ pub async fn list_products(
     let cur = cursors(&state, &p.store_id, "products");
     let params = cur.params(q.limit, &q.cursor, q.filters()?)?;
     let (page, filters) = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.list_products(&cx, &params).await.map(|pg| (pg, params.filters))
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move {
+                s.list_products(&cx, &params)
+                    .await
+                    .map(|pg| (pg, params.filters))
+            },
+        )
         .await?;
     Ok(Json(ProductList {
         next_cursor: cur.issue(&filters, page.next),
@@ -214,9 +239,12 @@ pub async fn count_products(
 ) -> ApiResult<Json<Count>> {
     let f = q.filters()?;
     let count = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.count_products(&cx, &f).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.count_products(&cx, &f).await },
+        )
         .await?;
     Ok(Json(Count { count }))
 }
@@ -233,9 +261,12 @@ pub async fn get_product(
 ) -> ApiResult<Json<Product>> {
     let raw = include_raw(&q.include)?;
     let product = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.get_product(&cx, &p.product_id).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move { s.get_product(&cx, &p.product_id).await },
+        )
         .await?;
     Ok(Json(product))
 }
@@ -254,9 +285,9 @@ fn check_money(name: &str, v: &Option<String>) -> ApiResult<()> {
 
 fn check_quantity(v: Option<i64>) -> ApiResult<()> {
     match v {
-        Some(q) if !(0..=1_000_000_000).contains(&q) => {
-            Err(ApiError::validation("quantity must be between 0 and 1000000000"))
-        }
+        Some(q) if !(0..=1_000_000_000).contains(&q) => Err(ApiError::validation(
+            "quantity must be between 0 and 1000000000",
+        )),
         _ => Ok(()),
     }
 }
@@ -277,9 +308,12 @@ pub async fn create_product(
     check_money("price", &body.price)?;
     check_quantity(body.quantity)?;
     let product = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.create_product(&cx, &body).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.create_product(&cx, &body).await },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(product)))
 }
@@ -304,9 +338,12 @@ pub async fn update_product(
     check_money("price", &body.price)?;
     check_quantity(body.quantity)?;
     let product = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.update_product(&cx, &p.product_id, &body).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.update_product(&cx, &p.product_id, &body).await },
+        )
         .await?;
     Ok(Json(product))
 }
@@ -329,9 +366,15 @@ pub async fn update_variant(
     check_money("price", &body.price)?;
     check_quantity(body.quantity)?;
     let product = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.update_variant(&cx, &p.product_id, &p.variant_id, &body).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move {
+                s.update_variant(&cx, &p.product_id, &p.variant_id, &body)
+                    .await
+            },
+        )
         .await?;
     Ok(Json(product))
 }
@@ -352,9 +395,16 @@ pub async fn list_customers(
     let cur = cursors(&state, &p.store_id, "customers");
     let params = cur.params(q.limit, &q.cursor, q.filters()?)?;
     let (page, filters) = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.list_customers(&cx, &params).await.map(|pg| (pg, params.filters))
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move {
+                s.list_customers(&cx, &params)
+                    .await
+                    .map(|pg| (pg, params.filters))
+            },
+        )
         .await?;
     Ok(Json(CustomerList {
         next_cursor: cur.issue(&filters, page.next),
@@ -375,9 +425,12 @@ pub async fn count_customers(
 ) -> ApiResult<Json<Count>> {
     let f = q.filters()?;
     let count = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.count_customers(&cx, &f).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.count_customers(&cx, &f).await },
+        )
         .await?;
     Ok(Json(Count { count }))
 }
@@ -395,9 +448,12 @@ pub async fn get_customer(
 ) -> ApiResult<Json<Customer>> {
     let raw = include_raw(&q.include)?;
     let c = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.get_customer(&cx, &p.customer_id).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move { s.get_customer(&cx, &p.customer_id).await },
+        )
         .await?;
     Ok(Json(c))
 }
@@ -418,9 +474,16 @@ pub async fn list_categories(
     let cur = cursors(&state, &p.store_id, "categories");
     let params = cur.params(q.limit, &q.cursor, Default::default())?;
     let (page, filters) = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.list_categories(&cx, &params).await.map(|pg| (pg, params.filters))
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move {
+                s.list_categories(&cx, &params)
+                    .await
+                    .map(|pg| (pg, params.filters))
+            },
+        )
         .await?;
     Ok(Json(CategoryList {
         next_cursor: cur.issue(&filters, page.next),
@@ -441,9 +504,12 @@ pub async fn get_category(
 ) -> ApiResult<Json<Category>> {
     let raw = include_raw(&q.include)?;
     let c = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(raw), |s, cx| async move {
-            s.get_category(&cx, &p.category_id).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(raw),
+            |s, cx| async move { s.get_category(&cx, &p.category_id).await },
+        )
         .await?;
     Ok(Json(c))
 }
@@ -463,7 +529,9 @@ pub async fn proxy(
 ) -> ApiResult<Json<ProxyResponse>> {
     let method = body.method.to_ascii_uppercase();
     if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
-        return Err(ApiError::validation("method must be GET, POST, PUT, PATCH or DELETE"));
+        return Err(ApiError::validation(
+            "method must be GET, POST, PUT, PATCH or DELETE",
+        ));
     }
     let path_ok = body.path.starts_with('/')
         && !body.path.contains("//")
@@ -476,9 +544,12 @@ pub async fn proxy(
     }
     let req = ProxyRequest { method, ..body };
     let resp = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.proxy(&cx, &req).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.proxy(&cx, &req).await },
+        )
         .await?;
     Ok(Json(resp))
 }

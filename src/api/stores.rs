@@ -112,7 +112,9 @@ async fn validated_credentials(
 
 fn seal(state: &AppState, store_id: &str, creds: &Value) -> ApiResult<crate::crypto::Sealed> {
     let bytes = serde_json::to_vec(creds).map_err(ApiError::internal)?;
-    Ok(state.master_key().seal(&bytes, &credentials_context(store_id)))
+    Ok(state
+        .master_key()
+        .seal(&bytes, &credentials_context(store_id)))
 }
 
 /// Connect a store. The credentials are checked against the platform before anything is
@@ -127,7 +129,8 @@ pub async fn create_store(
     ApiJson(body): ApiJson<ConnectStore>,
 ) -> ApiResult<(StatusCode, Json<Store>)> {
     let name = check_name(&body.name)?;
-    let creds = validated_credentials(&state, &body.platform, &body.credentials, &scope.cx(false)).await?;
+    let creds =
+        validated_credentials(&state, &body.platform, &body.credentials, &scope.cx(false)).await?;
     let now = Utc::now();
     let id = format!("st_{}", uuid::Uuid::now_v7().simple());
     let record = StoreRecord {
@@ -147,7 +150,10 @@ pub async fn create_store(
 /// This account's stores.
 #[utoipa::path(get, path = "/v1/stores", tag = "stores", operation_id = "listStores",
     responses((status = 200, body = StoreList), CommonErrors), security(("api_key" = [])))]
-pub async fn list_stores(State(state): State<Arc<AppState>>, scope: Scope) -> ApiResult<Json<StoreList>> {
+pub async fn list_stores(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+) -> ApiResult<Json<StoreList>> {
     let stores = state.storage.list_stores(&scope.account.id).await?;
     Ok(Json(StoreList {
         data: stores.iter().map(Store::from).collect(),
@@ -218,9 +224,12 @@ pub async fn store_info(
     ApiPath(p): ApiPath<StorePath>,
 ) -> ApiResult<Json<StoreInfo>> {
     let info = state
-        .with_store(&scope.account, &p.store_id, &scope.cx(false), |s, cx| async move {
-            s.info(&cx).await
-        })
+        .with_store(
+            &scope.account,
+            &p.store_id,
+            &scope.cx(false),
+            |s, cx| async move { s.info(&cx).await },
+        )
         .await?;
     Ok(Json(info))
 }

@@ -242,11 +242,21 @@ impl Storage for EmbeddedStorage {
         self.blocking(|db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let mut set = SealedSet::default();
-            for row in tx.open_table(STORES).map_err(unavailable)?.iter().map_err(unavailable)? {
+            for row in tx
+                .open_table(STORES)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
                 let (_, v) = row.map_err(unavailable)?;
                 set.stores.push(from_json(v.value())?);
             }
-            for row in tx.open_table(META).map_err(unavailable)?.iter().map_err(unavailable)? {
+            for row in tx
+                .open_table(META)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
                 let (k, v) = row.map_err(unavailable)?;
                 set.meta.push((k.value().to_owned(), from_json(v.value())?));
             }
@@ -315,18 +325,28 @@ impl Storage for EmbeddedStorage {
         let lo = format!("{}/{:020}/", account_id, q.from.map_or(0, micros));
         let hi = match &q.before {
             Some((at, id)) => format!("{}/{:020}/{}", account_id, micros(*at), id),
-            None => format!("{}/{:020}/\u{10ffff}", account_id, q.to.map_or(u64::MAX / 10, micros)),
+            None => format!(
+                "{}/{:020}/\u{10ffff}",
+                account_id,
+                q.to.map_or(u64::MAX / 10, micros)
+            ),
         };
         let q = q.clone();
         self.blocking(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let t = tx.open_table(LOGS).map_err(unavailable)?;
             let mut out = Vec::new();
-            for row in t.range(lo.as_str()..hi.as_str()).map_err(unavailable)?.rev() {
+            for row in t
+                .range(lo.as_str()..hi.as_str())
+                .map_err(unavailable)?
+                .rev()
+            {
                 let (_, v) = row.map_err(unavailable)?;
                 let e: LogRecord = from_json(v.value())?;
                 if q.to.is_some_and(|to| e.at > to)
-                    || q.store_id.as_ref().is_some_and(|s| e.store_id.as_ref() != Some(s))
+                    || q.store_id
+                        .as_ref()
+                        .is_some_and(|s| e.store_id.as_ref() != Some(s))
                     || q.status.is_some_and(|s| e.status != s)
                 {
                     continue;
@@ -357,7 +377,9 @@ impl Storage for EmbeddedStorage {
                     .map_err(unavailable)?;
                 for tk in old {
                     let mut parts = tk.splitn(3, '/');
-                    if let (Some(at), Some(acct), Some(id)) = (parts.next(), parts.next(), parts.next()) {
+                    if let (Some(at), Some(acct), Some(id)) =
+                        (parts.next(), parts.next(), parts.next())
+                    {
                         logs.remove(format!("{acct}/{at}/{id}").as_str())
                             .map_err(unavailable)?;
                     }

@@ -14,11 +14,26 @@ async fn authentication_errors() {
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "unauthorized");
-    let r = http().get(&url).bearer_auth("cg_wrong").send().await.unwrap();
+    let r = http()
+        .get(&url)
+        .bearer_auth("cg_wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = http().get(&url).header("x-api-key", &w.client.key).send().await.unwrap();
+    let r = http()
+        .get(&url)
+        .header("x-api-key", &w.client.key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "X-API-Key is accepted");
-    let r = http().get(&url).header("authorization", "Basic abc").send().await.unwrap();
+    let r = http()
+        .get(&url)
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -36,10 +51,16 @@ async fn malformed_bodies() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["code"], "validation_failed");
-    c.post("/v1/stores", json!({"platform": "woocommerce", "name": "x", "credentials": {}, "extra": 1}))
-        .await
-        .problem(400, "validation_failed");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["code"],
+        "validation_failed"
+    );
+    c.post(
+        "/v1/stores",
+        json!({"platform": "woocommerce", "name": "x", "credentials": {}, "extra": 1}),
+    )
+    .await
+    .problem(400, "validation_failed");
     c.post(&w.path("/products"), json!({"name": "x", "price": 12.5}))
         .await
         .problem(400, "validation_failed");
@@ -49,27 +70,47 @@ async fn malformed_bodies() {
     c.post(&w.path("/orders/1/shipments"), json!({"carrier": "UPS"}))
         .await
         .problem(400, "validation_failed");
-    c.patch(&w.path("/products/1"), json!({})).await.problem(400, "validation_failed");
+    c.patch(&w.path("/products/1"), json!({}))
+        .await
+        .problem(400, "validation_failed");
 }
 
 #[tokio::test]
 async fn limits_cursors_and_filters() {
     let w = World::new().await;
     let c = &w.client;
-    for q in ["limit=0", "limit=1000", "limit=abc", "created_from=yesterday", "status=shipped", "include=everything", "bogus=1"] {
-        c.get(&w.path(&format!("/orders?{q}"))).await.problem(400, "validation_failed");
+    for q in [
+        "limit=0",
+        "limit=1000",
+        "limit=abc",
+        "created_from=yesterday",
+        "status=shipped",
+        "include=everything",
+        "bogus=1",
+    ] {
+        c.get(&w.path(&format!("/orders?{q}")))
+            .await
+            .problem(400, "validation_failed");
     }
-    c.get(&w.path("/orders?cursor=garbage")).await.problem(400, "invalid_cursor");
+    c.get(&w.path("/orders?cursor=garbage"))
+        .await
+        .problem(400, "invalid_cursor");
     let page = c.ok(&w.path("/orders?limit=2")).await;
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
     // Flip one character of the payload: the signature no longer matches.
     let mut tampered = cursor.clone().into_bytes();
     tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    c.get(&w.path(&format!("/orders?cursor={tampered}"))).await.problem(400, "invalid_cursor");
+    c.get(&w.path(&format!("/orders?cursor={tampered}")))
+        .await
+        .problem(400, "invalid_cursor");
     // A cursor is bound to its list, store and filters.
-    c.get(&w.path(&format!("/products?cursor={cursor}"))).await.problem(400, "invalid_cursor");
-    c.get(&w.path(&format!("/orders?cursor={cursor}&status=completed"))).await.problem(400, "invalid_cursor");
+    c.get(&w.path(&format!("/products?cursor={cursor}")))
+        .await
+        .problem(400, "invalid_cursor");
+    c.get(&w.path(&format!("/orders?cursor={cursor}&status=completed")))
+        .await
+        .problem(400, "invalid_cursor");
     c.ok(&w.path(&format!("/orders?cursor={cursor}"))).await;
     // A filter the platform cannot apply is refused, never ignored.
     c.get(&w.path("/customers?created_from=2024-01-01T00:00:00Z"))
@@ -86,9 +127,13 @@ async fn hostile_ids_and_routes() {
         assert!(r.status.is_client_error(), "{id}: {r:?}");
         assert!(r.body["code"].is_string(), "{id}: {r:?}");
     }
-    c.get(&w.path("/orders/999999")).await.problem(404, "not_found");
+    c.get(&w.path("/orders/999999"))
+        .await
+        .problem(404, "not_found");
     c.get("/v1/nothing-here").await.problem(404, "not_found");
-    c.send(Method::PUT, "/v1/stores", None).await.problem(405, "method_not_allowed");
+    c.send(Method::PUT, "/v1/stores", None)
+        .await
+        .problem(405, "method_not_allowed");
 }
 
 #[tokio::test]
@@ -127,7 +172,14 @@ async fn rate_limit_per_key_with_headers() {
         statuses.push(r.status.as_u16());
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             r.problem(429, "rate_limited");
-            assert!(r.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+            assert!(
+                r.headers["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+                    >= 1
+            );
         }
     }
     assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
@@ -149,6 +201,13 @@ async fn request_id_is_echoed_or_generated() {
     assert_eq!(r.headers()["x-request-id"], "my-trace-123");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["request_id"], "my-trace-123");
-    let r = http().get(format!("{}/healthz", w.gw.url)).send().await.unwrap();
-    assert!(r.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
+    let r = http()
+        .get(format!("{}/healthz", w.gw.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .starts_with("req_"));
 }

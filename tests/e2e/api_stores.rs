@@ -25,7 +25,11 @@ async fn platforms_list_woocommerce_with_credential_fields() {
     for f in ["url", "consumer_key", "consumer_secret", "endpoint"] {
         assert!(fields.contains(&f), "{fields:?}");
     }
-    assert!(woo["operations"].as_array().unwrap().iter().any(|o| o == "orders.list"));
+    assert!(woo["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o == "orders.list"));
 }
 
 #[tokio::test]
@@ -36,35 +40,65 @@ async fn connect_validates_against_the_store_first() {
 
     let mut wrong = woo.credentials();
     wrong["consumer_secret"] = json!("cs_wrong");
-    let r = c.post("/v1/stores", json!({"platform": "woocommerce", "name": "x", "credentials": wrong})).await;
+    let r = c
+        .post(
+            "/v1/stores",
+            json!({"platform": "woocommerce", "name": "x", "credentials": wrong}),
+        )
+        .await;
     r.problem(422, "store_auth_failed");
 
     // Nothing listens on port 9 of loopback: unreachable.
     let mut unreachable = woo.credentials();
     unreachable["url"] = json!("http://127.0.0.1:9");
-    let r = c.post("/v1/stores", json!({"platform": "woocommerce", "name": "x", "credentials": unreachable})).await;
+    let r = c
+        .post(
+            "/v1/stores",
+            json!({"platform": "woocommerce", "name": "x", "credentials": unreachable}),
+        )
+        .await;
     r.problem(503, "upstream_unavailable");
 
-    let r = c.post("/v1/stores", json!({"platform": "nope", "name": "x", "credentials": {}})).await;
+    let r = c
+        .post(
+            "/v1/stores",
+            json!({"platform": "nope", "name": "x", "credentials": {}}),
+        )
+        .await;
     r.problem(400, "validation_failed");
     let r = c
-        .post("/v1/stores", json!({"platform": "woocommerce", "name": "x", "credentials": {"url": woo.base()}}))
+        .post(
+            "/v1/stores",
+            json!({"platform": "woocommerce", "name": "x", "credentials": {"url": woo.base()}}),
+        )
         .await;
     r.problem(400, "validation_failed");
 
-    assert_eq!(c.ok("/v1/stores").await["data"].as_array().unwrap().len(), 0, "failed connects saved nothing");
+    assert_eq!(
+        c.ok("/v1/stores").await["data"].as_array().unwrap().len(),
+        0,
+        "failed connects saved nothing"
+    );
 
     let r = c
-        .post("/v1/stores", json!({"platform": "woocommerce", "name": "Main", "credentials": woo.credentials()}))
+        .post(
+            "/v1/stores",
+            json!({"platform": "woocommerce", "name": "Main", "credentials": woo.credentials()}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     assert_eq!(r.body["platform"], "woocommerce");
-    assert!(r.body.get("credentials").is_none(), "credentials are never returned");
+    assert!(
+        r.body.get("credentials").is_none(),
+        "credentials are never returned"
+    );
     let id = r.body["id"].as_str().unwrap();
     let got = c.ok(&format!("/v1/stores/{id}")).await;
     assert_eq!(got["name"], "Main");
     assert_eq!(got["status"], "active");
-    assert!(!got.to_string().contains(woo.credentials()["consumer_secret"].as_str().unwrap()));
+    assert!(!got
+        .to_string()
+        .contains(woo.credentials()["consumer_secret"].as_str().unwrap()));
 }
 
 #[tokio::test]
@@ -72,10 +106,20 @@ async fn ssrf_rules_apply_without_the_private_switch() {
     let gw = Gateway::start_with(|s| s.allow_private_upstreams = false).await;
     let woo = WooSandbox::start().await;
     let c = gw.account("a").await;
-    for url in [woo.base().to_owned(), "http://169.254.169.254".into(), "http://localhost:1".into(), "file:///etc/passwd".into()] {
+    for url in [
+        woo.base().to_owned(),
+        "http://169.254.169.254".into(),
+        "http://localhost:1".into(),
+        "file:///etc/passwd".into(),
+    ] {
         let mut creds = woo.credentials();
         creds["url"] = json!(url);
-        let r = c.post("/v1/stores", json!({"platform": "woocommerce", "name": "x", "credentials": creds})).await;
+        let r = c
+            .post(
+                "/v1/stores",
+                json!({"platform": "woocommerce", "name": "x", "credentials": creds}),
+            )
+            .await;
         assert!(r.status.is_client_error(), "{url}: {r:?}");
         assert_eq!(r.body["code"], "validation_failed", "{url}: {r:?}");
     }
@@ -91,32 +135,64 @@ async fn rename_replace_credentials_and_delete() {
 
     let mut wrong = w.woo.credentials();
     wrong["consumer_key"] = json!("ck_wrong");
-    c.patch(&w.path(""), json!({"credentials": wrong})).await.problem(422, "store_auth_failed");
+    c.patch(&w.path(""), json!({"credentials": wrong}))
+        .await
+        .problem(422, "store_auth_failed");
     // The old credentials still work.
     c.ok(&w.path("/info")).await;
 
-    let r = c.patch(&w.path(""), json!({"credentials": w.woo.credentials()})).await;
+    let r = c
+        .patch(&w.path(""), json!({"credentials": w.woo.credentials()}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
-    c.patch(&w.path(""), json!({"colour": "red"})).await.problem(400, "validation_failed");
+    c.patch(&w.path(""), json!({"colour": "red"}))
+        .await
+        .problem(400, "validation_failed");
 
     let r = c.send(Method::DELETE, &w.path(""), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     c.get(&w.path("")).await.problem(404, "not_found");
     c.get(&w.path("/orders")).await.problem(404, "not_found");
     // The sealed credentials are gone from storage.
-    assert!(w.gw.state.storage.get_store(&w.store).await.unwrap().is_none());
+    assert!(w
+        .gw
+        .state
+        .storage
+        .get_store(&w.store)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
 async fn another_accounts_store_is_not_found() {
     let w = World::new().await;
     let other = w.gw.account("other").await;
-    for path in ["", "/info", "/orders", "/orders/1", "/products/count", "/customers"] {
+    for path in [
+        "",
+        "/info",
+        "/orders",
+        "/orders/1",
+        "/products/count",
+        "/customers",
+    ] {
         other.get(&w.path(path)).await.problem(404, "not_found");
     }
-    other.patch(&w.path(""), json!({"name": "mine"})).await.problem(404, "not_found");
-    other.send(Method::DELETE, &w.path(""), None).await.problem(404, "not_found");
-    assert_eq!(other.ok("/v1/stores").await["data"].as_array().unwrap().len(), 0);
+    other
+        .patch(&w.path(""), json!({"name": "mine"}))
+        .await
+        .problem(404, "not_found");
+    other
+        .send(Method::DELETE, &w.path(""), None)
+        .await
+        .problem(404, "not_found");
+    assert_eq!(
+        other.ok("/v1/stores").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     // Still there for its owner.
     w.client.ok(&w.path("")).await;
 }
@@ -127,11 +203,21 @@ async fn store_status_follows_the_platform() {
     // Revoke the keys on the "platform" side by swapping the sealed credentials for wrong ones
     // through the API is impossible (validated), so point the session at a refusing sandbox:
     // a second sandbox with another seed has other keys.
-    let other = WooSandbox::start_with(cartgate_connector::sandbox::SandboxOptions { seed: 7, ..Default::default() }).await;
+    let other = WooSandbox::start_with(cartgate_connector::sandbox::SandboxOptions {
+        seed: 7,
+        ..Default::default()
+    })
+    .await;
     let mut creds = w.woo.credentials();
     creds["url"] = json!(other.base());
     // Direct storage edit simulates keys revoked by the merchant after connecting.
-    let mut rec = w.gw.state.storage.get_store(&w.store).await.unwrap().unwrap();
+    let mut rec =
+        w.gw.state
+            .storage
+            .get_store(&w.store)
+            .await
+            .unwrap()
+            .unwrap();
     let sealed = w.gw.state.master_key().seal(
         &serde_json::to_vec(&creds).unwrap(),
         &cartgate::state::credentials_context(&w.store),
@@ -140,7 +226,10 @@ async fn store_status_follows_the_platform() {
     rec.updated_at = chrono::Utc::now();
     w.gw.state.storage.put_store(&rec).await.unwrap();
 
-    w.client.get(&w.path("/orders")).await.problem(422, "store_auth_failed");
+    w.client
+        .get(&w.path("/orders"))
+        .await
+        .problem(422, "store_auth_failed");
     assert_eq!(w.client.ok(&w.path("")).await["status"], "auth_failed");
 }
 
@@ -148,13 +237,24 @@ async fn store_status_follows_the_platform() {
 async fn master_key_rotation_reseals_everything() {
     let w = World::new().await;
     let before = std::fs::read_to_string(w.gw.data_dir.path().join("master.key")).unwrap();
-    let (status, body) = w.gw.admin(Method::POST, "/admin/rotate-master-key", None).await;
+    let (status, body) =
+        w.gw.admin(Method::POST, "/admin/rotate-master-key", None)
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["stored_in"], "file");
-    assert!(body["master_key"].is_null(), "a file-held key is not echoed");
+    assert!(
+        body["master_key"].is_null(),
+        "a file-held key is not echoed"
+    );
     let after = std::fs::read_to_string(w.gw.data_dir.path().join("master.key")).unwrap();
     assert_ne!(before, after);
-    let rec = w.gw.state.storage.get_store(&w.store).await.unwrap().unwrap();
+    let rec =
+        w.gw.state
+            .storage
+            .get_store(&w.store)
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(rec.credentials.key_id, body["key_id"].as_str().unwrap());
     // Still works in this process…
     w.client.ok(&w.path("/orders?limit=1")).await;
@@ -166,7 +266,10 @@ async fn master_key_rotation_reseals_everything() {
     let dir = w.gw.stop().await;
     let settings = test_settings(dir.path());
     let gw2 = Gateway::start_in(dir, settings).await;
-    let c2 = Client { base: gw2.url.clone(), ..client };
+    let c2 = Client {
+        base: gw2.url.clone(),
+        ..client
+    };
     c2.ok(&format!("/v1/stores/{store}/orders?limit=1")).await;
 }
 
@@ -175,22 +278,59 @@ async fn keys_created_listed_and_revoked_at_once() {
     let gw = Gateway::start().await;
     let c = gw.account("a").await;
     c.ok("/v1/stores").await;
-    let (s, k2) = gw.admin(Method::POST, &format!("/admin/accounts/{}/keys", c.account_id), None).await;
+    let (s, k2) = gw
+        .admin(
+            Method::POST,
+            &format!("/admin/accounts/{}/keys", c.account_id),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, list) = gw.admin(Method::GET, &format!("/admin/accounts/{}/keys", c.account_id), None).await;
+    let (s, list) = gw
+        .admin(
+            Method::GET,
+            &format!("/admin/accounts/{}/keys", c.account_id),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
     assert!(!list.to_string().contains(&c.key), "keys are never listed");
 
-    let (s, _) = gw.admin(Method::POST, &format!("/admin/keys/{}/revoke", c.key_id), None).await;
+    let (s, _) = gw
+        .admin(
+            Method::POST,
+            &format!("/admin/keys/{}/revoke", c.key_id),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     c.get("/v1/stores").await.problem(401, "unauthorized");
-    let c2 = Client { key: k2["api_key"].as_str().unwrap().into(), ..c.clone() };
+    let c2 = Client {
+        key: k2["api_key"].as_str().unwrap().into(),
+        ..c.clone()
+    };
     c2.ok("/v1/stores").await;
 
     // The admin API needs the admin token.
-    let r = http().post(format!("{}/admin/accounts", gw.url)).bearer_auth("nope").json(&json!({"name": "x"})).send().await.unwrap();
+    let r = http()
+        .post(format!("{}/admin/accounts", gw.url))
+        .bearer_auth("nope")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = http().post(format!("{}/admin/accounts", gw.url)).bearer_auth(&c2.key).json(&json!({"name": "x"})).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "an API key is not an admin token");
+    let r = http()
+        .post(format!("{}/admin/accounts", gw.url))
+        .bearer_auth(&c2.key)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "an API key is not an admin token"
+    );
 }

@@ -40,7 +40,11 @@ fn serve_help_lists_every_setting_with_defaults() {
     let out = bin().args(["serve", "--help"]).output().unwrap();
     assert!(out.status.success());
     // Collapse the help's line wrapping.
-    let help = String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     for (env, default) in [
         ("CARTGATE_LISTEN", Some("127.0.0.1:8080")),
         ("CARTGATE_DATA_DIR", Some("./data")),
@@ -57,7 +61,10 @@ fn serve_help_lists_every_setting_with_defaults() {
     ] {
         assert!(help.contains(env), "{env} missing from --help");
         if let Some(d) = default {
-            assert!(help.contains(&format!("[default: {d}]")), "default {d} of {env} missing");
+            assert!(
+                help.contains(&format!("[default: {d}]")),
+                "default {d} of {env} missing"
+            );
         }
     }
 }
@@ -84,8 +91,16 @@ fn normalize_maps_one_object_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("cat.json");
     std::fs::write(&f, r#"{"id": 15, "name": "Clothing", "slug": "clothing", "parent": 0, "description": "", "display": "default", "image": null, "menu_order": 0, "count": 36}"#).unwrap();
-    let out = bin().args(["normalize", "woocommerce", "category"]).arg(&f).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["normalize", "woocommerce", "category"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["id"], "15");
     assert_eq!(v["name"], "Clothing");
@@ -105,13 +120,22 @@ fn normalize_maps_one_object_and_refuses_bad_input() {
 
 #[tokio::test]
 async fn sandbox_prints_postable_credentials_first() {
-    let mut child = Proc(bin().args(["sandbox", "woocommerce", "--orders", "5"]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut child = Proc(
+        bin()
+            .args(["sandbox", "woocommerce", "--orders", "5"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let banner = first_line(&mut child.0);
     assert_eq!(banner["platform"], "woocommerce");
     let gw = Gateway::start().await;
     let c = gw.account("a").await;
     let store = c.connect("woocommerce", &banner["credentials"]).await;
-    assert_eq!(c.ok(&format!("/v1/stores/{store}/orders/count")).await["count"], 5);
+    assert_eq!(
+        c.ok(&format!("/v1/stores/{store}/orders/count")).await["count"],
+        5
+    );
 }
 
 #[tokio::test]
@@ -157,15 +181,28 @@ async fn admin_commands_work_directly_and_through_a_running_gateway() {
     // No gateway running: straight to the storage.
     let mut c = bin();
     env(&mut c);
-    let out = c.args(["admin", "account", "create", "Acme", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = c
+        .args(["admin", "account", "create", "Acme", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     let account = created["account_id"].as_str().unwrap().to_owned();
     let key = created["api_key"].as_str().unwrap().to_owned();
 
     let mut c = bin();
     env(&mut c);
-    let _serve = Proc(c.arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let _serve = Proc(
+        c.arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://{listen}");
     for _ in 0..100 {
         if http().get(format!("{base}/healthz")).send().await.is_ok() {
@@ -173,32 +210,57 @@ async fn admin_commands_work_directly_and_through_a_running_gateway() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let client = Client { base: base.clone(), key: key.clone(), account_id: account.clone(), key_id: String::new() };
+    let client = Client {
+        base: base.clone(),
+        key: key.clone(),
+        account_id: account.clone(),
+        key_id: String::new(),
+    };
     client.ok("/v1/stores").await;
 
     // Gateway running: through its /admin API, same environment.
     let mut c = bin();
     env(&mut c);
-    let out = c.args(["admin", "key", "create", "--account", &account, "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = c
+        .args(["admin", "key", "create", "--account", &account, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let k2: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut c = bin();
     env(&mut c);
-    let out = c.args(["admin", "key", "list", "--account", &account, "--json"]).output().unwrap();
+    let out = c
+        .args(["admin", "key", "list", "--account", &account, "--json"])
+        .output()
+        .unwrap();
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
     let first_key_id = list[0]["id"].as_str().unwrap();
     let mut c = bin();
     env(&mut c);
-    let out = c.args(["admin", "key", "revoke", first_key_id]).output().unwrap();
+    let out = c
+        .args(["admin", "key", "revoke", first_key_id])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     client.get("/v1/stores").await.problem(401, "unauthorized");
-    let c2 = Client { key: k2["api_key"].as_str().unwrap().into(), ..client.clone() };
+    let c2 = Client {
+        key: k2["api_key"].as_str().unwrap().into(),
+        ..client.clone()
+    };
     c2.ok("/v1/stores").await;
 
     let mut c = bin();
     env(&mut c);
     let out = c.args(["admin", "rotate-master-key"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     c2.ok("/v1/stores").await;
 }

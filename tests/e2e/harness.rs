@@ -47,7 +47,19 @@ impl Gateway {
     pub async fn start_in(data_dir: tempfile::TempDir, settings: Settings) -> Gateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::build(settings, Registry::builtin()).await.unwrap();
+        // A gateway stopped in this process releases its storage once its background tasks
+        // have wound down: wait for that instead of failing on the file lock.
+        let mut attempt = 0;
+        let state = loop {
+            match AppState::build(settings.clone(), Registry::builtin()).await {
+                Ok(s) => break s,
+                Err(e) if attempt < 50 && e.to_string().contains("in use") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("{e:#}"),
+            }
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(cartgate::run(state.clone(), listener, async {
             let _ = rx.await;
@@ -73,8 +85,15 @@ impl Gateway {
         std::mem::replace(&mut self.data_dir, dir)
     }
 
-    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = http().request(method, format!("{}{path}", self.url)).bearer_auth(ADMIN_TOKEN);
+    pub async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = http()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -85,7 +104,13 @@ impl Gateway {
 
     /// A new account through the /admin API; returns (account_id, api_key).
     pub async fn account(&self, name: &str) -> Client {
-        let (status, body) = self.admin(Method::POST, "/admin/accounts", Some(json!({ "name": name }))).await;
+        let (status, body) = self
+            .admin(
+                Method::POST,
+                "/admin/accounts",
+                Some(json!({ "name": name })),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         Client {
             base: self.url.clone(),
@@ -143,8 +168,16 @@ impl Resp {
             "application/problem+json",
             "{self:?}"
         );
-        assert!(self.body["request_id"].as_str().is_some_and(|r| !r.is_empty()), "{self:?}");
-        assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "{self:?}");
+        assert!(
+            self.body["request_id"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty()),
+            "{self:?}"
+        );
+        assert!(
+            self.body["title"].is_string() && self.body["detail"].is_string(),
+            "{self:?}"
+        );
     }
 }
 
@@ -165,7 +198,11 @@ impl Client {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -189,7 +226,10 @@ impl Client {
     /// Connects a store; returns its id.
     pub async fn connect(&self, platform: &str, credentials: &Value) -> String {
         let r = self
-            .post("/v1/stores", json!({ "platform": platform, "name": "Test store", "credentials": credentials }))
+            .post(
+                "/v1/stores",
+                json!({ "platform": platform, "name": "Test store", "credentials": credentials }),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
         r.body["id"].as_str().unwrap().to_owned()
@@ -198,7 +238,11 @@ impl Client {
     /// Every page of a list, following next_cursor.
     pub async fn all(&self, path_with_query: &str) -> Vec<Value> {
         let mut out = Vec::new();
-        let sep = if path_with_query.contains('?') { '&' } else { '?' };
+        let sep = if path_with_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         let mut cursor: Option<String> = None;
         for _ in 0..1000 {
             let path = match &cursor {
@@ -227,7 +271,9 @@ impl WooSandbox {
 
     pub async fn start_with(opts: SandboxOptions) -> WooSandbox {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let handle = cartgate_woocommerce::sandbox::start(listener, opts).await.unwrap();
+        let handle = cartgate_woocommerce::sandbox::start(listener, opts)
+            .await
+            .unwrap();
         WooSandbox { handle }
     }
 
@@ -255,7 +301,10 @@ impl WooSandbox {
         let c = self.credentials();
         http()
             .get(format!("{}/wp-json/wc/v3{path}", self.base()))
-            .basic_auth(c["consumer_key"].as_str().unwrap(), c["consumer_secret"].as_str())
+            .basic_auth(
+                c["consumer_key"].as_str().unwrap(),
+                c["consumer_secret"].as_str(),
+            )
             .send()
             .await
             .unwrap()
@@ -279,7 +328,12 @@ impl World {
         let woo = WooSandbox::start().await;
         let client = gw.account("acme").await;
         let store = client.connect("woocommerce", &woo.credentials()).await;
-        World { gw, woo, client, store }
+        World {
+            gw,
+            woo,
+            client,
+            store,
+        }
     }
 
     pub fn path(&self, rest: &str) -> String {

@@ -35,7 +35,11 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("gateway.log");
     let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(&log_path).unwrap();
     let serve = Proc(
@@ -67,7 +71,12 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
         .json()
         .await
         .unwrap();
-    let c = Client { base: base.clone(), key: acct["api_key"].as_str().unwrap().into(), account_id: String::new(), key_id: String::new() };
+    let c = Client {
+        base: base.clone(),
+        key: acct["api_key"].as_str().unwrap().into(),
+        account_id: String::new(),
+        key_id: String::new(),
+    };
     let store = c.connect("woocommerce", &woo.credentials()).await;
     let p = |rest: &str| format!("/v1/stores/{store}{rest}");
     // A full run: every read, with raw payloads, filters carrying PII, and a write.
@@ -102,8 +111,17 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
     needles.retain(|s| s.contains('@') || s.contains(' ') || s.chars().any(|c| !c.is_ascii()));
     needles.sort();
     needles.dedup();
-    assert!(needles.len() > 20, "the run saw customer data: {}", needles.len());
-    needles.push(woo.credentials()["consumer_secret"].as_str().unwrap().to_owned());
+    assert!(
+        needles.len() > 20,
+        "the run saw customer data: {}",
+        needles.len()
+    );
+    needles.push(
+        woo.credentials()["consumer_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
 
     let mut haystack = Vec::new();
     all_bytes(&data, &mut haystack);

@@ -8,7 +8,11 @@ use cartgate::storage::*;
 
 async fn contract(s: &dyn Storage) {
     let now = Utc::now();
-    let a = AccountRecord { id: "acct_1".into(), name: "A".into(), created_at: now };
+    let a = AccountRecord {
+        id: "acct_1".into(),
+        name: "A".into(),
+        created_at: now,
+    };
     s.put_account(&a).await.unwrap();
     assert_eq!(s.get_account("acct_1").await.unwrap(), Some(a));
     assert_eq!(s.get_account("acct_2").await.unwrap(), None);
@@ -24,9 +28,18 @@ async fn contract(s: &dyn Storage) {
     s.put_api_key(&k).await.unwrap();
     assert_eq!(s.find_api_key("d1").await.unwrap(), Some(k.clone()));
     assert_eq!(s.find_api_key("nope").await.unwrap(), None);
-    let revoked = ApiKeyRecord { revoked_at: Some(now), ..k };
+    let revoked = ApiKeyRecord {
+        revoked_at: Some(now),
+        ..k
+    };
     s.put_api_key(&revoked).await.unwrap();
-    assert!(s.find_api_key("d1").await.unwrap().unwrap().revoked_at.is_some());
+    assert!(s
+        .find_api_key("d1")
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some());
     assert_eq!(s.list_api_keys("acct_1").await.unwrap().len(), 1);
 
     let mk = MasterKey::generate();
@@ -64,11 +77,26 @@ async fn contract(s: &dyn Storage) {
         upstream_calls: 0,
         error_code: None,
     };
-    s.append_logs(&[log("l1", 40, 200), log("l2", 2, 404), log("l3", 1, 200)]).await.unwrap();
-    let q = LogQuery { limit: 10, ..Default::default() };
-    let got: Vec<_> = s.list_logs("acct_1", &q).await.unwrap().into_iter().map(|e| e.id).collect();
+    s.append_logs(&[log("l1", 40, 200), log("l2", 2, 404), log("l3", 1, 200)])
+        .await
+        .unwrap();
+    let q = LogQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let got: Vec<_> = s
+        .list_logs("acct_1", &q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     assert_eq!(got, vec!["l3", "l2", "l1"], "newest first");
-    let q404 = LogQuery { limit: 10, status: Some(404), ..Default::default() };
+    let q404 = LogQuery {
+        limit: 10,
+        status: Some(404),
+        ..Default::default()
+    };
     assert_eq!(s.list_logs("acct_1", &q404).await.unwrap().len(), 1);
     assert_eq!(s.list_logs("acct_2", &q).await.unwrap().len(), 0);
     assert_eq!(s.purge_logs(now - Duration::days(30)).await.unwrap(), 1);

@@ -26,8 +26,14 @@ async fn a_lasting_outage_fails_fast() {
     let store = c.connect("woocommerce", &woo.credentials()).await;
     woo.faults(json!({"kind": "server_error"})).await;
     let t = Instant::now();
-    c.get(&format!("/v1/stores/{store}/orders")).await.problem(503, "upstream_unavailable");
-    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+    c.get(&format!("/v1/stores/{store}/orders"))
+        .await
+        .problem(503, "upstream_unavailable");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -42,6 +48,12 @@ async fn a_hanging_platform_times_out() {
     let store = c.connect("woocommerce", &woo.credentials()).await;
     woo.faults(json!({"kind": "timeout"})).await;
     let t = Instant::now();
-    c.get(&format!("/v1/stores/{store}/orders/1")).await.problem(503, "upstream_unavailable");
-    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+    c.get(&format!("/v1/stores/{store}/orders/1"))
+        .await
+        .problem(503, "upstream_unavailable");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
 }

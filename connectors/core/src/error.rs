@@ -27,7 +27,10 @@ pub enum ConnectorError {
     Unavailable(String),
     /// The platform answered something we cannot use (unexpected status, malformed body).
     #[error("{message}")]
-    Upstream { status: Option<u16>, message: String },
+    Upstream {
+        status: Option<u16>,
+        message: String,
+    },
 }
 
 impl ConnectorError {

@@ -101,7 +101,9 @@ impl Resolve for SsrfSafeResolver {
                 .filter(|a| allow_private || !is_forbidden_ip(a.ip()))
                 .collect();
             if addrs.is_empty() {
-                return Err(format!("{host} resolves only to addresses cartgate may not reach").into());
+                return Err(
+                    format!("{host} resolves only to addresses cartgate may not reach").into(),
+                );
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -182,12 +184,18 @@ pub struct Upstream {
 
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upstream").field("config", &self.config).finish()
+        f.debug_struct("Upstream")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
 fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
             return Some(Duration::from_secs_f64(secs.min(86_400.0)));
@@ -300,8 +308,11 @@ impl Upstream {
             // A 2xx JSON answer that does not parse was cut short on the way (a dropped
             // connection behind a proxy, a crashed worker): transient, worth a retry.
             let outcome = match outcome {
-                Ok(r) if spec.idempotent && r.status.is_success() && is_json(&r.headers)
-                    && serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).is_err() =>
+                Ok(r)
+                    if spec.idempotent
+                        && r.status.is_success()
+                        && is_json(&r.headers)
+                        && serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).is_err() =>
                 {
                     Err(ConnectorError::Unavailable(
                         "the platform's JSON answer was cut short".into(),
@@ -445,12 +456,16 @@ mod tests {
         ] {
             assert!(up.check_url(&Url::parse(u).unwrap()).is_err(), "{u}");
         }
-        assert!(up.check_url(&Url::parse("https://example.com/").unwrap()).is_ok());
+        assert!(up
+            .check_url(&Url::parse("https://example.com/").unwrap())
+            .is_ok());
         let open = Upstream::new(UpstreamConfig {
             allow_private: true,
             ..Default::default()
         });
-        assert!(open.check_url(&Url::parse("http://127.0.0.1/").unwrap()).is_ok());
+        assert!(open
+            .check_url(&Url::parse("http://127.0.0.1/").unwrap())
+            .is_ok());
     }
 
     #[test]

@@ -10,9 +10,9 @@ pub mod error;
 pub mod http;
 pub mod model;
 pub mod page;
-pub mod util;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod util;
 
 pub use connector::{Connector, ObjectKind, PlatformDescriptor, StoreSession};
 pub use context::CallContext;

@@ -536,7 +536,10 @@ pub async fn fault_middleware(State(faults): State<Faults>, req: Request, next: 
     match fault {
         Fault::ServerError(status) => canned(status, &(faults.responses.server_error)(status)),
         Fault::RateLimited => {
-            let mut resp = canned(StatusCode::TOO_MANY_REQUESTS, &faults.responses.rate_limited);
+            let mut resp = canned(
+                StatusCode::TOO_MANY_REQUESTS,
+                &faults.responses.rate_limited,
+            );
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             resp
@@ -562,7 +565,9 @@ pub async fn fault_middleware(State(faults): State<Faults>, req: Request, next: 
             let cut = bytes.slice(..bytes.len() / 2);
             // The length must describe the cut body, so the client reads a complete (but
             // unparseable) body instead of failing on the transport.
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
             Response::from_parts(parts, Body::from(cut))
         }
     }

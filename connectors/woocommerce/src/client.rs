@@ -35,6 +35,8 @@ const WC_MAX_PER_PAGE: u32 = 100;
 const VARIATION_FETCH_CONCURRENCY: usize = 4;
 /// The namespace the Shipment Tracking extension registers in the `/wp-json/` index.
 const TRACKING_NAMESPACE: &str = "wc-shipment-tracking/v3";
+/// How long the "extension installed" answer is trusted.
+const TRACKING_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 /// Longest WooCommerce error message passed on to clients.
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -48,7 +50,9 @@ pub(crate) struct Session {
     /// The store currency (wc products carry none), read once per session.
     currency: OnceCell<Option<String>>,
     /// Whether the Shipment Tracking extension is installed, read once per session.
-    tracking: OnceCell<bool>,
+    /// Whether the Shipment Tracking extension is installed, and when that was checked.
+    /// Re-checked after a while and whenever its routes vanish (a merchant may uninstall it).
+    tracking: std::sync::Mutex<Option<(bool, std::time::Instant)>>,
 }
 
 /// What a request reads, for error messages (`"order 12"`).
@@ -84,7 +88,7 @@ impl Session {
             site_url: site_url.trim_end_matches('/').to_owned(),
             auth,
             currency: OnceCell::new(),
-            tracking: OnceCell::new(),
+            tracking: std::sync::Mutex::new(None),
         })
     }
 
@@ -193,13 +197,31 @@ impl Session {
     }
 
     async fn has_tracking(&self, cx: &CallContext) -> Result<bool> {
-        self.tracking
-            .get_or_try_init(|| async {
-                let index = self.index(cx).await?;
-                Ok::<_, ConnectorError>(index_has_tracking(&index))
-            })
-            .await
-            .copied()
+        let cached = *self.tracking.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((has, at)) = cached {
+            if at.elapsed() < TRACKING_RECHECK {
+                return Ok(has);
+            }
+        }
+        let has = index_has_tracking(&self.index(cx).await?);
+        self.remember_tracking(has);
+        Ok(has)
+    }
+
+    fn remember_tracking(&self, has: bool) {
+        *self.tracking.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((has, std::time::Instant::now()));
+    }
+
+    fn forget_tracking(&self) {
+        *self.tracking.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// After a 404 from a tracking route: true when the extension itself is gone (then the
+    /// caller falls back to order notes), false when it was really the order.
+    async fn tracking_vanished(&self, cx: &CallContext) -> Result<bool> {
+        self.forget_tracking();
+        Ok(!self.has_tracking(cx).await?)
     }
 
     /// Fetches `limit` items from `offset` (the paging state), in wc pages of at most 100.
@@ -307,12 +329,22 @@ impl Session {
         let id = segment(order_id)?;
         if self.has_tracking(cx).await? {
             let path = format!("/wc-shipment-tracking/v3/orders/{id}/shipment-trackings");
-            let (body, _) = self.get(cx, &path, &[], What("order")).await?;
-            into_array(body, "shipment tracking list")?
-                .iter()
-                .map(mapping::shipment_from_tracking)
-                .collect()
-        } else {
+            match self.get(cx, &path, &[], What("order")).await {
+                Ok((body, _)) => {
+                    return into_array(body, "shipment tracking list")?
+                        .iter()
+                        .map(mapping::shipment_from_tracking)
+                        .collect()
+                }
+                Err(ConnectorError::NotFound(m)) => {
+                    if !self.tracking_vanished(cx).await? {
+                        return Err(ConnectorError::NotFound(m));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        {
             // Without the extension our shipments are order notes (see mapping docs).
             let path = format!("/wc/v3/orders/{id}/notes");
             let (body, _) = self.get(cx, &path, &[], What("order")).await?;
@@ -607,7 +639,7 @@ impl StoreSession for Session {
         let str_at = |v: &Value, ptr: &str| non_empty(v.pointer(ptr).and_then(Value::as_str));
         let currency = str_at(&status, "/settings/currency");
         let _ = self.currency.set(currency.clone());
-        let _ = self.tracking.set(index_has_tracking(&index));
+        self.remember_tracking(index_has_tracking(&index));
         // WordPress gives a zone name, or only a UTC offset in hours ("-3", "5.5").
         let timezone = str_at(&index, "/timezone_string").or_else(|| {
             let off = index.get("gmt_offset")?;
@@ -682,18 +714,24 @@ impl StoreSession for Session {
         let partial = shipped_partially(&order, s.line_items.as_deref())?;
         let id = segment(&order.id)?;
 
+        let mut tracked = false;
         if self.has_tracking(cx).await? {
             let path = format!("/wc-shipment-tracking/v3/orders/{id}/shipment-trackings");
-            self.write(
-                cx,
-                Method::POST,
-                &path,
-                &mapping::tracking_body(s),
-                false,
-                What("order"),
-            )
-            .await?;
-        } else {
+            let body = mapping::tracking_body(s);
+            match self
+                .write(cx, Method::POST, &path, &body, false, What("order"))
+                .await
+            {
+                Ok(_) => tracked = true,
+                Err(ConnectorError::NotFound(m)) => {
+                    if !self.tracking_vanished(cx).await? {
+                        return Err(ConnectorError::NotFound(m));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !tracked {
             let note = json!({
                 "note": mapping::shipment_note(s),
                 "customer_note": s.notify_customer,

@@ -24,8 +24,24 @@ pub struct Db {
     writes: i64,
 }
 
-const FIRST: [&str; 12] = ["Zoë", "José", "渡辺", "Ingrid", "Amara", "Ólafur", "Chen", "Fatima", "Liam", "Søren", "Aiko", "Jean-Luc"];
-const LAST: [&str; 12] = ["Ångström", "Müller", "健", "Nilsson", "Okafor", "Jónsson", "Wei", "Al-Sayed", "O'Brien", "Kierkegaard", "Tanaka", "Picard"];
+const FIRST: [&str; 12] = [
+    "Zoë", "José", "渡辺", "Ingrid", "Amara", "Ólafur", "Chen", "Fatima", "Liam", "Søren", "Aiko",
+    "Jean-Luc",
+];
+const LAST: [&str; 12] = [
+    "Ångström",
+    "Müller",
+    "健",
+    "Nilsson",
+    "Okafor",
+    "Jónsson",
+    "Wei",
+    "Al-Sayed",
+    "O'Brien",
+    "Kierkegaard",
+    "Tanaka",
+    "Picard",
+];
 const CITIES: [(&str, &str, &str, &str); 5] = [
     ("Berlin", "BE", "10115", "DE"),
     ("San Francisco", "CA", "94103", "US"),
@@ -35,7 +51,11 @@ const CITIES: [(&str, &str, &str, &str); 5] = [
 ];
 
 fn ts(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string()
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .naive_utc()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
 }
 
 fn money(cents: i64, decimals: u32) -> String {
@@ -46,7 +66,14 @@ fn money(cents: i64, decimals: u32) -> String {
     }
 }
 
-fn address(first: &str, last: &str, company: &str, city: (&str, &str, &str, &str), email: Option<&str>, phone: &str) -> Value {
+fn address(
+    first: &str,
+    last: &str,
+    company: &str,
+    city: (&str, &str, &str, &str),
+    email: Option<&str>,
+    phone: &str,
+) -> Value {
     let mut a = json!({
         "first_name": first, "last_name": last, "company": company,
         "address_1": "969 Market", "address_2": "", "city": city.0, "state": city.1,
@@ -120,7 +147,14 @@ impl Db {
         let two_years = 2 * 365 * 86_400;
 
         // Categories: three roots and children.
-        let cats = [(9, "Clothing", 0, "Everything to wear"), (10, "Hoodies", 9, ""), (11, "T-shirts", 9, ""), (12, "Music", 0, ""), (13, "Vinyl", 12, "Records, 12 inch"), (14, "Accessoires & Küche", 0, "")];
+        let cats = [
+            (9, "Clothing", 0, "Everything to wear"),
+            (10, "Hoodies", 9, ""),
+            (11, "T-shirts", 9, ""),
+            (12, "Music", 0, ""),
+            (13, "Vinyl", 12, "Records, 12 inch"),
+            (14, "Accessoires & Küche", 0, ""),
+        ];
         for (id, name, parent, desc) in cats {
             db.categories.insert(id, json!({
                 "id": id, "name": name, "slug": name.to_lowercase().replace(' ', "-"), "parent": parent,
@@ -134,12 +168,36 @@ impl Db {
         for i in 0..opts.customers {
             let id = 100 + i as i64;
             let (f, l) = (FIRST[i % FIRST.len()], LAST[(i * 5 + 1) % LAST.len()]);
-            let email = format!("{}.{}{}@example.com", f.to_lowercase().replace(['ë', 'é', 'ó', 'ø'], "o").chars().filter(char::is_ascii_alphanumeric).collect::<String>(), "cust", id);
+            let email = format!(
+                "{}.{}{}@example.com",
+                f.to_lowercase()
+                    .replace(['ë', 'é', 'ó', 'ø'], "o")
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>(),
+                "cust",
+                id
+            );
             let created = SANDBOX_EPOCH - rng.gen_range(0..two_years);
             let city = *pick(&mut rng, &CITIES);
             let has_address = i % 4 != 3;
-            let billing = if has_address { address(f, l, if i % 3 == 0 { "Acme GmbH" } else { "" }, city, Some(&email), if i % 2 == 0 { "+49 30 1234567" } else { "" }) } else { empty_address(true) };
-            let shipping = if has_address && i % 2 == 0 { address(f, l, "", city, None, "") } else { empty_address(false) };
+            let billing = if has_address {
+                address(
+                    f,
+                    l,
+                    if i % 3 == 0 { "Acme GmbH" } else { "" },
+                    city,
+                    Some(&email),
+                    if i % 2 == 0 { "+49 30 1234567" } else { "" },
+                )
+            } else {
+                empty_address(true)
+            };
+            let shipping = if has_address && i % 2 == 0 {
+                address(f, l, "", city, None, "")
+            } else {
+                empty_address(false)
+            };
             db.customers.insert(id, json!({
                 "id": id, "date_created": ts(created), "date_created_gmt": ts(created),
                 "date_modified": ts(created + 3600), "date_modified_gmt": ts(created + 3600),
@@ -158,16 +216,39 @@ impl Db {
             let mut p = blank_product(id, base, &ts(created));
             p["date_modified"] = json!(ts(created + 7200));
             p["date_modified_gmt"] = json!(ts(created + 7200));
-            let name = ["Hoodie", "T-Shirt", "Vinyl «Ünïcode»", "Beanie", "Mug 咖啡", "Poster"][i % 6];
+            let name = [
+                "Hoodie",
+                "T-Shirt",
+                "Vinyl «Ünïcode»",
+                "Beanie",
+                "Mug 咖啡",
+                "Poster",
+            ][i % 6];
             p["name"] = json!(format!("{name} {id}"));
-            p["description"] = json!(if i % 5 == 4 { String::new() } else { format!("<p>{name} made with care.</p>") });
-            p["status"] = json!(match i % 9 { 7 => "draft", 8 => "private", _ => "publish" });
-            p["sku"] = json!(if i % 7 == 6 { String::new() } else { format!("SKU-{id}") });
+            p["description"] = json!(if i % 5 == 4 {
+                String::new()
+            } else {
+                format!("<p>{name} made with care.</p>")
+            });
+            p["status"] = json!(match i % 9 {
+                7 => "draft",
+                8 => "private",
+                _ => "publish",
+            });
+            p["sku"] = json!(if i % 7 == 6 {
+                String::new()
+            } else {
+                format!("SKU-{id}")
+            });
             let cents = rng.gen_range(500..9000) as i64;
             p["regular_price"] = json!(money(cents, 2));
             p["price"] = json!(money(cents, 2));
             p["manage_stock"] = json!(i % 4 != 0);
-            p["stock_quantity"] = if i % 4 != 0 { json!(rng.gen_range(0..80)) } else { Value::Null };
+            p["stock_quantity"] = if i % 4 != 0 {
+                json!(rng.gen_range(0..80))
+            } else {
+                Value::Null
+            };
             let cat = cat_ids[i % cat_ids.len()];
             p["categories"] = json!([{"id": cat, "name": db.categories[&cat]["name"], "slug": db.categories[&cat]["slug"]}]);
             if i % 5 != 4 {
@@ -190,7 +271,10 @@ impl Db {
                     var_ids.push(vid);
                     let vcents = cents + 100 * k as i64;
                     let mut v = blank_product(vid, base, &ts(created));
-                    v["permalink"] = json!(format!("{base}/product/product-{id}/?attribute_size={}", sizes[k % 4]));
+                    v["permalink"] = json!(format!(
+                        "{base}/product/product-{id}/?attribute_size={}",
+                        sizes[k % 4]
+                    ));
                     v["status"] = json!("publish");
                     v["sku"] = json!(format!("SKU-{id}-{}", sizes[k % 4]));
                     v["regular_price"] = json!(money(vcents, 2));
@@ -199,7 +283,35 @@ impl Db {
                     v["stock_quantity"] = json!(rng.gen_range(0..30));
                     v["attributes"] = json!([{"id": 1, "name": "Size", "option": sizes[k % 4]}, {"id": 0, "name": "Colour", "option": colours[k % 2]}]);
                     v["image"] = Value::Null;
-                    for k2 in ["name", "slug", "type", "featured", "catalog_visibility", "short_description", "price_html", "total_sales", "external_url", "button_text", "reviews_allowed", "average_rating", "rating_count", "related_ids", "upsell_ids", "cross_sell_ids", "parent_id", "purchase_note", "categories", "tags", "images", "default_attributes", "variations", "grouped_products", "sold_individually", "shipping_required", "shipping_taxable"] {
+                    for k2 in [
+                        "name",
+                        "slug",
+                        "type",
+                        "featured",
+                        "catalog_visibility",
+                        "short_description",
+                        "price_html",
+                        "total_sales",
+                        "external_url",
+                        "button_text",
+                        "reviews_allowed",
+                        "average_rating",
+                        "rating_count",
+                        "related_ids",
+                        "upsell_ids",
+                        "cross_sell_ids",
+                        "parent_id",
+                        "purchase_note",
+                        "categories",
+                        "tags",
+                        "images",
+                        "default_attributes",
+                        "variations",
+                        "grouped_products",
+                        "sold_individually",
+                        "shipping_required",
+                        "shipping_taxable",
+                    ] {
                         if let Some(o) = v.as_object_mut() {
                             o.remove(k2);
                         }
@@ -213,13 +325,31 @@ impl Db {
         }
 
         // Orders: statuses cycle through every case; currencies vary.
-        let statuses = ["processing", "completed", "completed-partial-refund", "refunded", "cancelled", "on-hold", "pending", "failed", "processing", "completed"];
+        let statuses = [
+            "processing",
+            "completed",
+            "completed-partial-refund",
+            "refunded",
+            "cancelled",
+            "on-hold",
+            "pending",
+            "failed",
+            "processing",
+            "completed",
+        ];
         let currencies = [("EUR", 2u32), ("USD", 2), ("GBP", 2), ("JPY", 0)];
-        let product_ids: Vec<i64> = db.products.iter().filter(|(_, p)| p["status"] == "publish").map(|(id, _)| *id).collect();
+        let product_ids: Vec<i64> = db
+            .products
+            .iter()
+            .filter(|(_, p)| p["status"] == "publish")
+            .map(|(id, _)| *id)
+            .collect();
         let customer_ids: Vec<i64> = db.customers.keys().copied().collect();
         for i in 0..opts.orders {
             let id = 2000 + i as i64;
-            let created = SANDBOX_EPOCH - two_years + (i as i64) * (two_years / opts.orders.max(1) as i64) + rng.gen_range(0..3600);
+            let created = SANDBOX_EPOCH - two_years
+                + (i as i64) * (two_years / opts.orders.max(1) as i64)
+                + rng.gen_range(0..3600);
             let mut status = statuses[i % statuses.len()];
             let partial_refund = status == "completed-partial-refund";
             if partial_refund {
@@ -228,10 +358,20 @@ impl Db {
             let (currency, decimals) = currencies[(i / 3) % currencies.len()];
             let guest = i % 5 == 2 || customer_ids.is_empty();
             let (cid, f, l, email) = if guest {
-                (0i64, FIRST[(i + 3) % 12], LAST[(i + 7) % 12], format!("guest{id}@example.org"))
+                (
+                    0i64,
+                    FIRST[(i + 3) % 12],
+                    LAST[(i + 7) % 12],
+                    format!("guest{id}@example.org"),
+                )
             } else {
                 let c = &db.customers[&customer_ids[i % customer_ids.len()]];
-                (c["id"].as_i64().unwrap_or(0), c["first_name"].as_str().unwrap_or(""), c["last_name"].as_str().unwrap_or(""), c["email"].as_str().unwrap_or("").to_owned())
+                (
+                    c["id"].as_i64().unwrap_or(0),
+                    c["first_name"].as_str().unwrap_or(""),
+                    c["last_name"].as_str().unwrap_or(""),
+                    c["email"].as_str().unwrap_or("").to_owned(),
+                )
             };
             let city = CITIES[i % CITIES.len()];
             let mut lines = Vec::new();
@@ -242,14 +382,33 @@ impl Db {
                 }
                 let pid = product_ids[(i * 3 + k) % product_ids.len()];
                 let p = &db.products[&pid];
-                let (vid, sku, price_s) = match p["variations"].as_array().and_then(|v| v.first()).and_then(Value::as_i64) {
-                    Some(vid) => (vid, db.variations[&vid]["sku"].clone(), db.variations[&vid]["price"].as_str().unwrap_or("0").to_owned()),
-                    None => (0, p["sku"].clone(), p["price"].as_str().unwrap_or("0").to_owned()),
+                let (vid, sku, price_s) = match p["variations"]
+                    .as_array()
+                    .and_then(|v| v.first())
+                    .and_then(Value::as_i64)
+                {
+                    Some(vid) => (
+                        vid,
+                        db.variations[&vid]["sku"].clone(),
+                        db.variations[&vid]["price"]
+                            .as_str()
+                            .unwrap_or("0")
+                            .to_owned(),
+                    ),
+                    None => (
+                        0,
+                        p["sku"].clone(),
+                        p["price"].as_str().unwrap_or("0").to_owned(),
+                    ),
                 };
                 let unit: i64 = {
                     let c: f64 = price_s.parse().unwrap_or(0.0);
                     let c = (c * 100.0).round() as i64;
-                    if decimals == 0 { (c / 100) * 150 * 100 } else { c }
+                    if decimals == 0 {
+                        (c / 100) * 150 * 100
+                    } else {
+                        c
+                    }
                 };
                 let qty = 1 + (k as i64 + i as i64) % 3;
                 let line_total = unit * qty;

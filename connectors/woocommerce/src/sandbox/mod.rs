@@ -39,7 +39,11 @@ type S = Arc<Sandbox>;
 
 /// The WooCommerce error body `{code, message, data: {status}}`.
 fn wc_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({"code": code, "message": message, "data": {"status": status.as_u16()}}))).into_response()
+    (
+        status,
+        Json(json!({"code": code, "message": message, "data": {"status": status.as_u16()}})),
+    )
+        .into_response()
 }
 
 fn invalid_param(param: &str, why: &str) -> Response {
@@ -54,7 +58,10 @@ fn invalid_param(param: &str, why: &str) -> Response {
         .into_response()
 }
 
-pub async fn start(listener: tokio::net::TcpListener, opts: SandboxOptions) -> std::io::Result<SandboxHandle> {
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    opts: SandboxOptions,
+) -> std::io::Result<SandboxHandle> {
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
     let db = Db::seed(&opts);
@@ -68,19 +75,42 @@ pub async fn start(listener: tokio::net::TcpListener, opts: SandboxOptions) -> s
     });
     let wc = Router::new()
         .route("/wp-json/wc/v3/orders", get(list_orders))
-        .route("/wp-json/wc/v3/orders/{id}", get(get_order).put(update_order).post(update_order))
-        .route("/wp-json/wc/v3/orders/{id}/notes", get(list_notes).post(create_note))
-        .route("/wp-json/wc/v3/products", get(list_products).post(create_product))
+        .route(
+            "/wp-json/wc/v3/orders/{id}",
+            get(get_order).put(update_order).post(update_order),
+        )
+        .route(
+            "/wp-json/wc/v3/orders/{id}/notes",
+            get(list_notes).post(create_note),
+        )
+        .route(
+            "/wp-json/wc/v3/products",
+            get(list_products).post(create_product),
+        )
         .route("/wp-json/wc/v3/products/categories", get(list_categories))
         .route("/wp-json/wc/v3/products/categories/{id}", get(get_category))
-        .route("/wp-json/wc/v3/products/{id}", get(get_product).put(update_product).post(update_product))
-        .route("/wp-json/wc/v3/products/{id}/variations", get(list_variations))
-        .route("/wp-json/wc/v3/products/{id}/variations/{vid}", get(get_variation).put(update_variation).post(update_variation))
+        .route(
+            "/wp-json/wc/v3/products/{id}",
+            get(get_product).put(update_product).post(update_product),
+        )
+        .route(
+            "/wp-json/wc/v3/products/{id}/variations",
+            get(list_variations),
+        )
+        .route(
+            "/wp-json/wc/v3/products/{id}/variations/{vid}",
+            get(get_variation)
+                .put(update_variation)
+                .post(update_variation),
+        )
         .route("/wp-json/wc/v3/customers", get(list_customers))
         .route("/wp-json/wc/v3/customers/{id}", get(get_customer))
         .route("/wp-json/wc/v3/system_status", get(system_status))
         .route("/wp-json/wc/v3/settings/general", get(settings_general))
-        .route("/wp-json/wc/v3/data/currencies/current", get(current_currency))
+        .route(
+            "/wp-json/wc/v3/data/currencies/current",
+            get(current_currency),
+        )
         .route(
             "/wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings",
             get(list_trackings).post(create_tracking),
@@ -89,10 +119,19 @@ pub async fn start(listener: tokio::net::TcpListener, opts: SandboxOptions) -> s
             "/wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings/{tid}",
             get(get_tracking).delete(delete_tracking),
         )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ))
         .route("/wp-json", get(index))
         .route("/wp-json/", get(index))
-        .fallback(|| async { wc_error(StatusCode::NOT_FOUND, "rest_no_route", "No route was found matching the URL and request method.") })
+        .fallback(|| async {
+            wc_error(
+                StatusCode::NOT_FOUND,
+                "rest_no_route",
+                "No route was found matching the URL and request method.",
+            )
+        })
         .with_state(state.clone());
     let faults = Faults::from_options(&opts);
     let control = Router::new()
@@ -114,7 +153,11 @@ pub async fn start(listener: tokio::net::TcpListener, opts: SandboxOptions) -> s
 /// HTTP Basic or query-string consumer key/secret, as docs/authentication.md describes.
 async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response {
     let mut presented: Option<(String, String)> = None;
-    if let Some(v) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Some(b64) = v.strip_prefix("Basic ") {
             if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
                 if let Some((k, sec)) = String::from_utf8_lossy(&raw).split_once(':') {
@@ -124,7 +167,8 @@ async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response 
         }
     }
     if presented.is_none() {
-        let q: BTreeMap<String, String> = serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
+        let q: BTreeMap<String, String> =
+            serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
         if let (Some(k), Some(sec)) = (q.get("consumer_key"), q.get("consumer_secret")) {
             presented = Some((k.clone(), sec.clone()));
         }
@@ -132,20 +176,42 @@ async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response 
     match presented {
         Some((k, sec)) if k == s.consumer_key && sec == s.consumer_secret => {}
         Some(_) => {
-            return wc_error(StatusCode::UNAUTHORIZED, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+            return wc_error(
+                StatusCode::UNAUTHORIZED,
+                "woocommerce_rest_authentication_error",
+                "Consumer secret is invalid.",
+            )
         }
         None => {
-            return wc_error(StatusCode::UNAUTHORIZED, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+            return wc_error(
+                StatusCode::UNAUTHORIZED,
+                "woocommerce_rest_cannot_view",
+                "Sorry, you cannot list resources.",
+            )
         }
     }
-    if req.uri().path().starts_with("/wp-json/wc-shipment-tracking/") && !s.tracking.load(Ordering::Relaxed) {
-        return wc_error(StatusCode::NOT_FOUND, "rest_no_route", "No route was found matching the URL and request method.");
+    if req
+        .uri()
+        .path()
+        .starts_with("/wp-json/wc-shipment-tracking/")
+        && !s.tracking.load(Ordering::Relaxed)
+    {
+        return wc_error(
+            StatusCode::NOT_FOUND,
+            "rest_no_route",
+            "No route was found matching the URL and request method.",
+        );
     }
     if let Some(l) = &s.limiter {
         if let Err(wait) = l.check(&s.consumer_key) {
-            let mut r = wc_error(StatusCode::TOO_MANY_REQUESTS, "woocommerce_rest_too_many_requests", "Too many requests. Please wait and try again.");
+            let mut r = wc_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "woocommerce_rest_too_many_requests",
+                "Too many requests. Please wait and try again.",
+            );
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             return r;
         }
     }
@@ -160,7 +226,14 @@ async fn set_extensions(State(s): State<S>, Json(body): Json<Value>) -> Json<Val
 }
 
 async fn index(State(s): State<S>) -> Json<Value> {
-    let mut ns = vec!["oembed/1.0", "wc/v1", "wc/v2", "wc/v3", "wc/store/v1", "wp/v2"];
+    let mut ns = vec![
+        "oembed/1.0",
+        "wc/v1",
+        "wc/v2",
+        "wc/v3",
+        "wc/store/v1",
+        "wp/v2",
+    ];
     if s.tracking.load(Ordering::Relaxed) {
         ns.push("wc-shipment-tracking/v3");
     }
@@ -182,12 +255,19 @@ fn paged(s: &Sandbox, route: &str, q: &BTreeMap<String, String>, items: Vec<Valu
     let parse = |k: &str, d: i64| -> Result<i64, Response> {
         match q.get(k) {
             None => Ok(d),
-            Some(v) => v.parse::<i64>().map_err(|_| invalid_param(k, &format!("{k} is not of type integer."))),
+            Some(v) => v
+                .parse::<i64>()
+                .map_err(|_| invalid_param(k, &format!("{k} is not of type integer."))),
         }
     };
     let per_page = match parse("per_page", 10) {
         Ok(v) if (1..=100).contains(&v) => v as usize,
-        Ok(_) => return invalid_param("per_page", "per_page must be between 1 (inclusive) and 100 (inclusive)"),
+        Ok(_) => {
+            return invalid_param(
+                "per_page",
+                "per_page must be between 1 (inclusive) and 100 (inclusive)",
+            )
+        }
         Err(r) => return r,
     };
     let page = match parse("page", 1) {
@@ -212,10 +292,18 @@ fn paged(s: &Sandbox, route: &str, q: &BTreeMap<String, String>, items: Vec<Valu
     headers.insert("x-wp-totalpages", HeaderValue::from(pages as u64));
     let mut links = Vec::new();
     if page > 1 {
-        links.push(format!("<{}/wp-json/wc/v3{route}?page={}>; rel=\"prev\"", s.base_url, page - 1));
+        links.push(format!(
+            "<{}/wp-json/wc/v3{route}?page={}>; rel=\"prev\"",
+            s.base_url,
+            page - 1
+        ));
     }
     if page < pages {
-        links.push(format!("<{}/wp-json/wc/v3{route}?page={}>; rel=\"next\"", s.base_url, page + 1));
+        links.push(format!(
+            "<{}/wp-json/wc/v3{route}?page={}>; rel=\"next\"",
+            s.base_url,
+            page + 1
+        ));
     }
     if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
         if !links.is_empty() {
@@ -233,7 +321,12 @@ fn sort(items: &mut [Value], q: &BTreeMap<String, String>, default: &str) -> Res
         "modified" => "date_modified_gmt",
         "id" | "include" => "id",
         "title" | "name" | "slug" => "name",
-        _ => return Err(invalid_param("orderby", "orderby is not one of date, id, include, title, slug, modified.")),
+        _ => {
+            return Err(invalid_param(
+                "orderby",
+                "orderby is not one of date, id, include, title, slug, modified.",
+            ))
+        }
     };
     let desc = match q.get("order").map(String::as_str) {
         None | Some("desc") => true,
@@ -243,9 +336,17 @@ fn sort(items: &mut [Value], q: &BTreeMap<String, String>, default: &str) -> Res
     items.sort_by(|a, b| {
         let ord = match (&a[key], &b[key]) {
             (Value::Number(x), Value::Number(y)) => x.as_i64().cmp(&y.as_i64()),
-            (x, y) => x.as_str().unwrap_or("").cmp(y.as_str().unwrap_or("")).then(a["id"].as_i64().cmp(&b["id"].as_i64())),
+            (x, y) => x
+                .as_str()
+                .unwrap_or("")
+                .cmp(y.as_str().unwrap_or(""))
+                .then(a["id"].as_i64().cmp(&b["id"].as_i64())),
         };
-        if desc { ord.reverse() } else { ord }
+        if desc {
+            ord.reverse()
+        } else {
+            ord
+        }
     });
     Ok(())
 }
@@ -259,8 +360,12 @@ fn date_filter(item: &Value, q: &BTreeMap<String, String>) -> Result<bool, Respo
         ("modified_before", "date_modified_gmt", false),
     ] {
         if let Some(v) = q.get(param) {
-            let bound = parse_time(v).ok_or_else(|| invalid_param(param, &format!("{param} is not a valid date.")))?;
-            let t = item[field].as_str().and_then(parse_time).unwrap_or_default();
+            let bound = parse_time(v)
+                .ok_or_else(|| invalid_param(param, &format!("{param} is not a valid date.")))?;
+            let t = item[field]
+                .as_str()
+                .and_then(parse_time)
+                .unwrap_or_default();
             if (after && t <= bound) || (!after && t >= bound) {
                 return Ok(false);
             }
@@ -277,7 +382,8 @@ fn parse_time(s: &str) -> Option<chrono::NaiveDateTime> {
 }
 
 fn id_list(q: &BTreeMap<String, String>, k: &str) -> Option<Vec<i64>> {
-    q.get(k).map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+    q.get(k)
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
 }
 
 fn matches_search(item: &Value, q: &BTreeMap<String, String>, fields: &[&str]) -> bool {
@@ -285,7 +391,11 @@ fn matches_search(item: &Value, q: &BTreeMap<String, String>, fields: &[&str]) -
         None => true,
         Some(term) => {
             let term = term.to_lowercase();
-            fields.iter().any(|f| item.pointer(f).and_then(Value::as_str).is_some_and(|v| v.to_lowercase().contains(&term)))
+            fields.iter().any(|f| {
+                item.pointer(f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.to_lowercase().contains(&term))
+            })
         }
     }
 }
@@ -313,15 +423,33 @@ macro_rules! tryr {
     };
 }
 
-const ORDER_STATUSES: [&str; 8] = ["pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "trash"];
+const ORDER_STATUSES: [&str; 8] = [
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "trash",
+];
 
 async fn list_orders(State(s): State<S>, Query(q): Q) -> Response {
     let statuses: Option<Vec<String>> = match q.get("status").map(String::as_str) {
         None | Some("any") => None,
         Some(v) => {
             let list: Vec<String> = v.split(',').map(|x| x.trim().to_owned()).collect();
-            if let Some(bad) = list.iter().find(|x| !ORDER_STATUSES.contains(&x.as_str()) && x.as_str() != "any") {
-                return invalid_param("status", &format!("status[0] is not one of {}; {bad} given", ORDER_STATUSES.join(", ")));
+            if let Some(bad) = list
+                .iter()
+                .find(|x| !ORDER_STATUSES.contains(&x.as_str()) && x.as_str() != "any")
+            {
+                return invalid_param(
+                    "status",
+                    &format!(
+                        "status[0] is not one of {}; {bad} given",
+                        ORDER_STATUSES.join(", ")
+                    ),
+                );
             }
             Some(list)
         }
@@ -343,10 +471,25 @@ async fn list_orders(State(s): State<S>, Query(q): Q) -> Response {
             if customer.is_some_and(|c| o["customer_id"].as_i64() != Some(c)) {
                 continue;
             }
-            if product.is_some_and(|p| !o["line_items"].as_array().into_iter().flatten().any(|l| l["product_id"].as_i64() == Some(p))) {
+            if product.is_some_and(|p| {
+                !o["line_items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|l| l["product_id"].as_i64() == Some(p))
+            }) {
                 continue;
             }
-            if !matches_search(o, &q, &["/number", "/billing/first_name", "/billing/last_name", "/billing/email"]) {
+            if !matches_search(
+                o,
+                &q,
+                &[
+                    "/number",
+                    "/billing/first_name",
+                    "/billing/last_name",
+                    "/billing/email",
+                ],
+            ) {
                 continue;
             }
             items.push(o.clone());
@@ -372,7 +515,11 @@ async fn get_order(State(s): State<S>, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn update_order(State(s): State<S>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn update_order(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
     let now = db.now();
     let Some(o) = parse_id(&id).and_then(|i| db.orders.get_mut(&i)) else {
@@ -406,13 +553,21 @@ async fn list_notes(State(s): State<S>, Path(id): Path<String>) -> Response {
     Json(notes).into_response()
 }
 
-async fn create_note(State(s): State<S>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn create_note(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
     let Some(oid) = parse_id(&id).filter(|i| db.orders.contains_key(i)) else {
         return not_found("woocommerce_rest_order_invalid_id");
     };
     let Some(text) = body.get("note").and_then(Value::as_str) else {
-        return wc_error(StatusCode::BAD_REQUEST, "rest_missing_callback_param", "Missing parameter(s): note");
+        return wc_error(
+            StatusCode::BAD_REQUEST,
+            "rest_missing_callback_param",
+            "Missing parameter(s): note",
+        );
     };
     let now = db.now();
     let nid = db.next_id();
@@ -432,19 +587,43 @@ async fn list_trackings(State(s): State<S>, Path(id): Path<String>) -> Response 
     Json(db.trackings.get(&oid).cloned().unwrap_or_default()).into_response()
 }
 
-async fn create_tracking(State(s): State<S>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn create_tracking(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
     let Some(oid) = parse_id(&id).filter(|i| db.orders.contains_key(i)) else {
         return not_found("woocommerce_rest_shop_order_invalid_id");
     };
-    let Some(number) = body.get("tracking_number").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
-        return wc_error(StatusCode::BAD_REQUEST, "rest_missing_callback_param", "Missing parameter(s): tracking_number");
+    let Some(number) = body
+        .get("tracking_number")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
+        return wc_error(
+            StatusCode::BAD_REQUEST,
+            "rest_missing_callback_param",
+            "Missing parameter(s): tracking_number",
+        );
     };
-    let provider = body.get("custom_tracking_provider").and_then(Value::as_str).filter(|s| !s.is_empty())
+    let provider = body
+        .get("custom_tracking_provider")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
         .or_else(|| body.get("tracking_provider").and_then(Value::as_str))
-        .unwrap_or("").to_owned();
-    let link = body.get("custom_tracking_link").and_then(Value::as_str).unwrap_or("").to_owned();
-    let date = body.get("date_shipped").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| db.now()[..10].to_owned());
+        .unwrap_or("")
+        .to_owned();
+    let link = body
+        .get("custom_tracking_link")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let date = body
+        .get("date_shipped")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| db.now()[..10].to_owned());
     let tid = format!("{:x}", md5ish(&format!("{oid}{number}{}", db.next_id())));
     let t = json!({"tracking_id": tid, "tracking_provider": provider, "tracking_link": link, "tracking_number": number, "date_shipped": date});
     db.trackings.entry(oid).or_default().push(t.clone());
@@ -453,12 +632,16 @@ async fn create_tracking(State(s): State<S>, Path(id): Path<String>, Json(body):
 
 fn md5ish(s: &str) -> u64 {
     // Tracking ids look like hex digests; a stable hash is enough for a simulator.
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 async fn get_tracking(State(s): State<S>, Path((id, tid)): Path<(String, String)>) -> Response {
     let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let found = parse_id(&id).and_then(|i| db.trackings.get(&i)).and_then(|l| l.iter().find(|t| t["tracking_id"] == tid.as_str()));
+    let found = parse_id(&id)
+        .and_then(|i| db.trackings.get(&i))
+        .and_then(|l| l.iter().find(|t| t["tracking_id"] == tid.as_str()));
     match found {
         Some(t) => Json(t.clone()).into_response(),
         None => not_found("woocommerce_rest_shop_order_invalid_id"),
@@ -481,7 +664,10 @@ const PRODUCT_STATUSES: [&str; 5] = ["any", "draft", "pending", "private", "publ
 async fn list_products(State(s): State<S>, Query(q): Q) -> Response {
     let status = q.get("status").map(String::as_str).unwrap_or("any");
     if !PRODUCT_STATUSES.contains(&status) {
-        return invalid_param("status", "status is not one of any, draft, pending, private, publish.");
+        return invalid_param(
+            "status",
+            "status is not one of any, draft, pending, private, publish.",
+        );
     }
     let skus: Option<Vec<&str>> = q.get("sku").map(|v| v.split(',').map(str::trim).collect());
     let category = q.get("category").and_then(|v| v.parse::<i64>().ok());
@@ -497,7 +683,13 @@ async fn list_products(State(s): State<S>, Query(q): Q) -> Response {
                     continue;
                 }
             }
-            if category.is_some_and(|c| !p["categories"].as_array().into_iter().flatten().any(|x| x["id"].as_i64() == Some(c))) {
+            if category.is_some_and(|c| {
+                !p["categories"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|x| x["id"].as_i64() == Some(c))
+            }) {
                 continue;
             }
             if q.get("type").is_some_and(|t| p["type"] != t.as_str()) {
@@ -533,13 +725,19 @@ fn apply_product_fields(p: &mut Value, body: &Value, now: &str) -> Result<(), Re
     }
     if let Some(st) = body.get("status") {
         if !["draft", "pending", "private", "publish"].contains(&st.as_str().unwrap_or("")) {
-            return Err(invalid_param("status", "status is not one of draft, pending, private, publish."));
+            return Err(invalid_param(
+                "status",
+                "status is not one of draft, pending, private, publish.",
+            ));
         }
         p["status"] = st.clone();
     }
     if let Some(rp) = body.get("regular_price") {
         let Some(rp) = rp.as_str() else {
-            return Err(invalid_param("regular_price", "regular_price is not of type string."));
+            return Err(invalid_param(
+                "regular_price",
+                "regular_price is not of type string.",
+            ));
         };
         p["regular_price"] = json!(rp);
         if p["sale_price"].as_str().unwrap_or("").is_empty() {
@@ -551,7 +749,10 @@ fn apply_product_fields(p: &mut Value, body: &Value, now: &str) -> Result<(), Re
     }
     if let Some(q) = body.get("stock_quantity") {
         let Some(n) = q.as_i64() else {
-            return Err(invalid_param("stock_quantity", "stock_quantity is not of type integer."));
+            return Err(invalid_param(
+                "stock_quantity",
+                "stock_quantity is not of type integer.",
+            ));
         };
         p["stock_quantity"] = json!(n);
         p["stock_status"] = json!(if n > 0 { "instock" } else { "outofstock" });
@@ -565,17 +766,34 @@ fn apply_product_fields(p: &mut Value, body: &Value, now: &str) -> Result<(), Re
 }
 
 fn sku_taken(db: &Db, sku: Option<&str>, except: i64) -> bool {
-    let Some(sku) = sku.filter(|s| !s.is_empty()) else { return false };
-    db.products.values().chain(db.variations.values()).any(|p| p["sku"] == sku && p["id"].as_i64() != Some(except))
+    let Some(sku) = sku.filter(|s| !s.is_empty()) else {
+        return false;
+    };
+    db.products
+        .values()
+        .chain(db.variations.values())
+        .any(|p| p["sku"] == sku && p["id"].as_i64() != Some(except))
 }
 
 async fn create_product(State(s): State<S>, Json(body): Json<Value>) -> Response {
     let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    if body.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
-        return wc_error(StatusCode::BAD_REQUEST, "rest_missing_callback_param", "Missing parameter(s): name");
+    if body
+        .get("name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return wc_error(
+            StatusCode::BAD_REQUEST,
+            "rest_missing_callback_param",
+            "Missing parameter(s): name",
+        );
     }
     if sku_taken(&db, body.get("sku").and_then(Value::as_str), -1) {
-        return wc_error(StatusCode::BAD_REQUEST, "product_invalid_sku", "Invalid or duplicated SKU.");
+        return wc_error(
+            StatusCode::BAD_REQUEST,
+            "product_invalid_sku",
+            "Invalid or duplicated SKU.",
+        );
     }
     let id = db.next_id();
     let now = db.now();
@@ -591,16 +809,26 @@ async fn create_product(State(s): State<S>, Json(body): Json<Value>) -> Response
     (StatusCode::CREATED, Json(p)).into_response()
 }
 
-async fn update_product(State(s): State<S>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn update_product(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
     let now = db.now();
     let Some(pid) = parse_id(&id).filter(|i| db.products.contains_key(i)) else {
         return not_found("woocommerce_rest_product_invalid_id");
     };
     if sku_taken(&db, body.get("sku").and_then(Value::as_str), pid) {
-        return wc_error(StatusCode::BAD_REQUEST, "product_invalid_sku", "Invalid or duplicated SKU.");
+        return wc_error(
+            StatusCode::BAD_REQUEST,
+            "product_invalid_sku",
+            "Invalid or duplicated SKU.",
+        );
     }
-    let Some(p) = db.products.get_mut(&pid) else { return not_found("woocommerce_rest_product_invalid_id") };
+    let Some(p) = db.products.get_mut(&pid) else {
+        return not_found("woocommerce_rest_product_invalid_id");
+    };
     tryr!(apply_product_fields(p, &body, &now));
     Json(p.clone()).into_response()
 }
@@ -611,7 +839,12 @@ async fn list_variations(State(s): State<S>, Path(id): Path<String>, Query(q): Q
         let Some(p) = parse_id(&id).and_then(|i| db.products.get(&i)) else {
             return not_found("woocommerce_rest_product_invalid_id");
         };
-        p["variations"].as_array().into_iter().flatten().filter_map(|v| v.as_i64().and_then(|v| db.variations.get(&v)).cloned()).collect()
+        p["variations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_i64().and_then(|v| db.variations.get(&v)).cloned())
+            .collect()
     };
     let mut items = items;
     tryr!(sort(&mut items, &q, "date"));
@@ -621,7 +854,11 @@ async fn list_variations(State(s): State<S>, Path(id): Path<String>, Query(q): Q
 fn variation_of(db: &Db, pid: &str, vid: &str) -> Option<i64> {
     let p = db.products.get(&parse_id(pid)?)?;
     let v = parse_id(vid)?;
-    p["variations"].as_array()?.iter().any(|x| x.as_i64() == Some(v)).then_some(v)
+    p["variations"]
+        .as_array()?
+        .iter()
+        .any(|x| x.as_i64() == Some(v))
+        .then_some(v)
 }
 
 async fn get_variation(State(s): State<S>, Path((pid, vid)): Path<(String, String)>) -> Response {
@@ -632,16 +869,26 @@ async fn get_variation(State(s): State<S>, Path((pid, vid)): Path<(String, Strin
     }
 }
 
-async fn update_variation(State(s): State<S>, Path((pid, vid)): Path<(String, String)>, Json(body): Json<Value>) -> Response {
+async fn update_variation(
+    State(s): State<S>,
+    Path((pid, vid)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
     let now = db.now();
     let Some(v) = variation_of(&db, &pid, &vid) else {
         return not_found("woocommerce_rest_product_variation_invalid_id");
     };
     if sku_taken(&db, body.get("sku").and_then(Value::as_str), v) {
-        return wc_error(StatusCode::BAD_REQUEST, "product_invalid_sku", "Invalid or duplicated SKU.");
+        return wc_error(
+            StatusCode::BAD_REQUEST,
+            "product_invalid_sku",
+            "Invalid or duplicated SKU.",
+        );
     }
-    let Some(var) = db.variations.get_mut(&v) else { return not_found("woocommerce_rest_product_variation_invalid_id") };
+    let Some(var) = db.variations.get_mut(&v) else {
+        return not_found("woocommerce_rest_product_variation_invalid_id");
+    };
     tryr!(apply_product_fields(var, &body, &now));
     let out = var.clone();
     if let Some(p) = parse_id(&pid).and_then(|p| db.products.get_mut(&p)) {
@@ -655,10 +902,16 @@ async fn list_categories(State(s): State<S>, Query(q): Q) -> Response {
     let parent = q.get("parent").and_then(|v| v.parse::<i64>().ok());
     let mut items: Vec<Value> = {
         let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-        db.categories.values().filter(|c| parent.is_none_or(|p| c["parent"].as_i64() == Some(p)))
+        db.categories
+            .values()
+            .filter(|c| parent.is_none_or(|p| c["parent"].as_i64() == Some(p)))
             .filter(|c| matches_search(c, &q, &["/name"]))
-            .filter(|c| id_list(&q, "include").is_none_or(|inc| inc.contains(&c["id"].as_i64().unwrap_or(0))))
-            .cloned().collect()
+            .filter(|c| {
+                id_list(&q, "include")
+                    .is_none_or(|inc| inc.contains(&c["id"].as_i64().unwrap_or(0)))
+            })
+            .cloned()
+            .collect()
     };
     // Categories sort by name ascending by default.
     let mut q2 = q.clone();
@@ -684,10 +937,14 @@ async fn list_customers(State(s): State<S>, Query(q): Q) -> Response {
             if role != "all" && c["role"] != role {
                 continue;
             }
-            if q.get("email").is_some_and(|e| !c["email"].as_str().unwrap_or("").eq_ignore_ascii_case(e)) {
+            if q.get("email")
+                .is_some_and(|e| !c["email"].as_str().unwrap_or("").eq_ignore_ascii_case(e))
+            {
                 continue;
             }
-            if id_list(&q, "include").is_some_and(|inc| !inc.contains(&c["id"].as_i64().unwrap_or(0))) {
+            if id_list(&q, "include")
+                .is_some_and(|inc| !inc.contains(&c["id"].as_i64().unwrap_or(0)))
+            {
                 continue;
             }
             if !matches_search(c, &q, &["/email", "/first_name", "/last_name", "/username"]) {
