@@ -31,6 +31,9 @@ pub enum MasterKeySource {
 /// Open sessions per store, keyed by store id and invalidated by `updated_at`.
 const SESSION_CACHE_MAX: usize = 10_000;
 
+/// An open session and the `updated_at` of the store record it was opened from.
+type CachedSession = (DateTime<Utc>, Arc<dyn StoreSession>);
+
 pub struct AppState {
     pub settings: Settings,
     pub storage: Arc<dyn Storage>,
@@ -41,7 +44,7 @@ pub struct AppState {
     pub master_source: MasterKeySource,
     pub rate_limiter: ApiRateLimiter,
     pub log_sink: LogSink,
-    sessions: Mutex<HashMap<String, (DateTime<Utc>, Arc<dyn StoreSession>)>>,
+    sessions: Mutex<HashMap<String, CachedSession>>,
 }
 
 impl From<StorageError> for ApiError {

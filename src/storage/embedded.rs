@@ -193,7 +193,7 @@ impl Storage for EmbeddedStorage {
         let mut keys = self
             .scan(API_KEYS, move |k: &ApiKeyRecord| k.account_id == account_id)
             .await?;
-        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        keys.sort_by_key(|k| k.created_at);
         Ok(keys)
     }
 
