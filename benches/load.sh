@@ -14,7 +14,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
 fi
 cargo build --release -q
-BIN=target/release/cartgate
+BIN=${CARGO_TARGET_DIR:-target}/release/cartgate
 WORK=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
