@@ -1,15 +1,25 @@
 //! Deterministic seeded data with the variety a mapping needs: every order status, refunds
 //! (full and partial), guest orders, missing optional fields, non-ASCII names, several
-//! currencies (JPY with no decimals), variable products with options, drafts and private
-//! products, nested categories, customers with and without addresses.
+//! currencies (JPY with no decimals), variable products with Size/Colour options, drafts
+//! and private products, products without sku or images, nested categories, customers
+//! with and without addresses, order notes and shipment trackings.
+//!
+//! Objects are kept as the JSON the API serves (`serde_json::Value`): the simulator's job
+//! is to answer documented shapes, and handlers filter and patch those shapes directly.
+//!
+//! The store is in Berlin (`Europe/Berlin`): local dates (`date_created`) are CET/CEST,
+//! `*_gmt` dates are UTC, both without a zone suffix, as WordPress writes them.
 
 use std::collections::BTreeMap;
 
-use cartgate_connector::sandbox::{pick, random_hex, seeded_rng, SandboxOptions, SANDBOX_EPOCH};
+use cartgate_connector::sandbox::{random_hex, seeded_rng, SandboxOptions, SANDBOX_EPOCH};
+use chrono::{DateTime, Datelike, NaiveDate, Weekday};
 use rand::Rng;
 use serde_json::{json, Value};
 
 pub struct Db {
+    /// The sandbox's own URL, for `_links` and permalinks.
+    pub base: String,
     pub consumer_key: String,
     pub consumer_secret: String,
     pub currency: String,
@@ -24,68 +34,230 @@ pub struct Db {
     writes: i64,
 }
 
-const FIRST: [&str; 12] = [
-    "Zoë", "José", "渡辺", "Ingrid", "Amara", "Ólafur", "Chen", "Fatima", "Liam", "Søren", "Aiko",
-    "Jean-Luc",
-];
-const LAST: [&str; 12] = [
-    "Ångström",
-    "Müller",
-    "健",
-    "Nilsson",
-    "Okafor",
-    "Jónsson",
-    "Wei",
-    "Al-Sayed",
-    "O'Brien",
-    "Kierkegaard",
-    "Tanaka",
-    "Picard",
-];
-const CITIES: [(&str, &str, &str, &str); 5] = [
-    ("Berlin", "BE", "10115", "DE"),
-    ("San Francisco", "CA", "94103", "US"),
-    ("London", "", "SW1A 1AA", "GB"),
-    ("Tōkyō", "13", "100-0001", "JP"),
-    ("Paris", "", "75001", "FR"),
+/// (first name, last name, ASCII e-mail stem).
+const NAMES: [(&str, &str, &str); 16] = [
+    ("Zoë", "Ångström", "zoe.angstrom"),
+    ("健", "渡辺", "ken.watanabe"),
+    ("José", "Müller", "jose.muller"),
+    ("Ingrid", "Nilsson", "ingrid.nilsson"),
+    ("Amara", "Okafor", "amara.okafor"),
+    ("Ólafur", "Jónsson", "olafur.jonsson"),
+    ("Wei", "Chen", "wei.chen"),
+    ("Fatima", "Al-Sayed", "fatima.alsayed"),
+    ("Liam", "O'Brien", "liam.obrien"),
+    ("Søren", "Kierkegaard", "soren.kierkegaard"),
+    ("Aiko", "Tanaka", "aiko.tanaka"),
+    ("Jean-Luc", "Lefèvre", "jeanluc.lefevre"),
+    ("Łukasz", "Żółć", "lukasz.zolc"),
+    ("Emily", "Smith", "emily.smith"),
+    ("Олег", "Петров", "oleg.petrov"),
+    ("Noah", "Johnson", "noah.johnson"),
 ];
 
-fn ts(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
+/// (address_1, city, state, postcode, country, phone).
+const PLACES: [(&str, &str, &str, &str, &str, &str); 6] = [
+    (
+        "Friedrichstraße 43",
+        "Berlin",
+        "BE",
+        "10117",
+        "DE",
+        "+49 30 1234567",
+    ),
+    (
+        "969 Market",
+        "San Francisco",
+        "CA",
+        "94103",
+        "US",
+        "(555) 555-5555",
+    ),
+    (
+        "10 Downing Street",
+        "London",
+        "",
+        "SW1A 2AA",
+        "GB",
+        "+44 20 7946 0958",
+    ),
+    (
+        "千代田1-1",
+        "千代田区",
+        "JP13",
+        "100-0001",
+        "JP",
+        "+81 3-1234-5678",
+    ),
+    (
+        "5 Rue de Rivoli",
+        "Paris",
+        "",
+        "75001",
+        "FR",
+        "+33 1 23 45 67 89",
+    ),
+    (
+        "Drottninggatan 1",
+        "Stockholm",
+        "",
+        "111 51",
+        "SE",
+        "+46 8 123 456",
+    ),
+];
+
+/// (code, decimals, units per 1 EUR in hundredths, tax rate id, label, percent).
+const CURRENCIES: [(&str, u32, i64, i64, &str, i64); 4] = [
+    ("EUR", 2, 100, 1, "MwSt.", 19),
+    ("USD", 2, 108, 0, "", 0),
+    ("GBP", 2, 85, 2, "VAT", 20),
+    ("JPY", 0, 16_500, 3, "消費税", 10),
+];
+
+/// Seconds of the EU summer-time offset at `secs` (UTC): CEST from the last Sunday of
+/// March to the last Sunday of October, 01:00 UTC both.
+fn berlin_offset(secs: i64) -> i64 {
+    let Some(t) = DateTime::from_timestamp(secs, 0) else {
+        return 3600;
+    };
+    let last_sunday = |month: u32| -> i64 {
+        let last = match month {
+            3 => NaiveDate::from_ymd_opt(t.year(), 3, 31),
+            _ => NaiveDate::from_ymd_opt(t.year(), 10, 31),
+        };
+        last.map(|d| {
+            let back = i64::from(d.weekday().num_days_from_sunday());
+            (d - chrono::Duration::days(back))
+                .and_hms_opt(1, 0, 0)
+                .map(|x| x.and_utc().timestamp())
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+    };
+    debug_assert_eq!(Weekday::Sun.num_days_from_sunday(), 0);
+    if secs >= last_sunday(3) && secs < last_sunday(10) {
+        7200
+    } else {
+        3600
+    }
+}
+
+fn fmt(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
         .unwrap_or_default()
         .naive_utc()
         .format("%Y-%m-%dT%H:%M:%S")
         .to_string()
 }
 
-fn money(cents: i64, decimals: u32) -> String {
+/// `YYYY-MM-DDTHH:MM:SS` in UTC (the `*_gmt` fields).
+pub fn gmt(secs: i64) -> String {
+    fmt(secs)
+}
+
+/// The same instant in the store's time zone (the fields without `_gmt`).
+pub fn local(secs: i64) -> String {
+    fmt(secs + berlin_offset(secs))
+}
+
+/// The store's UTC offset in hours at `secs` (the index's `gmt_offset`).
+pub fn gmt_offset_hours(secs: i64) -> i64 {
+    berlin_offset(secs) / 3600
+}
+
+/// Sets `field` (local) and `field_gmt` (UTC) to the instant `secs`.
+pub fn set_date(v: &mut Value, field: &str, secs: i64) {
+    v[field] = json!(local(secs));
+    v[format!("{field}_gmt")] = json!(gmt(secs));
+}
+
+/// A money string: `decimals` = 2 gives "12.50", 0 gives "1650" (JPY).
+pub fn money(minor: i64, decimals: u32) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
     if decimals == 0 {
-        format!("{}", cents / 100)
+        format!("{sign}{m}")
     } else {
-        format!("{}.{:02}", cents / 100, cents % 100)
+        let p = 10u64.pow(decimals);
+        format!(
+            "{sign}{}.{:0w$}",
+            m / p,
+            m % p,
+            w = usize::try_from(decimals).unwrap_or(2)
+        )
     }
+}
+
+/// Minor units of a 2-decimal price string ("12.50" → 1250).
+pub fn cents(s: &str) -> Option<i64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let frac: String = frac.chars().chain("00".chars()).take(2).collect();
+    Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
+}
+
+/// WordPress's `sanitize_title`, close enough: accents folded, other non-ASCII letters
+/// percent-encoded (as WordPress does for e.g. Japanese slugs), words joined by '-'.
+pub fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.to_lowercase().chars() {
+        let folded = match c {
+            'à' | 'á' | 'â' | 'ä' | 'å' | 'ã' => "a",
+            'è' | 'é' | 'ê' | 'ë' => "e",
+            'ì' | 'í' | 'î' | 'ï' => "i",
+            'ò' | 'ó' | 'ô' | 'ö' | 'ø' | 'ō' | 'õ' => "o",
+            'ù' | 'ú' | 'û' | 'ü' => "u",
+            'ç' => "c",
+            'ñ' => "n",
+            'ß' => "ss",
+            'ł' => "l",
+            'ż' | 'ź' => "z",
+            'ć' => "c",
+            _ => "",
+        };
+        if !folded.is_empty() {
+            out.push_str(folded);
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if c.is_alphanumeric() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02x}"));
+            }
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+fn links(base: &str, path: &str, collection: &str) -> Value {
+    json!({
+        "self": [{"href": format!("{base}/wp-json/wc/v3{path}")}],
+        "collection": [{"href": format!("{base}/wp-json/wc/v3{collection}")}],
+    })
 }
 
 fn address(
     first: &str,
     last: &str,
     company: &str,
-    city: (&str, &str, &str, &str),
-    email: Option<&str>,
-    phone: &str,
+    place: usize,
+    contact: Option<(&str, &str)>,
 ) -> Value {
+    let (a1, city, state, pc, country, _) = PLACES[place % PLACES.len()];
     let mut a = json!({
         "first_name": first, "last_name": last, "company": company,
-        "address_1": "969 Market", "address_2": "", "city": city.0, "state": city.1,
-        "postcode": city.2, "country": city.3,
+        "address_1": a1, "address_2": "", "city": city, "state": state,
+        "postcode": pc, "country": country,
     });
-    if let Some(e) = email {
-        a["email"] = json!(e);
+    if let Some((email, phone)) = contact {
+        a["email"] = json!(email);
         a["phone"] = json!(phone);
     }
     a
 }
 
+/// All fields empty: what WooCommerce serves for an address never entered.
 fn empty_address(with_contact: bool) -> Value {
     let mut a = json!({"first_name": "", "last_name": "", "company": "", "address_1": "", "address_2": "", "city": "", "state": "", "postcode": "", "country": ""});
     if with_contact {
@@ -95,14 +267,26 @@ fn empty_address(with_contact: bool) -> Value {
     a
 }
 
-pub fn blank_product(id: i64, base: &str, now: &str) -> Value {
-    json!({
+fn image(base: &str, id: i64, name: &str, secs: i64) -> Value {
+    let mut v = json!({
+        "id": id,
+        "src": format!("{base}/wp-content/uploads/2024/05/{name}.jpg"),
+        "name": name, "alt": "",
+    });
+    set_date(&mut v, "date_created", secs);
+    set_date(&mut v, "date_modified", secs);
+    v
+}
+
+/// A new product with every documented field at WooCommerce's defaults.
+pub fn blank_product(base: &str, id: i64, secs: i64) -> Value {
+    let mut p = json!({
         "id": id, "name": "", "slug": format!("product-{id}"), "permalink": format!("{base}/product/product-{id}/"),
-        "date_created": now, "date_created_gmt": now, "date_modified": now, "date_modified_gmt": now,
-        "type": "simple", "status": "draft", "featured": false, "catalog_visibility": "visible",
+        "date_created": "", "date_created_gmt": "", "date_modified": "", "date_modified_gmt": "",
+        "type": "simple", "status": "publish", "featured": false, "catalog_visibility": "visible",
         "description": "", "short_description": "", "sku": "", "price": "", "regular_price": "", "sale_price": "",
         "date_on_sale_from": null, "date_on_sale_from_gmt": null, "date_on_sale_to": null, "date_on_sale_to_gmt": null,
-        "price_html": "", "on_sale": false, "purchasable": true, "total_sales": 0, "virtual": false, "downloadable": false,
+        "price_html": "", "on_sale": false, "purchasable": false, "total_sales": 0, "virtual": false, "downloadable": false,
         "downloads": [], "download_limit": -1, "download_expiry": -1, "external_url": "", "button_text": "",
         "tax_status": "taxable", "tax_class": "", "manage_stock": false, "stock_quantity": null, "stock_status": "instock",
         "backorders": "no", "backorders_allowed": false, "backordered": false, "sold_individually": false,
@@ -111,28 +295,195 @@ pub fn blank_product(id: i64, base: &str, now: &str) -> Value {
         "average_rating": "0.00", "rating_count": 0, "related_ids": [], "upsell_ids": [], "cross_sell_ids": [],
         "parent_id": 0, "purchase_note": "", "categories": [], "tags": [], "images": [], "attributes": [],
         "default_attributes": [], "variations": [], "grouped_products": [], "menu_order": 0, "meta_data": [],
-        "_links": {"self": [{"href": format!("{base}/wp-json/wc/v3/products/{id}")}], "collection": [{"href": format!("{base}/wp-json/wc/v3/products")}]}
-    })
+        "_links": links(base, &format!("/products/{id}"), "/products"),
+    });
+    set_date(&mut p, "date_created", secs);
+    set_date(&mut p, "date_modified", secs);
+    p
 }
 
+/// A new variation of `parent` with every documented field at WooCommerce's defaults.
+pub fn blank_variation(base: &str, id: i64, parent: i64, secs: i64) -> Value {
+    let mut v = json!({
+        "id": id, "date_created": "", "date_created_gmt": "", "date_modified": "", "date_modified_gmt": "",
+        "description": "", "permalink": format!("{base}/product/product-{parent}/"),
+        "sku": "", "price": "", "regular_price": "", "sale_price": "",
+        "date_on_sale_from": null, "date_on_sale_from_gmt": null, "date_on_sale_to": null, "date_on_sale_to_gmt": null,
+        "on_sale": false, "status": "publish", "purchasable": false, "virtual": false, "downloadable": false,
+        "downloads": [], "download_limit": -1, "download_expiry": -1, "tax_status": "taxable", "tax_class": "",
+        "manage_stock": false, "stock_quantity": null, "stock_status": "instock", "backorders": "no",
+        "backorders_allowed": false, "backordered": false, "weight": "",
+        "dimensions": {"length": "", "width": "", "height": ""}, "shipping_class": "", "shipping_class_id": 0,
+        "image": null, "attributes": [], "menu_order": 0, "meta_data": [],
+        "_links": {
+            "self": [{"href": format!("{base}/wp-json/wc/v3/products/{parent}/variations/{id}")}],
+            "collection": [{"href": format!("{base}/wp-json/wc/v3/products/{parent}/variations")}],
+            "up": [{"href": format!("{base}/wp-json/wc/v3/products/{parent}")}],
+        },
+    });
+    set_date(&mut v, "date_created", secs);
+    set_date(&mut v, "date_modified", secs);
+    v
+}
+
+/// Keeps `price`, `on_sale`, `purchasable`, `stock_status` and `price_html` consistent
+/// with the prices and stock, as WooCommerce does on save.
+pub fn derive_product_fields(p: &mut Value) {
+    let regular = p["regular_price"].as_str().unwrap_or("").to_owned();
+    let sale = p["sale_price"].as_str().unwrap_or("").to_owned();
+    let on_sale = !sale.is_empty() && cents(&sale) < cents(&regular);
+    if p["type"] != "variable" {
+        p["price"] = json!(if on_sale { &sale } else { &regular });
+    }
+    p["on_sale"] = json!(on_sale);
+    let price = p["price"].as_str().unwrap_or("").to_owned();
+    p["purchasable"] = json!(!price.is_empty());
+    let html = if price.is_empty() {
+        String::new()
+    } else {
+        format!("<span class=\"woocommerce-Price-amount amount\"><bdi>{price}&nbsp;<span class=\"woocommerce-Price-currencySymbol\">&euro;</span></bdi></span>")
+    };
+    // Variations have no price_html.
+    if p.get("type").is_some() {
+        p["price_html"] = json!(html);
+    }
+    if p["manage_stock"] == true {
+        if let Some(q) = p["stock_quantity"].as_i64() {
+            p["stock_status"] = json!(if q > 0 { "instock" } else { "outofstock" });
+        }
+    } else {
+        p["stock_quantity"] = Value::Null;
+    }
+}
+
+/// Tracking link of the Shipment Tracking extension's predefined providers.
+pub fn provider_link(provider: &str, number: &str) -> Option<(&'static str, String)> {
+    let key: String = provider
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_lowercase();
+    let (name, url) = match key.as_str() {
+        "dhl" | "dhlde" => (
+            "DHL",
+            "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=",
+        ),
+        "dpd" | "dpdde" => ("DPD", "https://tracking.dpd.de/parcelstatus?query="),
+        "ups" => ("UPS", "https://www.ups.com/track?loc=en_US&tracknum="),
+        "fedex" => ("Fedex", "https://www.fedex.com/fedextrack/?trknbr="),
+        "usps" => (
+            "USPS",
+            "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=",
+        ),
+        "royalmail" => (
+            "Royal Mail",
+            "https://www.royalmail.com/track-your-item#/tracking-results/",
+        ),
+        _ => return None,
+    };
+    Some((name, format!("{url}{number}")))
+}
+
+/// A sellable line: (product id, variation id, name, sku, unit price in EUR cents,
+/// variation attributes as line-item meta `(key, value)`).
+type Sellable = (i64, i64, String, String, i64, Vec<(String, String)>);
+
 impl Db {
-    pub fn now(&mut self) -> String {
-        // A clock that moves forward on every write, from a fixed epoch: deterministic.
+    /// The sandbox clock for writes: starts at the fixed epoch and moves one second per
+    /// write, so a sequence of writes gives the same dates every run.
+    pub fn now(&mut self) -> i64 {
         self.writes += 1;
-        ts(SANDBOX_EPOCH + self.writes)
+        SANDBOX_EPOCH + self.writes
     }
 
+    /// The next post id (products, variations, orders, refunds share WordPress's posts
+    /// table, so one sequence).
     pub fn next_id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
     }
 
-    pub fn seed(opts: &SandboxOptions) -> Db {
-        let mut rng = seeded_rng(opts.seed, "woocommerce");
-        let base = "http://example.test";
+    /// `[{id, name, slug}]` for category ids that exist (unknown ids are dropped, as
+    /// WooCommerce ignores them).
+    pub fn category_refs(&self, ids: impl IntoIterator<Item = i64>) -> Value {
+        Value::Array(
+            ids.into_iter()
+                .filter_map(|id| self.categories.get(&id))
+                .map(|c| json!({"id": c["id"], "name": c["name"], "slug": c["slug"]}))
+                .collect(),
+        )
+    }
+
+    /// Category ids and all their descendants (a category filter includes children).
+    pub fn with_descendants(&self, roots: &[i64]) -> Vec<i64> {
+        let mut out: Vec<i64> = roots.to_vec();
+        let mut i = 0;
+        while i < out.len() {
+            let id = out[i];
+            out.extend(
+                self.categories
+                    .values()
+                    .filter(|c| c["parent"].as_i64() == Some(id))
+                    .filter_map(|c| c["id"].as_i64()),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    /// Term counts: published products assigned directly, as WordPress counts them.
+    pub fn recount_categories(&mut self) {
+        let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+        for p in self.products.values().filter(|p| p["status"] == "publish") {
+            for c in p["categories"].as_array().into_iter().flatten() {
+                if let Some(id) = c["id"].as_i64() {
+                    *counts.entry(id).or_default() += 1;
+                }
+            }
+        }
+        for (id, c) in self.categories.iter_mut() {
+            c["count"] = json!(counts.get(id).copied().unwrap_or(0));
+        }
+    }
+
+    pub fn add_note(
+        &mut self,
+        order: i64,
+        secs: i64,
+        text: &str,
+        customer_note: bool,
+        author: &str,
+    ) -> Value {
+        let id = self.next_note_id();
+        let base = &self.base;
+        let mut n = json!({"id": id, "author": author, "date_created": "", "date_created_gmt": "", "note": text, "customer_note": customer_note,
+        "_links": {
+            "self": [{"href": format!("{base}/wp-json/wc/v3/orders/{order}/notes/{id}")}],
+            "collection": [{"href": format!("{base}/wp-json/wc/v3/orders/{order}/notes")}],
+            "up": [{"href": format!("{base}/wp-json/wc/v3/orders/{order}")}],
+        }});
+        set_date(&mut n, "date_created", secs);
+        self.notes.entry(order).or_default().push(n.clone());
+        n
+    }
+
+    /// Order notes are comments: their own id sequence.
+    fn next_note_id(&mut self) -> i64 {
+        1 + self
+            .notes
+            .values()
+            .flatten()
+            .filter_map(|n| n["id"].as_i64())
+            .max()
+            .unwrap_or(800)
+    }
+
+    pub fn seed(opts: &SandboxOptions, base: &str) -> Db {
+        let mut keys = seeded_rng(opts.seed, "woocommerce/keys");
         let mut db = Db {
-            consumer_key: format!("ck_{}", random_hex(&mut rng, 40)),
-            consumer_secret: format!("cs_{}", random_hex(&mut rng, 40)),
+            base: base.trim_end_matches('/').to_owned(),
+            consumer_key: format!("ck_{}", random_hex(&mut keys, 40)),
+            consumer_secret: format!("cs_{}", random_hex(&mut keys, 40)),
             currency: "EUR".into(),
             orders: BTreeMap::new(),
             products: BTreeMap::new(),
@@ -141,194 +492,361 @@ impl Db {
             categories: BTreeMap::new(),
             notes: BTreeMap::new(),
             trackings: BTreeMap::new(),
-            next_id: 5000,
+            next_id: 0,
             writes: 0,
         };
-        let two_years = 2 * 365 * 86_400;
+        db.seed_categories();
+        db.seed_customers(opts);
+        db.seed_products(opts);
+        db.seed_orders(opts);
+        db.recount_categories();
+        db
+    }
 
-        // Categories: three roots and children.
+    fn seed_categories(&mut self) {
+        // (id, name, parent, description, image id): three levels under Clothing.
         let cats = [
-            (9, "Clothing", 0, "Everything to wear"),
-            (10, "Hoodies", 9, ""),
-            (11, "T-shirts", 9, ""),
-            (12, "Music", 0, ""),
-            (13, "Vinyl", 12, "Records, 12 inch"),
-            (14, "Accessoires & Küche", 0, ""),
+            (15, "Uncategorized", 0, "", 0),
+            (16, "Clothing", 0, "Everything to wear", 90),
+            (17, "Hoodies", 16, "", 0),
+            (18, "Zip Hoodies", 17, "Hoodies with a zip", 0),
+            (19, "T-shirts", 16, "", 91),
+            (20, "Music", 0, "", 0),
+            (21, "Vinyl", 20, "Records, 12 inch", 0),
+            (
+                22,
+                "Accessoires & Küche",
+                0,
+                "Becher, Mützen – alles für zu Hause",
+                0,
+            ),
         ];
-        for (id, name, parent, desc) in cats {
-            db.categories.insert(id, json!({
-                "id": id, "name": name, "slug": name.to_lowercase().replace(' ', "-"), "parent": parent,
-                "description": desc, "display": "default", "image": null, "menu_order": 0, "count": 0,
-                "_links": {"self": [{"href": format!("{base}/wp-json/wc/v3/products/categories/{id}")}]}
-            }));
-        }
-        let cat_ids: Vec<i64> = db.categories.keys().copied().collect();
-
-        // Customers.
-        for i in 0..opts.customers {
-            let id = 100 + i as i64;
-            let (f, l) = (FIRST[i % FIRST.len()], LAST[(i * 5 + 1) % LAST.len()]);
-            let email = format!(
-                "{}.{}{}@example.com",
-                f.to_lowercase()
-                    .replace(['ë', 'é', 'ó', 'ø'], "o")
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect::<String>(),
-                "cust",
-                id
+        for (id, name, parent, desc, img) in cats {
+            let image = if img == 0 {
+                Value::Null
+            } else {
+                image(
+                    &self.base,
+                    img,
+                    &slugify(name),
+                    SANDBOX_EPOCH - 800 * 86_400,
+                )
+            };
+            self.categories.insert(
+                id,
+                json!({
+                    "id": id, "name": name, "slug": slugify(name), "parent": parent,
+                    "description": desc, "display": "default", "image": image, "menu_order": 0, "count": 0,
+                    "_links": links(&self.base, &format!("/products/categories/{id}"), "/products/categories"),
+                }),
             );
-            let created = SANDBOX_EPOCH - rng.gen_range(0..two_years);
-            let city = *pick(&mut rng, &CITIES);
+        }
+    }
+
+    fn seed_customers(&mut self, opts: &SandboxOptions) {
+        let mut rng = seeded_rng(opts.seed, "woocommerce/customers");
+        let two_years = 730 * 86_400;
+        // The shop's administrator: a user, not a customer (hidden by the default role).
+        let admin_created = SANDBOX_EPOCH - 800 * 86_400;
+        let mut admin = json!({
+            "id": 1, "email": "admin@sandbox.invalid", "first_name": "Shop", "last_name": "Admin",
+            "role": "administrator", "username": "admin", "billing": empty_address(true),
+            "shipping": empty_address(false), "is_paying_customer": false,
+            "avatar_url": format!("https://secure.gravatar.com/avatar/{}?s=96&d=mm&r=g", random_hex(&mut rng, 32)),
+            "meta_data": [], "_links": links(&self.base, "/customers/1", "/customers"),
+        });
+        set_date(&mut admin, "date_created", admin_created);
+        set_date(&mut admin, "date_modified", admin_created);
+        self.customers.insert(1, admin);
+        for i in 0..opts.customers {
+            let id = 2 + i as i64;
+            let (f, l, stem) = NAMES[i % NAMES.len()];
+            // Past the 16 names, a numeric suffix keeps e-mails unique.
+            let email = if i < NAMES.len() {
+                format!("{stem}@example.com")
+            } else {
+                format!("{stem}{id}@example.com")
+            };
+            let created = SANDBOX_EPOCH - rng.gen_range(60 * 86_400..two_years);
+            let modified = (created + rng.gen_range(0..200 * 86_400)).min(SANDBOX_EPOCH);
+            let place = rng.gen_range(0..PLACES.len());
+            // Every fourth customer never entered an address.
             let has_address = i % 4 != 3;
+            let phone = if i % 3 == 1 { "" } else { PLACES[place].5 };
             let billing = if has_address {
                 address(
                     f,
                     l,
-                    if i % 3 == 0 { "Acme GmbH" } else { "" },
-                    city,
-                    Some(&email),
-                    if i % 2 == 0 { "+49 30 1234567" } else { "" },
+                    if i % 5 == 0 {
+                        "Ångström & Söhne GmbH"
+                    } else {
+                        ""
+                    },
+                    place,
+                    Some((&email, phone)),
                 )
             } else {
-                empty_address(true)
+                let mut a = empty_address(true);
+                a["email"] = json!(email);
+                a
             };
             let shipping = if has_address && i % 2 == 0 {
-                address(f, l, "", city, None, "")
+                address(f, l, "", place, None)
             } else {
                 empty_address(false)
             };
-            db.customers.insert(id, json!({
-                "id": id, "date_created": ts(created), "date_created_gmt": ts(created),
-                "date_modified": ts(created + 3600), "date_modified_gmt": ts(created + 3600),
-                "email": email, "first_name": f, "last_name": l, "role": "customer",
-                "username": format!("user{id}"), "billing": billing, "shipping": shipping,
-                "is_paying_customer": has_address, "avatar_url": "https://secure.gravatar.com/avatar/0?s=96", "meta_data": [],
-                "_links": {"self": [{"href": format!("{base}/wp-json/wc/v3/customers/{id}")}]}
-            }));
+            let mut c = json!({
+                "id": id, "email": email, "first_name": f, "last_name": l, "role": "customer",
+                "username": email.split('@').next().unwrap_or_default(), "billing": billing, "shipping": shipping,
+                "is_paying_customer": false,
+                "avatar_url": format!("https://secure.gravatar.com/avatar/{}?s=96&d=mm&r=g", random_hex(&mut rng, 32)),
+                "meta_data": [], "_links": links(&self.base, &format!("/customers/{id}"), "/customers"),
+            });
+            set_date(&mut c, "date_created", created);
+            set_date(&mut c, "date_modified", modified);
+            self.customers.insert(id, c);
         }
+    }
 
-        // Products: every third is variable; some drafts, privates, no sku, no images.
-        let mut next_var = 3000i64;
+    fn seed_products(&mut self, opts: &SandboxOptions) {
+        let base = self.base.clone();
+        let mut rng = seeded_rng(opts.seed, "woocommerce/products");
+        self.next_id = 100;
+        // (name, category ids, variable?)
+        let kinds: [(&str, &[i64], bool); 7] = [
+            ("Zip Hoodie", &[18], true),
+            ("T-Shirt", &[19], true),
+            ("Vinyl «Ünïcode»", &[21], false),
+            ("Beanie", &[16, 22], false),
+            ("Mug 珈琲", &[22], false),
+            ("Poster", &[], false),
+            ("Classic Hoodie", &[17], true),
+        ];
+        let sizes = ["S", "M", "L", "XL"];
+        let colours = ["Black", "Grün"];
         for i in 0..opts.products {
-            let id = 1000 + i as i64;
-            let created = SANDBOX_EPOCH - rng.gen_range(0..two_years);
-            let mut p = blank_product(id, base, &ts(created));
-            p["date_modified"] = json!(ts(created + 7200));
-            p["date_modified_gmt"] = json!(ts(created + 7200));
-            let name = [
-                "Hoodie",
-                "T-Shirt",
-                "Vinyl «Ünïcode»",
-                "Beanie",
-                "Mug 咖啡",
-                "Poster",
-            ][i % 6];
-            p["name"] = json!(format!("{name} {id}"));
+            let (kind, cats, variable) = kinds[i % kinds.len()];
+            let id = self.next_id();
+            let created = SANDBOX_EPOCH - rng.gen_range(400 * 86_400..800 * 86_400);
+            let modified = (created + rng.gen_range(0..420 * 86_400)).min(SANDBOX_EPOCH - 3600);
+            let mut p = blank_product(&base, id, created);
+            set_date(&mut p, "date_modified", modified);
+            let name = format!("{kind} #{}", i + 1);
+            p["slug"] = json!(slugify(&name));
+            p["permalink"] = json!(format!("{base}/product/{}/", slugify(&name)));
+            p["name"] = json!(name);
             p["description"] = json!(if i % 5 == 4 {
                 String::new()
             } else {
-                format!("<p>{name} made with care.</p>")
+                format!("<p>{kind} — made with care in Berlin.</p>\n")
             });
-            p["status"] = json!(match i % 9 {
-                7 => "draft",
-                8 => "private",
+            p["short_description"] = json!(if i % 2 == 0 {
+                format!("<p>{kind}</p>\n")
+            } else {
+                String::new()
+            });
+            p["status"] = json!(match i % 11 {
+                8 => "draft",
+                9 => "private",
+                10 if i > 20 => "pending",
                 _ => "publish",
             });
-            p["sku"] = json!(if i % 7 == 6 {
+            // Some products have no sku at all.
+            let sku = if i % 6 == 5 {
                 String::new()
             } else {
-                format!("SKU-{id}")
-            });
-            let cents = rng.gen_range(500..9000) as i64;
-            p["regular_price"] = json!(money(cents, 2));
-            p["price"] = json!(money(cents, 2));
-            p["manage_stock"] = json!(i % 4 != 0);
-            p["stock_quantity"] = if i % 4 != 0 {
-                json!(rng.gen_range(0..80))
-            } else {
-                Value::Null
+                format!("WOO-{:04}", i + 1)
             };
-            let cat = cat_ids[i % cat_ids.len()];
-            p["categories"] = json!([{"id": cat, "name": db.categories[&cat]["name"], "slug": db.categories[&cat]["slug"]}]);
-            if i % 5 != 4 {
-                p["images"] = json!([{"id": 500 + id, "src": format!("https://cdn.example.test/img/{id}.jpg"), "name": format!("{id}.jpg"), "alt": "",
-                    "date_created": ts(created), "date_created_gmt": ts(created), "date_modified": ts(created), "date_modified_gmt": ts(created)}]);
-            }
-            if i % 3 == 0 {
-                p["type"] = json!("variable");
-                let sizes = ["S", "M", "L", "XL"];
-                let colours = ["Blue", "Grün"];
-                p["attributes"] = json!([
-                    {"id": 1, "name": "Size", "position": 0, "visible": true, "variation": true, "options": sizes},
-                    {"id": 0, "name": "Colour", "position": 1, "visible": true, "variation": true, "options": colours}
-                ]);
-                let n = 2 + (i % 3);
-                let mut var_ids = Vec::new();
-                for k in 0..n {
-                    let vid = next_var;
-                    next_var += 1;
-                    var_ids.push(vid);
-                    let vcents = cents + 100 * k as i64;
-                    let mut v = blank_product(vid, base, &ts(created));
-                    v["permalink"] = json!(format!(
-                        "{base}/product/product-{id}/?attribute_size={}",
-                        sizes[k % 4]
+            p["sku"] = json!(sku);
+            p["featured"] = json!(i % 8 == 0);
+            p["total_sales"] = json!(rng.gen_range(0..300));
+            p["weight"] = json!(if i % 3 == 0 { "0.5" } else { "" });
+            // An empty category list reads back as Uncategorized, as in WooCommerce.
+            let cat_ids: Vec<i64> = if cats.is_empty() {
+                vec![15]
+            } else {
+                cats.to_vec()
+            };
+            p["categories"] = self.category_refs(cat_ids);
+            // Every fifth product has no image; some have two.
+            if i % 5 != 3 {
+                let mut imgs = vec![image(
+                    &base,
+                    self.next_id(),
+                    &format!("{}-front", slugify(kind)),
+                    created,
+                )];
+                if i % 4 == 0 {
+                    imgs.push(image(
+                        &base,
+                        self.next_id(),
+                        &format!("{}-back", slugify(kind)),
+                        created,
                     ));
-                    v["status"] = json!("publish");
-                    v["sku"] = json!(format!("SKU-{id}-{}", sizes[k % 4]));
-                    v["regular_price"] = json!(money(vcents, 2));
-                    v["price"] = json!(money(vcents, 2));
-                    v["manage_stock"] = json!(true);
-                    v["stock_quantity"] = json!(rng.gen_range(0..30));
-                    v["attributes"] = json!([{"id": 1, "name": "Size", "option": sizes[k % 4]}, {"id": 0, "name": "Colour", "option": colours[k % 2]}]);
-                    v["image"] = Value::Null;
-                    for k2 in [
-                        "name",
-                        "slug",
-                        "type",
-                        "featured",
-                        "catalog_visibility",
-                        "short_description",
-                        "price_html",
-                        "total_sales",
-                        "external_url",
-                        "button_text",
-                        "reviews_allowed",
-                        "average_rating",
-                        "rating_count",
-                        "related_ids",
-                        "upsell_ids",
-                        "cross_sell_ids",
-                        "parent_id",
-                        "purchase_note",
-                        "categories",
-                        "tags",
-                        "images",
-                        "default_attributes",
-                        "variations",
-                        "grouped_products",
-                        "sold_individually",
-                        "shipping_required",
-                        "shipping_taxable",
-                    ] {
-                        if let Some(o) = v.as_object_mut() {
-                            o.remove(k2);
-                        }
-                    }
-                    db.variations.insert(vid, v);
                 }
-                p["variations"] = json!(var_ids);
-                p["price"] = json!(money(cents, 2));
+                p["images"] = Value::Array(imgs);
             }
-            db.products.insert(id, p);
+            let base_cents = rng.gen_range(5..90) * 100 + [0, 50, 90, 99][i % 4];
+            if variable {
+                p["type"] = json!("variable");
+                // 2–4 variations over Size (global attribute pa_size, id 1) and, for some
+                // products, Colour (a custom attribute: id 0).
+                let n = 2 + i % 3;
+                let with_colour = i % 2 == 1;
+                let mut attrs = vec![
+                    json!({"id": 1, "name": "Size", "slug": "pa_size", "position": 0, "visible": true, "variation": true,
+                    "options": sizes[..n.min(4)].to_vec()}),
+                ];
+                if with_colour {
+                    attrs.push(json!({"id": 0, "name": "Colour", "slug": "colour", "position": 1, "visible": true, "variation": true, "options": colours}));
+                }
+                p["attributes"] = Value::Array(attrs);
+                p["default_attributes"] = json!([{"id": 1, "name": "Size", "option": sizes[0]}]);
+                let mut var_ids = Vec::new();
+                let mut prices = Vec::new();
+                for k in 0..n {
+                    let vid = self.next_id();
+                    var_ids.push(vid);
+                    let mut v = blank_variation(&base, vid, id, created);
+                    set_date(&mut v, "date_modified", modified);
+                    let size = sizes[k % 4];
+                    let colour = colours[k % 2];
+                    v["permalink"] = json!(format!(
+                        "{base}/product/{}/?attribute_pa_size={}",
+                        p["slug"].as_str().unwrap_or_default(),
+                        size.to_lowercase()
+                    ));
+                    v["sku"] = json!(if sku.is_empty() || k == 2 {
+                        String::new()
+                    } else {
+                        format!("{sku}-{size}")
+                    });
+                    let vc = base_cents + 200 * k as i64;
+                    v["regular_price"] = json!(money(vc, 2));
+                    if k == 1 && i % 3 == 0 {
+                        v["sale_price"] = json!(money(vc - 300, 2));
+                    }
+                    v["manage_stock"] = json!(k != 3);
+                    v["stock_quantity"] = json!(rng.gen_range(0..25));
+                    let mut va = vec![json!({"id": 1, "name": "Size", "option": size})];
+                    if with_colour {
+                        va.push(json!({"id": 0, "name": "Colour", "option": colour}));
+                    }
+                    v["attributes"] = Value::Array(va);
+                    if k == 0 && i % 5 != 3 {
+                        v["image"] = image(
+                            &base,
+                            self.next_id(),
+                            &format!("{}-{}", slugify(kind), size.to_lowercase()),
+                            created,
+                        );
+                    }
+                    derive_product_fields(&mut v);
+                    prices.push(cents(v["price"].as_str().unwrap_or("0")).unwrap_or(0));
+                    self.variations.insert(vid, v);
+                }
+                // A variable product's own prices: price is the cheapest variation,
+                // regular/sale are empty (WooCommerce keeps them on the variations).
+                p["price"] = json!(money(prices.iter().copied().min().unwrap_or(0), 2));
+                p["variations"] = json!(var_ids);
+            } else {
+                p["regular_price"] = json!(money(base_cents, 2));
+                if i % 7 == 3 {
+                    p["sale_price"] = json!(money(base_cents * 8 / 10, 2));
+                }
+                if i % 4 != 0 {
+                    p["manage_stock"] = json!(true);
+                    p["stock_quantity"] = json!(if i % 9 == 2 { 0 } else { rng.gen_range(1..80) });
+                }
+            }
+            derive_product_fields(&mut p);
+            self.products.insert(id, p);
         }
+    }
 
-        // Orders: statuses cycle through every case; currencies vary.
+    /// Sellable lines: (product id, variation id, name, sku, unit price in EUR cents,
+    /// variation attributes as line-item meta).
+    fn catalogue(&self) -> Vec<Sellable> {
+        let mut out = Vec::new();
+        for (id, p) in self
+            .products
+            .iter()
+            .filter(|(_, p)| p["status"] == "publish")
+        {
+            let name = p["name"].as_str().unwrap_or_default().to_owned();
+            let vars: Vec<i64> = p["variations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_i64)
+                .collect();
+            if vars.is_empty() {
+                out.push((
+                    *id,
+                    0,
+                    name.clone(),
+                    p["sku"].as_str().unwrap_or_default().to_owned(),
+                    cents(p["price"].as_str().unwrap_or("0")).unwrap_or(0),
+                    vec![],
+                ));
+            }
+            for vid in vars {
+                let Some(v) = self.variations.get(&vid) else {
+                    continue;
+                };
+                let opts: Vec<(String, String)> = v["attributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| {
+                        let key = if a["id"] == 1 {
+                            "pa_size".to_owned()
+                        } else {
+                            a["name"].as_str().unwrap_or_default().to_lowercase()
+                        };
+                        let val = a["option"].as_str().unwrap_or_default();
+                        let val = if a["id"] == 1 {
+                            val.to_lowercase()
+                        } else {
+                            val.to_owned()
+                        };
+                        (key, val)
+                    })
+                    .collect();
+                let label: Vec<&str> = v["attributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a["option"].as_str())
+                    .collect();
+                out.push((
+                    *id,
+                    vid,
+                    format!("{name} - {}", label.join(", ")),
+                    v["sku"].as_str().unwrap_or_default().to_owned(),
+                    cents(v["price"].as_str().unwrap_or("0")).unwrap_or(0),
+                    opts,
+                ));
+            }
+        }
+        out
+    }
+
+    fn seed_orders(&mut self, opts: &SandboxOptions) {
+        let base = self.base.clone();
+        let mut rng = seeded_rng(opts.seed, "woocommerce/orders");
+        let catalogue = self.catalogue();
+        let customer_ids: Vec<i64> = self
+            .customers
+            .values()
+            .filter(|c| c["role"] == "customer")
+            .filter_map(|c| c["id"].as_i64())
+            .collect();
+        // Cycled so the first ten orders already hold every case.
         let statuses = [
             "processing",
             "completed",
-            "completed-partial-refund",
+            "completed+partial-refund",
             "refunded",
             "cancelled",
             "on-hold",
@@ -337,128 +855,312 @@ impl Db {
             "processing",
             "completed",
         ];
-        let currencies = [("EUR", 2u32), ("USD", 2), ("GBP", 2), ("JPY", 0)];
-        let product_ids: Vec<i64> = db
-            .products
-            .iter()
-            .filter(|(_, p)| p["status"] == "publish")
-            .map(|(id, _)| *id)
-            .collect();
-        let customer_ids: Vec<i64> = db.customers.keys().copied().collect();
+        let two_years = 730 * 86_400;
+        let n = opts.orders.max(1) as i64;
+        let mut paying: Vec<i64> = Vec::new();
+        let mut line_id = 1i64;
         for i in 0..opts.orders {
-            let id = 2000 + i as i64;
-            let created = SANDBOX_EPOCH - two_years
-                + (i as i64) * (two_years / opts.orders.max(1) as i64)
-                + rng.gen_range(0..3600);
-            let mut status = statuses[i % statuses.len()];
-            let partial_refund = status == "completed-partial-refund";
-            if partial_refund {
-                status = "completed";
-            }
-            let (currency, decimals) = currencies[(i / 3) % currencies.len()];
+            let id = self.next_id();
+            let created =
+                SANDBOX_EPOCH - two_years + (i as i64) * (two_years / n) + rng.gen_range(0..20_000);
+            let (status, partial_refund) = match statuses[i % statuses.len()] {
+                "completed+partial-refund" => ("completed", true),
+                s => (s, false),
+            };
+            // Mostly EUR; USD, GBP and JPY (no decimals) throughout.
+            let cur = match i % 7 {
+                1 | 5 => 1,
+                3 => 2,
+                6 => 3,
+                _ => 0,
+            };
+            let (currency, dp, rate, tax_id, tax_label, tax_pct) = CURRENCIES[cur];
             let guest = i % 5 == 2 || customer_ids.is_empty();
+            let place = i % PLACES.len();
             let (cid, f, l, email) = if guest {
-                (
-                    0i64,
-                    FIRST[(i + 3) % 12],
-                    LAST[(i + 7) % 12],
-                    format!("guest{id}@example.org"),
-                )
+                let (f, l, stem) = NAMES[(i * 7 + 3) % NAMES.len()];
+                (0i64, f, l, format!("{stem}.guest{id}@example.org"))
             } else {
-                let c = &db.customers[&customer_ids[i % customer_ids.len()]];
+                let c = &self.customers[&customer_ids[(i * 3) % customer_ids.len()]];
                 (
                     c["id"].as_i64().unwrap_or(0),
-                    c["first_name"].as_str().unwrap_or(""),
-                    c["last_name"].as_str().unwrap_or(""),
-                    c["email"].as_str().unwrap_or("").to_owned(),
+                    NAMES[((c["id"].as_i64().unwrap_or(2) - 2) as usize) % NAMES.len()].0,
+                    NAMES[((c["id"].as_i64().unwrap_or(2) - 2) as usize) % NAMES.len()].1,
+                    c["email"].as_str().unwrap_or_default().to_owned(),
                 )
             };
-            let city = CITIES[i % CITIES.len()];
+            // Amounts in the order currency's minor units (JPY has none).
+            let conv = |eur_cents: i64| -> i64 {
+                let v = eur_cents * rate / 100;
+                if dp == 0 {
+                    (v + 50) / 100
+                } else {
+                    v
+                }
+            };
+            let pct = |x: i64, p: i64| -> i64 { (x * p + 50) / 100 };
+            let coupon = i % 4 == 1;
             let mut lines = Vec::new();
-            let mut subtotal = 0i64;
+            let (mut sub_sum, mut total_sum, mut tax_sum, mut sub_tax_sum) =
+                (0i64, 0i64, 0i64, 0i64);
             for k in 0..(1 + i % 3) {
-                if product_ids.is_empty() {
+                if catalogue.is_empty() {
                     break;
                 }
-                let pid = product_ids[(i * 3 + k) % product_ids.len()];
-                let p = &db.products[&pid];
-                let (vid, sku, price_s) = match p["variations"]
-                    .as_array()
-                    .and_then(|v| v.first())
-                    .and_then(Value::as_i64)
-                {
-                    Some(vid) => (
-                        vid,
-                        db.variations[&vid]["sku"].clone(),
-                        db.variations[&vid]["price"]
-                            .as_str()
-                            .unwrap_or("0")
-                            .to_owned(),
-                    ),
-                    None => (
-                        0,
-                        p["sku"].clone(),
-                        p["price"].as_str().unwrap_or("0").to_owned(),
-                    ),
+                let (pid, vid, name, sku, unit_eur, meta) =
+                    &catalogue[(i * 5 + k * 3) % catalogue.len()];
+                let qty = 1 + ((i + k) % 3) as i64;
+                let unit = conv(*unit_eur);
+                let subtotal = unit * qty;
+                let total = if coupon {
+                    subtotal - pct(subtotal, 10)
+                } else {
+                    subtotal
                 };
-                let unit: i64 = {
-                    let c: f64 = price_s.parse().unwrap_or(0.0);
-                    let c = (c * 100.0).round() as i64;
-                    if decimals == 0 {
-                        (c / 100) * 150 * 100
-                    } else {
-                        c
-                    }
+                let (sub_tax, tot_tax) = (pct(subtotal, tax_pct), pct(total, tax_pct));
+                sub_sum += subtotal;
+                total_sum += total;
+                tax_sum += tot_tax;
+                sub_tax_sum += sub_tax;
+                let taxes = if tax_id == 0 {
+                    json!([])
+                } else {
+                    json!([{"id": tax_id, "total": money(tot_tax, dp), "subtotal": money(sub_tax, dp)}])
                 };
-                let qty = 1 + (k as i64 + i as i64) % 3;
-                let line_total = unit * qty;
-                subtotal += line_total;
+                let meta: Vec<Value> = meta
+                    .iter()
+                    .enumerate()
+                    .map(|(m, (k, v))| json!({"id": line_id * 10 + m as i64, "key": k, "value": v}))
+                    .collect();
+                // `price` is a number, the unit price after discounts.
+                let price = (total as f64 / qty as f64) / 10f64.powi(dp as i32);
+                // PHP encodes a whole float as an integer (`"price": 3`).
+                let price = if price.fract() == 0.0 {
+                    json!(price as i64)
+                } else {
+                    json!(price)
+                };
                 lines.push(json!({
-                    "id": id * 10 + k as i64, "name": p["name"], "product_id": pid, "variation_id": vid, "quantity": qty,
-                    "tax_class": "", "subtotal": money(line_total, decimals), "subtotal_tax": money(0, decimals),
-                    "total": money(line_total, decimals), "total_tax": money(0, decimals), "taxes": [], "meta_data": [],
-                    "sku": sku, "price": (unit as f64) / 100.0, "image": {"id": "", "src": ""}, "parent_name": null
+                    "id": line_id, "name": name, "product_id": pid, "variation_id": vid, "quantity": qty,
+                    "tax_class": "", "subtotal": money(subtotal, dp), "subtotal_tax": money(sub_tax, dp),
+                    "total": money(total, dp), "total_tax": money(tot_tax, dp), "taxes": taxes, "meta_data": meta,
+                    "sku": sku, "price": price,
                 }));
+                line_id += 1;
             }
-            let shipping = if decimals == 0 { 50000 } else { 1000 };
-            let discount = if i % 4 == 1 { subtotal / 10 } else { 0 };
-            let tax = (subtotal - discount) * 19 / 100;
-            let tax = if decimals == 0 { tax / 100 * 100 } else { tax };
-            let total = subtotal - discount + shipping + tax;
-            let paid = matches!(status, "processing" | "completed" | "refunded");
-            let refunds = if status == "refunded" {
-                json!([{"id": id + 90_000, "reason": "Customer changed their mind", "total": format!("-{}", money(total, decimals))}])
-            } else if partial_refund {
-                json!([{"id": id + 90_000, "reason": "", "total": format!("-{}", money(total / 4, decimals))}])
+            // Every sixth order is shipped nowhere (a download, a pickup): no shipping
+            // lines, an empty shipping address.
+            let no_shipping = i % 6 == 5;
+            // Nothing to ship, or free shipping on every eighth order.
+            let shipping_total = if no_shipping || i % 8 == 7 {
+                0
+            } else {
+                conv(490)
+            };
+            let shipping_lines = if no_shipping {
+                json!([])
+            } else {
+                let (title, method) = if shipping_total == 0 {
+                    ("Free shipping", "free_shipping")
+                } else {
+                    ("Flat rate", "flat_rate")
+                };
+                let l = json!([{"id": line_id, "method_title": title, "method_id": method, "instance_id": "1", "total": money(shipping_total, dp), "total_tax": money(0, dp), "taxes": [], "meta_data": []}]);
+                line_id += 1;
+                l
+            };
+            let fee = if i % 9 == 4 { conv(250) } else { 0 };
+            let fee_lines = if fee > 0 {
+                let l = json!([{"id": line_id, "name": "Geschenkverpackung", "tax_class": "", "tax_status": "none", "amount": money(fee, dp), "total": money(fee, dp), "total_tax": money(0, dp), "taxes": [], "meta_data": []}]);
+                line_id += 1;
+                l
             } else {
                 json!([])
             };
-            let modified = created + 86_400 * (1 + (i as i64 % 20));
-            let no_shipping = i % 6 == 5;
-            db.orders.insert(id, json!({
+            let discount = sub_sum - total_sum;
+            let coupon_lines = if coupon {
+                let l = json!([{"id": line_id, "code": "zehnprozent", "discount": money(discount, dp), "discount_tax": money(sub_tax_sum - tax_sum, dp), "meta_data": []}]);
+                line_id += 1;
+                l
+            } else {
+                json!([])
+            };
+            let tax_lines = if tax_id == 0 || tax_sum == 0 {
+                json!([])
+            } else {
+                let l = json!([{"id": line_id, "rate_code": format!("{}-{}-1", PLACES[place].4, tax_label.to_uppercase()), "rate_id": tax_id, "label": tax_label,
+                    "compound": false, "tax_total": money(tax_sum, dp), "shipping_tax_total": money(0, dp), "rate_percent": tax_pct, "meta_data": []}]);
+                line_id += 1;
+                l
+            };
+            let total = total_sum + shipping_total + fee + tax_sum;
+            let paid = matches!(status, "processing" | "completed" | "refunded");
+            let modified = (created + 86_400 * (1 + (i as i64 % 20))).min(SANDBOX_EPOCH - 60);
+            let mut refunds = Vec::new();
+            if status == "refunded" {
+                refunds.push(json!({"id": self.next_id(), "reason": "Kunde hat storniert", "total": format!("-{}", money(total, dp))}));
+            } else if partial_refund {
+                refunds.push(json!({"id": self.next_id(), "reason": "", "total": format!("-{}", money(total / 4, dp))}));
+            }
+            let (pm, pm_title) = match (paid, i % 3) {
+                (_, 0) if status == "on-hold" || status == "pending" => {
+                    ("bacs", "Direct bank transfer")
+                }
+                (_, 0) => ("stripe", "Credit Card (Stripe)"),
+                (_, 1) => ("paypal", "PayPal"),
+                _ => ("bacs", "Direct bank transfer"),
+            };
+            let admin_created = i % 10 == 9;
+            let mut o = json!({
                 "id": id, "parent_id": 0, "number": format!("{id}"), "order_key": format!("wc_order_{}", random_hex(&mut rng, 13)),
-                "created_via": "checkout", "version": "9.4.2", "status": status, "currency": currency,
-                "date_created": ts(created), "date_created_gmt": ts(created), "date_modified": ts(modified), "date_modified_gmt": ts(modified),
-                "discount_total": money(discount, decimals), "discount_tax": money(0, decimals),
-                "shipping_total": money(shipping, decimals), "shipping_tax": money(0, decimals),
-                "cart_tax": money(tax, decimals), "total": money(total, decimals), "total_tax": money(tax, decimals),
-                "prices_include_tax": false, "customer_id": cid, "customer_ip_address": "", "customer_user_agent": "",
+                "created_via": if admin_created { "admin" } else { "checkout" }, "version": "9.4.2", "status": status, "currency": currency,
+                "date_created": "", "date_created_gmt": "", "date_modified": "", "date_modified_gmt": "",
+                "discount_total": money(discount, dp), "discount_tax": money(sub_tax_sum - tax_sum, dp),
+                "shipping_total": money(shipping_total, dp), "shipping_tax": money(0, dp),
+                "cart_tax": money(tax_sum, dp), "total": money(total, dp), "total_tax": money(tax_sum, dp),
+                "prices_include_tax": false, "customer_id": cid,
+                "customer_ip_address": if admin_created { String::new() } else { format!("203.0.113.{}", i % 250 + 1) },
+                "customer_user_agent": if admin_created { "" } else { "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36" },
                 "customer_note": if i % 7 == 0 { "Bitte vor 10 Uhr liefern — merci!" } else { "" },
-                "billing": address(f, l, if i % 4 == 0 { "Ångström AB" } else { "" }, city, Some(&email), if i % 3 == 0 { "" } else { "+1 555 0100" }),
-                "shipping": if no_shipping { empty_address(false) } else { address(f, l, "", city, None, "") },
-                "payment_method": if paid { "stripe" } else { "bacs" }, "payment_method_title": if paid { "Credit card" } else { "Direct bank transfer" },
-                "transaction_id": if paid { format!("ch_{}", random_hex(&mut rng, 12)) } else { String::new() },
-                "date_paid": if paid { json!(ts(created + 60)) } else { Value::Null },
-                "date_paid_gmt": if paid { json!(ts(created + 60)) } else { Value::Null },
-                "date_completed": if status == "completed" { json!(ts(modified)) } else { Value::Null },
-                "date_completed_gmt": if status == "completed" { json!(ts(modified)) } else { Value::Null },
-                "cart_hash": "", "meta_data": [], "line_items": lines, "tax_lines": [],
-                "shipping_lines": [{"id": id * 10 + 9, "method_title": "Flat rate", "method_id": "flat_rate", "total": money(shipping, decimals), "total_tax": money(0, decimals), "taxes": [], "meta_data": []}],
-                "fee_lines": [], "coupon_lines": if discount > 0 { json!([{"id": id * 10 + 8, "code": "tenoff", "discount": money(discount, decimals), "discount_tax": money(0, decimals), "meta_data": []}]) } else { json!([]) },
-                "refunds": refunds, "set_paid": false,
-                "_links": {"self": [{"href": format!("{base}/wp-json/wc/v3/orders/{id}")}], "collection": [{"href": format!("{base}/wp-json/wc/v3/orders")}]}
-            }));
+                // Missing optional fields: no company mostly, no phone for every third.
+                "billing": address(f, l, if i % 4 == 0 { "Ångström AB" } else { "" }, place, Some((&email, if i % 3 == 0 { "" } else { PLACES[place].5 }))),
+                "shipping": if no_shipping { empty_address(false) } else { address(f, l, "", place, None) },
+                "payment_method": pm, "payment_method_title": pm_title,
+                "transaction_id": if paid && pm != "bacs" { format!("ch_{}", random_hex(&mut rng, 24)) } else { String::new() },
+                "date_paid": null, "date_paid_gmt": null, "date_completed": null, "date_completed_gmt": null,
+                "cart_hash": if admin_created { String::new() } else { random_hex(&mut rng, 32) },
+                "meta_data": [{"id": id * 10, "key": "_wc_order_attribution_source_type", "value": if admin_created { "admin" } else { "typein" }}],
+                "line_items": lines, "tax_lines": tax_lines, "shipping_lines": shipping_lines,
+                "fee_lines": fee_lines, "coupon_lines": coupon_lines, "refunds": refunds,
+                "payment_url": format!("{base}/checkout/order-pay/{id}/"),
+                "_links": links(&self.base, &format!("/orders/{id}"), "/orders"),
+            });
+            if cid != 0 {
+                o["_links"]["customer"] =
+                    json!([{"href": format!("{base}/wp-json/wc/v3/customers/{cid}")}]);
+            }
+            set_date(&mut o, "date_created", created);
+            set_date(&mut o, "date_modified", modified);
+            if paid {
+                set_date(&mut o, "date_paid", created + 120);
+                if cid != 0 {
+                    paying.push(cid);
+                }
+            }
+            if status == "completed" || status == "refunded" {
+                set_date(
+                    &mut o,
+                    "date_completed",
+                    (created + 2 * 86_400).min(modified),
+                );
+            }
+            self.orders.insert(id, o);
+
+            // Notes: WooCommerce's own status-change notes, a customer note on some.
+            let label = |s: &str| match s {
+                "pending" => "Pending payment",
+                "processing" => "Processing",
+                "on-hold" => "On hold",
+                "completed" => "Completed",
+                "cancelled" => "Cancelled",
+                "refunded" => "Refunded",
+                "failed" => "Failed",
+                _ => "Draft",
+            };
+            if status != "pending" {
+                let from = if matches!(status, "completed" | "refunded") {
+                    "processing"
+                } else {
+                    "pending"
+                };
+                let msg = format!(
+                    "Order status changed from {} to {}.",
+                    label(from),
+                    label(status)
+                );
+                self.add_note(id, modified, &msg, false, "system");
+            }
+            if i % 6 == 1 {
+                self.add_note(
+                    id,
+                    modified,
+                    "Danke für Ihre Bestellung! Ihr Paket ist unterwegs.",
+                    true,
+                    "WooCommerce",
+                );
+            }
+            // Shipment Tracking: completed orders that ship get a tracking number.
+            if status == "completed" && !no_shipping {
+                let provider = ["DHL", "UPS", "DPD"][i % 3];
+                let number = format!(
+                    "{}",
+                    100_000_000_000i64 + rng.gen_range(0..899_999_999_999i64)
+                );
+                let (name, link) =
+                    provider_link(provider, &number).unwrap_or((provider, String::new()));
+                let shipped = (created + 86_400).min(modified);
+                self.trackings.entry(id).or_default().push(json!({
+                    "tracking_id": random_hex(&mut rng, 32), "tracking_provider": name, "tracking_link": link,
+                    "tracking_number": number, "date_shipped": gmt(shipped)[..10].to_owned(),
+                }));
+            }
         }
-        db
+        for cid in paying {
+            if let Some(c) = self.customers.get_mut(&cid) {
+                c["is_paying_customer"] = json!(true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn berlin_time_follows_summer_time() {
+        // 2025-01-15T12:00:00Z is CET (+1), 2025-07-15T12:00:00Z is CEST (+2).
+        assert_eq!(local(1_736_942_400), "2025-01-15T13:00:00");
+        assert_eq!(gmt(1_736_942_400), "2025-01-15T12:00:00");
+        assert_eq!(local(1_752_580_800), "2025-07-15T14:00:00");
+    }
+
+    #[test]
+    fn money_and_slugs() {
+        assert_eq!(money(1250, 2), "12.50");
+        assert_eq!(money(-5, 2), "-0.05");
+        assert_eq!(money(1650, 0), "1650");
+        assert_eq!(cents("12.5"), Some(1250));
+        assert_eq!(slugify("Accessoires & Küche"), "accessoires-kuche");
+        assert_eq!(slugify("Mug 珈琲"), "mug-%e7%8f%88%e7%90%b2");
+    }
+
+    #[test]
+    fn seeding_is_deterministic_and_varied() {
+        let opts = SandboxOptions::default();
+        let (a, b) = (
+            Db::seed(&opts, "http://127.0.0.1:1"),
+            Db::seed(&opts, "http://127.0.0.1:1"),
+        );
+        assert_eq!(a.orders, b.orders);
+        assert_eq!(a.products, b.products);
+        assert_eq!(a.consumer_key, b.consumer_key);
+        assert!(a.consumer_key.starts_with("ck_") && a.consumer_key.len() == 43);
+        let currencies: std::collections::BTreeSet<_> = a
+            .orders
+            .values()
+            .map(|o| o["currency"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(currencies.len(), 4);
+        assert!(a.orders.values().any(|o| o["customer_id"] == 0));
+        // Line items reference real products and variations.
+        for o in a.orders.values() {
+            for l in o["line_items"].as_array().into_iter().flatten() {
+                let pid = l["product_id"].as_i64().unwrap_or(0);
+                assert!(a.products.contains_key(&pid));
+                let vid = l["variation_id"].as_i64().unwrap_or(0);
+                assert!(vid == 0 || a.variations.contains_key(&vid));
+            }
+        }
     }
 }

@@ -1,10 +1,39 @@
 //! A local simulator of the WooCommerce REST API wc/v3 (plus the Shipment Tracking
 //! extension's routes), faithful to the documented paths, parameters, auth schemes,
-//! paging headers and error bodies. Data is seeded deterministically.
+//! paging headers and error bodies (../shared/platform-specs/woocommerce). Data is seeded
+//! deterministically (see `data`).
 //!
-//! Sandbox-only control routes (besides the shared `/__sandbox/faults` and `/stats`):
-//! `PUT /__sandbox/extensions {"shipment_tracking": bool}` switches the tracking extension
-//! (default on); when off its routes answer 404 `rest_no_route` like a store without it.
+//! # Served
+//!
+//! * `GET /wp-json/` (the WordPress index: name, url, home, gmt_offset, timezone_string,
+//!   namespaces, routes) and `GET /wp-json/wc/v3` — public.
+//! * Under `/wp-json/wc/v3` (HTTP Basic `consumer_key:consumer_secret`, or the same as
+//!   query parameters): `orders` (list), `orders/{id}` (GET, PUT/POST), `orders/{id}/notes`
+//!   (GET, POST), `products` (list, POST), `products/{id}` (GET, PUT/POST),
+//!   `products/{id}/variations` (list), `products/{id}/variations/{vid}` (GET, PUT/POST),
+//!   `products/categories[/{id}]`, `customers[/{id}]`, `system_status`,
+//!   `settings/general[/{id}]`, `data/currencies/current`.
+//! * Shipment Tracking: `GET|POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings`,
+//!   `GET|DELETE …/shipment-trackings/{tracking_id}`.
+//!
+//! Unknown routes, and known routes with another method, answer 404 `rest_no_route`, as
+//! WordPress does. The store is in Berlin (Europe/Berlin, local dates in CET/CEST) and
+//! sells in EUR; orders come in EUR, USD, GBP and JPY.
+//!
+//! # Control routes
+//!
+//! Besides the shared `/__sandbox/faults` and `/__sandbox/stats`
+//! (see [`cartgate_connector::sandbox`]): `GET|PUT /__sandbox/extensions`
+//! `{"shipment_tracking": bool}` switches the tracking extension (default on); when off
+//! its routes answer 404 `rest_no_route` and its namespace leaves `/wp-json/`, like a
+//! store without the plugin.
+//!
+//! # Rate limits
+//!
+//! WooCommerce core has none. With `SandboxOptions::rate_limits` the sandbox simulates a
+//! per-consumer-key token bucket (10 requests/s, burst 20) answering 429
+//! `woocommerce_rest_too_many_requests` with `Retry-After`, as hosts and security plugins
+//! in front of stores do.
 
 // Helpers answer early with the platform's error response; the sandbox is not a hot path.
 #![allow(clippy::result_large_err)]
@@ -15,15 +44,18 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, Request, State};
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use cartgate_connector::sandbox::{
-    router_with_faults, serve, Faults, SandboxBanner, SandboxHandle, SandboxOptions, TokenBucket,
+    random_hex, retry_after_secs, router_with_faults, seeded_rng, serve, CannedResponse,
+    FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions, TokenBucket,
+    SANDBOX_EPOCH,
 };
 use serde_json::{json, Value};
 
@@ -39,6 +71,32 @@ struct Sandbox {
 }
 
 type S = Arc<Sandbox>;
+
+/// How WordPress/WooCommerce hosts fail: PHP fatals answer WordPress's JSON error, the
+/// proxy in front answers 502/503/504 pages; a 429 uses WooCommerce's error body.
+fn fault_responses() -> FaultResponses {
+    let default = FaultResponses::default();
+    let proxy_page = default.server_error.clone();
+    FaultResponses {
+        server_error: Arc::new(move |status| {
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                CannedResponse::json(json!({
+                    "code": "internal_server_error",
+                    "message": "<p>There has been a critical error on this website.</p><p><a href=\"https://wordpress.org/documentation/article/faq-troubleshooting/\">Learn more about troubleshooting WordPress.</a></p>",
+                    "data": {"status": 500},
+                    "additional_errors": []
+                }))
+            } else {
+                proxy_page(status)
+            }
+        }),
+        rate_limited: CannedResponse::json(json!({
+            "code": "woocommerce_rest_too_many_requests",
+            "message": "Too many requests. Please wait and try again.",
+            "data": {"status": 429}
+        })),
+    }
+}
 
 /// The WooCommerce error body `{code, message, data: {status}}`.
 fn wc_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -67,7 +125,7 @@ pub async fn start(
 ) -> std::io::Result<SandboxHandle> {
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
-    let db = Db::seed(&opts);
+    let db = Db::seed(&opts, &base_url);
     let state = Arc::new(Sandbox {
         consumer_key: db.consumer_key.clone(),
         consumer_secret: db.consumer_secret.clone(),
@@ -109,7 +167,8 @@ pub async fn start(
         .route("/wp-json/wc/v3/customers", get(list_customers))
         .route("/wp-json/wc/v3/customers/{id}", get(get_customer))
         .route("/wp-json/wc/v3/system_status", get(system_status))
-        .route("/wp-json/wc/v3/settings/general", get(settings_general))
+        .route("/wp-json/wc/v3/settings/{group}", get(settings_group))
+        .route("/wp-json/wc/v3/settings/{group}/{id}", get(setting))
         .route(
             "/wp-json/wc/v3/data/currencies/current",
             get(current_currency),
@@ -122,23 +181,28 @@ pub async fn start(
             "/wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings/{tid}",
             get(get_tracking).delete(delete_tracking),
         )
-        .layer(axum::middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,
         ))
+        // Before authentication: a store without the extension has no such route at all.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extension_gate,
+        ))
         .route("/wp-json", get(index))
         .route("/wp-json/", get(index))
-        .fallback(|| async {
-            wc_error(
-                StatusCode::NOT_FOUND,
-                "rest_no_route",
-                "No route was found matching the URL and request method.",
-            )
-        })
+        .route("/wp-json/wc/v3", get(namespace_index))
+        // WordPress answers a known path with an unsupported method like an unknown path.
+        .method_not_allowed_fallback(no_route)
+        .fallback(no_route)
         .with_state(state.clone());
-    let faults = Faults::from_options(&opts);
+    let faults = Faults::from_options(&opts).with_responses(fault_responses());
     let control = Router::new()
-        .route("/__sandbox/extensions", put(set_extensions))
+        .route(
+            "/__sandbox/extensions",
+            get(get_extensions).put(set_extensions),
+        )
         .with_state(state.clone());
     let app = router_with_faults(wc, faults).merge(control);
     let banner = SandboxBanner {
@@ -153,7 +217,66 @@ pub async fn start(
     Ok(serve(listener, app, banner).await)
 }
 
-/// HTTP Basic or query-string consumer key/secret, as docs/authentication.md describes.
+fn no_route_response() -> Response {
+    wc_error(
+        StatusCode::NOT_FOUND,
+        "rest_no_route",
+        "No route was found matching the URL and request method.",
+    )
+}
+
+async fn no_route() -> Response {
+    no_route_response()
+}
+
+/// The Shipment Tracking routes exist only while the extension is "installed".
+async fn extension_gate(State(s): State<S>, req: Request, next: Next) -> Response {
+    if req
+        .uri()
+        .path()
+        .starts_with("/wp-json/wc-shipment-tracking/")
+        && !s.tracking.load(Ordering::Relaxed)
+    {
+        return no_route_response();
+    }
+    next.run(req).await
+}
+
+/// The permission error WooCommerce answers to a request that authenticated no user:
+/// its code and message depend on the operation.
+fn permission_error(req: &Request) -> Response {
+    let single = req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| p.as_str().ends_with('}'));
+    let (code, message) = match (req.method().as_str(), single) {
+        ("GET", true) => (
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot view this resource.",
+        ),
+        ("GET", false) => (
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot list resources.",
+        ),
+        ("DELETE", _) => (
+            "woocommerce_rest_cannot_delete",
+            "Sorry, you are not allowed to delete this resource.",
+        ),
+        (_, false) => (
+            "woocommerce_rest_cannot_create",
+            "Sorry, you are not allowed to create resources.",
+        ),
+        (_, true) => (
+            "woocommerce_rest_cannot_edit",
+            "Sorry, you are not allowed to edit this resource.",
+        ),
+    };
+    wc_error(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// HTTP Basic or query-string consumer key/secret, as docs/authentication.md describes
+/// ("Authentication over HTTPS"; the sandbox accepts them over plain HTTP too, and does
+/// not implement the OAuth 1.0a scheme). Then the simulated per-key rate limit.
 async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response {
     let mut presented: Option<(String, String)> = None;
     if let Some(v) = req
@@ -170,40 +293,31 @@ async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response 
         }
     }
     if presented.is_none() {
-        let q: BTreeMap<String, String> =
+        let q: Vec<(String, String)> =
             serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
-        if let (Some(k), Some(sec)) = (q.get("consumer_key"), q.get("consumer_secret")) {
-            presented = Some((k.clone(), sec.clone()));
+        let get = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if let Some(k) = get("consumer_key") {
+            presented = Some((k, get("consumer_secret").unwrap_or_default()));
         }
     }
+    // WooCommerce looks the key up first, then compares the secret.
     match presented {
-        Some((k, sec)) if k == s.consumer_key && sec == s.consumer_secret => {}
-        Some(_) => {
+        None => return permission_error(&req),
+        Some((k, _)) if k != s.consumer_key => {
+            return wc_error(
+                StatusCode::UNAUTHORIZED,
+                "woocommerce_rest_authentication_error",
+                "Consumer key is invalid.",
+            )
+        }
+        Some((_, sec)) if sec != s.consumer_secret => {
             return wc_error(
                 StatusCode::UNAUTHORIZED,
                 "woocommerce_rest_authentication_error",
                 "Consumer secret is invalid.",
             )
         }
-        None => {
-            return wc_error(
-                StatusCode::UNAUTHORIZED,
-                "woocommerce_rest_cannot_view",
-                "Sorry, you cannot list resources.",
-            )
-        }
-    }
-    if req
-        .uri()
-        .path()
-        .starts_with("/wp-json/wc-shipment-tracking/")
-        && !s.tracking.load(Ordering::Relaxed)
-    {
-        return wc_error(
-            StatusCode::NOT_FOUND,
-            "rest_no_route",
-            "No route was found matching the URL and request method.",
-        );
+        Some(_) => {}
     }
     if let Some(l) = &s.limiter {
         if let Err(wait) = l.check(&s.consumer_key) {
@@ -212,9 +326,10 @@ async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response 
                 "woocommerce_rest_too_many_requests",
                 "Too many requests. Please wait and try again.",
             );
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(wait)),
+            );
             return r;
         }
     }
@@ -228,7 +343,72 @@ async fn set_extensions(State(s): State<S>, Json(body): Json<Value>) -> Json<Val
     Json(json!({"shipment_tracking": s.tracking.load(Ordering::Relaxed)}))
 }
 
+async fn get_extensions(State(s): State<S>) -> Json<Value> {
+    Json(json!({"shipment_tracking": s.tracking.load(Ordering::Relaxed)}))
+}
+
+/// The routes this sandbox serves, as WordPress lists them (regex paths, methods).
+const WC_ROUTES: [(&str, &[&str]); 16] = [
+    ("/wc/v3", &["GET"]),
+    ("/wc/v3/orders", &["GET"]),
+    ("/wc/v3/orders/(?P<id>[\\d]+)", &["GET", "POST", "PUT"]),
+    ("/wc/v3/orders/(?P<order_id>[\\d]+)/notes", &["GET", "POST"]),
+    ("/wc/v3/products", &["GET", "POST"]),
+    ("/wc/v3/products/(?P<id>[\\d]+)", &["GET", "POST", "PUT"]),
+    (
+        "/wc/v3/products/(?P<product_id>[\\d]+)/variations",
+        &["GET"],
+    ),
+    (
+        "/wc/v3/products/(?P<product_id>[\\d]+)/variations/(?P<id>[\\d]+)",
+        &["GET", "POST", "PUT"],
+    ),
+    ("/wc/v3/products/categories", &["GET"]),
+    ("/wc/v3/products/categories/(?P<id>[\\d]+)", &["GET"]),
+    ("/wc/v3/customers", &["GET"]),
+    ("/wc/v3/customers/(?P<id>[\\d]+)", &["GET"]),
+    ("/wc/v3/system_status", &["GET"]),
+    ("/wc/v3/settings/(?P<group_id>[\\w-]+)", &["GET"]),
+    (
+        "/wc/v3/settings/(?P<group_id>[\\w-]+)/(?P<id>[\\w-]+)",
+        &["GET"],
+    ),
+    ("/wc/v3/data/currencies/current", &["GET"]),
+];
+
+const TRACKING_ROUTES: [(&str, &[&str]); 2] = [
+    (
+        "/wc-shipment-tracking/v3/orders/(?P<order_id>[\\d]+)/shipment-trackings",
+        &["GET", "POST"],
+    ),
+    (
+        "/wc-shipment-tracking/v3/orders/(?P<order_id>[\\d]+)/shipment-trackings/(?P<tracking_id>[\\w-]+)",
+        &["GET", "DELETE"],
+    ),
+];
+
+/// `routes` as the WordPress index lists them (`{path: {namespace, methods, endpoints}}`).
+fn route_map(routes: &[(&str, &[&str])]) -> Value {
+    let mut m = serde_json::Map::new();
+    for (path, methods) in routes {
+        let ns = path
+            .trim_start_matches('/')
+            .splitn(3, '/')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("/");
+        m.insert(
+            (*path).to_owned(),
+            json!({"namespace": ns, "methods": methods,
+                   "endpoints": methods.iter().map(|m| json!({"methods": [m], "args": {}})).collect::<Vec<_>>()}),
+        );
+    }
+    Value::Object(m)
+}
+
+/// `GET /wp-json/`: the WordPress site index (public).
 async fn index(State(s): State<S>) -> Json<Value> {
+    let tracking = s.tracking.load(Ordering::Relaxed);
     let mut ns = vec![
         "oembed/1.0",
         "wc/v1",
@@ -237,18 +417,34 @@ async fn index(State(s): State<S>) -> Json<Value> {
         "wc/store/v1",
         "wp/v2",
     ];
-    if s.tracking.load(Ordering::Relaxed) {
+    let mut routes = route_map(&WC_ROUTES);
+    if tracking {
         ns.push("wc-shipment-tracking/v3");
+        if let (Some(r), Value::Object(t)) = (routes.as_object_mut(), route_map(&TRACKING_ROUTES)) {
+            r.extend(t);
+        }
     }
     Json(json!({
         "name": "Cartgate Sandbox Shop",
-        "description": "A WooCommerce store simulated by cartgate",
+        "description": "Ein WooCommerce-Shop, simuliert von cartgate",
         "url": s.base_url,
         "home": s.base_url,
-        "gmt_offset": "1",
+        // The offset now in effect for the time zone (CEST at the seed epoch).
+        "gmt_offset": data::gmt_offset_hours(SANDBOX_EPOCH).to_string(),
         "timezone_string": "Europe/Berlin",
         "namespaces": ns,
+        "authentication": {},
+        "routes": routes,
+        "_links": {"help": [{"href": "https://developer.wordpress.org/rest-api/"}]},
     }))
+}
+
+/// `GET /wp-json/wc/v3`: the namespace index (public).
+async fn namespace_index(State(s): State<S>) -> Json<Value> {
+    Json(
+        json!({"namespace": "wc/v3", "routes": route_map(&WC_ROUTES),
+        "_links": {"up": [{"href": format!("{}/wp-json/", s.base_url)}]}}),
+    )
 }
 
 type Q = Query<BTreeMap<String, String>>;
@@ -287,64 +483,109 @@ fn paged(s: &Sandbox, route: &str, q: &BTreeMap<String, String>, items: Vec<Valu
         None => None,
     };
     let total = items.len();
-    let start = offset.unwrap_or((page - 1) * per_page);
+    let start = offset.unwrap_or((page - 1).saturating_mul(per_page));
     let body: Vec<Value> = items.into_iter().skip(start).take(per_page).collect();
     let pages = total.div_ceil(per_page);
     let mut headers = HeaderMap::new();
     headers.insert("x-wp-total", HeaderValue::from(total as u64));
     headers.insert("x-wp-totalpages", HeaderValue::from(pages as u64));
+    // Like WordPress: the request's own query with `page` replaced (minus credentials).
+    let link = |p: usize, rel: &str| -> String {
+        let mut params: Vec<(&str, String)> = q
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "page" | "consumer_key" | "consumer_secret"))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        params.push(("page", p.to_string()));
+        let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
+        format!("<{}/wp-json/wc/v3{route}?{qs}>; rel=\"{rel}\"", s.base_url)
+    };
     let mut links = Vec::new();
     if page > 1 {
-        links.push(format!(
-            "<{}/wp-json/wc/v3{route}?page={}>; rel=\"prev\"",
-            s.base_url,
-            page - 1
-        ));
+        links.push(link((page - 1).min(pages.max(1)), "prev"));
     }
     if page < pages {
-        links.push(format!(
-            "<{}/wp-json/wc/v3{route}?page={}>; rel=\"next\"",
-            s.base_url,
-            page + 1
-        ));
+        links.push(link(page + 1, "next"));
     }
-    if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
-        if !links.is_empty() {
+    if !links.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
             headers.insert(header::LINK, v);
         }
     }
     (headers, Json(Value::Array(body))).into_response()
 }
 
-/// Sorts by `orderby` (date, id, modified, title/name) and `order` (asc|desc, default desc).
-fn sort(items: &mut [Value], q: &BTreeMap<String, String>, default: &str) -> Result<(), Response> {
-    let orderby = q.get("orderby").map(String::as_str).unwrap_or(default);
-    let key = match orderby {
-        "date" => "date_created_gmt",
-        "modified" => "date_modified_gmt",
-        "id" | "include" => "id",
-        "title" | "name" | "slug" => "name",
-        _ => {
-            return Err(invalid_param(
-                "orderby",
-                "orderby is not one of date, id, include, title, slug, modified.",
-            ))
+/// A sortable view of one field.
+#[derive(PartialEq, PartialOrd)]
+enum SortKey {
+    Num(f64),
+    Text(String),
+}
+
+fn sort_key(item: &Value, orderby: &str, include: &[i64]) -> SortKey {
+    let text = |k: &str| SortKey::Text(item[k].as_str().unwrap_or("").to_lowercase());
+    let num = |k: &str| {
+        SortKey::Num(match &item[k] {
+            Value::Number(n) => n.as_f64().unwrap_or(0.0),
+            Value::String(s) => s.parse().unwrap_or(0.0),
+            _ => 0.0,
+        })
+    };
+    match orderby {
+        "date" | "registered_date" => text("date_created_gmt"),
+        "modified" => text("date_modified_gmt"),
+        "include" => {
+            let id = item["id"].as_i64().unwrap_or(0);
+            SortKey::Num(include.iter().position(|x| *x == id).unwrap_or(usize::MAX) as f64)
         }
+        "title" | "name" if item["name"].is_string() => text("name"),
+        // Users sort by display name (first and last name here).
+        "name" => SortKey::Text(
+            format!(
+                "{} {}",
+                item["first_name"].as_str().unwrap_or(""),
+                item["last_name"].as_str().unwrap_or("")
+            )
+            .to_lowercase(),
+        ),
+        "title" => num("id"),
+        "slug" if item["slug"].is_string() => text("slug"),
+        "description" => text("description"),
+        "price" => num("price"),
+        "popularity" => num("total_sales"),
+        "rating" => num("average_rating"),
+        "count" => num("count"),
+        _ => num("id"),
+    }
+}
+
+/// Sorts by `orderby` (one of `allowed`, default `default`) and `order` (asc|desc,
+/// default `default_order`), ties broken by id like WordPress.
+fn sort(
+    items: &mut [Value],
+    q: &BTreeMap<String, String>,
+    allowed: &[&str],
+    default: &str,
+    default_order: &str,
+) -> Result<(), Response> {
+    let orderby = q.get("orderby").map(String::as_str).unwrap_or(default);
+    if !allowed.contains(&orderby) {
+        return Err(invalid_param(
+            "orderby",
+            &format!("orderby is not one of {}.", allowed.join(", ")),
+        ));
+    }
+    let desc = match q.get("order").map(String::as_str).unwrap_or(default_order) {
+        "desc" => true,
+        "asc" => false,
+        _ => return Err(invalid_param("order", "order is not one of asc, desc.")),
     };
-    let desc = match q.get("order").map(String::as_str) {
-        None | Some("desc") => true,
-        Some("asc") => false,
-        Some(_) => return Err(invalid_param("order", "order is not one of asc, desc.")),
-    };
+    let include = id_list(q, "include").unwrap_or_default();
     items.sort_by(|a, b| {
-        let ord = match (&a[key], &b[key]) {
-            (Value::Number(x), Value::Number(y)) => x.as_i64().cmp(&y.as_i64()),
-            (x, y) => x
-                .as_str()
-                .unwrap_or("")
-                .cmp(y.as_str().unwrap_or(""))
-                .then(a["id"].as_i64().cmp(&b["id"].as_i64())),
-        };
+        let ord = sort_key(a, orderby, &include)
+            .partial_cmp(&sort_key(b, orderby, &include))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a["id"].as_i64().cmp(&b["id"].as_i64()));
         if desc {
             ord.reverse()
         } else {
@@ -437,36 +678,86 @@ const ORDER_STATUSES: [&str; 8] = [
     "trash",
 ];
 
-async fn list_orders(State(s): State<S>, Query(q): Q) -> Response {
-    let statuses: Option<Vec<String>> = match q.get("status").map(String::as_str) {
-        None | Some("any") => None,
+/// The `orderby` values the route index allows per collection (plus `modified`, which
+/// current WooCommerce accepts for posts).
+const POST_ORDERBY: [&str; 6] = ["date", "id", "include", "title", "slug", "modified"];
+const PRODUCT_ORDERBY: [&str; 9] = [
+    "date",
+    "id",
+    "include",
+    "title",
+    "slug",
+    "modified",
+    "price",
+    "popularity",
+    "rating",
+];
+const CUSTOMER_ORDERBY: [&str; 4] = ["id", "include", "name", "registered_date"];
+const TERM_ORDERBY: [&str; 7] = [
+    "id",
+    "include",
+    "name",
+    "slug",
+    "term_group",
+    "description",
+    "count",
+];
+
+/// A `status` list parameter (comma separated), each value in `allowed`.
+fn status_list(
+    q: &BTreeMap<String, String>,
+    allowed: &[&str],
+) -> Result<Option<Vec<String>>, Response> {
+    match q.get("status").map(String::as_str) {
+        None | Some("any") | Some("") => Ok(None),
         Some(v) => {
             let list: Vec<String> = v.split(',').map(|x| x.trim().to_owned()).collect();
             if let Some(bad) = list
                 .iter()
-                .find(|x| !ORDER_STATUSES.contains(&x.as_str()) && x.as_str() != "any")
+                .position(|x| !allowed.contains(&x.as_str()) && x.as_str() != "any")
             {
-                return invalid_param(
+                return Err(invalid_param(
                     "status",
-                    &format!(
-                        "status[0] is not one of {}; {bad} given",
-                        ORDER_STATUSES.join(", ")
-                    ),
-                );
+                    &format!("status[{bad}] is not one of any, {}.", allowed.join(", ")),
+                ));
             }
-            Some(list)
+            Ok(if list.iter().any(|x| x == "any") {
+                None
+            } else {
+                Some(list)
+            })
         }
-    };
-    let customer = q.get("customer").and_then(|v| v.parse::<i64>().ok());
-    let product = q.get("product").and_then(|v| v.parse::<i64>().ok());
+    }
+}
+
+fn int_param(q: &BTreeMap<String, String>, k: &str) -> Result<Option<i64>, Response> {
+    match q.get(k) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid_param(k, &format!("{k} is not of type integer."))),
+    }
+}
+
+fn lock(s: &Sandbox) -> std::sync::MutexGuard<'_, Db> {
+    // Handlers never panic while holding the lock; recover from poisoning anyway.
+    s.db.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn list_orders(State(s): State<S>, Query(q): Q) -> Response {
+    let statuses = tryr!(status_list(&q, &ORDER_STATUSES));
+    let customer = tryr!(int_param(&q, "customer"));
+    let product = tryr!(int_param(&q, "product"));
     let mut items = Vec::new();
     {
-        let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = lock(&s);
         for o in db.orders.values() {
             let st = o["status"].as_str().unwrap_or("");
             let status_ok = match &statuses {
+                // "any" means every status but trash.
                 None => st != "trash",
-                Some(l) => l.iter().any(|x| x == st || x == "any"),
+                Some(l) => l.iter().any(|x| x == st),
             };
             if !status_ok || !tryr!(common(o, &q)) {
                 continue;
@@ -491,15 +782,31 @@ async fn list_orders(State(s): State<S>, Query(q): Q) -> Response {
                     "/billing/first_name",
                     "/billing/last_name",
                     "/billing/email",
+                    "/billing/company",
+                    "/shipping/first_name",
+                    "/shipping/last_name",
                 ],
-            ) {
+            ) && !search_line_items(o, &q)
+            {
                 continue;
             }
             items.push(o.clone());
         }
     }
-    tryr!(sort(&mut items, &q, "date"));
+    tryr!(sort(&mut items, &q, &POST_ORDERBY, "date", "desc"));
     paged(&s, "/orders", &q, items)
+}
+
+/// Order search also matches line item names, as WooCommerce's does.
+fn search_line_items(o: &Value, q: &BTreeMap<String, String>) -> bool {
+    let Some(term) = q.get("search").map(|t| t.to_lowercase()) else {
+        return true;
+    };
+    o["line_items"].as_array().into_iter().flatten().any(|l| {
+        l["name"]
+            .as_str()
+            .is_some_and(|n| n.to_lowercase().contains(&term))
+    })
 }
 
 fn not_found(code: &str) -> Response {
@@ -510,175 +817,368 @@ fn parse_id(id: &str) -> Option<i64> {
     id.parse().ok()
 }
 
+/// A request body as JSON; WordPress answers malformed JSON with `rest_invalid_json`.
+fn json_body(body: &Bytes) -> Result<Value, Response> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            wc_error(
+                StatusCode::BAD_REQUEST,
+                "rest_invalid_json",
+                "Invalid JSON body passed.",
+            )
+        })
+}
+
 async fn get_order(State(s): State<S>, Path(id): Path<String>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    match parse_id(&id).and_then(|i| db.orders.get(&i)) {
+    let Some(id) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let db = lock(&s);
+    match db.orders.get(&id) {
         Some(o) => Json(o.clone()).into_response(),
         None => not_found("woocommerce_rest_shop_order_invalid_id"),
     }
 }
 
-async fn update_order(
-    State(s): State<S>,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let now = db.now();
-    let Some(o) = parse_id(&id).and_then(|i| db.orders.get_mut(&i)) else {
-        return not_found("woocommerce_rest_shop_order_invalid_id");
-    };
-    if let Some(st) = body.get("status").and_then(Value::as_str) {
-        if !ORDER_STATUSES.contains(&st) {
-            return invalid_param("status", "status is not one of the order statuses.");
-        }
-        o["status"] = json!(st);
-        if st == "completed" {
-            o["date_completed"] = json!(now);
-            o["date_completed_gmt"] = json!(now);
-        }
+fn status_label(s: &str) -> &'static str {
+    match s {
+        "pending" => "Pending payment",
+        "processing" => "Processing",
+        "on-hold" => "On hold",
+        "completed" => "Completed",
+        "cancelled" => "Cancelled",
+        "refunded" => "Refunded",
+        "failed" => "Failed",
+        _ => "Trash",
     }
-    if let Some(n) = body.get("customer_note") {
-        o["customer_note"] = n.clone();
-    }
-    o["date_modified"] = json!(now);
-    o["date_modified_gmt"] = json!(now);
-    Json(o.clone()).into_response()
 }
 
-async fn list_notes(State(s): State<S>, Path(id): Path<String>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(oid) = parse_id(&id).filter(|i| db.orders.contains_key(i)) else {
-        return not_found("woocommerce_rest_order_invalid_id");
+/// Merges `meta_data` entries into `existing`: by id when given, else by key; new keys
+/// get a fresh id.
+fn merge_meta(existing: &mut Value, updates: &[Value], next_id: &mut impl FnMut() -> i64) {
+    let Some(list) = existing.as_array_mut() else {
+        return;
     };
-    let mut notes = db.notes.get(&oid).cloned().unwrap_or_default();
-    notes.reverse();
+    for u in updates {
+        let Some(key) = u["key"].as_str() else {
+            continue;
+        };
+        let found = list.iter_mut().find(|m| {
+            (u["id"].is_i64() && m["id"] == u["id"]) || (!u["id"].is_i64() && m["key"] == key)
+        });
+        match found {
+            Some(m) => {
+                m["key"] = json!(key);
+                m["value"] = u["value"].clone();
+            }
+            None => list.push(json!({"id": next_id(), "key": key, "value": u["value"]})),
+        }
+    }
+}
+
+async fn update_order(State(s): State<S>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
+    if !db.orders.contains_key(&id) {
+        return not_found("woocommerce_rest_shop_order_invalid_id");
+    }
+    let new_status = match body.get("status") {
+        None => None,
+        Some(v) => match v.as_str().filter(|x| ORDER_STATUSES.contains(x)) {
+            Some(x) => Some(x.to_owned()),
+            None => {
+                return invalid_param(
+                    "status",
+                    &format!("status is not one of {}.", ORDER_STATUSES.join(", ")),
+                )
+            }
+        },
+    };
+    for k in ["customer_note", "transaction_id"] {
+        if body.get(k).is_some_and(|v| !v.is_string()) {
+            return invalid_param(k, &format!("{k} is not of type string."));
+        }
+    }
+    let now = db.now();
+    let mut meta_id = 900_000 + now - SANDBOX_EPOCH;
+    let Some(o) = db.orders.get_mut(&id) else {
+        return not_found("woocommerce_rest_shop_order_invalid_id");
+    };
+    let old_status = o["status"].as_str().unwrap_or("").to_owned();
+    if let Some(st) = &new_status {
+        o["status"] = json!(st);
+        if matches!(st.as_str(), "processing" | "completed") && o["date_paid"].is_null() {
+            data::set_date(o, "date_paid", now);
+        }
+        if st == "completed" {
+            data::set_date(o, "date_completed", now);
+        }
+    }
+    for k in ["customer_note", "transaction_id"] {
+        if let Some(v) = body.get(k) {
+            o[k] = v.clone();
+        }
+    }
+    for k in ["billing", "shipping"] {
+        if let Some(fields) = body.get(k).and_then(Value::as_object) {
+            for (f, v) in fields {
+                if o[k].get(f).is_some() && v.is_string() {
+                    o[k][f] = v.clone();
+                }
+            }
+        }
+    }
+    if let Some(meta) = body.get("meta_data").and_then(Value::as_array) {
+        merge_meta(&mut o["meta_data"], meta, &mut || {
+            meta_id += 1;
+            meta_id
+        });
+    }
+    data::set_date(o, "date_modified", now);
+    let out = o.clone();
+    // WooCommerce records status changes as a system note.
+    if let Some(st) = new_status.filter(|st| *st != old_status) {
+        let msg = format!(
+            "Order status changed from {} to {}.",
+            status_label(&old_status),
+            status_label(&st)
+        );
+        db.add_note(id, now, &msg, false, "system");
+    }
+    Json(out).into_response()
+}
+
+async fn list_notes(State(s): State<S>, Path(id): Path<String>, Query(q): Q) -> Response {
+    let Some(oid) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let db = lock(&s);
+    if !db.orders.contains_key(&oid) {
+        return wc_error(
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_order_invalid_id",
+            "Invalid order ID.",
+        );
+    }
+    let kind = q.get("type").map(String::as_str).unwrap_or("any");
+    if !["any", "customer", "internal"].contains(&kind) {
+        return invalid_param("type", "type is not one of any, customer, internal.");
+    }
+    // Newest first, like WooCommerce; not paginated.
+    let notes: Vec<Value> = db
+        .notes
+        .get(&oid)
+        .into_iter()
+        .flatten()
+        .rev()
+        .filter(|n| match kind {
+            "customer" => n["customer_note"] == true,
+            "internal" => n["customer_note"] == false,
+            _ => true,
+        })
+        .cloned()
+        .collect();
     Json(notes).into_response()
 }
 
-async fn create_note(
-    State(s): State<S>,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(oid) = parse_id(&id).filter(|i| db.orders.contains_key(i)) else {
-        return not_found("woocommerce_rest_order_invalid_id");
+async fn create_note(State(s): State<S>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Some(oid) = parse_id(&id) else {
+        return no_route_response();
     };
-    let Some(text) = body.get("note").and_then(Value::as_str) else {
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
+    if !db.orders.contains_key(&oid) {
         return wc_error(
-            StatusCode::BAD_REQUEST,
-            "rest_missing_callback_param",
-            "Missing parameter(s): note",
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_order_invalid_id",
+            "Invalid order ID.",
         );
+    }
+    let Some(text) = body
+        .get("note")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    else {
+        return missing_param("note");
     };
+    let customer_note = body
+        .get("customer_note")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let by_user = body
+        .get("added_by_user")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let now = db.now();
-    let nid = db.next_id();
-    let note = json!({
-        "id": nid, "author": "system", "date_created": now, "date_created_gmt": now,
-        "note": text, "customer_note": body.get("customer_note").and_then(Value::as_bool).unwrap_or(false),
-    });
-    db.notes.entry(oid).or_default().push(note.clone());
+    let author = if by_user { "admin" } else { "WooCommerce" };
+    let note = db.add_note(oid, now, text, customer_note, author);
     (StatusCode::CREATED, Json(note)).into_response()
 }
 
+fn missing_param(name: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "code": "rest_missing_callback_param",
+            "message": format!("Missing parameter(s): {name}"),
+            "data": {"status": 400, "params": [name]}
+        })),
+    )
+        .into_response()
+}
+
+fn tracking_order(db: &Db, id: &str) -> Result<i64, Response> {
+    let oid = parse_id(id).ok_or_else(no_route_response)?;
+    if db.orders.contains_key(&oid) {
+        Ok(oid)
+    } else {
+        Err(wc_error(
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_shop_order_invalid_id",
+            "Invalid order ID.",
+        ))
+    }
+}
+
+fn tracking_not_found() -> Response {
+    wc_error(
+        StatusCode::NOT_FOUND,
+        "woocommerce_rest_shop_order_invalid_tracking_id",
+        "Invalid tracking ID.",
+    )
+}
+
 async fn list_trackings(State(s): State<S>, Path(id): Path<String>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(oid) = parse_id(&id).filter(|i| db.orders.contains_key(i)) else {
-        return not_found("woocommerce_rest_shop_order_invalid_id");
-    };
+    let db = lock(&s);
+    let oid = tryr!(tracking_order(&db, &id));
     Json(db.trackings.get(&oid).cloned().unwrap_or_default()).into_response()
 }
 
-async fn create_tracking(
-    State(s): State<S>,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(oid) = parse_id(&id).filter(|i| db.orders.contains_key(i)) else {
-        return not_found("woocommerce_rest_shop_order_invalid_id");
+async fn create_tracking(State(s): State<S>, Path(id): Path<String>, body: Bytes) -> Response {
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
+    let oid = tryr!(tracking_order(&db, &id));
+    let str_field = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+            .to_owned()
     };
-    let Some(number) = body
-        .get("tracking_number")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    else {
-        return wc_error(
-            StatusCode::BAD_REQUEST,
-            "rest_missing_callback_param",
-            "Missing parameter(s): tracking_number",
-        );
+    let number = str_field("tracking_number");
+    if number.is_empty() {
+        return missing_param("tracking_number");
+    }
+    let custom = str_field("custom_tracking_provider");
+    let provider = str_field("tracking_provider");
+    // A predefined provider gets its tracking link; a custom one carries its own.
+    let (provider, link) = match (custom.is_empty(), data::provider_link(&provider, &number)) {
+        (true, Some((name, link))) => (name.to_owned(), link),
+        (true, None) => (provider, str_field("custom_tracking_link")),
+        (false, _) => (custom, str_field("custom_tracking_link")),
     };
-    let provider = body
-        .get("custom_tracking_provider")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .or_else(|| body.get("tracking_provider").and_then(Value::as_str))
-        .unwrap_or("")
-        .to_owned();
-    let link = body
-        .get("custom_tracking_link")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let date = body
-        .get("date_shipped")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| db.now()[..10].to_owned());
-    let tid = format!("{:x}", md5ish(&format!("{oid}{number}{}", db.next_id())));
-    let t = json!({"tracking_id": tid, "tracking_provider": provider, "tracking_link": link, "tracking_number": number, "date_shipped": date});
+    let now = db.now();
+    let shipped = match body.get("date_shipped") {
+        None | Some(Value::Null) => data::gmt(now)[..10].to_owned(),
+        Some(Value::String(d)) if d.is_empty() => data::gmt(now)[..10].to_owned(),
+        Some(Value::String(d)) => {
+            match chrono::NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d") {
+                Ok(date) => date.format("%Y-%m-%d").to_string(),
+                Err(_) => {
+                    return invalid_param("date_shipped", "date_shipped is not a valid date.")
+                }
+            }
+        }
+        Some(Value::Number(n)) => match n
+            .as_i64()
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        {
+            Some(t) => t.format("%Y-%m-%d").to_string(),
+            None => return invalid_param("date_shipped", "date_shipped is not a valid date."),
+        },
+        Some(_) => return invalid_param("date_shipped", "date_shipped is not a valid date."),
+    };
+    // The extension's ids are md5 hex digests; a seeded stream stands in for md5.
+    let mut rng = seeded_rng(
+        u64::try_from(now).unwrap_or(0),
+        &format!("tracking/{oid}/{number}"),
+    );
+    let t = json!({
+        "tracking_id": random_hex(&mut rng, 32),
+        "tracking_provider": provider,
+        "tracking_link": link,
+        "tracking_number": number,
+        "date_shipped": shipped,
+    });
     db.trackings.entry(oid).or_default().push(t.clone());
+    if let Some(o) = db.orders.get_mut(&oid) {
+        data::set_date(o, "date_modified", now);
+    }
     (StatusCode::CREATED, Json(t)).into_response()
 }
 
-fn md5ish(s: &str) -> u64 {
-    // Tracking ids look like hex digests; a stable hash is enough for a simulator.
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
 async fn get_tracking(State(s): State<S>, Path((id, tid)): Path<(String, String)>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let found = parse_id(&id)
-        .and_then(|i| db.trackings.get(&i))
+    let db = lock(&s);
+    let oid = tryr!(tracking_order(&db, &id));
+    let found = db
+        .trackings
+        .get(&oid)
         .and_then(|l| l.iter().find(|t| t["tracking_id"] == tid.as_str()));
     match found {
         Some(t) => Json(t.clone()).into_response(),
-        None => not_found("woocommerce_rest_shop_order_invalid_id"),
+        None => tracking_not_found(),
     }
 }
 
 async fn delete_tracking(State(s): State<S>, Path((id, tid)): Path<(String, String)>) -> Response {
-    let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(list) = parse_id(&id).and_then(|i| db.trackings.get_mut(&i)) else {
-        return not_found("woocommerce_rest_shop_order_invalid_id");
+    let mut db = lock(&s);
+    let oid = tryr!(tracking_order(&db, &id));
+    let Some(list) = db.trackings.get_mut(&oid) else {
+        return tracking_not_found();
     };
     match list.iter().position(|t| t["tracking_id"] == tid.as_str()) {
+        // Answers the deleted tracking, as WordPress answers deletions.
         Some(i) => Json(list.remove(i)).into_response(),
-        None => not_found("woocommerce_rest_shop_order_invalid_id"),
+        None => tracking_not_found(),
     }
 }
 
-const PRODUCT_STATUSES: [&str; 5] = ["any", "draft", "pending", "private", "publish"];
+const PRODUCT_STATUSES: [&str; 4] = ["draft", "pending", "private", "publish"];
 
 async fn list_products(State(s): State<S>, Query(q): Q) -> Response {
-    let status = q.get("status").map(String::as_str).unwrap_or("any");
-    if !PRODUCT_STATUSES.contains(&status) {
-        return invalid_param(
-            "status",
-            "status is not one of any, draft, pending, private, publish.",
-        );
-    }
+    let statuses = tryr!(status_list(&q, &PRODUCT_STATUSES));
     let skus: Option<Vec<&str>> = q.get("sku").map(|v| v.split(',').map(str::trim).collect());
-    let category = q.get("category").and_then(|v| v.parse::<i64>().ok());
+    if let Some(t) = q.get("type") {
+        if !["simple", "grouped", "external", "variable"].contains(&t.as_str()) {
+            return invalid_param(
+                "type",
+                "type is not one of simple, grouped, external, variable.",
+            );
+        }
+    }
     let mut items = Vec::new();
     {
-        let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = lock(&s);
+        // `category` takes ids (comma separated) and, as a WordPress taxonomy query,
+        // includes their subcategories.
+        let categories = q.get("category").map(|v| {
+            let roots: Vec<i64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            db.with_descendants(&roots)
+        });
         for p in db.products.values() {
-            if status != "any" && p["status"] != status {
+            let st = p["status"].as_str().unwrap_or("");
+            if statuses
+                .as_ref()
+                .is_some_and(|l| !l.iter().any(|x| x == st))
+            {
                 continue;
             }
             if let Some(skus) = &skus {
@@ -686,48 +1186,80 @@ async fn list_products(State(s): State<S>, Query(q): Q) -> Response {
                     continue;
                 }
             }
-            if category.is_some_and(|c| {
-                !p["categories"]
+            if let Some(cats) = &categories {
+                if !p["categories"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .any(|x| x["id"].as_i64() == Some(c))
-            }) {
-                continue;
+                    .any(|x| x["id"].as_i64().is_some_and(|id| cats.contains(&id)))
+                {
+                    continue;
+                }
             }
             if q.get("type").is_some_and(|t| p["type"] != t.as_str()) {
                 continue;
             }
-            if !tryr!(common(p, &q)) || !matches_search(p, &q, &["/name", "/sku"]) {
+            if q.get("slug").is_some_and(|v| p["slug"] != v.as_str()) {
+                continue;
+            }
+            if !tryr!(common(p, &q))
+                || !matches_search(p, &q, &["/name", "/description", "/short_description"])
+            {
                 continue;
             }
             items.push(p.clone());
         }
     }
-    tryr!(sort(&mut items, &q, "date"));
+    tryr!(sort(&mut items, &q, &PRODUCT_ORDERBY, "date", "desc"));
     paged(&s, "/products", &q, items)
 }
 
 async fn get_product(State(s): State<S>, Path(id): Path<String>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    match parse_id(&id).and_then(|i| db.products.get(&i)) {
+    let Some(id) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let db = lock(&s);
+    match db.products.get(&id) {
         Some(p) => Json(p.clone()).into_response(),
         None => not_found("woocommerce_rest_product_invalid_id"),
     }
 }
 
-/// Applies the writable fields of a product or variation body.
-fn apply_product_fields(p: &mut Value, body: &Value, now: &str) -> Result<(), Response> {
-    for k in ["name", "description", "short_description", "sku"] {
-        if let Some(v) = body.get(k) {
+/// A decimal price string or "" (WooCommerce's price fields are strings).
+fn price_param(body: &Value, k: &str) -> Result<Option<String>, Response> {
+    match body.get(k) {
+        None => Ok(None),
+        Some(Value::String(v)) if v.is_empty() => Ok(Some(String::new())),
+        Some(Value::String(v)) if data::cents(v).is_some_and(|c| c >= 0) => {
+            Ok(Some(data::money(data::cents(v).unwrap_or(0), 2)))
+        }
+        Some(_) => Err(invalid_param(k, &format!("{k} is not of type string."))),
+    }
+}
+
+/// Applies the writable fields of a product (`variation` false) or variation body.
+fn apply_product_fields(
+    db: &Db,
+    p: &mut Value,
+    body: &Value,
+    now: i64,
+    variation: bool,
+) -> Result<(), Response> {
+    let text_fields: &[&str] = if variation {
+        &["description", "sku"]
+    } else {
+        &["name", "description", "short_description", "sku", "slug"]
+    };
+    for k in text_fields {
+        if let Some(v) = body.get(*k) {
             if !v.is_string() {
                 return Err(invalid_param(k, &format!("{k} is not of type string.")));
             }
-            p[k] = v.clone();
+            p[*k] = json!(v.as_str().unwrap_or("").trim());
         }
     }
     if let Some(st) = body.get("status") {
-        if !["draft", "pending", "private", "publish"].contains(&st.as_str().unwrap_or("")) {
+        if !PRODUCT_STATUSES.contains(&st.as_str().unwrap_or("")) {
             return Err(invalid_param(
                 "status",
                 "status is not one of draft, pending, private, publish.",
@@ -735,20 +1267,19 @@ fn apply_product_fields(p: &mut Value, body: &Value, now: &str) -> Result<(), Re
         }
         p["status"] = st.clone();
     }
-    if let Some(rp) = body.get("regular_price") {
-        let Some(rp) = rp.as_str() else {
-            return Err(invalid_param(
-                "regular_price",
-                "regular_price is not of type string.",
-            ));
-        };
-        p["regular_price"] = json!(rp);
-        if p["sale_price"].as_str().unwrap_or("").is_empty() {
-            p["price"] = json!(rp);
+    for k in ["regular_price", "sale_price"] {
+        if let Some(v) = price_param(body, k)? {
+            p[k] = json!(v);
         }
     }
     if let Some(ms) = body.get("manage_stock") {
-        p["manage_stock"] = ms.clone();
+        let Some(ms) = ms.as_bool() else {
+            return Err(invalid_param(
+                "manage_stock",
+                "manage_stock is not of type boolean.",
+            ));
+        };
+        p["manage_stock"] = json!(ms);
     }
     if let Some(q) = body.get("stock_quantity") {
         let Some(n) = q.as_i64() else {
@@ -758,18 +1289,49 @@ fn apply_product_fields(p: &mut Value, body: &Value, now: &str) -> Result<(), Re
             ));
         };
         p["stock_quantity"] = json!(n);
-        p["stock_status"] = json!(if n > 0 { "instock" } else { "outofstock" });
     }
-    if let Some(c) = body.get("categories").and_then(Value::as_array) {
-        p["categories"] = json!(c.iter().map(|x| json!({"id": x["id"]})).collect::<Vec<_>>());
+    if let Some(st) = body.get("stock_status") {
+        if !["instock", "outofstock", "onbackorder"].contains(&st.as_str().unwrap_or("")) {
+            return Err(invalid_param(
+                "stock_status",
+                "stock_status is not one of instock, outofstock, onbackorder.",
+            ));
+        }
+        p["stock_status"] = st.clone();
     }
-    p["date_modified"] = json!(now);
-    p["date_modified_gmt"] = json!(now);
+    if !variation {
+        if let Some(c) = body.get("categories") {
+            let Some(c) = c.as_array() else {
+                return Err(invalid_param(
+                    "categories",
+                    "categories is not of type array.",
+                ));
+            };
+            p["categories"] = db.category_refs(c.iter().filter_map(|x| x["id"].as_i64()));
+        }
+        if let Some(imgs) = body.get("images").and_then(Value::as_array) {
+            p["images"] = Value::Array(
+                imgs.iter()
+                    .enumerate()
+                    .filter_map(|(i, im)| {
+                        let src = im["src"].as_str()?;
+                        let mut v = json!({"id": im["id"].as_i64().unwrap_or(now * 10 + i as i64),
+                            "src": src, "name": im["name"].as_str().unwrap_or(""), "alt": im["alt"].as_str().unwrap_or("")});
+                        data::set_date(&mut v, "date_created", now);
+                        data::set_date(&mut v, "date_modified", now);
+                        Some(v)
+                    })
+                    .collect(),
+            );
+        }
+    }
+    data::derive_product_fields(p);
+    data::set_date(p, "date_modified", now);
     Ok(())
 }
 
 fn sku_taken(db: &Db, sku: Option<&str>, except: i64) -> bool {
-    let Some(sku) = sku.filter(|s| !s.is_empty()) else {
+    let Some(sku) = sku.map(str::trim).filter(|s| !s.is_empty()) else {
         return false;
     };
     db.products
@@ -778,95 +1340,122 @@ fn sku_taken(db: &Db, sku: Option<&str>, except: i64) -> bool {
         .any(|p| p["sku"] == sku && p["id"].as_i64() != Some(except))
 }
 
-async fn create_product(State(s): State<S>, Json(body): Json<Value>) -> Response {
-    let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    if body
-        .get("name")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        return wc_error(
-            StatusCode::BAD_REQUEST,
-            "rest_missing_callback_param",
-            "Missing parameter(s): name",
-        );
-    }
+fn duplicated_sku() -> Response {
+    wc_error(
+        StatusCode::BAD_REQUEST,
+        "product_invalid_sku",
+        "Invalid or duplicated SKU.",
+    )
+}
+
+async fn create_product(State(s): State<S>, body: Bytes) -> Response {
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
     if sku_taken(&db, body.get("sku").and_then(Value::as_str), -1) {
-        return wc_error(
-            StatusCode::BAD_REQUEST,
-            "product_invalid_sku",
-            "Invalid or duplicated SKU.",
+        return duplicated_sku();
+    }
+    let kind = body.get("type").and_then(Value::as_str).unwrap_or("simple");
+    if !["simple", "grouped", "external", "variable"].contains(&kind) {
+        return invalid_param(
+            "type",
+            "type is not one of simple, grouped, external, variable.",
         );
     }
     let id = db.next_id();
     let now = db.now();
-    let mut p = data::blank_product(id, &s.base_url, &now);
-    if let Some(t) = body.get("type").and_then(Value::as_str) {
-        p["type"] = json!(t);
+    let mut p = data::blank_product(&db.base, id, now);
+    p["type"] = json!(kind);
+    // WooCommerce names an unnamed product "Product".
+    p["name"] = json!("Product");
+    // New products land in Uncategorized unless told otherwise.
+    p["categories"] = db.category_refs([15]);
+    tryr!(apply_product_fields(&db, &mut p, &body, now, false));
+    if body.get("slug").is_none() {
+        p["slug"] = json!(data::slugify(p["name"].as_str().unwrap_or("product")));
     }
-    p["status"] = json!("publish");
-    tryr!(apply_product_fields(&mut p, &body, &now));
-    p["date_created"] = json!(now);
-    p["date_created_gmt"] = json!(now);
+    data::set_date(&mut p, "date_created", now);
     db.products.insert(id, p.clone());
+    db.recount_categories();
     (StatusCode::CREATED, Json(p)).into_response()
 }
 
-async fn update_product(
-    State(s): State<S>,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    let now = db.now();
-    let Some(pid) = parse_id(&id).filter(|i| db.products.contains_key(i)) else {
+async fn update_product(State(s): State<S>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Some(pid) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
+    let Some(mut p) = db.products.get(&pid).cloned() else {
         return not_found("woocommerce_rest_product_invalid_id");
     };
     if sku_taken(&db, body.get("sku").and_then(Value::as_str), pid) {
-        return wc_error(
-            StatusCode::BAD_REQUEST,
-            "product_invalid_sku",
-            "Invalid or duplicated SKU.",
-        );
+        return duplicated_sku();
     }
-    let Some(p) = db.products.get_mut(&pid) else {
-        return not_found("woocommerce_rest_product_invalid_id");
-    };
-    tryr!(apply_product_fields(p, &body, &now));
-    Json(p.clone()).into_response()
+    let now = db.now();
+    tryr!(apply_product_fields(&db, &mut p, &body, now, false));
+    db.products.insert(pid, p.clone());
+    db.recount_categories();
+    Json(p).into_response()
 }
 
 async fn list_variations(State(s): State<S>, Path(id): Path<String>, Query(q): Q) -> Response {
-    let items: Vec<Value> = {
-        let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(p) = parse_id(&id).and_then(|i| db.products.get(&i)) else {
+    let Some(pid) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let statuses = tryr!(status_list(&q, &PRODUCT_STATUSES));
+    let mut items: Vec<Value> = {
+        let db = lock(&s);
+        let Some(p) = db.products.get(&pid) else {
             return not_found("woocommerce_rest_product_invalid_id");
         };
-        p["variations"]
+        let skus: Option<Vec<&str>> = q.get("sku").map(|v| v.split(',').map(str::trim).collect());
+        let mut out = Vec::new();
+        for v in p["variations"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|v| v.as_i64().and_then(|v| db.variations.get(&v)).cloned())
-            .collect()
+            .filter_map(|v| v.as_i64().and_then(|v| db.variations.get(&v)))
+        {
+            let st = v["status"].as_str().unwrap_or("");
+            if statuses
+                .as_ref()
+                .is_some_and(|l| !l.iter().any(|x| x == st))
+            {
+                continue;
+            }
+            if skus
+                .as_ref()
+                .is_some_and(|l| !l.iter().any(|x| v["sku"] == *x))
+            {
+                continue;
+            }
+            if !tryr!(common(v, &q)) {
+                continue;
+            }
+            out.push(v.clone());
+        }
+        out
     };
-    let mut items = items;
-    tryr!(sort(&mut items, &q, "date"));
-    paged(&s, &format!("/products/{id}/variations"), &q, items)
+    tryr!(sort(&mut items, &q, &POST_ORDERBY, "date", "desc"));
+    paged(&s, &format!("/products/{pid}/variations"), &q, items)
 }
 
-fn variation_of(db: &Db, pid: &str, vid: &str) -> Option<i64> {
-    let p = db.products.get(&parse_id(pid)?)?;
-    let v = parse_id(vid)?;
+/// The variation `vid` of product `pid`, if it is one.
+fn variation_of(db: &Db, pid: i64, vid: i64) -> Option<i64> {
+    let p = db.products.get(&pid)?;
     p["variations"]
         .as_array()?
         .iter()
-        .any(|x| x.as_i64() == Some(v))
-        .then_some(v)
+        .any(|x| x.as_i64() == Some(vid))
+        .then_some(vid)
 }
 
 async fn get_variation(State(s): State<S>, Path((pid, vid)): Path<(String, String)>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    match variation_of(&db, &pid, &vid).and_then(|v| db.variations.get(&v)) {
+    let (Some(pid), Some(vid)) = (parse_id(&pid), parse_id(&vid)) else {
+        return no_route_response();
+    };
+    let db = lock(&s);
+    match variation_of(&db, pid, vid).and_then(|v| db.variations.get(&v)) {
         Some(v) => Json(v.clone()).into_response(),
         None => not_found("woocommerce_rest_product_variation_invalid_id"),
     }
@@ -875,68 +1464,115 @@ async fn get_variation(State(s): State<S>, Path((pid, vid)): Path<(String, Strin
 async fn update_variation(
     State(s): State<S>,
     Path((pid, vid)): Path<(String, String)>,
-    Json(body): Json<Value>,
+    body: Bytes,
 ) -> Response {
-    let mut db = s.db.lock().unwrap_or_else(|e| e.into_inner());
+    let (Some(pid), Some(vid)) = (parse_id(&pid), parse_id(&vid)) else {
+        return no_route_response();
+    };
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
+    let Some(mut v) = variation_of(&db, pid, vid).and_then(|v| db.variations.get(&v).cloned())
+    else {
+        return not_found("woocommerce_rest_product_variation_invalid_id");
+    };
+    if sku_taken(&db, body.get("sku").and_then(Value::as_str), vid) {
+        return duplicated_sku();
+    }
     let now = db.now();
-    let Some(v) = variation_of(&db, &pid, &vid) else {
-        return not_found("woocommerce_rest_product_variation_invalid_id");
-    };
-    if sku_taken(&db, body.get("sku").and_then(Value::as_str), v) {
-        return wc_error(
-            StatusCode::BAD_REQUEST,
-            "product_invalid_sku",
-            "Invalid or duplicated SKU.",
-        );
+    tryr!(apply_product_fields(&db, &mut v, &body, now, true));
+    db.variations.insert(vid, v.clone());
+    // WooCommerce syncs the parent: its price is the cheapest variation's.
+    let cheapest = db
+        .products
+        .get(&pid)
+        .and_then(|p| p["variations"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|x| x.as_i64().and_then(|x| db.variations.get(&x)))
+        .filter_map(|x| x["price"].as_str().and_then(data::cents))
+        .min();
+    if let Some(p) = db.products.get_mut(&pid) {
+        if let Some(c) = cheapest {
+            p["price"] = json!(data::money(c, 2));
+        }
+        data::derive_product_fields(p);
+        data::set_date(p, "date_modified", now);
     }
-    let Some(var) = db.variations.get_mut(&v) else {
-        return not_found("woocommerce_rest_product_variation_invalid_id");
-    };
-    tryr!(apply_product_fields(var, &body, &now));
-    let out = var.clone();
-    if let Some(p) = parse_id(&pid).and_then(|p| db.products.get_mut(&p)) {
-        p["date_modified"] = json!(now);
-        p["date_modified_gmt"] = json!(now);
+    Json(v).into_response()
+}
+
+fn bool_param(q: &BTreeMap<String, String>, k: &str) -> Result<Option<bool>, Response> {
+    match q.get(k).map(String::as_str) {
+        None => Ok(None),
+        Some("true" | "1") => Ok(Some(true)),
+        Some("false" | "0" | "") => Ok(Some(false)),
+        Some(_) => Err(invalid_param(k, &format!("{k} is not of type boolean."))),
     }
-    Json(out).into_response()
 }
 
 async fn list_categories(State(s): State<S>, Query(q): Q) -> Response {
-    let parent = q.get("parent").and_then(|v| v.parse::<i64>().ok());
+    let parent = tryr!(int_param(&q, "parent"));
+    let hide_empty = tryr!(bool_param(&q, "hide_empty")).unwrap_or(false);
+    let include = id_list(&q, "include");
+    let exclude = id_list(&q, "exclude");
     let mut items: Vec<Value> = {
-        let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = lock(&s);
         db.categories
             .values()
             .filter(|c| parent.is_none_or(|p| c["parent"].as_i64() == Some(p)))
-            .filter(|c| matches_search(c, &q, &["/name"]))
+            .filter(|c| !hide_empty || c["count"].as_i64().unwrap_or(0) > 0)
+            .filter(|c| q.get("slug").is_none_or(|v| c["slug"] == v.as_str()))
+            .filter(|c| matches_search(c, &q, &["/name", "/slug"]))
             .filter(|c| {
-                id_list(&q, "include")
-                    .is_none_or(|inc| inc.contains(&c["id"].as_i64().unwrap_or(0)))
+                let id = c["id"].as_i64().unwrap_or(0);
+                include.as_ref().is_none_or(|l| l.contains(&id))
+                    && exclude.as_ref().is_none_or(|l| !l.contains(&id))
             })
             .cloned()
             .collect()
     };
-    // Categories sort by name ascending by default.
-    let mut q2 = q.clone();
-    q2.entry("order".into()).or_insert_with(|| "asc".into());
-    tryr!(sort(&mut items, &q2, "name"));
+    tryr!(sort(&mut items, &q, &TERM_ORDERBY, "name", "asc"));
     paged(&s, "/products/categories", &q, items)
 }
 
 async fn get_category(State(s): State<S>, Path(id): Path<String>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    match parse_id(&id).and_then(|i| db.categories.get(&i)) {
+    let Some(id) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let db = lock(&s);
+    match db.categories.get(&id) {
         Some(c) => Json(c.clone()).into_response(),
-        None => not_found("woocommerce_rest_term_invalid"),
+        None => wc_error(
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_term_invalid",
+            "Resource does not exist.",
+        ),
     }
 }
 
+const ROLES: [&str; 8] = [
+    "all",
+    "administrator",
+    "editor",
+    "author",
+    "contributor",
+    "subscriber",
+    "customer",
+    "shop_manager",
+];
+
 async fn list_customers(State(s): State<S>, Query(q): Q) -> Response {
     let role = q.get("role").map(String::as_str).unwrap_or("customer");
+    if !ROLES.contains(&role) {
+        return invalid_param("role", &format!("role is not one of {}.", ROLES.join(", ")));
+    }
+    let include = id_list(&q, "include");
+    let exclude = id_list(&q, "exclude");
     let mut items: Vec<Value> = {
-        let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = lock(&s);
         let mut out = Vec::new();
         for c in db.customers.values() {
+            let id = c["id"].as_i64().unwrap_or(0);
             if role != "all" && c["role"] != role {
                 continue;
             }
@@ -945,8 +1581,8 @@ async fn list_customers(State(s): State<S>, Query(q): Q) -> Response {
             {
                 continue;
             }
-            if id_list(&q, "include")
-                .is_some_and(|inc| !inc.contains(&c["id"].as_i64().unwrap_or(0)))
+            if include.as_ref().is_some_and(|l| !l.contains(&id))
+                || exclude.as_ref().is_some_and(|l| l.contains(&id))
             {
                 continue;
             }
@@ -957,42 +1593,153 @@ async fn list_customers(State(s): State<S>, Query(q): Q) -> Response {
         }
         out
     };
-    let mut q2 = q.clone();
-    q2.entry("order".into()).or_insert_with(|| "asc".into());
-    q2.entry("orderby".into()).or_insert_with(|| "name".into());
-    if q2.get("orderby").map(String::as_str) == Some("registered_date") {
-        q2.insert("orderby".into(), "date".into());
-    }
-    tryr!(sort(&mut items, &q2, "name"));
+    tryr!(sort(&mut items, &q, &CUSTOMER_ORDERBY, "name", "asc"));
     paged(&s, "/customers", &q, items)
 }
 
 async fn get_customer(State(s): State<S>, Path(id): Path<String>) -> Response {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    match parse_id(&id).and_then(|i| db.customers.get(&i)) {
+    let Some(id) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let db = lock(&s);
+    match db.customers.get(&id) {
         Some(c) => Json(c.clone()).into_response(),
-        None => not_found("woocommerce_rest_invalid_id"),
+        None => wc_error(
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_invalid_id",
+            "Invalid resource ID.",
+        ),
     }
 }
 
 async fn system_status(State(s): State<S>) -> Json<Value> {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
+    let db = lock(&s);
+    let tracking = s.tracking.load(Ordering::Relaxed);
+    let mut plugins = vec![
+        json!({"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": "9.4.2",
+        "version_latest": "9.4.2", "url": "https://woocommerce.com/", "author_name": "Automattic", "author_url": "https://woocommerce.com", "network_activated": false}),
+    ];
+    if tracking {
+        plugins.push(json!({"plugin": "woocommerce-shipment-tracking/woocommerce-shipment-tracking.php", "name": "WooCommerce Shipment Tracking",
+            "version": "2.6.0", "version_latest": "2.6.0", "url": "https://woocommerce.com/products/shipment-tracking/", "author_name": "WooCommerce",
+            "author_url": "https://woocommerce.com", "network_activated": false}));
+    }
     Json(json!({
-        "environment": {"home_url": s.base_url, "site_url": s.base_url, "version": "9.4.2", "wp_version": "6.7.1", "language": "en_US", "default_timezone": "UTC"},
-        "settings": {"currency": db.currency, "currency_symbol": "&euro;", "currency_position": "left", "thousand_separator": ",", "decimal_separator": ".", "number_of_decimals": 2},
-        "active_plugins": [],
+        "environment": {
+            "home_url": s.base_url, "site_url": s.base_url, "store_id": "", "version": "9.4.2",
+            "log_directory": "/var/www/html/wp-content/uploads/wc-logs/", "log_directory_writable": true,
+            "wp_version": "6.7.1", "wp_multisite": false, "wp_memory_limit": 268_435_456, "wp_debug_mode": false,
+            "wp_cron": true, "language": "de_DE", "external_object_cache": null,
+            "server_info": "nginx/1.26.2", "php_version": "8.2.26", "php_post_max_size": 67_108_864,
+            "php_max_execution_time": 30, "php_max_input_vars": 1000, "curl_version": "8.5.0, OpenSSL/3.0.13",
+            "suhosin_installed": false, "max_upload_size": 67_108_864, "mysql_version": "8.0.40",
+            "mysql_version_string": "8.0.40", "default_timezone": "UTC", "fsockopen_or_curl_enabled": true,
+            "soapclient_enabled": true, "domdocument_enabled": true, "gzip_enabled": true, "mbstring_enabled": true,
+            "remote_post_successful": true, "remote_post_response": 200, "remote_get_successful": true, "remote_get_response": 200
+        },
+        "database": {"wc_database_version": "9.4.2", "database_prefix": "wp_", "database_tables": {}, "database_size": {"data": 4.2, "index": 1.1}},
+        "active_plugins": plugins,
+        "inactive_plugins": [],
+        "dropins_mu_plugins": {"dropins": [], "mu_plugins": []},
+        "theme": {"name": "Storefront", "version": "4.6.0", "version_latest": "4.6.0", "author_url": "https://woocommerce.com/",
+            "is_child_theme": false, "has_woocommerce_support": true, "has_woocommerce_file": false, "has_outdated_templates": false,
+            "overrides": [], "parent_name": "", "parent_version": "", "parent_version_latest": "", "parent_author_url": ""},
+        "settings": {
+            "api_enabled": true, "force_ssl": false, "currency": db.currency, "currency_symbol": "&euro;",
+            "currency_position": "right_space", "thousand_separator": ".", "decimal_separator": ",", "number_of_decimals": 2,
+            "geolocation_enabled": false,
+            "taxonomies": {"external": "external", "grouped": "grouped", "simple": "simple", "variable": "variable"},
+            "product_visibility_terms": {"exclude-from-catalog": "exclude-from-catalog", "exclude-from-search": "exclude-from-search",
+                "featured": "featured", "outofstock": "outofstock"},
+            "woocommerce_com_connected": "no"
+        },
+        "security": {"secure_connection": false, "hide_errors": true},
+        "pages": [],
+        "post_type_counts": [
+            {"type": "product", "count": db.products.len()},
+            {"type": "product_variation", "count": db.variations.len()},
+            {"type": "shop_order", "count": db.orders.len()}
+        ]
     }))
 }
 
-async fn settings_general(State(s): State<S>) -> Json<Value> {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    Json(json!([
-        {"id": "woocommerce_currency", "label": "Currency", "type": "select", "default": "USD", "value": db.currency},
-        {"id": "woocommerce_default_country", "label": "Selling location(s)", "type": "select", "default": "US:CA", "value": "DE:BE"},
-    ]))
+/// The "general" settings group: (id, label, description, type, default, value, options).
+fn general_settings(db: &Db) -> Vec<Value> {
+    let select = |id: &str, label: &str, desc: &str, default: &str, value: &str, options: Value| {
+        json!({"id": id, "label": label, "description": desc, "type": "select", "default": default,
+               "options": options, "tip": desc, "value": value})
+    };
+    let text = |id: &str, label: &str, desc: &str, kind: &str, default: &str, value: &str| json!({"id": id, "label": label, "description": desc, "type": kind, "default": default, "tip": desc, "value": value});
+    vec![
+        text("woocommerce_store_address", "Address line 1", "The street address for your business location.", "text", "", "Friedrichstraße 43"),
+        text("woocommerce_store_address_2", "Address line 2", "An additional, optional address line for your business location.", "text", "", ""),
+        text("woocommerce_store_city", "City", "The city in which your business is located.", "text", "", "Berlin"),
+        select("woocommerce_default_country", "Country / State", "The country and state or province, if any, in which your business is located.",
+            "US:CA", "DE:BE", json!({"DE:BE": "Germany — Berlin", "US:CA": "United States (US) — California", "GB": "United Kingdom (UK)"})),
+        text("woocommerce_store_postcode", "Postcode / ZIP", "The postal code, if any, in which your business is located.", "text", "", "10117"),
+        select("woocommerce_allowed_countries", "Selling location(s)", "This option lets you limit which countries you are willing to sell to.",
+            "all", "all", json!({"all": "Sell to all countries", "all_except": "Sell to all countries, except for…", "specific": "Sell to specific countries"})),
+        select("woocommerce_calc_taxes", "Enable taxes", "Enable tax rates and calculations", "no", "yes", json!({"yes": "Yes", "no": "No"})),
+        select("woocommerce_enable_coupons", "Enable coupons", "Enable the use of coupon codes", "yes", "yes", json!({"yes": "Yes", "no": "No"})),
+        select("woocommerce_currency", "Currency", "This controls what currency prices are listed at in the catalog and which currency gateways will take payments in.",
+            "USD", &db.currency, json!({"EUR": "Euro (&euro;)", "USD": "United States (US) dollar (&#36;)", "GBP": "Pound sterling (&pound;)", "JPY": "Japanese yen (&yen;)"})),
+        select("woocommerce_currency_pos", "Currency position", "This controls the position of the currency symbol.", "left", "right_space",
+            json!({"left": "Left", "right": "Right", "left_space": "Left with space", "right_space": "Right with space"})),
+        text("woocommerce_price_thousand_sep", "Thousand separator", "This sets the thousand separator of displayed prices.", "text", ",", "."),
+        text("woocommerce_price_decimal_sep", "Decimal separator", "This sets the decimal separator of displayed prices.", "text", ".", ","),
+        text("woocommerce_price_num_decimals", "Number of decimals", "This sets the number of decimal points shown in displayed prices.", "number", "2", "2"),
+    ]
+    .into_iter()
+    .map(|mut v| {
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        v["group_id"] = json!("general");
+        v["_links"] = json!({
+            "self": [{"href": format!("{}/wp-json/wc/v3/settings/general/{id}", db.base)}],
+            "collection": [{"href": format!("{}/wp-json/wc/v3/settings/general", db.base)}],
+        });
+        v
+    })
+    .collect()
 }
 
+fn invalid_group() -> Response {
+    wc_error(
+        StatusCode::NOT_FOUND,
+        "rest_setting_setting_group_invalid",
+        "Invalid setting group.",
+    )
+}
+
+/// Only the "general" group is simulated; other groups answer as unknown ones do.
+async fn settings_group(State(s): State<S>, Path(group): Path<String>) -> Response {
+    if group != "general" {
+        return invalid_group();
+    }
+    Json(general_settings(&lock(&s))).into_response()
+}
+
+async fn setting(State(s): State<S>, Path((group, id)): Path<(String, String)>) -> Response {
+    if group != "general" {
+        return invalid_group();
+    }
+    match general_settings(&lock(&s))
+        .into_iter()
+        .find(|v| v["id"] == id.as_str())
+    {
+        Some(v) => Json(v).into_response(),
+        None => wc_error(
+            StatusCode::NOT_FOUND,
+            "rest_setting_setting_invalid",
+            "Invalid setting.",
+        ),
+    }
+}
+
+/// `GET /data/currencies/current` (docs/data.md): the store currency.
 async fn current_currency(State(s): State<S>) -> Json<Value> {
-    let db = s.db.lock().unwrap_or_else(|e| e.into_inner());
-    Json(json!({"code": db.currency, "name": "Euro", "symbol": "&euro;"}))
+    let db = lock(&s);
+    Json(
+        json!({"code": db.currency, "name": "Euro", "symbol": "&euro;",
+        "_links": {"collection": [{"href": format!("{}/wp-json/wc/v3/data/currencies", s.base_url)}]}}),
+    )
 }
