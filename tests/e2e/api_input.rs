@@ -211,3 +211,35 @@ async fn request_id_is_echoed_or_generated() {
         .unwrap()
         .starts_with("req_"));
 }
+
+#[tokio::test]
+async fn health_readiness_metrics_spec_and_docs() {
+    let w = World::new().await;
+    w.client.ok(&w.path("/orders?limit=1")).await;
+    let get = |p: &str| http().get(format!("{}{p}", w.gw.url)).send();
+    let r = get("/healthz").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get("/readyz").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("cartgate_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains("/v1/stores/{store_id}/orders"),
+        "metrics are labelled by route template"
+    );
+    let spec: serde_json::Value = get("/openapi.json").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        spec,
+        serde_json::to_value(cartgate::api::openapi()).unwrap()
+    );
+    // Swagger UI is served from the binary (works offline).
+    let r = get("/docs/").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("swagger"));
+    let r = get("/docs/swagger-ui.css").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
