@@ -6,7 +6,8 @@
 //! and the retry policy (idempotent calls only, on 429/5xx/timeouts, jittered exponential
 //! backoff that honours `Retry-After`, within a bounded total wait).
 //!
-//! Per-store concurrency is bounded by a [`StoreGate`] that each session owns.
+//! Per-store concurrency is bounded by a [`StoreGate`] that each session owns; per-store
+//! budgets (platform rate limits) are kept by the [`Pacer`] the client carries.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::Semaphore;
 use url::Url;
 
+use crate::pace::{LocalPacer, Pacer};
 use crate::{CallContext, ConnectorError, Result};
 
 /// Limits of upstream calls. Every one is documented in the README.
@@ -180,12 +182,14 @@ impl StoreGate {
 pub struct Upstream {
     client: reqwest::Client,
     config: Arc<UpstreamConfig>,
+    pacer: Arc<dyn Pacer>,
 }
 
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upstream")
             .field("config", &self.config)
+            .field("pacer", &self.pacer)
             .finish()
     }
 }
@@ -207,7 +211,13 @@ fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 impl Upstream {
+    /// An upstream client with in-process pacing ([`LocalPacer`]).
     pub fn new(config: UpstreamConfig) -> Self {
+        Self::with_pacer(config, Arc::new(LocalPacer::default()))
+    }
+
+    /// An upstream client whose per-store budgets live in `pacer` (e.g. shared through Redis).
+    pub fn with_pacer(config: UpstreamConfig, pacer: Arc<dyn Pacer>) -> Self {
         let redirect = reqwest::redirect::Policy::custom(|attempt| {
             let same_host = attempt
                 .previous()
@@ -234,11 +244,17 @@ impl Upstream {
         Upstream {
             client,
             config: Arc::new(config),
+            pacer,
         }
     }
 
     pub fn config(&self) -> &UpstreamConfig {
         &self.config
+    }
+
+    /// The per-store budgets connectors pace their calls with (see [`crate::pace`]).
+    pub fn pacer(&self) -> &Arc<dyn Pacer> {
+        &self.pacer
     }
 
     pub fn gate(&self) -> StoreGate {

@@ -9,6 +9,7 @@ pub mod context;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod pace;
 pub mod page;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
