@@ -10,6 +10,15 @@ if ! need cargo; then
   exit 1
 fi
 
+# The distributed-mode tests start throwaway Redis servers on free loopback ports.
+if ! need redis-server; then
+  echo "installing redis-server for the distributed-mode tests" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

@@ -13,6 +13,9 @@ use crate::storage::{LogRecord, Storage};
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 512;
+/// A batch is tried this many times, `RETRY_EVERY` apart, before it is dropped (and counted).
+const WRITE_ATTEMPTS: u32 = 20;
+const RETRY_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct LogSink {
@@ -26,10 +29,18 @@ impl LogSink {
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
-                if let Err(e) = storage.append_logs(&batch).await {
-                    metrics::counter!("cartgate_request_log_dropped_total")
-                        .increment(batch.len() as u64);
-                    tracing::warn!(error = %e, entries = batch.len(), "could not write the request log");
+                // Storage may be briefly away (Redis restarting): retry the batch for a
+                // while; meanwhile new entries wait in the bounded queue.
+                let mut attempt = 0;
+                while let Err(e) = storage.append_logs(&batch).await {
+                    attempt += 1;
+                    if attempt >= WRITE_ATTEMPTS {
+                        metrics::counter!("cartgate_request_log_dropped_total")
+                            .increment(batch.len() as u64);
+                        tracing::warn!(error = %e, entries = batch.len(), "could not write the request log");
+                        break;
+                    }
+                    tokio::time::sleep(RETRY_EVERY).await;
                 }
                 batch.clear();
             }

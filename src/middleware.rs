@@ -170,9 +170,12 @@ pub async fn rate_limit(State(state): State<Arc<AppState>>, req: Request, next: 
     let Some(caller) = req.extensions().get::<Caller>() else {
         return ApiError::internal("rate limit layer runs before authentication").into_response();
     };
-    let limiter = &state.rate_limiter;
-    let limit = HeaderValue::from(limiter.burst);
-    match limiter.check(&caller.key_id) {
+    let limit = HeaderValue::from(state.settings.rate_limit_burst.max(1));
+    let decision = match state.rate_limiter.check(&caller.key_id).await {
+        Ok(d) => d,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match decision {
         Decision::Allowed {
             remaining,
             reset_secs,

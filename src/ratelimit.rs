@@ -1,4 +1,5 @@
-//! Per-API-key rate limiting (GCRA via governor) for the embedded mode.
+//! Per-API-key rate limiting: GCRA via governor in one process (embedded mode), GCRA in a Redis
+//! script shared by every instance in the distributed mode (`storage::redis`).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -7,6 +8,30 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+
+use crate::storage::redis::RedisRateLimiter;
+use crate::storage::StorageResult;
+
+/// The API rate limit of this deployment.
+pub enum ApiLimit {
+    Local(ApiRateLimiter),
+    Shared(RedisRateLimiter),
+}
+
+impl ApiLimit {
+    pub async fn check(&self, key_id: &str) -> StorageResult<Decision> {
+        match self {
+            ApiLimit::Local(l) => Ok(l.check(key_id)),
+            ApiLimit::Shared(r) => r.check(key_id).await,
+        }
+    }
+
+    pub fn housekeeping(&self) {
+        if let ApiLimit::Local(l) = self {
+            l.housekeeping();
+        }
+    }
+}
 
 type Limiter =
     RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;

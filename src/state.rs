@@ -14,9 +14,10 @@ use crate::config::Settings;
 use crate::crypto::{GatewaySecrets, MasterKey, Signers};
 use crate::error::{ApiError, ApiResult};
 use crate::logsink::LogSink;
-use crate::ratelimit::ApiRateLimiter;
+use crate::ratelimit::{ApiLimit, ApiRateLimiter};
 use crate::registry::Registry;
 use crate::storage::embedded::EmbeddedStorage;
+use crate::storage::redis::{RedisPacer, RedisRateLimiter, RedisStorage};
 use crate::storage::{
     AccountRecord, Storage, StorageError, StoreRecord, StoreStatus, META_SECRETS,
 };
@@ -42,7 +43,7 @@ pub struct AppState {
     pub signers: Signers,
     pub master: RwLock<Arc<MasterKey>>,
     pub master_source: MasterKeySource,
-    pub rate_limiter: ApiRateLimiter,
+    pub rate_limiter: ApiLimit,
     pub log_sink: LogSink,
     sessions: Mutex<HashMap<String, CachedSession>>,
 }
@@ -70,6 +71,13 @@ pub fn load_master_key(settings: &Settings) -> anyhow::Result<(MasterKey, Master
     if let Some(b64) = &settings.master_key {
         let key = MasterKey::from_base64(b64).context("CARTGATE_MASTER_KEY")?;
         return Ok((key, MasterKeySource::Env));
+    }
+    if settings.redis_url.is_some() {
+        anyhow::bail!(
+            "CARTGATE_REDIS_URL is set but CARTGATE_MASTER_KEY is not: every instance sharing \
+             the Redis must be given the same master key (base64 of 32 random bytes, e.g. \
+             `openssl rand -base64 32`)"
+        );
     }
     let path = settings.data_dir.join("master.key");
     if path.exists() {
@@ -117,18 +125,47 @@ pub fn ensure_data_dir(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the configured storage backend.
-pub fn open_storage(settings: &Settings) -> anyhow::Result<Arc<dyn Storage>> {
-    if settings.redis_url.is_some() {
-        anyhow::bail!(
-            "CARTGATE_REDIS_URL is set, but the Redis storage backend is not available in this \
-             version; unset it to use the embedded store"
+/// The configured storage backend, and the Redis connection when it is Redis.
+pub fn open_backend(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn Storage>, Option<redis::aio::ConnectionManager>)> {
+    if let Some(url) = &settings.redis_url {
+        let conn = crate::storage::redis::connect(url)?;
+        let retention = std::time::Duration::from_secs(
+            u64::from(settings.log_retention_days.max(1)) * 86_400,
         );
+        let storage = RedisStorage::new(conn.clone(), retention);
+        return Ok((Arc::new(storage), Some(conn)));
     }
     ensure_data_dir(settings)?;
     let storage = EmbeddedStorage::open(&settings.data_dir.join("cartgate.redb"))?;
-    Ok(Arc::new(storage))
+    Ok((Arc::new(storage), None))
 }
+
+/// Opens the configured storage backend.
+pub fn open_storage(settings: &Settings) -> anyhow::Result<Arc<dyn Storage>> {
+    Ok(open_backend(settings)?.0)
+}
+
+/// Waits for the storage to answer at start-up (Redis may be starting beside us).
+async fn wait_for_storage(storage: &dyn Storage) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + STARTUP_STORAGE_WAIT;
+    loop {
+        match storage.ping().await {
+            Ok(()) => return Ok(()),
+            Err(e) if std::time::Instant::now() >= deadline => {
+                anyhow::bail!("storage did not answer within {STARTUP_STORAGE_WAIT:?}: {e}")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "waiting for storage");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// How long `serve` waits for its storage at start-up before giving up.
+const STARTUP_STORAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Unseals the gateway secrets, creating them on first start.
 pub async fn load_secrets(storage: &dyn Storage, master: &MasterKey) -> anyhow::Result<Signers> {
@@ -147,20 +184,45 @@ pub async fn load_secrets(storage: &dyn Storage, master: &MasterKey) -> anyhow::
         None => {
             let secrets = GatewaySecrets::generate();
             let sealed = master.seal(&serde_json::to_vec(&secrets)?, SECRETS_CONTEXT);
-            storage.put_meta(META_SECRETS, &sealed).await?;
-            Ok(Signers::new(&secrets))
+            if storage.put_meta_if_absent(META_SECRETS, &sealed).await? {
+                Ok(Signers::new(&secrets))
+            } else {
+                // Another instance created them first: use theirs.
+                Box::pin(load_secrets(storage, master)).await
+            }
         }
     }
 }
 
 impl AppState {
     pub async fn build(settings: Settings, registry: Registry) -> anyhow::Result<Arc<Self>> {
-        let storage = open_storage(&settings)?;
         let (master, master_source) = load_master_key(&settings)?;
+        let (storage, redis) = open_backend(&settings)?;
+        wait_for_storage(storage.as_ref()).await?;
         let signers = load_secrets(storage.as_ref(), &master).await?;
-        let upstream = Upstream::new(settings.upstream_config());
-        let rate_limiter =
-            ApiRateLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst);
+        let (upstream, rate_limiter) = match redis {
+            None => (
+                Upstream::new(settings.upstream_config()),
+                ApiLimit::Local(ApiRateLimiter::new(
+                    settings.rate_limit_per_second,
+                    settings.rate_limit_burst,
+                )),
+            ),
+            Some(conn) => {
+                let hasher = signers.clone();
+                let pacer = RedisPacer::new(conn.clone(), move |bucket| {
+                    hasher.api_key_digest(&format!("upstream-budget:{bucket}"))
+                });
+                (
+                    Upstream::with_pacer(settings.upstream_config(), Arc::new(pacer)),
+                    ApiLimit::Shared(RedisRateLimiter::new(
+                        conn,
+                        settings.rate_limit_per_second,
+                        settings.rate_limit_burst,
+                    )),
+                )
+            }
+        };
         let (log_sink, _writer) = LogSink::start(storage.clone());
         Ok(Arc::new(AppState {
             log_sink,

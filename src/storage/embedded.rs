@@ -238,6 +238,27 @@ impl Storage for EmbeddedStorage {
         self.put(META, key.to_owned(), value).await
     }
 
+    async fn put_meta_if_absent(&self, key: &str, value: &Sealed) -> StorageResult<bool> {
+        let bytes = to_json(value)?;
+        let key = key.to_owned();
+        self.blocking(move |db| {
+            let tx = db.begin_write().map_err(unavailable)?;
+            let created = {
+                let mut t = tx.open_table(META).map_err(unavailable)?;
+                if t.get(key.as_str()).map_err(unavailable)?.is_some() {
+                    false
+                } else {
+                    t.insert(key.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                    true
+                }
+            };
+            tx.commit().map_err(unavailable)?;
+            Ok(created)
+        })
+        .await
+    }
+
     async fn all_sealed(&self) -> StorageResult<SealedSet> {
         self.blocking(|db| {
             let tx = db.begin_read().map_err(unavailable)?;

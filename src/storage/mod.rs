@@ -4,10 +4,12 @@
 //! credentials, sealed gateway secrets, and request logs without bodies or query values.
 //! No order, product or customer data ever passes through this module.
 //!
-//! Backends: [`embedded::EmbeddedStorage`] (redb, one file, the default). Every backend runs
-//! the same test-suite (`tests/storage.rs`).
+//! Backends: [`embedded::EmbeddedStorage`] (redb, one file, the default) and
+//! [`redis::RedisStorage`] (`CARTGATE_REDIS_URL`, shared by many instances). Both run the same
+//! test-suite (`tests/e2e/storage.rs`).
 
 pub mod embedded;
+pub mod redis;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -116,6 +118,9 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn get_meta(&self, key: &str) -> StorageResult<Option<Sealed>>;
     async fn put_meta(&self, key: &str, value: &Sealed) -> StorageResult<()>;
+    /// Writes `value` only when `key` has none yet; answers whether it wrote. Instances
+    /// starting together agree on one set of gateway secrets through this.
+    async fn put_meta_if_absent(&self, key: &str, value: &Sealed) -> StorageResult<bool>;
 
     /// Every sealed value, for master-key rotation.
     async fn all_sealed(&self) -> StorageResult<SealedSet>;

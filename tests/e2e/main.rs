@@ -2,11 +2,13 @@
 //! One test binary (faster to build and link than one per file).
 
 mod harness;
+mod redis_server;
 
 mod api_input;
 mod api_resources;
 mod api_stores;
 mod cli;
+mod distributed;
 mod logs;
 mod privacy;
 mod storage;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::cli::{bin, Proc};
 use crate::harness::*;
 
-fn strings_of(v: &Value, out: &mut Vec<String>) {
+pub fn strings_of(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) if s.chars().count() >= 6 => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| strings_of(x, out)),

@@ -58,8 +58,17 @@ async fn contract(s: &dyn Storage) {
     assert_eq!(s.list_stores("acct_1").await.unwrap().len(), 1);
     assert_eq!(s.list_stores("acct_2").await.unwrap().len(), 0);
 
+    let first = mk.seal(b"one", "meta:m");
+    assert!(s.put_meta_if_absent("m", &first).await.unwrap());
+    assert!(!s
+        .put_meta_if_absent("m", &mk.seal(b"two", "meta:m"))
+        .await
+        .unwrap());
+    assert_eq!(s.get_meta("m").await.unwrap(), Some(first.clone()));
+
     let sealed = s.all_sealed().await.unwrap();
     assert_eq!(sealed.stores.len(), 1);
+    assert_eq!(sealed.meta, vec![("m".to_owned(), first)]);
     assert!(s.delete_store("st_1").await.unwrap());
     assert!(!s.delete_store("st_1").await.unwrap());
     assert_eq!(s.get_store("st_1").await.unwrap(), None);
@@ -109,4 +118,107 @@ async fn embedded_storage_contract() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStorage::open(&dir.path().join("t.redb")).unwrap();
     contract(&s).await;
+}
+
+#[tokio::test]
+async fn redis_storage_contract() {
+    let redis = crate::redis_server::RedisServer::start();
+    let conn = cartgate::storage::redis::connect(&redis.url()).unwrap();
+    // A retention longer than the oldest entry the contract appends (40 days), so that the
+    // explicit purge is what removes it, as on the embedded store.
+    let s = cartgate::storage::redis::RedisStorage::new(
+        conn,
+        std::time::Duration::from_secs(60 * 86_400),
+    );
+    contract(&s).await;
+}
+
+#[tokio::test]
+async fn redis_trims_logs_past_retention_by_itself() {
+    let redis = crate::redis_server::RedisServer::start();
+    let conn = cartgate::storage::redis::connect(&redis.url()).unwrap();
+    let s = cartgate::storage::redis::RedisStorage::new(
+        conn,
+        std::time::Duration::from_secs(30 * 86_400),
+    );
+    let now = Utc::now();
+    let entry = |id: &str, days_ago: i64| LogRecord {
+        id: id.into(),
+        account_id: "acct_r".into(),
+        request_id: "r".into(),
+        at: now - Duration::days(days_ago),
+        method: "GET".into(),
+        route: "/v1/stores".into(),
+        store_id: None,
+        status: 200,
+        latency_ms: 1,
+        upstream_calls: 0,
+        error_code: None,
+    };
+    s.append_logs(&[entry("old", 31), entry("new", 1)])
+        .await
+        .unwrap();
+    let q = LogQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let ids: Vec<_> = s
+        .list_logs("acct_r", &q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, vec!["new"], "Redis dropped the entry past retention on write");
+    let mut c = ::redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let ttl: i64 = ::redis::cmd("PTTL")
+        .arg("cg:log:{acct_r}")
+        .query(&mut c)
+        .unwrap();
+    let retention_ms = 30 * 86_400 * 1000;
+    assert!(
+        ttl > retention_ms - 60_000 && ttl <= retention_ms,
+        "the log key expires one retention after its last write: {ttl}"
+    );
+}
+
+/// The upstream budget in Redis is the same GCRA as the in-process one, and instances share it.
+#[tokio::test]
+async fn redis_pacer_matches_the_local_one_and_is_shared() {
+    use cartgate_connector::pace::{LocalPacer, Pacer, Quota};
+    use cartgate::storage::redis::{connect, RedisPacer};
+
+    let redis = crate::redis_server::RedisServer::start();
+    let hash = |k: &str| format!("h-{k}");
+    let a = RedisPacer::new(connect(&redis.url()).unwrap(), hash);
+    let b = RedisPacer::new(connect(&redis.url()).unwrap(), hash);
+    let local = LocalPacer::default();
+    let q = Quota {
+        rate_per_sec: 10.0,
+        burst: 10.0,
+    };
+    let secs = |d: std::time::Duration| d.as_secs_f64();
+    // A full bucket pays 10 units at once; the next 5 wait half a second — also when they
+    // are asked for through the other instance.
+    for p in [&a as &dyn Pacer, &local] {
+        assert!(secs(p.reserve("shop", 10.0, q).await.unwrap()) < 0.05);
+    }
+    let shared = secs(b.reserve("shop", 5.0, q).await.unwrap());
+    let alone = secs(local.reserve("shop", 5.0, q).await.unwrap());
+    assert!((shared - 0.5).abs() < 0.1, "{shared}");
+    assert!((alone - 0.5).abs() < 0.1, "{alone}");
+    // Giving 5 back makes the next 5 free again.
+    for p in [&a as &dyn Pacer, &local] {
+        p.refund("shop", 5.0, q).await.unwrap();
+    }
+    assert!((secs(a.reserve("shop", 5.0, q).await.unwrap()) - 0.5).abs() < 0.1);
+    // The platform saying the bucket is empty makes the model wait a full bucket.
+    b.observe("other", 0.0, q).await.unwrap();
+    let wait = secs(a.reserve("other", 1.0, q).await.unwrap());
+    assert!((wait - 0.1).abs() < 0.1, "{wait}");
+    // Bucket names are stored hashed, never as given.
+    assert!(redis.dump().contains("cg:pace:{h-shop}"));
 }

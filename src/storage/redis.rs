@@ -1,0 +1,680 @@
+//! Redis storage: many gateway instances sharing one Redis (`CARTGATE_REDIS_URL`).
+//!
+//! # Key design
+//!
+//! Every key starts with `cg:`. Values are the same JSON records the embedded store keeps;
+//! credentials and gateway secrets are sealed (AES-256-GCM) before they get here, so Redis
+//! never holds a secret or a store's data in clear.
+//!
+//! The control plane (accounts, API keys, stores, sealed meta) is small — a few hundred bytes
+//! per record — and shares the hash tag `{cg}`, so that the writes that touch several keys
+//! (a key and its digest index, a store and its account's set, a master-key rotation that
+//! re-seals everything) are single `MULTI`/`EXEC` transactions even on Redis Cluster:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `cg:{cg}:account:<account_id>` | string | account record |
+//! | `cg:{cg}:apikey:<key_id>` | string | API-key record (HMAC digest, never the key) |
+//! | `cg:{cg}:apikey-digest:<hex digest>` | string | key id |
+//! | `cg:{cg}:account-keys:<account_id>` | set | key ids |
+//! | `cg:{cg}:store:<store_id>` | string | store record, credentials sealed |
+//! | `cg:{cg}:account-stores:<account_id>` | set | store ids |
+//! | `cg:{cg}:stores` | set | every store id (rotation) |
+//! | `cg:{cg}:meta:<name>` | string | sealed gateway secrets |
+//! | `cg:{cg}:metas` | set | meta names (rotation) |
+//!
+//! The traffic-heavy keys are spread over the cluster, one slot per account or bucket:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `cg:log:{<account_id>}` | sorted set | request-log entries scored by time (µs) |
+//! | `cg:rl:{<key_id>}` | string | GCRA state of an API key's rate limit ([`RedisRateLimiter`]) |
+//! | `cg:pace:{<hmac of bucket>}` | string | GCRA state of an upstream budget ([`RedisPacer`]) |
+//!
+//! Log retention is enforced by Redis itself: each append trims entries older than the
+//! retention from that account's set and sets the key to expire one retention after its last
+//! write, so an idle account's log disappears without any gateway running. The gateway's
+//! hourly purge (`purge_logs`) is a second, belt-and-braces pass.
+//!
+//! Rate limits are GCRA on Redis' own clock (`TIME`) in one Lua script, so every instance
+//! shares one budget per key and their clocks do not matter.
+//!
+//! Durability: what Redis acknowledged survives a restart when Redis persists it
+//! (`appendonly yes`; `appendfsync always` to lose nothing, `everysec` to lose at most a
+//! second). The tests run Redis with `appendonly yes` and `appendfsync always`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cartgate_connector::pace::{Pacer, Quota};
+use chrono::{DateTime, Utc};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::AsyncCommands;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::*;
+use crate::ratelimit::Decision;
+
+/// How long one Redis command may take before the request fails with `storage_unavailable`.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn unavailable(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Unavailable(e.to_string())
+}
+
+fn to_json<T: Serialize>(v: &T) -> StorageResult<String> {
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(s: &str) -> StorageResult<T> {
+    serde_json::from_str(s).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+mod keys {
+    pub fn account(id: &str) -> String {
+        format!("cg:{{cg}}:account:{id}")
+    }
+    pub fn api_key(id: &str) -> String {
+        format!("cg:{{cg}}:apikey:{id}")
+    }
+    pub fn digest(d: &str) -> String {
+        format!("cg:{{cg}}:apikey-digest:{d}")
+    }
+    pub fn account_keys(account: &str) -> String {
+        format!("cg:{{cg}}:account-keys:{account}")
+    }
+    pub fn store(id: &str) -> String {
+        format!("cg:{{cg}}:store:{id}")
+    }
+    pub fn account_stores(account: &str) -> String {
+        format!("cg:{{cg}}:account-stores:{account}")
+    }
+    pub const STORES: &str = "cg:{cg}:stores";
+    pub fn meta(name: &str) -> String {
+        format!("cg:{{cg}}:meta:{name}")
+    }
+    pub const METAS: &str = "cg:{cg}:metas";
+    pub fn log(account: &str) -> String {
+        format!("cg:log:{{{account}}}")
+    }
+    pub const LOG_PATTERN: &str = "cg:log:*";
+    pub fn rate_limit(key_id: &str) -> String {
+        format!("cg:rl:{{{key_id}}}")
+    }
+    pub fn pace(hashed: &str) -> String {
+        format!("cg:pace:{{{hashed}}}")
+    }
+}
+
+/// Connects lazily and reconnects by itself: while Redis is away every call fails fast with
+/// `Unavailable` (after [`RESPONSE_TIMEOUT`] at most), and the first call after it returns
+/// succeeds again.
+pub fn connect(url: &str) -> StorageResult<ConnectionManager> {
+    let client = ::redis::Client::open(url).map_err(|e| {
+        StorageError::Unavailable(format!("CARTGATE_REDIS_URL is not a Redis URL: {e}"))
+    })?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)
+}
+
+#[derive(Clone)]
+pub struct RedisStorage {
+    conn: ConnectionManager,
+    retention: Duration,
+}
+
+impl RedisStorage {
+    /// `retention`: how long request-log entries are kept (Redis trims and expires past it).
+    pub fn new(conn: ConnectionManager, retention: Duration) -> Self {
+        RedisStorage { conn, retention }
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, key: String) -> StorageResult<Option<T>> {
+        let v: Option<String> = self.conn().get(key).await.map_err(unavailable)?;
+        v.as_deref().map(from_json).transpose()
+    }
+
+    async fn get_many<T: DeserializeOwned>(&self, keys: Vec<String>) -> StorageResult<Vec<T>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One slot ({cg}): MGET is fine on Cluster too.
+        let vals: Vec<Option<String>> = self.conn().mget(keys).await.map_err(unavailable)?;
+        vals.into_iter()
+            .flatten()
+            .map(|v| from_json(&v))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Storage for RedisStorage {
+    async fn put_account(&self, a: &AccountRecord) -> StorageResult<()> {
+        let _: () = self
+            .conn()
+            .set(keys::account(&a.id), to_json(a)?)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get_account(&self, id: &str) -> StorageResult<Option<AccountRecord>> {
+        self.get_json(keys::account(id)).await
+    }
+
+    async fn put_api_key(&self, k: &ApiKeyRecord) -> StorageResult<()> {
+        let _: () = ::redis::pipe()
+            .atomic()
+            .set(keys::api_key(&k.id), to_json(k)?)
+            .ignore()
+            .set(keys::digest(&k.digest), &k.id)
+            .ignore()
+            .sadd(keys::account_keys(&k.account_id), &k.id)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get_api_key(&self, id: &str) -> StorageResult<Option<ApiKeyRecord>> {
+        self.get_json(keys::api_key(id)).await
+    }
+
+    async fn find_api_key(&self, digest: &str) -> StorageResult<Option<ApiKeyRecord>> {
+        // One round trip: the digest index and the record it points at.
+        const FIND: &str = r#"
+            local id = redis.call('GET', KEYS[1])
+            if not id then return false end
+            return redis.call('GET', ARGV[1] .. id)
+        "#;
+        let v: Option<String> = ::redis::Script::new(FIND)
+            .key(keys::digest(digest))
+            .arg(keys::api_key(""))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let record: Option<ApiKeyRecord> = v.as_deref().map(from_json).transpose()?;
+        Ok(record.filter(|r| r.digest == digest))
+    }
+
+    async fn list_api_keys(&self, account_id: &str) -> StorageResult<Vec<ApiKeyRecord>> {
+        let ids: Vec<String> = self
+            .conn()
+            .smembers(keys::account_keys(account_id))
+            .await
+            .map_err(unavailable)?;
+        let mut out: Vec<ApiKeyRecord> = self
+            .get_many(ids.iter().map(|i| keys::api_key(i)).collect())
+            .await?;
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    async fn put_store(&self, s: &StoreRecord) -> StorageResult<()> {
+        let _: () = ::redis::pipe()
+            .atomic()
+            .set(keys::store(&s.id), to_json(s)?)
+            .ignore()
+            .sadd(keys::account_stores(&s.account_id), &s.id)
+            .ignore()
+            .sadd(keys::STORES, &s.id)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get_store(&self, id: &str) -> StorageResult<Option<StoreRecord>> {
+        self.get_json(keys::store(id)).await
+    }
+
+    async fn list_stores(&self, account_id: &str) -> StorageResult<Vec<StoreRecord>> {
+        let ids: Vec<String> = self
+            .conn()
+            .smembers(keys::account_stores(account_id))
+            .await
+            .map_err(unavailable)?;
+        let mut out: Vec<StoreRecord> = self
+            .get_many(ids.iter().map(|i| keys::store(i)).collect())
+            .await?;
+        out.retain(|s| s.account_id == account_id);
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    async fn delete_store(&self, id: &str) -> StorageResult<bool> {
+        let Some(s) = self.get_store(id).await? else {
+            return Ok(false);
+        };
+        let (deleted,): (u32,) = ::redis::pipe()
+            .atomic()
+            .del(keys::store(id))
+            .srem(keys::account_stores(&s.account_id), id)
+            .ignore()
+            .srem(keys::STORES, id)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted > 0)
+    }
+
+    async fn get_meta(&self, key: &str) -> StorageResult<Option<Sealed>> {
+        self.get_json(keys::meta(key)).await
+    }
+
+    async fn put_meta(&self, key: &str, value: &Sealed) -> StorageResult<()> {
+        let _: () = ::redis::pipe()
+            .atomic()
+            .set(keys::meta(key), to_json(value)?)
+            .ignore()
+            .sadd(keys::METAS, key)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn put_meta_if_absent(&self, key: &str, value: &Sealed) -> StorageResult<bool> {
+        const SETNX: &str = r#"
+            if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+                redis.call('SADD', KEYS[2], ARGV[2])
+                return 1
+            end
+            return 0
+        "#;
+        let created: u32 = ::redis::Script::new(SETNX)
+            .key(keys::meta(key))
+            .key(keys::METAS)
+            .arg(to_json(value)?)
+            .arg(key)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(created == 1)
+    }
+
+    async fn all_sealed(&self) -> StorageResult<SealedSet> {
+        let ids: Vec<String> = self
+            .conn()
+            .smembers(keys::STORES)
+            .await
+            .map_err(unavailable)?;
+        let stores = self
+            .get_many(ids.iter().map(|i| keys::store(i)).collect())
+            .await?;
+        let names: Vec<String> = self
+            .conn()
+            .smembers(keys::METAS)
+            .await
+            .map_err(unavailable)?;
+        let mut meta = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(v) = self.get_meta(&name).await? {
+                meta.push((name, v));
+            }
+        }
+        Ok(SealedSet { stores, meta })
+    }
+
+    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<()> {
+        let mut pipe = ::redis::pipe();
+        pipe.atomic();
+        for s in &set.stores {
+            pipe.set(keys::store(&s.id), to_json(s)?).ignore();
+        }
+        for (k, v) in &set.meta {
+            pipe.set(keys::meta(k), to_json(v)?).ignore();
+        }
+        let _: () = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn append_logs(&self, entries: &[LogRecord]) -> StorageResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let retention_ms = self.retention.as_millis() as i64;
+        let cutoff = micros(Utc::now()) - retention_ms * 1000;
+        let mut by_account: std::collections::BTreeMap<&str, Vec<&LogRecord>> =
+            Default::default();
+        for e in entries {
+            by_account.entry(&e.account_id).or_default().push(e);
+        }
+        // Not one transaction across accounts (their keys live in different slots); each
+        // account's part is atomic.
+        let mut pipe = ::redis::pipe();
+        for (account, items) in by_account {
+            let key = keys::log(account);
+            pipe.cmd("MULTI").ignore();
+            for e in items {
+                pipe.zadd(&key, to_json(e)?, micros(e.at)).ignore();
+            }
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(&key)
+                .arg("-inf")
+                .arg(format!("({cutoff}"))
+                .ignore();
+            pipe.pexpire(&key, retention_ms).ignore();
+            pipe.cmd("EXEC").ignore();
+        }
+        let _: () = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn list_logs(&self, account_id: &str, q: &LogQuery) -> StorageResult<Vec<LogRecord>> {
+        const BATCH: isize = 256;
+        let key = keys::log(account_id);
+        let max = match (&q.before, q.to) {
+            (Some((at, _)), _) => micros(*at).to_string(),
+            (None, Some(to)) => micros(to).to_string(),
+            (None, None) => "+inf".to_owned(),
+        };
+        let min = q.from.map_or("-inf".to_owned(), |f| micros(f).to_string());
+        let mut out = Vec::new();
+        let mut offset: isize = 0;
+        while out.len() < q.limit {
+            let page: Vec<String> = self
+                .conn()
+                .zrevrangebyscore_limit(&key, &max, &min, offset, BATCH)
+                .await
+                .map_err(unavailable)?;
+            let n = page.len();
+            for raw in page {
+                let e: LogRecord = from_json(&raw)?;
+                let before_cursor = match &q.before {
+                    Some((at, id)) => e.at < *at || (e.at == *at && e.id < *id),
+                    None => true,
+                };
+                if !before_cursor
+                    || q.to.is_some_and(|to| e.at > to)
+                    || q.store_id
+                        .as_ref()
+                        .is_some_and(|s| e.store_id.as_ref() != Some(s))
+                    || q.status.is_some_and(|s| e.status != s)
+                {
+                    continue;
+                }
+                out.push(e);
+                if out.len() >= q.limit {
+                    break;
+                }
+            }
+            if (n as isize) < BATCH {
+                break;
+            }
+            offset += BATCH;
+        }
+        // Same score: newest first by id, like the embedded store's key order.
+        out.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    async fn purge_logs(&self, before: DateTime<Utc>) -> StorageResult<u64> {
+        let mut conn = self.conn();
+        let mut log_keys = Vec::new();
+        {
+            let mut iter: ::redis::AsyncIter<String> = conn
+                .scan_match(keys::LOG_PATTERN)
+                .await
+                .map_err(unavailable)?;
+            while let Some(k) = futures::StreamExt::next(&mut iter).await {
+                log_keys.push(k.map_err(unavailable)?);
+            }
+        }
+        let mut n = 0u64;
+        for key in log_keys {
+            let removed: u64 = ::redis::cmd("ZREMRANGEBYSCORE")
+                .arg(&key)
+                .arg("-inf")
+                .arg(format!("({}", micros(before)))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            n += removed;
+        }
+        Ok(n)
+    }
+
+    async fn ping(&self) -> StorageResult<()> {
+        let _: String = ::redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// GCRA on Redis' clock, shared by the API rate limit and the upstream pacer.
+///
+/// KEYS[1]: the bucket. ARGV: op (`reserve`, `refund`, `observe`, `check`), units, emission
+/// interval in ms per unit, burst in units. Times are milliseconds from Redis `TIME`.
+/// Returns `{allowed (0/1), wait_ms, remaining_units, reset_ms}` as strings (Lua numbers would
+/// be truncated to integers on the way out).
+const GCRA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local op = ARGV[1]
+local units = tonumber(ARGV[2])
+local interval = tonumber(ARGV[3])
+local burst = tonumber(ARGV[4])
+local capacity = interval * burst
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local function store(v)
+  local ttl = math.ceil(v - now) + 1000
+  redis.call('SET', KEYS[1], string.format('%.3f', v), 'PX', ttl)
+end
+if op == 'check' then
+  -- All or nothing: the API limit refuses instead of queueing.
+  local new_tat = tat + interval * units
+  if new_tat - capacity > now then
+    return {'0', tostring(new_tat - capacity - now), '0', tostring(tat - now)}
+  end
+  store(new_tat)
+  local remaining = math.floor((now + capacity - new_tat) / interval + 1e-9)
+  return {'1', '0', tostring(remaining), tostring(new_tat - now)}
+elseif op == 'reserve' then
+  if units > burst then units = burst end
+  local new_tat = tat + interval * units
+  store(new_tat)
+  local wait = new_tat - capacity - now
+  if wait < 0 then wait = 0 end
+  return {'1', tostring(wait), '0', tostring(new_tat - now)}
+elseif op == 'refund' then
+  local new_tat = tat - interval * units
+  if new_tat < now then new_tat = now end
+  store(new_tat)
+  return {'1', '0', '0', tostring(new_tat - now)}
+elseif op == 'observe' then
+  local debt = burst - units
+  if debt < 0 then debt = 0 end
+  if debt > burst then debt = burst end
+  local reported = now + debt * interval
+  if reported > tat then tat = reported end
+  store(tat)
+  return {'1', '0', '0', tostring(tat - now)}
+end
+return redis.error_reply('unknown op')
+"#;
+
+struct GcraOutcome {
+    allowed: bool,
+    wait: Duration,
+    remaining: u32,
+    reset: Duration,
+}
+
+async fn gcra(
+    conn: &mut ConnectionManager,
+    script: &::redis::Script,
+    key: String,
+    op: &str,
+    units: f64,
+    quota: Quota,
+) -> StorageResult<GcraOutcome> {
+    let interval_ms = 1000.0 / quota.rate_per_sec.max(1e-9);
+    let out: Vec<String> = script
+        .key(key)
+        .arg(op)
+        .arg(units)
+        .arg(interval_ms)
+        .arg(quota.burst)
+        .invoke_async(conn)
+        .await
+        .map_err(unavailable)?;
+    let num = |i: usize| out.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
+    Ok(GcraOutcome {
+        allowed: num(0) == 1.0,
+        wait: ms(num(1)),
+        remaining: num(2).max(0.0) as u32,
+        reset: ms(num(3)),
+    })
+}
+
+/// The per-API-key limit shared by every instance.
+pub struct RedisRateLimiter {
+    conn: ConnectionManager,
+    script: ::redis::Script,
+    quota: Quota,
+}
+
+impl RedisRateLimiter {
+    pub fn new(conn: ConnectionManager, per_second: u32, burst: u32) -> Self {
+        RedisRateLimiter {
+            conn,
+            script: ::redis::Script::new(GCRA),
+            quota: Quota {
+                rate_per_sec: f64::from(per_second.max(1)),
+                burst: f64::from(burst.max(1)),
+            },
+        }
+    }
+
+    pub async fn check(&self, key_id: &str) -> StorageResult<Decision> {
+        let o = gcra(
+            &mut self.conn.clone(),
+            &self.script,
+            keys::rate_limit(key_id),
+            "check",
+            1.0,
+            self.quota,
+        )
+        .await?;
+        Ok(if o.allowed {
+            Decision::Allowed {
+                remaining: o.remaining,
+                reset_secs: o.reset.as_secs_f64().ceil() as u64,
+            }
+        } else {
+            Decision::Limited {
+                retry_after: o.wait,
+            }
+        })
+    }
+}
+
+/// Upstream budgets shared by every instance. Bucket names (which name a merchant's shop) are
+/// keyed with an HMAC so that Redis holds no store identifiers.
+pub struct RedisPacer {
+    conn: ConnectionManager,
+    script: ::redis::Script,
+    key_hasher: Box<dyn Fn(&str) -> String + Send + Sync>,
+}
+
+impl std::fmt::Debug for RedisPacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisPacer")
+    }
+}
+
+impl RedisPacer {
+    pub fn new(
+        conn: ConnectionManager,
+        key_hasher: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Self {
+        RedisPacer {
+            conn,
+            script: ::redis::Script::new(GCRA),
+            key_hasher: Box::new(key_hasher),
+        }
+    }
+
+    async fn run(&self, key: &str, op: &str, units: f64, quota: Quota) -> StorageResult<Duration> {
+        let o = gcra(
+            &mut self.conn.clone(),
+            &self.script,
+            keys::pace(&(self.key_hasher)(key)),
+            op,
+            units,
+            quota,
+        )
+        .await?;
+        Ok(o.wait)
+    }
+}
+
+fn pace_error(e: StorageError) -> cartgate_connector::ConnectorError {
+    cartgate_connector::ConnectorError::Unavailable(format!(
+        "the shared upstream budget is unavailable: {e}"
+    ))
+}
+
+#[async_trait]
+impl Pacer for RedisPacer {
+    async fn reserve(
+        &self,
+        key: &str,
+        cost: f64,
+        quota: Quota,
+    ) -> cartgate_connector::Result<Duration> {
+        self.run(key, "reserve", cost, quota)
+            .await
+            .map_err(pace_error)
+    }
+
+    async fn refund(&self, key: &str, units: f64, quota: Quota) -> cartgate_connector::Result<()> {
+        self.run(key, "refund", units, quota)
+            .await
+            .map(|_| ())
+            .map_err(pace_error)
+    }
+
+    async fn observe(
+        &self,
+        key: &str,
+        available: f64,
+        quota: Quota,
+    ) -> cartgate_connector::Result<()> {
+        self.run(key, "observe", available, quota)
+            .await
+            .map(|_| ())
+            .map_err(pace_error)
+    }
+}

@@ -1,0 +1,299 @@
+//! The distributed mode: two `cartgate serve` processes sharing one throwaway Redis.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::cli::{bin, Proc};
+use crate::harness::*;
+use crate::redis_server::RedisServer;
+
+const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// One gateway process on Redis.
+struct Instance {
+    base: String,
+    _proc: Proc,
+    _dir: tempfile::TempDir,
+}
+
+impl Instance {
+    async fn start(redis: &RedisServer, extra: &[(&str, &str)]) -> Instance {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = bin();
+        cmd.arg("serve")
+            .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CARTGATE_DATA_DIR", dir.path())
+            .env("CARTGATE_REDIS_URL", redis.url())
+            .env("CARTGATE_MASTER_KEY", MASTER_KEY)
+            .env("CARTGATE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("CARTGATE_ALLOW_PRIVATE_UPSTREAMS", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let proc = Proc(cmd.spawn().unwrap());
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = http().get(format!("{base}/readyz")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "gateway on Redis did not get ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Instance {
+            base,
+            _proc: proc,
+            _dir: dir,
+        }
+    }
+
+    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = http()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn account(&self, name: &str) -> Client {
+        let (status, body) = self
+            .admin(Method::POST, "/admin/accounts", Some(json!({ "name": name })))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Client {
+            base: self.base.clone(),
+            key: body["api_key"].as_str().unwrap().to_owned(),
+            account_id: body["account_id"].as_str().unwrap().to_owned(),
+            key_id: body["key_id"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// The same client, talking to another instance.
+fn via(c: &Client, other: &Instance) -> Client {
+    Client {
+        base: other.base.clone(),
+        ..c.clone()
+    }
+}
+
+#[tokio::test]
+async fn two_instances_serve_as_one_and_nothing_sensitive_reaches_redis() {
+    let redis = RedisServer::start();
+    let woo = WooSandbox::start().await;
+    let (a, b) = tokio::join!(Instance::start(&redis, &[]), Instance::start(&redis, &[]));
+
+    // A store connected through A is used through B.
+    let on_a = a.account("acme").await;
+    let on_b = via(&on_a, &b);
+    let store = on_a.connect("woocommerce", &woo.credentials()).await;
+    let orders = on_b
+        .ok(&format!("/v1/stores/{store}/orders?limit=20&include=raw"))
+        .await;
+    let orders = orders["data"].as_array().unwrap().clone();
+    assert_eq!(orders.len(), 20);
+    let customers = on_b.all(&format!("/v1/stores/{store}/customers")).await;
+    assert!(!customers.is_empty());
+    assert_eq!(on_b.ok("/v1/stores").await["data"][0]["id"], store.as_str());
+
+    // New credentials saved through B are used by A at once (no stale session).
+    let mut wrong = woo.credentials();
+    wrong["consumer_secret"] = json!("cs_wrong");
+    let r = on_b
+        .send(
+            Method::PATCH,
+            &format!("/v1/stores/{store}"),
+            Some(json!({ "credentials": wrong })),
+        )
+        .await;
+    r.problem(422, "store_auth_failed");
+    let r = on_b
+        .patch(
+            &format!("/v1/stores/{store}"),
+            json!({ "credentials": woo.credentials(), "name": "Renamed" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(
+        on_a.ok(&format!("/v1/stores/{store}")).await["name"],
+        "Renamed"
+    );
+
+    // A key revoked on A is refused on B within a second.
+    let second = a.account("other").await;
+    let second_b = via(&second, &b);
+    assert_eq!(second_b.get("/v1/stores").await.status, StatusCode::OK);
+    let (status, body) = a
+        .admin(
+            Method::POST,
+            &format!("/admin/keys/{}/revoke", second.key_id),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let revoked_at = Instant::now();
+    loop {
+        let r = second_b.get("/v1/stores").await;
+        if r.status == StatusCode::UNAUTHORIZED {
+            r.problem(401, "unauthorized");
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "the revoked key still worked on the other instance after a second"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Let the log writers flush, then look at everything Redis holds and has on disk.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !on_a.ok("/v1/logs").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the request log is kept in Redis"
+    );
+    let everything = format!("{}\n{}", redis.dump(), redis.files());
+    assert!(everything.contains("cg:{cg}:store:"), "the dump is real");
+    let mut needles = Vec::new();
+    for o in &orders {
+        crate::privacy::strings_of(&o["customer"], &mut needles);
+        crate::privacy::strings_of(&o["billing_address"], &mut needles);
+        crate::privacy::strings_of(&o["shipping_address"], &mut needles);
+    }
+    for c in &customers {
+        crate::privacy::strings_of(&c["email"], &mut needles);
+    }
+    let creds = woo.credentials();
+    needles.push(creds["consumer_secret"].as_str().unwrap().to_owned());
+    needles.push(creds["consumer_key"].as_str().unwrap().to_owned());
+    needles.push(on_a.key.clone());
+    needles.push(MASTER_KEY.to_owned());
+    needles.retain(|n| n.chars().count() >= 6);
+    assert!(needles.len() > 20, "enough store data to look for");
+    for n in &needles {
+        assert!(!everything.contains(n.as_str()), "Redis holds {n:?} in clear");
+    }
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_shared_across_instances() {
+    let redis = RedisServer::start();
+    let limits = [
+        ("CARTGATE_RATE_LIMIT_PER_SECOND", "10"),
+        ("CARTGATE_RATE_LIMIT_BURST", "10"),
+    ];
+    let (a, b) = tokio::join!(
+        Instance::start(&redis, &limits),
+        Instance::start(&redis, &limits)
+    );
+    let client = a.account("busy").await;
+    let clients = [client.clone(), via(&client, &b)];
+
+    // Two clients per instance hammer GET /v1/stores for a few seconds.
+    let window = Duration::from_secs(4);
+    let accepted = Arc::new(AtomicU32::new(0));
+    let limited = Arc::new(AtomicU32::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let c = clients[i % 2].clone();
+        let (accepted, limited) = (accepted.clone(), limited.clone());
+        tasks.push(tokio::spawn(async move {
+            while start.elapsed() < window {
+                let r = c.get("/v1/stores").await;
+                match r.status {
+                    StatusCode::OK => accepted.fetch_add(1, Ordering::Relaxed),
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        assert!(r.headers.contains_key("retry-after"));
+                        limited.fetch_add(1, Ordering::Relaxed)
+                    }
+                    other => panic!("unexpected {other}: {r:?}"),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let accepted = f64::from(accepted.load(Ordering::Relaxed));
+    // GCRA: a full burst at once, then the sustained rate.
+    let allowed = 10.0 + 10.0 * elapsed;
+    println!(
+        "accepted {accepted} of {} requests in {elapsed:.2}s across two instances; the limit allows {allowed:.1}",
+        accepted as u32 + limited.load(Ordering::Relaxed)
+    );
+    assert!(
+        limited.load(Ordering::Relaxed) > 0,
+        "the clients did reach the limit"
+    );
+    assert!(
+        (accepted - allowed).abs() <= allowed * 0.05,
+        "accepted {accepted}, allowed {allowed:.1}: not within 5%"
+    );
+}
+
+#[tokio::test]
+async fn redis_outage_gives_503_then_recovers_with_nothing_lost() {
+    let mut redis = RedisServer::start();
+    let woo = WooSandbox::start().await;
+    let gw = Instance::start(&redis, &[]).await;
+    let client = gw.account("steady").await;
+    let store = client.connect("woocommerce", &woo.credentials()).await;
+    assert_eq!(
+        client.ok(&format!("/v1/stores/{store}")).await["id"],
+        store.as_str()
+    );
+
+    redis.kill();
+    let down = Instant::now();
+    let r = client.get(&format!("/v1/stores/{store}")).await;
+    r.problem(503, "storage_unavailable");
+    assert!(
+        down.elapsed() < Duration::from_secs(5),
+        "failed fast, not a hang"
+    );
+    let ready = http().get(format!("{}/readyz", gw.base)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    redis.restart();
+    let back = Instant::now();
+    loop {
+        let r = client.get(&format!("/v1/stores/{store}")).await;
+        if r.status == StatusCode::OK {
+            assert_eq!(r.body["id"], store.as_str(), "the store survived the restart");
+            break;
+        }
+        r.problem(503, "storage_unavailable");
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "the gateway did not recover by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = http().get(format!("{}/readyz", gw.base)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    // The account, its key and the store's credentials all came back: a real call works.
+    let orders = client.ok(&format!("/v1/stores/{store}/orders?limit=3")).await;
+    assert_eq!(orders["data"].as_array().unwrap().len(), 3);
+}
