@@ -131,9 +131,8 @@ pub fn open_backend(
 ) -> anyhow::Result<(Arc<dyn Storage>, Option<redis::aio::ConnectionManager>)> {
     if let Some(url) = &settings.redis_url {
         let conn = crate::storage::redis::connect(url)?;
-        let retention = std::time::Duration::from_secs(
-            u64::from(settings.log_retention_days.max(1)) * 86_400,
-        );
+        let retention =
+            std::time::Duration::from_secs(u64::from(settings.log_retention_days.max(1)) * 86_400);
         let storage = RedisStorage::new(conn.clone(), retention);
         return Ok((Arc::new(storage), Some(conn)));
     }

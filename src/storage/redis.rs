@@ -45,11 +45,11 @@
 
 use std::time::Duration;
 
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::AsyncCommands;
 use async_trait::async_trait;
 use cartgate_connector::pace::{Pacer, Quota};
 use chrono::{DateTime, Utc};
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::AsyncCommands;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -156,10 +156,7 @@ impl RedisStorage {
         }
         // One slot ({cg}): MGET is fine on Cluster too.
         let vals: Vec<Option<String>> = self.conn().mget(keys).await.map_err(unavailable)?;
-        vals.into_iter()
-            .flatten()
-            .map(|v| from_json(&v))
-            .collect()
+        vals.into_iter().flatten().map(|v| from_json(&v)).collect()
     }
 }
 
@@ -358,8 +355,7 @@ impl Storage for RedisStorage {
         }
         let retention_ms = self.retention.as_millis() as i64;
         let cutoff = micros(Utc::now()) - retention_ms * 1000;
-        let mut by_account: std::collections::BTreeMap<&str, Vec<&LogRecord>> =
-            Default::default();
+        let mut by_account: std::collections::BTreeMap<&str, Vec<&LogRecord>> = Default::default();
         for e in entries {
             by_account.entry(&e.account_id).or_default().push(e);
         }
@@ -548,7 +544,11 @@ async fn gcra(
         .invoke_async(conn)
         .await
         .map_err(unavailable)?;
-    let num = |i: usize| out.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let num = |i: usize| {
+        out.get(i)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
     Ok(GcraOutcome {
         allowed: num(0) == 1.0,

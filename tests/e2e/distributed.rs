@@ -51,7 +51,10 @@ impl Instance {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "gateway on Redis did not get ready");
+            assert!(
+                Instant::now() < deadline,
+                "gateway on Redis did not get ready"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Instance {
@@ -75,7 +78,11 @@ impl Instance {
 
     async fn account(&self, name: &str) -> Client {
         let (status, body) = self
-            .admin(Method::POST, "/admin/accounts", Some(json!({ "name": name })))
+            .admin(
+                Method::POST,
+                "/admin/accounts",
+                Some(json!({ "name": name })),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         Client {
@@ -191,7 +198,10 @@ async fn two_instances_serve_as_one_and_nothing_sensitive_reaches_redis() {
     needles.retain(|n| n.chars().count() >= 6);
     assert!(needles.len() > 20, "enough store data to look for");
     for n in &needles {
-        assert!(!everything.contains(n.as_str()), "Redis holds {n:?} in clear");
+        assert!(
+            !everything.contains(n.as_str()),
+            "Redis holds {n:?} in clear"
+        );
     }
 }
 
@@ -273,7 +283,11 @@ async fn redis_outage_gives_503_then_recovers_with_nothing_lost() {
         down.elapsed() < Duration::from_secs(5),
         "failed fast, not a hang"
     );
-    let ready = http().get(format!("{}/readyz", gw.base)).send().await.unwrap();
+    let ready = http()
+        .get(format!("{}/readyz", gw.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     redis.restart();
@@ -281,7 +295,11 @@ async fn redis_outage_gives_503_then_recovers_with_nothing_lost() {
     loop {
         let r = client.get(&format!("/v1/stores/{store}")).await;
         if r.status == StatusCode::OK {
-            assert_eq!(r.body["id"], store.as_str(), "the store survived the restart");
+            assert_eq!(
+                r.body["id"],
+                store.as_str(),
+                "the store survived the restart"
+            );
             break;
         }
         r.problem(503, "storage_unavailable");
@@ -291,9 +309,15 @@ async fn redis_outage_gives_503_then_recovers_with_nothing_lost() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let ready = http().get(format!("{}/readyz", gw.base)).send().await.unwrap();
+    let ready = http()
+        .get(format!("{}/readyz", gw.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     // The account, its key and the store's credentials all came back: a real call works.
-    let orders = client.ok(&format!("/v1/stores/{store}/orders?limit=3")).await;
+    let orders = client
+        .ok(&format!("/v1/stores/{store}/orders?limit=3"))
+        .await;
     assert_eq!(orders["data"].as_array().unwrap().len(), 3);
 }

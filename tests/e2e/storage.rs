@@ -169,7 +169,11 @@ async fn redis_trims_logs_past_retention_by_itself() {
         .into_iter()
         .map(|e| e.id)
         .collect();
-    assert_eq!(ids, vec!["new"], "Redis dropped the entry past retention on write");
+    assert_eq!(
+        ids,
+        vec!["new"],
+        "Redis dropped the entry past retention on write"
+    );
     let mut c = ::redis::Client::open(redis.url())
         .unwrap()
         .get_connection()
@@ -188,8 +192,8 @@ async fn redis_trims_logs_past_retention_by_itself() {
 /// The upstream budget in Redis is the same GCRA as the in-process one, and instances share it.
 #[tokio::test]
 async fn redis_pacer_matches_the_local_one_and_is_shared() {
-    use cartgate_connector::pace::{LocalPacer, Pacer, Quota};
     use cartgate::storage::redis::{connect, RedisPacer};
+    use cartgate_connector::pace::{LocalPacer, Pacer, Quota};
 
     let redis = crate::redis_server::RedisServer::start();
     let hash = |k: &str| format!("h-{k}");
