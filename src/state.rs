@@ -79,6 +79,7 @@ pub fn load_master_key(settings: &Settings) -> anyhow::Result<(MasterKey, Master
              `openssl rand -base64 32`)"
         );
     }
+    ensure_data_dir(settings)?;
     let path = settings.data_dir.join("master.key");
     if path.exists() {
         let text = std::fs::read_to_string(&path)
