@@ -1,0 +1,440 @@
+//! One end-to-end suite run against every platform's sandbox through the gateway: what a
+//! client sees must not depend on the platform behind a store. Platform-specific behaviour
+//! (WooCommerce's tracking extension, ...) has its own tests beside this one.
+
+use std::collections::HashSet;
+
+use cartgate::Registry;
+use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+/// A gateway, an account and one connected store of `platform`, on its sandbox.
+pub struct PlatformWorld {
+    pub gw: Gateway,
+    pub sandbox: SandboxHandle,
+    pub client: Client,
+    pub store: String,
+}
+
+pub async fn start_sandbox(platform: &str, opts: SandboxOptions) -> SandboxHandle {
+    let registry = Registry::builtin();
+    let p = registry
+        .get(platform)
+        .unwrap_or_else(|| panic!("{platform} is registered"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (p.start_sandbox)(listener, opts).await.unwrap()
+}
+
+impl PlatformWorld {
+    pub async fn new(platform: &str) -> PlatformWorld {
+        let gw = Gateway::start().await;
+        let sandbox = start_sandbox(platform, SandboxOptions::default()).await;
+        let client = gw.account("acme").await;
+        let store = client.connect(platform, &sandbox.banner.credentials).await;
+        PlatformWorld {
+            gw,
+            sandbox,
+            client,
+            store,
+        }
+    }
+
+    pub fn path(&self, rest: &str) -> String {
+        format!("/v1/stores/{}{rest}", self.store)
+    }
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn count_of(v: &Value) -> usize {
+    v["count"].as_u64().expect("count is a number") as usize
+}
+
+pub async fn orders_page_filter_count_get(platform: &str) {
+    let w = PlatformWorld::new(platform).await;
+    let c = &w.client;
+    let all = c.all(&w.path("/orders?limit=7")).await;
+    assert!(all.len() > 14, "{platform}: several pages of orders");
+    let unique: HashSet<_> = ids(&all).into_iter().collect();
+    assert_eq!(unique.len(), all.len(), "{platform}: no order twice");
+    assert_eq!(count_of(&c.ok(&w.path("/orders/count")).await), all.len());
+    for o in &all {
+        assert!(o.get("raw").is_none(), "raw only on request");
+        assert!(o["total"].is_string(), "{platform}: money is a string: {o}");
+        assert!(o["currency"].as_str().is_some_and(|c| c.len() == 3));
+        assert!(o["platform_status"].is_string());
+        assert!(!o["line_items"].as_array().unwrap().is_empty());
+    }
+    let currencies: HashSet<_> = all.iter().filter_map(|o| o["currency"].as_str()).collect();
+    assert!(currencies.len() >= 2, "{platform}: several currencies");
+    let statuses: HashSet<_> = all.iter().filter_map(|o| o["status"].as_str()).collect();
+    assert!(
+        statuses.contains("cancelled") && statuses.len() >= 3,
+        "{platform}: varied statuses {statuses:?}"
+    );
+    let payments: HashSet<_> = all
+        .iter()
+        .filter_map(|o| o["payment_status"].as_str())
+        .collect();
+    assert!(
+        payments.contains("refunded") || payments.contains("partially_refunded"),
+        "{platform}: refunds among {payments:?}"
+    );
+    assert!(
+        all.iter().any(|o| o["customer"]["id"].is_null()),
+        "{platform}: a guest order"
+    );
+
+    // Status filter: exactly the orders of that unified status, and the count agrees.
+    for status in statuses {
+        let got = c
+            .all(&w.path(&format!("/orders?status={status}&limit=50")))
+            .await;
+        let expected = all.iter().filter(|o| o["status"] == status).count();
+        assert_eq!(got.len(), expected, "{platform}: status={status}");
+        let n = count_of(
+            &c.ok(&w.path(&format!("/orders/count?status={status}")))
+                .await,
+        );
+        assert_eq!(n, expected, "{platform}: count status={status}");
+    }
+    // Created and updated windows: the newer half.
+    for (field, from) in [
+        ("created_at", "created_from"),
+        ("updated_at", "updated_from"),
+    ] {
+        let mut times: Vec<&str> = all.iter().filter_map(|o| o[field].as_str()).collect();
+        times.sort();
+        let mid = times[times.len() / 2];
+        let got = c
+            .all(&w.path(&format!("/orders?{from}={mid}&limit=50")))
+            .await;
+        let expected = times.iter().filter(|t| **t >= mid).count();
+        assert_eq!(got.len(), expected, "{platform}: {from}={mid}");
+        assert!(got.iter().all(|o| o[field].as_str().unwrap() >= mid));
+        let n = count_of(&c.ok(&w.path(&format!("/orders/count?{from}={mid}"))).await);
+        assert_eq!(n, expected, "{platform}: count {from}");
+    }
+
+    // One order, with its raw payload on request.
+    let first = &all[0];
+    let id = first["id"].as_str().unwrap();
+    let one = c.ok(&w.path(&format!("/orders/{id}"))).await;
+    assert_eq!(
+        &one, first,
+        "{platform}: the list and the single read agree"
+    );
+    let raw = c.ok(&w.path(&format!("/orders/{id}?include=raw"))).await;
+    assert!(raw["raw"].is_object(), "{platform}: raw payload");
+    let page = c.ok(&w.path("/orders?limit=2&include=raw")).await;
+    assert!(page["data"][0]["raw"].is_object());
+
+    // Unknown ids are 404 not_found; hostile ids are refused before any upstream call.
+    c.get(&w.path("/orders/999999999"))
+        .await
+        .problem(404, "not_found");
+    c.get(&w.path("/orders/..%2F1"))
+        .await
+        .problem(400, "validation_failed");
+}
+
+pub async fn shipments_are_visible_afterwards(platform: &str) {
+    let w = PlatformWorld::new(platform).await;
+    let c = &w.client;
+    let all = c.all(&w.path("/orders?limit=100")).await;
+    let open: Vec<&Value> = all
+        .iter()
+        .filter(|o| o["fulfillment_status"] == "unfulfilled" && o["status"] == "processing")
+        .collect();
+    assert!(open.len() >= 2, "{platform}: unfulfilled orders to ship");
+
+    // Everything at once.
+    let id = open[0]["id"].as_str().unwrap();
+    let r = c
+        .post(
+            &w.path(&format!("/orders/{id}/shipments")),
+            json!({"carrier": "DHL", "tracking_number": "JJD0001", "tracking_url": "https://dhl.example/JJD0001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{platform}: {r:?}");
+    let after = c.ok(&w.path(&format!("/orders/{id}"))).await;
+    let numbers: Vec<_> = after["shipments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["tracking_number"].as_str())
+        .collect();
+    assert!(numbers.contains(&"JJD0001"), "{platform}: {after}");
+    assert_eq!(after["fulfillment_status"], "fulfilled", "{platform}");
+
+    // One line of an order with several lines (or one unit of a multi-unit line).
+    let multi = open[1..]
+        .iter()
+        .find(|o| {
+            let lines = o["line_items"].as_array().unwrap();
+            lines.len() >= 2 || lines.iter().any(|l| l["quantity"].as_i64() > Some(1))
+        })
+        .unwrap_or_else(|| panic!("{platform}: an open order with several items"));
+    let mid = multi["id"].as_str().unwrap();
+    let line = &multi["line_items"][0];
+    let r = c
+        .post(
+            &w.path(&format!("/orders/{mid}/shipments")),
+            json!({"carrier": "UPS", "tracking_number": "1Z999", "line_items": [
+                {"line_item_id": line["id"], "quantity": 1}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{platform}: {r:?}");
+    let after = c.ok(&w.path(&format!("/orders/{mid}"))).await;
+    assert!(
+        after["shipments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["tracking_number"] == "1Z999"),
+        "{platform}: {after}"
+    );
+    assert_eq!(after["fulfillment_status"], "partial", "{platform}");
+
+    // Bad shipments are refused with a clear error: 422 when only the order can tell, 400
+    // when the body itself is wrong.
+    c.post(
+        &w.path(&format!("/orders/{mid}/shipments")),
+        json!({"carrier": "UPS", "tracking_number": "1Z998", "line_items": [
+            {"line_item_id": "no-such-line", "quantity": 1}
+        ]}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    c.post(
+        &w.path(&format!("/orders/{mid}/shipments")),
+        json!({"carrier": "UPS"}),
+    )
+    .await
+    .problem(400, "validation_failed");
+}
+
+pub async fn products_and_variants(platform: &str) {
+    let w = PlatformWorld::new(platform).await;
+    let c = &w.client;
+    let all = c.all(&w.path("/products?limit=7")).await;
+    assert!(all.len() > 7, "{platform}: several pages of products");
+    let unique: HashSet<_> = ids(&all).into_iter().collect();
+    assert_eq!(unique.len(), all.len());
+    assert_eq!(count_of(&c.ok(&w.path("/products/count")).await), all.len());
+
+    // SKU filter.
+    let with_sku = all
+        .iter()
+        .find(|p| p["sku"].is_string())
+        .expect("a product with a SKU");
+    let sku = with_sku["sku"].as_str().unwrap();
+    let got = c.all(&w.path(&format!("/products?sku={sku}"))).await;
+    assert_eq!(
+        ids(&got),
+        vec![with_sku["id"].as_str().unwrap()],
+        "{platform}"
+    );
+
+    // Variants with options.
+    let variable = all
+        .iter()
+        .find(|p| p["variants"].as_array().unwrap().len() >= 2)
+        .unwrap_or_else(|| panic!("{platform}: a product with variants"));
+    let v0 = &variable["variants"][0];
+    assert!(
+        !v0["options"].as_object().unwrap().is_empty(),
+        "{platform}: variant options"
+    );
+
+    // Update a product; the change is visible afterwards. (Not one on sale: WooCommerce's
+    // `price` reads the sale price while a price update sets the regular one, as documented.)
+    let raw_all = c.all(&w.path("/products?limit=50&include=raw")).await;
+    let simple = raw_all
+        .iter()
+        .find(|p| {
+            p["variants"].as_array().unwrap().len() <= 1
+                && p["status"] == "active"
+                && p["raw"]["sale_price"].as_str().is_none_or(str::is_empty)
+        })
+        .unwrap_or_else(|| panic!("{platform}: a simple product"));
+    let pid = simple["id"].as_str().unwrap();
+    let r = c
+        .patch(
+            &w.path(&format!("/products/{pid}")),
+            json!({"name": "Renamed Überjacke", "price": "42.50", "quantity": 7}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{platform}: {r:?}");
+    let after = c.ok(&w.path(&format!("/products/{pid}"))).await;
+    assert_eq!(after["name"], "Renamed Überjacke", "{platform}");
+    assert_eq!(after["price"], "42.50", "{platform}: {after}");
+    assert_eq!(after["quantity"], 7, "{platform}: {after}");
+
+    // Update one variant.
+    let vpid = variable["id"].as_str().unwrap();
+    let vid = v0["id"].as_str().unwrap();
+    let r = c
+        .patch(
+            &w.path(&format!("/products/{vpid}/variants/{vid}")),
+            json!({"price": "19.95", "quantity": 3}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{platform}: {r:?}");
+    let after = c.ok(&w.path(&format!("/products/{vpid}"))).await;
+    let v = after["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == vid)
+        .unwrap()
+        .clone();
+    assert_eq!(v["price"], "19.95", "{platform}: {after}");
+    assert_eq!(v["quantity"], 3, "{platform}: {after}");
+
+    // Create one; it can be read back.
+    let r = c
+        .post(
+            &w.path("/products"),
+            json!({"name": "Neues Produkt", "sku": "CG-NEW-1", "price": "9.99", "status": "draft"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{platform}: {r:?}");
+    let id = r.body["id"].as_str().unwrap();
+    let back = c.ok(&w.path(&format!("/products/{id}"))).await;
+    assert_eq!(back["name"], "Neues Produkt");
+    assert_eq!(back["status"], "draft");
+    assert_eq!(
+        count_of(&c.ok(&w.path("/products/count")).await),
+        all.len() + 1
+    );
+
+    // Bad input.
+    c.patch(
+        &w.path(&format!("/products/{pid}")),
+        json!({"price": "cheap"}),
+    )
+    .await
+    .problem(400, "validation_failed");
+    c.get(&w.path("/products/999999999"))
+        .await
+        .problem(404, "not_found");
+}
+
+pub async fn customers_categories_info(platform: &str) {
+    let w = PlatformWorld::new(platform).await;
+    let c = &w.client;
+    let all = c.all(&w.path("/customers?limit=7")).await;
+    assert!(all.len() > 7, "{platform}: several pages of customers");
+    let unique: HashSet<_> = ids(&all).into_iter().collect();
+    assert_eq!(unique.len(), all.len());
+    assert_eq!(
+        count_of(&c.ok(&w.path("/customers/count")).await),
+        all.len()
+    );
+    let one = &all[all.len() / 2];
+    let email = one["email"].as_str().unwrap();
+    let got = c
+        .all(&w.path(&format!(
+            "/customers?email={}",
+            percent_encoding::utf8_percent_encode(email, percent_encoding::NON_ALPHANUMERIC)
+        )))
+        .await;
+    assert_eq!(ids(&got), vec![one["id"].as_str().unwrap()], "{platform}");
+    let id = one["id"].as_str().unwrap();
+    assert_eq!(&c.ok(&w.path(&format!("/customers/{id}"))).await, one);
+    assert!(all
+        .iter()
+        .any(|c| !c["addresses"].as_array().unwrap().is_empty()));
+
+    let cats = c.all(&w.path("/categories?limit=5")).await;
+    assert!(!cats.is_empty(), "{platform}: categories");
+    let cat = &cats[0];
+    let cid = cat["id"].as_str().unwrap();
+    assert_eq!(
+        c.ok(&w.path(&format!("/categories/{cid}"))).await["name"],
+        cat["name"]
+    );
+
+    let info = c.ok(&w.path("/info")).await;
+    assert!(info["name"].is_string(), "{platform}: {info}");
+    assert!(info["currency"].as_str().is_some_and(|c| c.len() == 3));
+
+    // Another account sees nothing of this store.
+    let other = w.gw.account("other").await;
+    other
+        .get(&w.path("/orders"))
+        .await
+        .problem(404, "not_found");
+}
+
+pub async fn lasting_outage_is_upstream_unavailable_and_faults_are_retried(platform: &str) {
+    let w = PlatformWorld::new(platform).await;
+    let c = &w.client;
+    let control = format!(
+        "{}/__sandbox/faults",
+        w.sandbox.banner.base_url.trim_end_matches('/')
+    );
+    let set = |body: Value| {
+        let control = control.clone();
+        async move {
+            let r = http().put(&control).json(&body).send().await.unwrap();
+            assert!(r.status().is_success());
+        }
+    };
+    // Two 503s then fine: the read succeeds through retries.
+    set(json!({"kind": "server_error", "count": 2})).await;
+    assert_eq!(
+        c.get(&w.path("/orders?limit=3")).await.status,
+        StatusCode::OK
+    );
+    // Lasting: a clear upstream_unavailable, quickly.
+    set(json!({"kind": "server_error"})).await;
+    let started = std::time::Instant::now();
+    c.get(&w.path("/orders?limit=3"))
+        .await
+        .problem(503, "upstream_unavailable");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    set(json!({"kind": null})).await;
+}
+
+macro_rules! platform_suite {
+    ($($platform:ident),*) => {$(
+        mod $platform {
+            #[tokio::test]
+            async fn orders_page_filter_count_get() {
+                super::orders_page_filter_count_get(stringify!($platform)).await
+            }
+            #[tokio::test]
+            async fn shipments_are_visible_afterwards() {
+                super::shipments_are_visible_afterwards(stringify!($platform)).await
+            }
+            #[tokio::test]
+            async fn products_and_variants() {
+                super::products_and_variants(stringify!($platform)).await
+            }
+            #[tokio::test]
+            async fn customers_categories_info() {
+                super::customers_categories_info(stringify!($platform)).await
+            }
+            #[tokio::test]
+            async fn upstream_faults() {
+                super::lasting_outage_is_upstream_unavailable_and_faults_are_retried(
+                    stringify!($platform),
+                )
+                .await
+            }
+        }
+    )*};
+}
+
+platform_suite!(woocommerce);
