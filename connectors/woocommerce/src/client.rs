@@ -683,9 +683,9 @@ impl StoreSession for Session {
     }
 
     async fn get_order(&self, cx: &CallContext, id: &str) -> Result<Order> {
-        let raw = self.order_raw(cx, id).await?;
+        // The order and its shipments are independent reads: fetch them together.
+        let (raw, shipments) = futures::try_join!(self.order_raw(cx, id), self.shipments(cx, id))?;
         let mut order = self.order_from(cx, raw)?;
-        let shipments = self.shipments(cx, &order.id).await?;
         mapping::attach_shipments(&mut order, shipments);
         Ok(order)
     }
