@@ -321,3 +321,51 @@ async fn redis_outage_gives_503_then_recovers_with_nothing_lost() {
         .await;
     assert_eq!(orders["data"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn admin_commands_work_on_redis_beside_running_instances() {
+    let redis = RedisServer::start();
+    let gw = Instance::start(&redis, &[]).await;
+    // No gateway answers at this CARTGATE_LISTEN: the command opens Redis itself, while
+    // another instance is serving from it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = bin()
+        .args(["admin", "account", "create", "From the CLI", "--json"])
+        .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CARTGATE_REDIS_URL", redis.url())
+        .env("CARTGATE_MASTER_KEY", MASTER_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = created["api_key"].as_str().unwrap();
+    let r = http()
+        .get(format!("{}/v1/stores", gw.base))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the running instance accepts the new key"
+    );
+
+    // Without the shared master key the CLI refuses, saying why.
+    let out = bin()
+        .args(["admin", "account", "create", "x"])
+        .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CARTGATE_REDIS_URL", redis.url())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CARTGATE_MASTER_KEY"));
+}
