@@ -742,7 +742,7 @@ impl Db {
             let created = SANDBOX_EPOCH - 180 * 86_400 + (n as i64) * 2 * 86_400 + rng.gen_range(0..86_400);
             let updated = created + rng.gen_range(0..10) * 3600;
             // Lines: one virtual-only order in ten; else 1..=3 physical lines.
-            let virtual_only = n % 10 == 4 && refunded == 0;
+            let virtual_only = n % 10 == 8 && refunded == 0;
             let gift = self
                 .products
                 .iter()

@@ -1,0 +1,716 @@
+//! The connector against the Magento sandbox, over real sockets.
+//!
+//! Each test starts its own sandbox (seeded, so data is the same every run) and opens a
+//! session through the public `Connector` API, as the gateway does.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cartgate_connector::http::{Upstream, UpstreamConfig};
+use cartgate_connector::model::*;
+use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
+use cartgate_connector::Connector as _;
+use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams, StoreSession};
+use cartgate_magento::Magento;
+use serde_json::{json, Value};
+
+struct Sandbox {
+    handle: SandboxHandle,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    async fn start() -> Sandbox {
+        Sandbox::with(SandboxOptions::default()).await
+    }
+
+    async fn with(opts: SandboxOptions) -> Sandbox {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let handle = cartgate_magento::sandbox::start(listener, opts)
+            .await
+            .expect("sandbox starts");
+        Sandbox {
+            handle,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn base(&self) -> &str {
+        self.handle.banner.base_url.trim_end_matches('/')
+    }
+
+    fn credentials(&self) -> Value {
+        self.handle.banner.credentials.clone()
+    }
+
+    fn session_with(&self, creds: &Value, config: UpstreamConfig) -> Arc<dyn StoreSession> {
+        let creds = Magento
+            .parse_credentials(creds)
+            .expect("sandbox credentials are valid");
+        Magento
+            .open(&creds, Upstream::new(config))
+            .expect("session opens")
+    }
+
+    fn session(&self) -> Arc<dyn StoreSession> {
+        self.session_with(&self.credentials(), test_config())
+    }
+
+    async fn settings(&self, body: Option<Value>) -> Value {
+        let url = format!("{}/__sandbox/settings", self.base());
+        let req = match body {
+            Some(b) => self.http.put(&url).json(&b),
+            None => self.http.get(&url),
+        };
+        let resp = req.send().await.expect("control route answers");
+        assert!(resp.status().is_success(), "{url}: {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
+    async fn faults(&self, body: Value) {
+        let url = format!("{}/__sandbox/faults", self.base());
+        let resp = self.http.put(&url).json(&body).send().await.expect("faults");
+        assert!(resp.status().is_success());
+    }
+}
+
+fn test_config() -> UpstreamConfig {
+    UpstreamConfig {
+        allow_private: true,
+        base_backoff: Duration::from_millis(20),
+        max_retry_wait: Duration::from_secs(2),
+        ..Default::default()
+    }
+}
+
+fn cx() -> CallContext {
+    CallContext::new(false)
+}
+
+fn params(limit: u32, filters: Filters) -> ListParams {
+    ListParams {
+        limit,
+        state: None,
+        filters,
+    }
+}
+
+async fn all_orders(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Order> {
+    let mut p = params(limit, filters);
+    let mut out = Vec::new();
+    loop {
+        let page = s.list_orders(&cx(), &p).await.expect("a page of orders");
+        assert!(page.items.len() <= limit as usize);
+        out.extend(page.items);
+        match page.next {
+            Some(next) => p.state = Some(next),
+            None => return out,
+        }
+        assert!(out.len() < 10_000, "paging does not end");
+    }
+}
+
+async fn all_products(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Product> {
+    let mut p = params(limit, filters);
+    let mut out = Vec::new();
+    loop {
+        let page = s.list_products(&cx(), &p).await.expect("a page of products");
+        out.extend(page.items);
+        match page.next {
+            Some(next) => p.state = Some(next),
+            None => return out,
+        }
+        assert!(out.len() < 10_000, "paging does not end");
+    }
+}
+
+#[tokio::test]
+async fn info_validates_credentials() {
+    let sb = Sandbox::start().await;
+    let info = sb.session().info(&cx()).await.expect("info");
+    assert_eq!(info.currency.as_deref(), Some("USD"));
+    assert_eq!(info.name.as_deref(), Some("Cartgate Sandbox Store"));
+    assert_eq!(info.timezone.as_deref(), Some("America/Los_Angeles"));
+
+    let mut de = sb.credentials();
+    de["store_code"] = json!("de");
+    let info = sb.session_with(&de, test_config()).info(&cx()).await.expect("de");
+    assert_eq!(info.timezone.as_deref(), Some("Europe/Berlin"));
+
+    let mut nope = sb.credentials();
+    nope["store_code"] = json!("fr");
+    let err = sb
+        .session_with(&nope, test_config())
+        .info(&cx())
+        .await
+        .expect_err("no such store view");
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+
+    // A wrong consumer secret makes a wrong signature: 401 → AuthFailed, secret not echoed.
+    let mut wrong = sb.credentials();
+    wrong["consumer_secret"] = json!("not-the-consumer-secret");
+    let err = sb
+        .session_with(&wrong, test_config())
+        .info(&cx())
+        .await
+        .expect_err("bad signature");
+    assert!(matches!(err, ConnectorError::AuthFailed(_)), "{err:?}");
+    assert!(!err.to_string().contains("not-the-consumer-secret"));
+    assert!(err.to_string().contains("Magento_Backend::store"), "{err}");
+}
+
+#[tokio::test]
+async fn bearer_and_admin_tokens() {
+    let sb = Sandbox::start().await;
+    let creds = sb.credentials();
+    // The integration's access token alone, as a bearer token.
+    let bearer = json!({"url": creds["url"], "access_token": creds["access_token"]});
+    let s = sb.session_with(&bearer, test_config());
+    assert_eq!(s.count_orders(&cx(), &Filters::default()).await.expect("count"), 60);
+    // A store that refuses standalone bearer tokens.
+    sb.settings(Some(json!({"bearer_integration_tokens": false}))).await;
+    let err = s
+        .count_orders(&cx(), &Filters::default())
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, ConnectorError::AuthFailed(_)), "{err:?}");
+
+    // Admin user and password: one token exchange, reused.
+    let settings = sb.settings(None).await;
+    let admin = json!({
+        "url": creds["url"],
+        "username": settings["admin"]["username"],
+        "password": settings["admin"]["password"],
+    });
+    let s = sb.session_with(&admin, test_config());
+    for _ in 0..3 {
+        s.count_customers(&cx(), &Filters::default()).await.expect("count");
+    }
+    assert_eq!(sb.settings(None).await["admin_tokens_issued"], 1);
+
+    // Tokens that expire sooner than the session believes: the 401 renews it once.
+    sb.settings(Some(json!({"admin_token_lifetime_seconds": 1}))).await;
+    let s = sb.session_with(&admin, test_config());
+    s.count_customers(&cx(), &Filters::default()).await.expect("first");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    s.count_customers(&cx(), &Filters::default()).await.expect("renewed after 401");
+    assert_eq!(sb.settings(None).await["admin_tokens_issued"], 3);
+
+    // A lifetime known from the credentials: renewed before it ends, without a 401.
+    sb.settings(Some(json!({"admin_token_lifetime_seconds": 3600}))).await;
+    let mut short = admin.clone();
+    short["token_lifetime_minutes"] = json!(1);
+    let s = sb.session_with(&short, test_config());
+    s.count_customers(&cx(), &Filters::default()).await.expect("count");
+    assert_eq!(sb.settings(None).await["admin_tokens_issued"], 4);
+
+    // A wrong password is the store's auth failure; the password is never echoed.
+    let mut wrong = admin.clone();
+    wrong["password"] = json!("hunter2-wrong");
+    let err = sb
+        .session_with(&wrong, test_config())
+        .info(&cx())
+        .await
+        .expect_err("wrong password");
+    assert!(matches!(err, ConnectorError::AuthFailed(_)), "{err:?}");
+    assert!(!format!("{err:?}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn orders_page_through_without_duplicates() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let orders = all_orders(s.as_ref(), 7, Filters::default()).await;
+    let count = s
+        .count_orders(&cx(), &Filters::default())
+        .await
+        .expect("count");
+    assert_eq!(count, 60);
+    assert_eq!(orders.len() as u64, count, "stops by total_count");
+    let ids: HashSet<_> = orders.iter().map(|o| o.id.clone()).collect();
+    assert_eq!(ids.len(), orders.len(), "no duplicates");
+    assert!(orders.iter().all(|o| o.shipments.is_empty()), "lists carry no shipments");
+    let ids: Vec<i64> = orders.iter().map(|o| o.id.parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest (highest id) first");
+
+    let big = s
+        .list_orders(&cx(), &params(250, Filters::default()))
+        .await
+        .expect("big page");
+    assert_eq!(big.items.len() as u64, count);
+    assert!(big.next.is_none());
+
+    // Variety the mapping must handle.
+    let st = |x: OrderStatus| orders.iter().any(|o| o.status == x);
+    for x in [
+        OrderStatus::Pending,
+        OrderStatus::Processing,
+        OrderStatus::OnHold,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+        OrderStatus::Refunded,
+    ] {
+        assert!(st(x.clone()), "{x:?}");
+    }
+    assert!(orders.iter().any(|o| o.customer.as_ref().is_some_and(|c| c.id.is_none())), "guests");
+    assert!(orders.iter().any(|o| o.shipping_address.is_none()), "virtual orders");
+    assert!(orders.iter().any(|o| o.fulfillment_status == FulfillmentStatus::Partial));
+    assert!(orders.iter().any(|o| o.payment_status == PaymentStatus::PartiallyRefunded));
+    let currencies: HashSet<_> = orders.iter().filter_map(|o| o.currency.clone()).collect();
+    assert!(currencies.len() >= 4, "{currencies:?}");
+    // A configurable line shows once, carrying the child as its variant.
+    let conf = orders
+        .iter()
+        .flat_map(|o| &o.line_items)
+        .find(|l| l.variant_id.is_some())
+        .expect("a configurable line");
+    assert_ne!(conf.variant_id, conf.product_id);
+
+    // include=raw attaches the platform payload.
+    let raw = s
+        .list_orders(&CallContext::new(true), &params(1, Filters::default()))
+        .await
+        .expect("raw page");
+    assert!(raw.items[0].raw.as_ref().is_some_and(|r| r.get("items").is_some()));
+}
+
+#[tokio::test]
+async fn filters_narrow_and_counts_match() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let total = s.count_orders(&cx(), &Filters::default()).await.expect("count");
+    for status in ["completed", "pending", "on_hold", "refunded", "cancelled"] {
+        let f = Filters {
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        let found = all_orders(s.as_ref(), 5, f.clone()).await;
+        assert!(!found.is_empty() && (found.len() as u64) < total, "{status}");
+        let word = serde_json::to_value(&found[0].status).unwrap();
+        assert!(found.iter().all(|o| serde_json::to_value(&o.status).unwrap() == status), "{status}: {word}");
+        assert_eq!(s.count_orders(&cx(), &f).await.expect("count"), found.len() as u64);
+    }
+    let err = s
+        .count_orders(&cx(), &Filters { status: Some("failed".into()), ..Default::default() })
+        .await
+        .expect_err("no failed orders in Magento");
+    assert!(matches!(err, ConnectorError::Unsupported(_)));
+
+    let mut times: Vec<_> = all_orders(s.as_ref(), 100, Filters::default())
+        .await
+        .iter()
+        .filter_map(|o| o.created_at)
+        .collect();
+    times.sort();
+    let mid = times[times.len() / 2];
+    let recent = Filters {
+        created_from: Some(mid),
+        ..Default::default()
+    };
+    let newer = all_orders(s.as_ref(), 100, recent.clone()).await;
+    assert_eq!(newer.len(), times.iter().filter(|t| **t >= mid).count(), "inclusive");
+    assert!(newer.iter().all(|o| o.created_at.is_some_and(|t| t >= mid)));
+    let older = Filters {
+        created_to: Some(mid),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.count_orders(&cx(), &older).await.expect("count") as usize,
+        times.iter().filter(|t| **t <= mid).count()
+    );
+    let updated = Filters {
+        updated_from: Some(mid),
+        ..Default::default()
+    };
+    assert!(s.count_orders(&cx(), &updated).await.expect("count") > 0);
+
+    let err = s
+        .count_orders(&cx(), &Filters { email: Some("a@b.c".into()), ..Default::default() })
+        .await
+        .expect_err("no email filter on orders");
+    assert!(matches!(err, ConnectorError::Unsupported(_)));
+
+    // Products: sku and status; customers: email.
+    let products = all_products(s.as_ref(), 10, Filters::default()).await;
+    assert_eq!(products.len(), 25, "children are variants, not products");
+    assert_eq!(
+        s.count_products(&cx(), &Filters::default()).await.expect("count"),
+        25
+    );
+    let sku = Filters {
+        sku: Some("MB01".into()),
+        ..Default::default()
+    };
+    let one = all_products(s.as_ref(), 10, sku).await;
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].sku.as_deref(), Some("MB01"));
+    let drafts = Filters {
+        status: Some("draft".into()),
+        ..Default::default()
+    };
+    let d = all_products(s.as_ref(), 10, drafts).await;
+    assert!(!d.is_empty() && d.iter().all(|p| p.status == ProductStatus::Draft));
+    assert!(matches!(
+        s.count_products(&cx(), &Filters { status: Some("archived".into()), ..Default::default() }).await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+    let email = Filters {
+        email: Some("zoe.angstrom@example.com".into()),
+        ..Default::default()
+    };
+    let c = s.list_customers(&cx(), &params(10, email.clone())).await.expect("customers");
+    assert_eq!(c.items.len(), 1);
+    assert_eq!(c.items[0].first_name.as_deref(), Some("Zoë"));
+    assert_eq!(s.count_customers(&cx(), &email).await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn get_order_and_shipments_are_visible_afterwards() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let orders = all_orders(s.as_ref(), 100, Filters::default()).await;
+    // A seeded complete order with two tracks.
+    let shipped = orders
+        .iter()
+        .find(|o| o.status == OrderStatus::Completed)
+        .expect("completed order");
+    let full = s.get_order(&cx(), &shipped.id).await.expect("get");
+    assert!(!full.shipments.is_empty());
+    assert_eq!(full.number, shipped.number);
+
+    // An open order with two lines or more: ship one unit of one line, then the rest.
+    let open = orders
+        .iter()
+        .find(|o| {
+            o.status == OrderStatus::Processing
+                && o.fulfillment_status == FulfillmentStatus::Unfulfilled
+                && o.line_items.iter().map(|l| l.quantity).sum::<i64>() > 1
+        })
+        .expect("an open order with several units");
+    let line = &open.line_items[0];
+    let partial = NewShipment {
+        carrier: "UPS".into(),
+        tracking_number: "1Z-PARTIAL".into(),
+        tracking_url: Some("https://www.ups.com/track?tracknum=1Z-PARTIAL".into()),
+        line_items: Some(vec![ShipmentLine {
+            line_item_id: line.id.clone(),
+            quantity: 1,
+        }]),
+        notify_customer: true,
+    };
+    let after = s.create_shipment(&cx(), &open.id, &partial).await.expect("ship part");
+    assert_eq!(after.fulfillment_status, FulfillmentStatus::Partial);
+    let sh = after
+        .shipments
+        .iter()
+        .find(|x| x.tracking_number.as_deref() == Some("1Z-PARTIAL"))
+        .expect("visible on the order");
+    assert_eq!(sh.carrier.as_deref(), Some("UPS"));
+    assert_eq!(
+        sh.tracking_url.as_deref(),
+        Some("https://www.ups.com/track?tracknum=1Z-PARTIAL")
+    );
+
+    // Too many units of a line, an unknown line: the client's error, nothing shipped.
+    let too_many = NewShipment {
+        line_items: Some(vec![ShipmentLine {
+            line_item_id: line.id.clone(),
+            quantity: line.quantity + 5,
+        }]),
+        ..partial.clone()
+    };
+    assert!(matches!(
+        s.create_shipment(&cx(), &open.id, &too_many).await,
+        Err(ConnectorError::Validation(_))
+    ));
+
+    let rest = NewShipment {
+        carrier: "La Poste".into(),
+        tracking_number: "6A-REST".into(),
+        tracking_url: None,
+        line_items: None,
+        notify_customer: false,
+    };
+    let done = s.create_shipment(&cx(), &open.id, &rest).await.expect("ship the rest");
+    assert_eq!(done.fulfillment_status, FulfillmentStatus::Fulfilled);
+    assert_eq!(done.status, OrderStatus::Completed);
+    assert!(done.shipments.len() >= 2);
+    let again = s.get_order(&cx(), &open.id).await.expect("get");
+    assert_eq!(again.shipments, done.shipments);
+    // Nothing left: refused.
+    assert!(matches!(
+        s.create_shipment(&cx(), &open.id, &rest).await,
+        Err(ConnectorError::Validation(_))
+    ));
+
+    // Not found and odd ids.
+    for id in ["999999", "abc", "../1"] {
+        assert!(
+            matches!(s.get_order(&cx(), id).await, Err(ConnectorError::NotFound(_))),
+            "{id}"
+        );
+    }
+    // A cancelled order cannot ship: Magento's validation message comes through.
+    let cancelled = orders.iter().find(|o| o.status == OrderStatus::Cancelled).unwrap();
+    let err = s.create_shipment(&cx(), &cancelled.id, &rest).await.expect_err("cancelled");
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn products_variants_and_updates_are_visible() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let products = all_products(s.as_ref(), 250, Filters::default()).await;
+    let conf = products
+        .iter()
+        .find(|p| !p.variants.is_empty())
+        .expect("a configurable product");
+    assert_eq!(conf.variants.len(), 6);
+    assert!(conf.variants.iter().all(|v| v.options.contains_key("Size") && v.options.contains_key("Color")));
+    assert!(conf.price.is_some(), "lowest variant price");
+    assert_eq!(conf.quantity, Some(conf.variants.iter().filter_map(|v| v.quantity).sum()));
+    let simple = products
+        .iter()
+        .find(|p| p.variants.is_empty() && p.sku.as_deref() == Some("MB01"))
+        .expect("MB01");
+    assert!(simple.images[0].ends_with("/media/catalog/product/m/b/mb01.jpg"), "{:?}", simple.images);
+    assert_eq!(simple.currency.as_deref(), Some("USD"));
+    assert!(simple.category_ids.contains(&"4".to_string()));
+
+    // get by id.
+    let got = s.get_product(&cx(), &conf.id).await.expect("get");
+    assert_eq!(&got, conf);
+    assert!(matches!(s.get_product(&cx(), "424242").await, Err(ConnectorError::NotFound(_))));
+
+    // Update name, price, description, status and quantity of a simple product.
+    let u = ProductUpdate {
+        name: Some("Joust Duffle Bag — Édition 東京".into()),
+        description: Some("<p>Neu.</p>".into()),
+        status: Some(ProductStatus::Draft),
+        price: Some("39.95".into()),
+        quantity: Some(77),
+        sku: None,
+    };
+    let after = s.update_product(&cx(), &simple.id, &u).await.expect("update");
+    assert_eq!(after.name, "Joust Duffle Bag — Édition 東京");
+    assert_eq!(after.price.as_deref(), Some("39.95"));
+    assert_eq!(after.status, ProductStatus::Draft);
+    assert_eq!(after.description.as_deref(), Some("<p>Neu.</p>"));
+    assert_eq!(after.quantity, Some(77));
+    assert_eq!(s.get_product(&cx(), &simple.id).await.expect("get"), after);
+    assert!(matches!(
+        s.update_product(&cx(), &simple.id, &ProductUpdate { status: Some(ProductStatus::Archived), ..Default::default() }).await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+
+    // Without MSI the legacy stock item is written.
+    sb.settings(Some(json!({"msi": false}))).await;
+    let s2 = sb.session();
+    let after = s2
+        .update_product(&cx(), &simple.id, &ProductUpdate { quantity: Some(5), ..Default::default() })
+        .await
+        .expect("stock item");
+    assert_eq!(after.quantity, Some(5));
+    sb.settings(Some(json!({"msi": true}))).await;
+
+    // A variant: price and quantity.
+    let v = &conf.variants[1];
+    let vu = VariantUpdate {
+        price: Some("12.50".into()),
+        quantity: Some(9),
+        sku: None,
+    };
+    let after = s.update_variant(&cx(), &conf.id, &v.id, &vu).await.expect("variant");
+    let nv = after.variants.iter().find(|x| x.id == v.id).unwrap();
+    assert_eq!(nv.price.as_deref(), Some("12.50"));
+    assert_eq!(nv.quantity, Some(9));
+    assert!(matches!(
+        s.update_variant(&cx(), &conf.id, &simple.id, &vu).await,
+        Err(ConnectorError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.update_product(&cx(), &conf.id, &ProductUpdate { quantity: Some(1), ..Default::default() }).await,
+        Err(ConnectorError::Validation(_))
+    ));
+
+    // Create, then rename its sku.
+    let created = s
+        .create_product(
+            &cx(),
+            &NewProduct {
+                name: "Crème Test".into(),
+                description: Some("Nouveau".into()),
+                sku: Some("CT-1".into()),
+                status: None,
+                price: Some("5.00".into()),
+                quantity: Some(3),
+                category_ids: vec!["3".into()],
+            },
+        )
+        .await
+        .expect("create");
+    assert_eq!(created.status, ProductStatus::Draft);
+    assert_eq!(created.quantity, Some(3));
+    assert_eq!(created.price.as_deref(), Some("5.00"));
+    assert_eq!(created.category_ids, vec!["3".to_string()]);
+    let renamed = s
+        .update_product(&cx(), &created.id, &ProductUpdate { sku: Some("CT-2".into()), ..Default::default() })
+        .await
+        .expect("rename");
+    assert_eq!(renamed.id, created.id);
+    assert_eq!(renamed.sku.as_deref(), Some("CT-2"));
+    // Drafts are listed too (visibility, not status, hides children).
+    assert_eq!(s.count_products(&cx(), &Filters::default()).await.expect("count"), 26);
+}
+
+#[tokio::test]
+async fn customers_categories_and_not_found() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let mut p = params(7, Filters::default());
+    let mut all = Vec::new();
+    loop {
+        let page = s.list_customers(&cx(), &p).await.expect("customers");
+        all.extend(page.items);
+        match page.next {
+            Some(n) => p.state = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), 30);
+    assert_eq!(s.count_customers(&cx(), &Filters::default()).await.expect("count"), 30);
+    assert!(all.iter().any(|c| c.addresses.is_empty()));
+    assert!(all.iter().any(|c| c.addresses.len() == 2));
+    let one = s.get_customer(&cx(), &all[0].id).await.expect("get");
+    assert_eq!(one, all[0]);
+    assert!(matches!(s.get_customer(&cx(), "9999").await, Err(ConnectorError::NotFound(_))));
+
+    let cats = s.list_categories(&cx(), &params(50, Filters::default())).await.expect("cats");
+    assert!(cats.items.iter().all(|c| c.id != "1"), "the tree root is not listed");
+    let root = cats.items.iter().find(|c| c.id == "2").expect("Default Category");
+    assert_eq!(root.parent_id, None);
+    let bags = cats.items.iter().find(|c| c.name == "Bags").unwrap();
+    assert_eq!(bags.parent_id.as_deref(), Some("3"));
+    assert_eq!(s.get_category(&cx(), "4").await.expect("get").name, "Bags");
+    assert!(matches!(s.get_category(&cx(), "1").await, Err(ConnectorError::NotFound(_))));
+    assert!(matches!(s.get_category(&cx(), "77").await, Err(ConnectorError::NotFound(_))));
+    let small = s.list_categories(&cx(), &params(3, Filters::default())).await.expect("cats");
+    assert_eq!(small.items.len(), 3);
+    assert!(small.next.is_some());
+    assert!(matches!(
+        s.list_categories(&cx(), &params(3, Filters { email: Some("x".into()), ..Default::default() })).await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+}
+
+#[tokio::test]
+async fn proxy_passes_through() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let r = s
+        .proxy(
+            &cx(),
+            &ProxyRequest {
+                method: "GET".into(),
+                path: "/orders".into(),
+                query: [
+                    ("searchCriteria[pageSize]".to_string(), "2".to_string()),
+                    ("searchCriteria[filter_groups][0][filters][0][field]".into(), "customer_email".into()),
+                    ("searchCriteria[filter_groups][0][filters][0][value]".into(), "%example%".into()),
+                    ("searchCriteria[filter_groups][0][filters][0][condition_type]".into(), "like".into()),
+                ]
+                .into(),
+                body: None,
+            },
+        )
+        .await
+        .expect("proxy");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["items"].as_array().map(Vec::len), Some(2));
+    let r = s
+        .proxy(
+            &cx(),
+            &ProxyRequest {
+                method: "GET".into(),
+                path: "/orders/424242".into(),
+                query: Default::default(),
+                body: None,
+            },
+        )
+        .await
+        .expect("proxy passes errors through");
+    assert_eq!(r.status, 404);
+    assert!(r.body["message"].as_str().is_some());
+    for bad in ["/../V2/x", "orders", "//x"] {
+        assert!(s
+            .proxy(&cx(), &ProxyRequest { method: "GET".into(), path: bad.into(), query: Default::default(), body: None })
+            .await
+            .is_err());
+    }
+}
+
+#[tokio::test]
+async fn faults_are_retried_and_outages_fail_fast() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    // Two 503s, then success: retried.
+    sb.faults(json!({"kind": "server_error", "count": 2, "status": 503})).await;
+    assert_eq!(s.count_orders(&cx(), &Filters::default()).await.expect("retried"), 60);
+    // A body cut short, then success: retried, and the re-sent request has a fresh nonce
+    // (the first one was seen by the store).
+    sb.faults(json!({"kind": "truncated", "count": 1})).await;
+    let page = s.list_orders(&cx(), &params(5, Filters::default())).await.expect("retried");
+    assert_eq!(page.items.len(), 5);
+    // 429 with Retry-After: retried.
+    sb.faults(json!({"kind": "rate_limited", "count": 1})).await;
+    s.count_customers(&cx(), &Filters::default()).await.expect("after 429");
+    // A lasting outage: fails within the retry budget.
+    sb.faults(json!({"kind": "server_error", "status": 500})).await;
+    let t = Instant::now();
+    let err = s.count_orders(&cx(), &Filters::default()).await.expect_err("outage");
+    assert!(matches!(err, ConnectorError::Unavailable(_)), "{err:?}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    sb.faults(json!({"kind": null})).await;
+    assert_eq!(s.count_orders(&cx(), &Filters::default()).await.expect("back"), 60);
+}
+
+#[tokio::test]
+async fn the_last_page_quirk_does_not_loop() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    // A cursor past the end (as after deletions): Magento would repeat its last page.
+    let p = ListParams {
+        limit: 10,
+        state: Some(json!({"page": 9, "page_size": 10})),
+        filters: Filters::default(),
+    };
+    let page = s.list_orders(&cx(), &p).await.expect("page");
+    assert!(page.items.is_empty() && page.next.is_none());
+    let bad = ListParams {
+        limit: 10,
+        state: Some(json!({"offset": 10})),
+        filters: Filters::default(),
+    };
+    assert!(matches!(s.list_orders(&cx(), &bad).await, Err(ConnectorError::Validation(_))));
+}
+
+#[tokio::test]
+async fn rate_limited_sandbox_is_paced_by_retries() {
+    let sb = Sandbox::with(SandboxOptions {
+        rate_limits: true,
+        ..Default::default()
+    })
+    .await;
+    let s = sb.session();
+    // 30 quick counts exceed the burst of 20: the 429s are retried after Retry-After.
+    let mut ok = 0;
+    for _ in 0..25 {
+        if s.count_customers(&cx(), &Filters::default()).await.is_ok() {
+            ok += 1;
+        }
+    }
+    assert!(ok >= 20, "{ok}");
+}
