@@ -725,19 +725,20 @@ impl Session {
             .await?;
             return Ok(());
         }
-        let item_id = match mapping::stock_item(raw).0 {
-            Some(id) => id,
+        let fetched;
+        let item = match mapping::stock_item_object(raw) {
+            Some(item) => item,
             None => {
                 let path = format!("/stockItems/{}", encode_segment(sku));
-                let item = self.get(cx, &path, &[], What("stock item")).await?;
-                item.get("item_id")
-                    .map(|v| v.to_string().trim_matches('"').to_owned())
-                    .filter(|s| !s.is_empty() && s != "null")
-                    .ok_or_else(|| {
-                        ConnectorError::upstream(None, "Magento sent a stock item without id")
-                    })?
+                fetched = self.get(cx, &path, &[], What("stock item")).await?;
+                &fetched
             }
         };
+        let item_id = item
+            .get("item_id")
+            .map(|v| v.to_string().trim_matches('"').to_owned())
+            .filter(|s| !s.is_empty() && s != "null")
+            .ok_or_else(|| ConnectorError::upstream(None, "Magento sent a stock item without id"))?;
         let path = format!(
             "/products/{}/stockItems/{}",
             encode_segment(sku),
@@ -748,7 +749,7 @@ impl Session {
             cx,
             Method::PUT,
             url,
-            Some(&mapping::stock_item_body(qty)),
+            Some(&mapping::stock_item_body(item, qty)),
             true,
             What("stock item"),
         )
@@ -1154,10 +1155,8 @@ impl StoreSession for Session {
             .filter(|s| !s.is_empty() && s != "null")
             .ok_or_else(|| ConnectorError::bad_body("created product", "it has no id"))?;
         if let Some(q) = p.quantity {
-            if self.has_msi(cx).await? {
-                let sku = mapping::product_sku(&raw).unwrap_or_default();
-                self.set_quantity(cx, &sku, &raw, q).await?;
-            }
+            let sku = mapping::product_sku(&raw).unwrap_or_default();
+            self.set_quantity(cx, &sku, &raw, q).await?;
         }
         self.get_product(cx, &id).await
     }

@@ -1172,7 +1172,7 @@ fn category_links(ids: &[String]) -> Result<Value> {
 }
 
 /// `POST /V1/products` body for a new simple product (attribute set 4, "Default";
-/// visible in catalog and search). Status defaults to disabled (draft), as the unified API
+/// visible in catalog and search). The quantity is not part of it (see the connector). Status defaults to disabled (draft), as the unified API
 /// documents. A SKU is required by Magento: absent, one is derived from the name.
 pub fn new_product_body(p: &NewProduct) -> Result<Value> {
     let name = non_empty(Some(&p.name))
@@ -1195,18 +1195,13 @@ pub fn new_product_body(p: &NewProduct) -> Result<Value> {
             None => json!(0),
         },
     );
-    let mut ext = Map::new();
+    // The quantity is set afterwards through the stock (source) item, like any update:
+    // the schema's stock item wants every one of its fields.
     if !p.category_ids.is_empty() {
-        ext.insert("category_links".into(), category_links(&p.category_ids)?);
-    }
-    if let Some(q) = p.quantity {
-        ext.insert(
-            "stock_item".into(),
-            json!({"qty": q, "is_in_stock": q > 0, "manage_stock": true}),
+        product.insert(
+            "extension_attributes".into(),
+            json!({"category_links": category_links(&p.category_ids)?}),
         );
-    }
-    if !ext.is_empty() {
-        product.insert("extension_attributes".into(), Value::Object(ext));
     }
     if let Some(d) = &p.description {
         product.insert(
@@ -1272,9 +1267,25 @@ pub fn body_changes(body: &Value) -> bool {
         .is_some_and(|p| p.len() > 1)
 }
 
-/// `PUT /V1/products/{sku}/stockItems/{itemId}` body.
-pub fn stock_item_body(qty: i64) -> Value {
-    json!({"stockItem": {"qty": qty, "is_in_stock": qty > 0, "manage_stock": true, "use_config_manage_stock": false}})
+/// `PUT /V1/products/{sku}/stockItems/{itemId}` body: the current stock item (as Magento
+/// served it; the schema wants every field) with the new quantity, stock status and stock
+/// management switched on.
+pub fn stock_item_body(current: &Value, qty: i64) -> Value {
+    let mut item = match current {
+        Value::Object(o) => o.clone(),
+        _ => Map::new(),
+    };
+    item.insert("qty".into(), json!(qty));
+    item.insert("is_in_stock".into(), json!(qty > 0));
+    item.insert("manage_stock".into(), json!(true));
+    item.insert("use_config_manage_stock".into(), json!(false));
+    json!({ "stockItem": Value::Object(item) })
+}
+
+/// The stock item object of a raw product, when it has one with an id.
+pub fn stock_item_object(raw: &Value) -> Option<&Value> {
+    raw.pointer("/extension_attributes/stock_item")
+        .filter(|s| s.get("item_id").is_some_and(|i| !i.is_null()))
 }
 
 /// `POST /V1/inventory/source-items` body (MSI).

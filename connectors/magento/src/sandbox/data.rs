@@ -965,7 +965,6 @@ impl Db {
                 "protect_code": random_hex(&mut rng, 6),
                 "quote_id": order_id + 1000,
                 "shipping_amount": num(shipping, decimals),
-                "shipping_description": if is_virtual { Value::Null } else { json!("Flat Rate - Fixed") },
                 "shipping_incl_tax": num(shipping, decimals),
                 "shipping_tax_amount": 0,
                 "state": state,
@@ -1003,6 +1002,9 @@ impl Db {
             });
             if let Some(cid) = customer_id {
                 o["customer_id"] = json!(cid);
+            }
+            if !is_virtual {
+                o["shipping_description"] = json!("Flat Rate - Fixed");
             }
             if coupon {
                 o["coupon_code"] = json!("SUMMER10");
