@@ -55,7 +55,7 @@ const DEFAULT_SOURCE: &str = "default";
 
 /// How a session authenticates, from the parsed credentials.
 pub(crate) enum AuthConfig {
-    OAuth(oauth::Credentials),
+    OAuth1(oauth::Credentials),
     Bearer(String),
     Admin {
         username: String,
@@ -79,7 +79,7 @@ struct CachedToken {
 }
 
 enum Auth {
-    OAuth(oauth::Credentials),
+    OAuth1(oauth::Credentials),
     Bearer(HeaderValue),
     Admin {
         username: String,
@@ -209,7 +209,7 @@ impl Session {
             .map_err(|e| ConnectorError::Validation(format!("invalid Magento REST root: {e}")))?;
         upstream.check_url(&root)?;
         let auth = match auth {
-            AuthConfig::OAuth(c) => Auth::OAuth(c),
+            AuthConfig::OAuth1(c) => Auth::OAuth1(c),
             AuthConfig::Bearer(t) => {
                 let mut h = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
                     ConnectorError::Validation("the access token has invalid characters".into())
@@ -270,7 +270,7 @@ impl Session {
     ) -> Result<HeaderValue> {
         match &self.auth {
             Auth::Bearer(h) => Ok(h.clone()),
-            Auth::OAuth(c) => {
+            Auth::OAuth1(c) => {
                 let header = oauth::authorization_header(
                     c,
                     method.as_str(),
@@ -558,7 +558,9 @@ impl Session {
             .await?;
         match items.into_iter().next() {
             Some(p) if total > 0 => Ok(p),
-            _ => Err(ConnectorError::NotFound("Magento has no such product".into())),
+            _ => Err(ConnectorError::NotFound(
+                "Magento has no such product".into(),
+            )),
         }
     }
 
@@ -573,9 +575,7 @@ impl Session {
             }
         }
         let path = format!("/products/attributes/{}", segment(attribute_id)?);
-        let v = self
-            .get(cx, &path, &[], What("product attribute"))
-            .await?;
+        let v = self.get(cx, &path, &[], What("product attribute")).await?;
         self.attributes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -619,7 +619,10 @@ impl Session {
         let children = self.children_raw(cx, sku).await?;
         let ids: Vec<String> = children
             .iter()
-            .filter_map(|c| c.get("id").map(|v| v.to_string().trim_matches('"').to_owned()))
+            .filter_map(|c| {
+                c.get("id")
+                    .map(|v| v.to_string().trim_matches('"').to_owned())
+            })
             .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
             .collect();
         let mut stock: HashMap<String, Option<i64>> = HashMap::new();
@@ -671,7 +674,12 @@ impl Session {
         }
         let search = Search::default().page(1, 1);
         let has = match self
-            .get(cx, "/inventory/sources", &search.query(), What("inventory source"))
+            .get(
+                cx,
+                "/inventory/sources",
+                &search.query(),
+                What("inventory source"),
+            )
             .await
         {
             Ok(_) => true,
@@ -738,7 +746,9 @@ impl Session {
             .get("item_id")
             .map(|v| v.to_string().trim_matches('"').to_owned())
             .filter(|s| !s.is_empty() && s != "null")
-            .ok_or_else(|| ConnectorError::upstream(None, "Magento sent a stock item without id"))?;
+            .ok_or_else(|| {
+                ConnectorError::upstream(None, "Magento sent a stock item without id")
+            })?;
         let path = format!(
             "/products/{}/stockItems/{}",
             encode_segment(sku),
@@ -842,7 +852,10 @@ fn into_array(v: Value, what: &str) -> Result<Vec<Value>> {
 /// `{items, total_count}` of a search answer.
 fn search_result(v: Value, what: &str) -> Result<(Vec<Value>, u64)> {
     let Value::Object(mut o) = v else {
-        return Err(ConnectorError::bad_body(what, "expected a search result object"));
+        return Err(ConnectorError::bad_body(
+            what,
+            "expected a search result object",
+        ));
     };
     let total = o
         .get("total_count")
@@ -925,12 +938,19 @@ fn order_search(f: &Filters) -> Result<Search> {
 }
 
 fn product_search(f: &Filters) -> Result<Search> {
-    f.only("products", &[&DATE_FILTERS[..], &["status", "sku"]].concat())?;
+    f.only(
+        "products",
+        &[&DATE_FILTERS[..], &["status", "sku"]].concat(),
+    )?;
     // Children of configurable products are "not visible individually": they are listed
     // as their parent's variants, not as products of their own.
     let mut s = date_filters(f, Search::default()).filter("visibility", "1", "neq");
     if let Some(st) = &f.status {
-        s = s.filter("status", mapping::product_status_filter(st)?.to_string(), "eq");
+        s = s.filter(
+            "status",
+            mapping::product_status_filter(st)?.to_string(),
+            "eq",
+        );
     }
     if let Some(sku) = &f.sku {
         s = s.filter("sku", sku.clone(), "eq");
@@ -1319,8 +1339,11 @@ impl StoreSession for Session {
             }
         };
         let path = proxy_path(&r.path)?;
-        let query: Vec<(String, String)> =
-            r.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let query: Vec<(String, String)> = r
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let url = self.url(path, &query)?;
         // Defence in depth: whatever URL parsing made of the path, it stays under V1.
         let root = self.url("/", &[])?;
@@ -1377,10 +1400,7 @@ mod tests {
              &searchCriteria%5BpageSize%5D=50&searchCriteria%5BcurrentPage%5D=2"
         );
         assert!(!q.contains('+'), "spaces are %20 for Magento's OAuth check");
-        assert_eq!(
-            query_string(&Search::default().query()),
-            "searchCriteria="
-        );
+        assert_eq!(query_string(&Search::default().query()), "searchCriteria=");
     }
 
     #[test]
@@ -1407,7 +1427,10 @@ mod tests {
     fn tokens_renew_before_expiry() {
         let t0 = Instant::now();
         let four_hours = Duration::from_secs(4 * 3600);
-        assert_eq!(renew_at(t0, four_hours), t0 + four_hours - Duration::from_secs(300));
+        assert_eq!(
+            renew_at(t0, four_hours),
+            t0 + four_hours - Duration::from_secs(300)
+        );
         let minute = Duration::from_secs(60);
         assert_eq!(renew_at(t0, minute), t0 + Duration::from_secs(45));
     }

@@ -21,7 +21,9 @@ use serde_json::Value;
 /// A string, a number or null, kept as its text (`3` → `"3"`, `"3.00"` → `"3.00"`).
 /// Money goes through `util::money` afterwards, so a float never becomes a float amount.
 /// Objects and arrays where a scalar was expected read as absent.
-pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
     d.deserialize_any(TextVisitor)
 }
 
@@ -287,4 +289,3 @@ pub(crate) fn with_scale_of(d: Decimal, reference: Option<Decimal>) -> Decimal {
     }
     out
 }
-

@@ -306,7 +306,7 @@ impl Connector for Magento {
         let creds = self.parse_credentials(credentials)?;
         let field = |n: &str| creds.get(n).and_then(Value::as_str).map(str::to_owned);
         let auth = if creds.get("consumer_key").is_some() {
-            client::AuthConfig::OAuth(oauth::Credentials {
+            client::AuthConfig::OAuth1(oauth::Credentials {
                 consumer_key: field("consumer_key").unwrap_or_default(),
                 consumer_secret: field("consumer_secret").unwrap_or_default(),
                 token: field("access_token").unwrap_or_default(),
@@ -339,10 +339,9 @@ impl Connector for Magento {
     fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value> {
         let mapped = match kind {
             ObjectKind::Order => serde_json::to_value(mapping::order(&raw)?),
-            ObjectKind::Product => serde_json::to_value(mapping::product(
-                &raw,
-                &mapping::ProductContext::default(),
-            )?),
+            ObjectKind::Product => {
+                serde_json::to_value(mapping::product(&raw, &mapping::ProductContext::default())?)
+            }
             ObjectKind::Customer => serde_json::to_value(mapping::customer(&raw)?),
             ObjectKind::Category => serde_json::to_value(mapping::category(&raw)?),
         };
@@ -374,7 +373,9 @@ mod tests {
         assert!(c.get("endpoint").is_none());
 
         let c = Magento
-            .parse_credentials(&json!({"url": "https://a.b", "access_token": "t", "store_code": "DE"}))
+            .parse_credentials(
+                &json!({"url": "https://a.b", "access_token": "t", "store_code": "DE"}),
+            )
             .expect("bearer");
         assert_eq!(c["store_code"], "de");
         assert!(c.get("consumer_key").is_none());
@@ -424,7 +425,12 @@ mod tests {
             .collect();
         assert_eq!(
             secret,
-            ["consumer_secret", "access_token", "access_token_secret", "password"]
+            [
+                "consumer_secret",
+                "access_token",
+                "access_token_secret",
+                "password"
+            ]
         );
     }
 }

@@ -112,10 +112,7 @@ fn strings<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<St
 
 /// `street` lines → line1 and line2 (further lines joined to line2 with ", ").
 fn street_lines(street: &[String]) -> (Option<String>, Option<String>) {
-    let lines: Vec<String> = street
-        .iter()
-        .filter_map(|l| non_empty(Some(l)))
-        .collect();
+    let lines: Vec<String> = street.iter().filter_map(|l| non_empty(Some(l))).collect();
     let line1 = lines.first().cloned();
     let line2 = (lines.len() > 1).then(|| lines[1..].join(", "));
     (line1, line2)
@@ -402,9 +399,9 @@ fn line_items(items: &[MgOrderItem], currency: Option<&str>) -> Result<Vec<LineI
         let id = require_id(i.item_id.as_deref(), "Magento order item")?;
         let child = (i.product_type.as_deref() == Some("configurable"))
             .then(|| {
-                items.iter().find(|c| {
-                    id_text(c.parent_item_id.as_deref()).as_deref() == Some(id.as_str())
-                })
+                items
+                    .iter()
+                    .find(|c| id_text(c.parent_item_id.as_deref()).as_deref() == Some(id.as_str()))
             })
             .flatten();
         let row = dec(i.row_total.as_deref());
@@ -591,8 +588,7 @@ pub fn shipments(raw: &Value) -> Result<Vec<Shipment>> {
         }]);
     }
     let many = s.tracks.len() > 1;
-    Ok(s
-        .tracks
+    Ok(s.tracks
         .iter()
         .enumerate()
         .map(|(n, t)| Shipment {
@@ -604,9 +600,8 @@ pub fn shipments(raw: &Value) -> Result<Vec<Shipment>> {
             } else {
                 id.clone()
             },
-            carrier: non_empty(t.title.as_deref()).or_else(|| {
-                non_empty(t.carrier_code.as_deref()).filter(|c| c != CUSTOM_CARRIER)
-            }),
+            carrier: non_empty(t.title.as_deref())
+                .or_else(|| non_empty(t.carrier_code.as_deref()).filter(|c| c != CUSTOM_CARRIER)),
             tracking_number: non_empty(t.track_number.as_deref()),
             tracking_url: non_empty(t.description.as_deref())
                 .filter(|d| d.starts_with("https://") || d.starts_with("http://")),
@@ -1087,7 +1082,11 @@ pub fn customer(raw: &Value) -> Result<Customer> {
     });
     let phone_number = billing
         .and_then(|a| phone(a.telephone.as_deref()))
-        .or_else(|| c.addresses.iter().find_map(|a| phone(a.telephone.as_deref())));
+        .or_else(|| {
+            c.addresses
+                .iter()
+                .find_map(|a| phone(a.telephone.as_deref()))
+        });
     Ok(Customer {
         id,
         email: non_empty(c.email.as_deref()),
@@ -1186,7 +1185,9 @@ pub fn new_product_body(p: &NewProduct) -> Result<Value> {
     product.insert("visibility".into(), json!(4));
     product.insert(
         "status".into(),
-        json!(product_status_code(p.status.unwrap_or(ProductStatus::Draft))?),
+        json!(product_status_code(
+            p.status.unwrap_or(ProductStatus::Draft)
+        )?),
     );
     product.insert(
         "price".into(),
@@ -1338,7 +1339,10 @@ mod tests {
         assert_eq!(amount(Some("165"), Some("USD")).as_deref(), Some("165.00"));
         assert_eq!(amount(Some("36.39"), Some("EUR")).as_deref(), Some("36.39"));
         assert_eq!(amount(Some("1650"), Some("JPY")).as_deref(), Some("1650"));
-        assert_eq!(amount(Some("1.23456"), Some("USD")).as_deref(), Some("1.2346"));
+        assert_eq!(
+            amount(Some("1.23456"), Some("USD")).as_deref(),
+            Some("1.2346")
+        );
         assert_eq!(amount(Some("x"), Some("USD")), None);
     }
 

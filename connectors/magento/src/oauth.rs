@@ -67,7 +67,11 @@ pub fn base_string_uri(url: &Url) -> String {
         (Some(80), "http") | (Some(443), "https") | (None, _) => String::new(),
         (Some(p), _) => format!(":{p}"),
     };
-    let path = if url.path().is_empty() { "/" } else { url.path() };
+    let path = if url.path().is_empty() {
+        "/"
+    } else {
+        url.path()
+    };
     format!("{scheme}://{host}{port}{path}")
 }
 
@@ -211,15 +215,17 @@ mod tests {
     use super::*;
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     /// RFC 5849 §3.4.1.1's example, byte for byte: the request
     /// `POST /request?b5=%3D%253D&a3=a&c%40=&a2=r%20b` with the form body `c2&a3=2+q`.
     #[test]
     fn rfc5849_section_3_4_1_base_string() {
-        let url = Url::parse("http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b")
-            .expect("url");
+        let url =
+            Url::parse("http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b").expect("url");
         let mut params = url.query().map(form_pairs).unwrap_or_default();
         params.extend(form_pairs("c2&a3=2+q"));
         params.extend(pairs(&[
@@ -255,9 +261,8 @@ mod tests {
     /// string); the HMAC-SHA256 of the same base string was computed as above.
     #[test]
     fn oauth_core_appendix_vector() {
-        let url =
-            Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original")
-                .expect("url");
+        let url = Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original")
+            .expect("url");
         let c = Credentials {
             consumer_key: "dpf43f3p2l4k3l03".into(),
             consumer_secret: "kd94hf93k423kf44".into(),

@@ -72,7 +72,13 @@ impl Sandbox {
 
     async fn faults(&self, body: Value) {
         let url = format!("{}/__sandbox/faults", self.base());
-        let resp = self.http.put(&url).json(&body).send().await.expect("faults");
+        let resp = self
+            .http
+            .put(&url)
+            .json(&body)
+            .send()
+            .await
+            .expect("faults");
         assert!(resp.status().is_success());
     }
 }
@@ -117,7 +123,10 @@ async fn all_products(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec
     let mut p = params(limit, filters);
     let mut out = Vec::new();
     loop {
-        let page = s.list_products(&cx(), &p).await.expect("a page of products");
+        let page = s
+            .list_products(&cx(), &p)
+            .await
+            .expect("a page of products");
         out.extend(page.items);
         match page.next {
             Some(next) => p.state = Some(next),
@@ -137,7 +146,11 @@ async fn info_validates_credentials() {
 
     let mut de = sb.credentials();
     de["store_code"] = json!("de");
-    let info = sb.session_with(&de, test_config()).info(&cx()).await.expect("de");
+    let info = sb
+        .session_with(&de, test_config())
+        .info(&cx())
+        .await
+        .expect("de");
     assert_eq!(info.timezone.as_deref(), Some("Europe/Berlin"));
 
     let mut nope = sb.credentials();
@@ -169,9 +182,15 @@ async fn bearer_and_admin_tokens() {
     // The integration's access token alone, as a bearer token.
     let bearer = json!({"url": creds["url"], "access_token": creds["access_token"]});
     let s = sb.session_with(&bearer, test_config());
-    assert_eq!(s.count_orders(&cx(), &Filters::default()).await.expect("count"), 60);
+    assert_eq!(
+        s.count_orders(&cx(), &Filters::default())
+            .await
+            .expect("count"),
+        60
+    );
     // A store that refuses standalone bearer tokens.
-    sb.settings(Some(json!({"bearer_integration_tokens": false}))).await;
+    sb.settings(Some(json!({"bearer_integration_tokens": false})))
+        .await;
     let err = s
         .count_orders(&cx(), &Filters::default())
         .await
@@ -187,24 +206,34 @@ async fn bearer_and_admin_tokens() {
     });
     let s = sb.session_with(&admin, test_config());
     for _ in 0..3 {
-        s.count_customers(&cx(), &Filters::default()).await.expect("count");
+        s.count_customers(&cx(), &Filters::default())
+            .await
+            .expect("count");
     }
     assert_eq!(sb.settings(None).await["admin_tokens_issued"], 1);
 
     // Tokens that expire sooner than the session believes: the 401 renews it once.
-    sb.settings(Some(json!({"admin_token_lifetime_seconds": 1}))).await;
+    sb.settings(Some(json!({"admin_token_lifetime_seconds": 1})))
+        .await;
     let s = sb.session_with(&admin, test_config());
-    s.count_customers(&cx(), &Filters::default()).await.expect("first");
+    s.count_customers(&cx(), &Filters::default())
+        .await
+        .expect("first");
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    s.count_customers(&cx(), &Filters::default()).await.expect("renewed after 401");
+    s.count_customers(&cx(), &Filters::default())
+        .await
+        .expect("renewed after 401");
     assert_eq!(sb.settings(None).await["admin_tokens_issued"], 3);
 
     // A lifetime known from the credentials: renewed before it ends, without a 401.
-    sb.settings(Some(json!({"admin_token_lifetime_seconds": 3600}))).await;
+    sb.settings(Some(json!({"admin_token_lifetime_seconds": 3600})))
+        .await;
     let mut short = admin.clone();
     short["token_lifetime_minutes"] = json!(1);
     let s = sb.session_with(&short, test_config());
-    s.count_customers(&cx(), &Filters::default()).await.expect("count");
+    s.count_customers(&cx(), &Filters::default())
+        .await
+        .expect("count");
     assert_eq!(sb.settings(None).await["admin_tokens_issued"], 4);
 
     // A wrong password is the store's auth failure; the password is never echoed.
@@ -232,9 +261,15 @@ async fn orders_page_through_without_duplicates() {
     assert_eq!(orders.len() as u64, count, "stops by total_count");
     let ids: HashSet<_> = orders.iter().map(|o| o.id.clone()).collect();
     assert_eq!(ids.len(), orders.len(), "no duplicates");
-    assert!(orders.iter().all(|o| o.shipments.is_empty()), "lists carry no shipments");
+    assert!(
+        orders.iter().all(|o| o.shipments.is_empty()),
+        "lists carry no shipments"
+    );
     let ids: Vec<i64> = orders.iter().map(|o| o.id.parse().unwrap()).collect();
-    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest (highest id) first");
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest (highest id) first"
+    );
 
     let big = s
         .list_orders(&cx(), &params(250, Filters::default()))
@@ -255,10 +290,22 @@ async fn orders_page_through_without_duplicates() {
     ] {
         assert!(st(x.clone()), "{x:?}");
     }
-    assert!(orders.iter().any(|o| o.customer.as_ref().is_some_and(|c| c.id.is_none())), "guests");
-    assert!(orders.iter().any(|o| o.shipping_address.is_none()), "virtual orders");
-    assert!(orders.iter().any(|o| o.fulfillment_status == FulfillmentStatus::Partial));
-    assert!(orders.iter().any(|o| o.payment_status == PaymentStatus::PartiallyRefunded));
+    assert!(
+        orders
+            .iter()
+            .any(|o| o.customer.as_ref().is_some_and(|c| c.id.is_none())),
+        "guests"
+    );
+    assert!(
+        orders.iter().any(|o| o.shipping_address.is_none()),
+        "virtual orders"
+    );
+    assert!(orders
+        .iter()
+        .any(|o| o.fulfillment_status == FulfillmentStatus::Partial));
+    assert!(orders
+        .iter()
+        .any(|o| o.payment_status == PaymentStatus::PartiallyRefunded));
     let currencies: HashSet<_> = orders.iter().filter_map(|o| o.currency.clone()).collect();
     assert!(currencies.len() >= 4, "{currencies:?}");
     // A configurable line shows once, carrying the child as its variant.
@@ -274,27 +321,50 @@ async fn orders_page_through_without_duplicates() {
         .list_orders(&CallContext::new(true), &params(1, Filters::default()))
         .await
         .expect("raw page");
-    assert!(raw.items[0].raw.as_ref().is_some_and(|r| r.get("items").is_some()));
+    assert!(raw.items[0]
+        .raw
+        .as_ref()
+        .is_some_and(|r| r.get("items").is_some()));
 }
 
 #[tokio::test]
 async fn filters_narrow_and_counts_match() {
     let sb = Sandbox::start().await;
     let s = sb.session();
-    let total = s.count_orders(&cx(), &Filters::default()).await.expect("count");
+    let total = s
+        .count_orders(&cx(), &Filters::default())
+        .await
+        .expect("count");
     for status in ["completed", "pending", "on_hold", "refunded", "cancelled"] {
         let f = Filters {
             status: Some(status.into()),
             ..Default::default()
         };
         let found = all_orders(s.as_ref(), 5, f.clone()).await;
-        assert!(!found.is_empty() && (found.len() as u64) < total, "{status}");
+        assert!(
+            !found.is_empty() && (found.len() as u64) < total,
+            "{status}"
+        );
         let word = serde_json::to_value(&found[0].status).unwrap();
-        assert!(found.iter().all(|o| serde_json::to_value(&o.status).unwrap() == status), "{status}: {word}");
-        assert_eq!(s.count_orders(&cx(), &f).await.expect("count"), found.len() as u64);
+        assert!(
+            found
+                .iter()
+                .all(|o| serde_json::to_value(&o.status).unwrap() == status),
+            "{status}: {word}"
+        );
+        assert_eq!(
+            s.count_orders(&cx(), &f).await.expect("count"),
+            found.len() as u64
+        );
     }
     let err = s
-        .count_orders(&cx(), &Filters { status: Some("failed".into()), ..Default::default() })
+        .count_orders(
+            &cx(),
+            &Filters {
+                status: Some("failed".into()),
+                ..Default::default()
+            },
+        )
         .await
         .expect_err("no failed orders in Magento");
     assert!(matches!(err, ConnectorError::Unsupported(_)));
@@ -311,7 +381,11 @@ async fn filters_narrow_and_counts_match() {
         ..Default::default()
     };
     let newer = all_orders(s.as_ref(), 100, recent.clone()).await;
-    assert_eq!(newer.len(), times.iter().filter(|t| **t >= mid).count(), "inclusive");
+    assert_eq!(
+        newer.len(),
+        times.iter().filter(|t| **t >= mid).count(),
+        "inclusive"
+    );
     assert!(newer.iter().all(|o| o.created_at.is_some_and(|t| t >= mid)));
     let older = Filters {
         created_to: Some(mid),
@@ -328,7 +402,13 @@ async fn filters_narrow_and_counts_match() {
     assert!(s.count_orders(&cx(), &updated).await.expect("count") > 0);
 
     let err = s
-        .count_orders(&cx(), &Filters { email: Some("a@b.c".into()), ..Default::default() })
+        .count_orders(
+            &cx(),
+            &Filters {
+                email: Some("a@b.c".into()),
+                ..Default::default()
+            },
+        )
         .await
         .expect_err("no email filter on orders");
     assert!(matches!(err, ConnectorError::Unsupported(_)));
@@ -337,7 +417,9 @@ async fn filters_narrow_and_counts_match() {
     let products = all_products(s.as_ref(), 10, Filters::default()).await;
     assert_eq!(products.len(), 25, "children are variants, not products");
     assert_eq!(
-        s.count_products(&cx(), &Filters::default()).await.expect("count"),
+        s.count_products(&cx(), &Filters::default())
+            .await
+            .expect("count"),
         25
     );
     let sku = Filters {
@@ -354,14 +436,24 @@ async fn filters_narrow_and_counts_match() {
     let d = all_products(s.as_ref(), 10, drafts).await;
     assert!(!d.is_empty() && d.iter().all(|p| p.status == ProductStatus::Draft));
     assert!(matches!(
-        s.count_products(&cx(), &Filters { status: Some("archived".into()), ..Default::default() }).await,
+        s.count_products(
+            &cx(),
+            &Filters {
+                status: Some("archived".into()),
+                ..Default::default()
+            }
+        )
+        .await,
         Err(ConnectorError::Unsupported(_))
     ));
     let email = Filters {
         email: Some("zoe.angstrom@example.com".into()),
         ..Default::default()
     };
-    let c = s.list_customers(&cx(), &params(10, email.clone())).await.expect("customers");
+    let c = s
+        .list_customers(&cx(), &params(10, email.clone()))
+        .await
+        .expect("customers");
     assert_eq!(c.items.len(), 1);
     assert_eq!(c.items[0].first_name.as_deref(), Some("Zoë"));
     assert_eq!(s.count_customers(&cx(), &email).await.expect("count"), 1);
@@ -401,7 +493,10 @@ async fn get_order_and_shipments_are_visible_afterwards() {
         }]),
         notify_customer: true,
     };
-    let after = s.create_shipment(&cx(), &open.id, &partial).await.expect("ship part");
+    let after = s
+        .create_shipment(&cx(), &open.id, &partial)
+        .await
+        .expect("ship part");
     assert_eq!(after.fulfillment_status, FulfillmentStatus::Partial);
     let sh = after
         .shipments
@@ -434,7 +529,10 @@ async fn get_order_and_shipments_are_visible_afterwards() {
         line_items: None,
         notify_customer: false,
     };
-    let done = s.create_shipment(&cx(), &open.id, &rest).await.expect("ship the rest");
+    let done = s
+        .create_shipment(&cx(), &open.id, &rest)
+        .await
+        .expect("ship the rest");
     assert_eq!(done.fulfillment_status, FulfillmentStatus::Fulfilled);
     assert_eq!(done.status, OrderStatus::Completed);
     assert!(done.shipments.len() >= 2);
@@ -449,13 +547,22 @@ async fn get_order_and_shipments_are_visible_afterwards() {
     // Not found and odd ids.
     for id in ["999999", "abc", "../1"] {
         assert!(
-            matches!(s.get_order(&cx(), id).await, Err(ConnectorError::NotFound(_))),
+            matches!(
+                s.get_order(&cx(), id).await,
+                Err(ConnectorError::NotFound(_))
+            ),
             "{id}"
         );
     }
     // A cancelled order cannot ship: Magento's validation message comes through.
-    let cancelled = orders.iter().find(|o| o.status == OrderStatus::Cancelled).unwrap();
-    let err = s.create_shipment(&cx(), &cancelled.id, &rest).await.expect_err("cancelled");
+    let cancelled = orders
+        .iter()
+        .find(|o| o.status == OrderStatus::Cancelled)
+        .unwrap();
+    let err = s
+        .create_shipment(&cx(), &cancelled.id, &rest)
+        .await
+        .expect_err("cancelled");
     assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
 }
 
@@ -469,21 +576,34 @@ async fn products_variants_and_updates_are_visible() {
         .find(|p| !p.variants.is_empty())
         .expect("a configurable product");
     assert_eq!(conf.variants.len(), 6);
-    assert!(conf.variants.iter().all(|v| v.options.contains_key("Size") && v.options.contains_key("Color")));
+    assert!(conf
+        .variants
+        .iter()
+        .all(|v| v.options.contains_key("Size") && v.options.contains_key("Color")));
     assert!(conf.price.is_some(), "lowest variant price");
-    assert_eq!(conf.quantity, Some(conf.variants.iter().filter_map(|v| v.quantity).sum()));
+    assert_eq!(
+        conf.quantity,
+        Some(conf.variants.iter().filter_map(|v| v.quantity).sum())
+    );
     let simple = products
         .iter()
         .find(|p| p.variants.is_empty() && p.sku.as_deref() == Some("MB01"))
         .expect("MB01");
-    assert!(simple.images[0].ends_with("/media/catalog/product/m/b/mb01.jpg"), "{:?}", simple.images);
+    assert!(
+        simple.images[0].ends_with("/media/catalog/product/m/b/mb01.jpg"),
+        "{:?}",
+        simple.images
+    );
     assert_eq!(simple.currency.as_deref(), Some("USD"));
     assert!(simple.category_ids.contains(&"4".to_string()));
 
     // get by id.
     let got = s.get_product(&cx(), &conf.id).await.expect("get");
     assert_eq!(&got, conf);
-    assert!(matches!(s.get_product(&cx(), "424242").await, Err(ConnectorError::NotFound(_))));
+    assert!(matches!(
+        s.get_product(&cx(), "424242").await,
+        Err(ConnectorError::NotFound(_))
+    ));
 
     // Update name, price, description, status and quantity of a simple product.
     let u = ProductUpdate {
@@ -494,7 +614,10 @@ async fn products_variants_and_updates_are_visible() {
         quantity: Some(77),
         sku: None,
     };
-    let after = s.update_product(&cx(), &simple.id, &u).await.expect("update");
+    let after = s
+        .update_product(&cx(), &simple.id, &u)
+        .await
+        .expect("update");
     assert_eq!(after.name, "Joust Duffle Bag — Édition 東京");
     assert_eq!(after.price.as_deref(), Some("39.95"));
     assert_eq!(after.status, ProductStatus::Draft);
@@ -502,7 +625,15 @@ async fn products_variants_and_updates_are_visible() {
     assert_eq!(after.quantity, Some(77));
     assert_eq!(s.get_product(&cx(), &simple.id).await.expect("get"), after);
     assert!(matches!(
-        s.update_product(&cx(), &simple.id, &ProductUpdate { status: Some(ProductStatus::Archived), ..Default::default() }).await,
+        s.update_product(
+            &cx(),
+            &simple.id,
+            &ProductUpdate {
+                status: Some(ProductStatus::Archived),
+                ..Default::default()
+            }
+        )
+        .await,
         Err(ConnectorError::Unsupported(_))
     ));
 
@@ -510,7 +641,14 @@ async fn products_variants_and_updates_are_visible() {
     sb.settings(Some(json!({"msi": false}))).await;
     let s2 = sb.session();
     let after = s2
-        .update_product(&cx(), &simple.id, &ProductUpdate { quantity: Some(5), ..Default::default() })
+        .update_product(
+            &cx(),
+            &simple.id,
+            &ProductUpdate {
+                quantity: Some(5),
+                ..Default::default()
+            },
+        )
         .await
         .expect("stock item");
     assert_eq!(after.quantity, Some(5));
@@ -523,7 +661,10 @@ async fn products_variants_and_updates_are_visible() {
         quantity: Some(9),
         sku: None,
     };
-    let after = s.update_variant(&cx(), &conf.id, &v.id, &vu).await.expect("variant");
+    let after = s
+        .update_variant(&cx(), &conf.id, &v.id, &vu)
+        .await
+        .expect("variant");
     let nv = after.variants.iter().find(|x| x.id == v.id).unwrap();
     assert_eq!(nv.price.as_deref(), Some("12.50"));
     assert_eq!(nv.quantity, Some(9));
@@ -532,7 +673,15 @@ async fn products_variants_and_updates_are_visible() {
         Err(ConnectorError::NotFound(_))
     ));
     assert!(matches!(
-        s.update_product(&cx(), &conf.id, &ProductUpdate { quantity: Some(1), ..Default::default() }).await,
+        s.update_product(
+            &cx(),
+            &conf.id,
+            &ProductUpdate {
+                quantity: Some(1),
+                ..Default::default()
+            }
+        )
+        .await,
         Err(ConnectorError::Validation(_))
     ));
 
@@ -557,13 +706,25 @@ async fn products_variants_and_updates_are_visible() {
     assert_eq!(created.price.as_deref(), Some("5.00"));
     assert_eq!(created.category_ids, vec!["3".to_string()]);
     let renamed = s
-        .update_product(&cx(), &created.id, &ProductUpdate { sku: Some("CT-2".into()), ..Default::default() })
+        .update_product(
+            &cx(),
+            &created.id,
+            &ProductUpdate {
+                sku: Some("CT-2".into()),
+                ..Default::default()
+            },
+        )
         .await
         .expect("rename");
     assert_eq!(renamed.id, created.id);
     assert_eq!(renamed.sku.as_deref(), Some("CT-2"));
     // Drafts are listed too (visibility, not status, hides children).
-    assert_eq!(s.count_products(&cx(), &Filters::default()).await.expect("count"), 26);
+    assert_eq!(
+        s.count_products(&cx(), &Filters::default())
+            .await
+            .expect("count"),
+        26
+    );
 }
 
 #[tokio::test]
@@ -581,27 +742,64 @@ async fn customers_categories_and_not_found() {
         }
     }
     assert_eq!(all.len(), 30);
-    assert_eq!(s.count_customers(&cx(), &Filters::default()).await.expect("count"), 30);
+    assert_eq!(
+        s.count_customers(&cx(), &Filters::default())
+            .await
+            .expect("count"),
+        30
+    );
     assert!(all.iter().any(|c| c.addresses.is_empty()));
     assert!(all.iter().any(|c| c.addresses.len() == 2));
     let one = s.get_customer(&cx(), &all[0].id).await.expect("get");
     assert_eq!(one, all[0]);
-    assert!(matches!(s.get_customer(&cx(), "9999").await, Err(ConnectorError::NotFound(_))));
+    assert!(matches!(
+        s.get_customer(&cx(), "9999").await,
+        Err(ConnectorError::NotFound(_))
+    ));
 
-    let cats = s.list_categories(&cx(), &params(50, Filters::default())).await.expect("cats");
-    assert!(cats.items.iter().all(|c| c.id != "1"), "the tree root is not listed");
-    let root = cats.items.iter().find(|c| c.id == "2").expect("Default Category");
+    let cats = s
+        .list_categories(&cx(), &params(50, Filters::default()))
+        .await
+        .expect("cats");
+    assert!(
+        cats.items.iter().all(|c| c.id != "1"),
+        "the tree root is not listed"
+    );
+    let root = cats
+        .items
+        .iter()
+        .find(|c| c.id == "2")
+        .expect("Default Category");
     assert_eq!(root.parent_id, None);
     let bags = cats.items.iter().find(|c| c.name == "Bags").unwrap();
     assert_eq!(bags.parent_id.as_deref(), Some("3"));
     assert_eq!(s.get_category(&cx(), "4").await.expect("get").name, "Bags");
-    assert!(matches!(s.get_category(&cx(), "1").await, Err(ConnectorError::NotFound(_))));
-    assert!(matches!(s.get_category(&cx(), "77").await, Err(ConnectorError::NotFound(_))));
-    let small = s.list_categories(&cx(), &params(3, Filters::default())).await.expect("cats");
+    assert!(matches!(
+        s.get_category(&cx(), "1").await,
+        Err(ConnectorError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.get_category(&cx(), "77").await,
+        Err(ConnectorError::NotFound(_))
+    ));
+    let small = s
+        .list_categories(&cx(), &params(3, Filters::default()))
+        .await
+        .expect("cats");
     assert_eq!(small.items.len(), 3);
     assert!(small.next.is_some());
     assert!(matches!(
-        s.list_categories(&cx(), &params(3, Filters { email: Some("x".into()), ..Default::default() })).await,
+        s.list_categories(
+            &cx(),
+            &params(
+                3,
+                Filters {
+                    email: Some("x".into()),
+                    ..Default::default()
+                }
+            )
+        )
+        .await,
         Err(ConnectorError::Unsupported(_))
     ));
 }
@@ -618,9 +816,18 @@ async fn proxy_passes_through() {
                 path: "/orders".into(),
                 query: [
                     ("searchCriteria[pageSize]".to_string(), "2".to_string()),
-                    ("searchCriteria[filter_groups][0][filters][0][field]".into(), "customer_email".into()),
-                    ("searchCriteria[filter_groups][0][filters][0][value]".into(), "%example%".into()),
-                    ("searchCriteria[filter_groups][0][filters][0][condition_type]".into(), "like".into()),
+                    (
+                        "searchCriteria[filter_groups][0][filters][0][field]".into(),
+                        "customer_email".into(),
+                    ),
+                    (
+                        "searchCriteria[filter_groups][0][filters][0][value]".into(),
+                        "%example%".into(),
+                    ),
+                    (
+                        "searchCriteria[filter_groups][0][filters][0][condition_type]".into(),
+                        "like".into(),
+                    ),
                 ]
                 .into(),
                 body: None,
@@ -646,7 +853,15 @@ async fn proxy_passes_through() {
     assert!(r.body["message"].as_str().is_some());
     for bad in ["/../V2/x", "orders", "//x"] {
         assert!(s
-            .proxy(&cx(), &ProxyRequest { method: "GET".into(), path: bad.into(), query: Default::default(), body: None })
+            .proxy(
+                &cx(),
+                &ProxyRequest {
+                    method: "GET".into(),
+                    path: bad.into(),
+                    query: Default::default(),
+                    body: None
+                }
+            )
             .await
             .is_err());
     }
@@ -657,24 +872,44 @@ async fn faults_are_retried_and_outages_fail_fast() {
     let sb = Sandbox::start().await;
     let s = sb.session();
     // Two 503s, then success: retried.
-    sb.faults(json!({"kind": "server_error", "count": 2, "status": 503})).await;
-    assert_eq!(s.count_orders(&cx(), &Filters::default()).await.expect("retried"), 60);
+    sb.faults(json!({"kind": "server_error", "count": 2, "status": 503}))
+        .await;
+    assert_eq!(
+        s.count_orders(&cx(), &Filters::default())
+            .await
+            .expect("retried"),
+        60
+    );
     // A body cut short, then success: retried, and the re-sent request has a fresh nonce
     // (the first one was seen by the store).
     sb.faults(json!({"kind": "truncated", "count": 1})).await;
-    let page = s.list_orders(&cx(), &params(5, Filters::default())).await.expect("retried");
+    let page = s
+        .list_orders(&cx(), &params(5, Filters::default()))
+        .await
+        .expect("retried");
     assert_eq!(page.items.len(), 5);
     // 429 with Retry-After: retried.
     sb.faults(json!({"kind": "rate_limited", "count": 1})).await;
-    s.count_customers(&cx(), &Filters::default()).await.expect("after 429");
+    s.count_customers(&cx(), &Filters::default())
+        .await
+        .expect("after 429");
     // A lasting outage: fails within the retry budget.
-    sb.faults(json!({"kind": "server_error", "status": 500})).await;
+    sb.faults(json!({"kind": "server_error", "status": 500}))
+        .await;
     let t = Instant::now();
-    let err = s.count_orders(&cx(), &Filters::default()).await.expect_err("outage");
+    let err = s
+        .count_orders(&cx(), &Filters::default())
+        .await
+        .expect_err("outage");
     assert!(matches!(err, ConnectorError::Unavailable(_)), "{err:?}");
     assert!(t.elapsed() < Duration::from_secs(5));
     sb.faults(json!({"kind": null})).await;
-    assert_eq!(s.count_orders(&cx(), &Filters::default()).await.expect("back"), 60);
+    assert_eq!(
+        s.count_orders(&cx(), &Filters::default())
+            .await
+            .expect("back"),
+        60
+    );
 }
 
 #[tokio::test]
@@ -694,7 +929,10 @@ async fn the_last_page_quirk_does_not_loop() {
         state: Some(json!({"offset": 10})),
         filters: Filters::default(),
     };
-    assert!(matches!(s.list_orders(&cx(), &bad).await, Err(ConnectorError::Validation(_))));
+    assert!(matches!(
+        s.list_orders(&cx(), &bad).await,
+        Err(ConnectorError::Validation(_))
+    ));
 }
 
 #[tokio::test]

@@ -30,7 +30,9 @@ fn configurable() -> Product {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|o| mapping::configurable_option(o, &attrs[o["attribute_id"].as_str().unwrap()]))
+        .filter_map(|o| {
+            mapping::configurable_option(o, &attrs[o["attribute_id"].as_str().unwrap()])
+        })
         .collect();
     let quantities = [Some(0), Some(12), None];
     let variants = fixture("product_configurable_children.json")
@@ -77,8 +79,11 @@ fn snapshot_products() {
     };
     let simple = mapping::product(&fixture("product_simple.json"), &cx).expect("simple maps");
     insta::assert_json_snapshot!("product_simple", simple);
-    let disabled = mapping::product(&fixture("product_disabled.json"), &mapping::ProductContext::default())
-        .expect("disabled maps");
+    let disabled = mapping::product(
+        &fixture("product_disabled.json"),
+        &mapping::ProductContext::default(),
+    )
+    .expect("disabled maps");
     insta::assert_json_snapshot!("product_disabled", disabled);
 }
 
@@ -112,7 +117,11 @@ fn configurable_lines_show_once_with_the_child_as_variant() {
     assert_eq!(tee.name, "Radiant Tee");
     assert_eq!(tee.quantity, 2);
     assert_eq!(tee.unit_price.as_deref(), Some("22.00"));
-    assert_eq!(tee.total.as_deref(), Some("39.60"), "row total less the discount");
+    assert_eq!(
+        tee.total.as_deref(),
+        Some("39.60"),
+        "row total less the discount"
+    );
     assert_eq!(o.discount_total.as_deref(), Some("7.80"), "a magnitude");
     assert_eq!(o.total.as_deref(), Some("80.20"));
     assert_eq!(o.number.as_deref(), Some("000000003"));
@@ -138,12 +147,42 @@ fn configurable_lines_show_once_with_the_child_as_variant() {
 #[test]
 fn statuses_payments_and_fulfillment() {
     let cases = [
-        ("order_guest.json", OrderStatus::Pending, PaymentStatus::Pending, FulfillmentStatus::Unfulfilled),
-        ("order_closed_eur.json", OrderStatus::Refunded, PaymentStatus::Refunded, FulfillmentStatus::Fulfilled),
-        ("order_partial_jpy.json", OrderStatus::Processing, PaymentStatus::PartiallyRefunded, FulfillmentStatus::Partial),
-        ("order_virtual.json", OrderStatus::Pending, PaymentStatus::Pending, FulfillmentStatus::Unfulfilled),
-        ("order_fraud.json", OrderStatus::OnHold, PaymentStatus::Authorized, FulfillmentStatus::Unfulfilled),
-        ("order_canceled.json", OrderStatus::Cancelled, PaymentStatus::Voided, FulfillmentStatus::Unfulfilled),
+        (
+            "order_guest.json",
+            OrderStatus::Pending,
+            PaymentStatus::Pending,
+            FulfillmentStatus::Unfulfilled,
+        ),
+        (
+            "order_closed_eur.json",
+            OrderStatus::Refunded,
+            PaymentStatus::Refunded,
+            FulfillmentStatus::Fulfilled,
+        ),
+        (
+            "order_partial_jpy.json",
+            OrderStatus::Processing,
+            PaymentStatus::PartiallyRefunded,
+            FulfillmentStatus::Partial,
+        ),
+        (
+            "order_virtual.json",
+            OrderStatus::Pending,
+            PaymentStatus::Pending,
+            FulfillmentStatus::Unfulfilled,
+        ),
+        (
+            "order_fraud.json",
+            OrderStatus::OnHold,
+            PaymentStatus::Authorized,
+            FulfillmentStatus::Unfulfilled,
+        ),
+        (
+            "order_canceled.json",
+            OrderStatus::Cancelled,
+            PaymentStatus::Voided,
+            FulfillmentStatus::Unfulfilled,
+        ),
     ];
     for (name, status, payment, fulfillment) in cases {
         let o = order(name);
@@ -159,20 +198,45 @@ fn statuses_payments_and_fulfillment() {
     assert_eq!(order("order_virtual.json").shipping_address, None);
     let jpy = order("order_partial_jpy.json");
     assert_eq!(jpy.total.as_deref(), Some("11310"), "no decimals for JPY");
-    assert_eq!(jpy.billing_address.as_ref().unwrap().region.as_deref(), Some("東京都"));
+    assert_eq!(
+        jpy.billing_address.as_ref().unwrap().region.as_deref(),
+        Some("東京都")
+    );
     let eur = order("order_closed_eur.json");
-    assert_eq!(eur.billing_address.as_ref().unwrap().country_code.as_deref(), Some("DE"));
-    assert_eq!(eur.billing_address.as_ref().unwrap().region.as_deref(), Some("BER"));
-    assert_eq!(eur.note.as_deref(), Some("We refunded €84.29 offline."), "the newest comment");
+    assert_eq!(
+        eur.billing_address
+            .as_ref()
+            .unwrap()
+            .country_code
+            .as_deref(),
+        Some("DE")
+    );
+    assert_eq!(
+        eur.billing_address.as_ref().unwrap().region.as_deref(),
+        Some("BER")
+    );
+    assert_eq!(
+        eur.note.as_deref(),
+        Some("We refunded €84.29 offline."),
+        "the newest comment"
+    );
     for (state, status, unified) in [
         (Some("new"), Some("pending"), OrderStatus::Pending),
         (Some("holded"), Some("holded"), OrderStatus::OnHold),
         (Some("complete"), Some("complete"), OrderStatus::Completed),
-        (Some("processing"), Some("my_custom_status"), OrderStatus::Processing),
+        (
+            Some("processing"),
+            Some("my_custom_status"),
+            OrderStatus::Processing,
+        ),
         (None, Some("canceled"), OrderStatus::Cancelled),
         (Some("weird"), Some("weirder"), OrderStatus::Unknown),
     ] {
-        assert_eq!(mapping::order_status(state, status), unified, "{state:?}/{status:?}");
+        assert_eq!(
+            mapping::order_status(state, status),
+            unified,
+            "{state:?}/{status:?}"
+        );
     }
 }
 
@@ -204,11 +268,19 @@ fn products_variants_images_and_stock() {
     assert_eq!(s.category_ids, vec!["3", "4"]);
     assert_eq!(s.quantity, Some(100));
     assert_eq!(s.price.as_deref(), Some("34.00"));
-    let d = mapping::product(&fixture("product_disabled.json"), &mapping::ProductContext::default()).unwrap();
+    let d = mapping::product(
+        &fixture("product_disabled.json"),
+        &mapping::ProductContext::default(),
+    )
+    .unwrap();
     assert_eq!(d.status, ProductStatus::Draft);
     assert_eq!(d.platform_status.as_deref(), Some("disabled"));
     assert_eq!(d.quantity, None, "stock not managed: no number");
-    assert_eq!(d.category_ids, vec!["8"], "from the category_ids attribute of older stores");
+    assert_eq!(
+        d.category_ids,
+        vec!["8"],
+        "from the category_ids attribute of older stores"
+    );
     assert_eq!(d.description, None);
     assert!(d.images.is_empty());
 }
@@ -221,7 +293,11 @@ fn shipments_carry_tracks_and_urls() {
     assert_eq!(s[0].carrier.as_deref(), Some("United Parcel Service"));
     assert_eq!(s[0].tracking_url, None);
     assert_eq!(s[1].carrier, None, "custom carrier without a title");
-    assert!(s[1].tracking_url.as_deref().unwrap().starts_with("https://www.laposte.fr/"));
+    assert!(s[1]
+        .tracking_url
+        .as_deref()
+        .unwrap()
+        .starts_with("https://www.laposte.fr/"));
     let none = mapping::shipments(&json!({"entity_id": 5, "tracks": [], "items": []})).unwrap();
     assert_eq!(none.len(), 1);
     assert_eq!(none[0].tracking_number, None);
@@ -230,15 +306,33 @@ fn shipments_carry_tracks_and_urls() {
 #[test]
 fn customers_and_categories() {
     let c = mapping::customer(&fixture("customer_with_addresses.json")).unwrap();
-    assert_eq!(c.phone.as_deref(), Some("+33 1 23 45 67 89"), "the default billing address's");
+    assert_eq!(
+        c.phone.as_deref(),
+        Some("+33 1 23 45 67 89"),
+        "the default billing address's"
+    );
     assert_eq!(c.addresses.len(), 2);
-    assert_eq!(c.addresses[1].line2.as_deref(), Some("Bâtiment B, 2e étage"));
+    assert_eq!(
+        c.addresses[1].line2.as_deref(),
+        Some("Bâtiment B, 2e étage")
+    );
     assert_eq!(c.addresses[1].region.as_deref(), Some("Île-de-France"));
     assert_eq!(c.addresses[0].region.as_deref(), Some("TX"));
     let c = mapping::customer(&fixture("customer_without_addresses.json")).unwrap();
     assert!(c.addresses.is_empty() && c.phone.is_none());
-    assert_eq!(mapping::category(&fixture("category_root.json")).unwrap().parent_id, None);
-    assert_eq!(mapping::category(&fixture("category.json")).unwrap().parent_id.as_deref(), Some("2"));
+    assert_eq!(
+        mapping::category(&fixture("category_root.json"))
+            .unwrap()
+            .parent_id,
+        None
+    );
+    assert_eq!(
+        mapping::category(&fixture("category.json"))
+            .unwrap()
+            .parent_id
+            .as_deref(),
+        Some("2")
+    );
 }
 
 #[test]
@@ -256,7 +350,10 @@ fn writes_build_magento_bodies() {
     assert_eq!(body["product"]["sku"], "zo-s-tee");
     assert_eq!(body["product"]["status"], 2, "drafts by default");
     assert_eq!(body["product"]["price"], json!(19.9));
-    assert_eq!(body["product"]["extension_attributes"]["category_links"][0]["category_id"], "4");
+    assert_eq!(
+        body["product"]["extension_attributes"]["category_links"][0]["category_id"],
+        "4"
+    );
     assert!(mapping::new_product_body(&NewProduct {
         name: "x".into(),
         description: None,
@@ -302,13 +399,19 @@ fn writes_build_magento_bodies() {
 #[test]
 fn odd_upstream_data_never_panics() {
     for bad in [json!(null), json!([]), json!("order"), json!(12)] {
-        assert!(matches!(mapping::order(&bad), Err(ConnectorError::Upstream { .. })));
+        assert!(matches!(
+            mapping::order(&bad),
+            Err(ConnectorError::Upstream { .. })
+        ));
         assert!(mapping::product(&bad, &mapping::ProductContext::default()).is_err());
         assert!(mapping::customer(&bad).is_err());
         assert!(mapping::category(&bad).is_err());
         assert!(mapping::shipments(&bad).is_err());
     }
-    assert!(mapping::order(&json!({"increment_id": "1"})).is_err(), "no id");
+    assert!(
+        mapping::order(&json!({"increment_id": "1"})).is_err(),
+        "no id"
+    );
     // Wrong types everywhere: mapped leniently, nothing panics.
     let weird = json!({
         "entity_id": "7", "grand_total": "12.5", "subtotal": {"x": 1}, "items": {"a": 1},
@@ -334,26 +437,44 @@ fn normalize_is_the_mapping() {
     let c = cartgate_magento::Magento;
     let raw = fixture("order_normal.json");
     let v = c.normalize(ObjectKind::Order, raw.clone()).expect("order");
-    assert_eq!(v, serde_json::to_value(mapping::order(&raw).unwrap()).unwrap());
-    assert!(c.normalize(ObjectKind::Product, fixture("product_simple.json")).is_ok());
-    assert!(c.normalize(ObjectKind::Customer, fixture("customer_with_addresses.json")).is_ok());
-    assert!(c.normalize(ObjectKind::Category, fixture("category.json")).is_ok());
+    assert_eq!(
+        v,
+        serde_json::to_value(mapping::order(&raw).unwrap()).unwrap()
+    );
+    assert!(c
+        .normalize(ObjectKind::Product, fixture("product_simple.json"))
+        .is_ok());
+    assert!(c
+        .normalize(
+            ObjectKind::Customer,
+            fixture("customer_with_addresses.json")
+        )
+        .is_ok());
+    assert!(c
+        .normalize(ObjectKind::Category, fixture("category.json"))
+        .is_ok());
     assert!(c.normalize(ObjectKind::Order, json!([1])).is_err());
 }
 
 /// The official samples of ../shared, when present: they map without errors.
 #[test]
 fn official_samples_map() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/platform-specs/magento/samples");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/platform-specs/magento/samples");
     if !dir.is_dir() {
         println!("skipped: ../shared/platform-specs not found");
         return;
     }
     // The tutorial's order view has "..." elisions: parse what is JSON once they go.
-    let text = std::fs::read_to_string(dir.join("order-create-order/02-review-the-order-as-an-admin.response.txt"))
-        .expect("sample");
-    let cleaned = text.replace(",\n    ...\n", "\n").replace(",\n          ...\n", "\n");
-    let raw: Value = serde_json::from_str(&cleaned).expect("the sample is JSON without its elisions");
+    let text = std::fs::read_to_string(
+        dir.join("order-create-order/02-review-the-order-as-an-admin.response.txt"),
+    )
+    .expect("sample");
+    let cleaned = text
+        .replace(",\n    ...\n", "\n")
+        .replace(",\n          ...\n", "\n");
+    let raw: Value =
+        serde_json::from_str(&cleaned).expect("the sample is JSON without its elisions");
     let o = mapping::order(&raw).expect("maps");
     assert_eq!(o.number.as_deref(), Some("000000003"));
     assert_eq!(o.status, OrderStatus::Pending);
@@ -363,12 +484,16 @@ fn official_samples_map() {
         "create-simple-products/02-create-the-first-simple-product.response.json",
         "create-configurable-product/02-step-2-create-the-configurable-product.response.json",
     ] {
-        let raw: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(p)).unwrap()).unwrap();
+        let raw: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(p)).unwrap()).unwrap();
         let m = mapping::product(&raw, &mapping::ProductContext::default()).expect(p);
         assert!(!m.name.is_empty(), "{p}");
     }
     let raw: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("order-create-customer/02-create-a-customer-account.response.json")).unwrap(),
+        &std::fs::read_to_string(
+            dir.join("order-create-customer/02-create-a-customer-account.response.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let c = mapping::customer(&raw).expect("customer");

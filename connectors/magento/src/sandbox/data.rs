@@ -143,19 +143,80 @@ const CURRENCIES: [(&str, u32, i64, i64, i64); 4] = [
 ];
 
 /// (name, sku stem, price in USD cents, category ids, description).
-const CATALOG: [(&str, &str, i64, &[i64], Option<&str>); 12] = [
-    ("Joust Duffle Bag", "MB01", 3400, &[3, 4], Some("<p>The sporty Joust Duffle Bag can't be beat.</p>")),
-    ("Zoë Ångström Tee", "ZAT", 2200, &[5, 6], Some("<p>Soft organic cotton, cut by Zoë Ångström.</p>")),
-    ("東京 Tote", "TKT", 2900, &[3, 4, 8], Some("<p>東京で作られたトートバッグ。</p>")),
+type CatalogEntry = (
+    &'static str,
+    &'static str,
+    i64,
+    &'static [i64],
+    Option<&'static str>,
+);
+const CATALOG: [CatalogEntry; 12] = [
+    (
+        "Joust Duffle Bag",
+        "MB01",
+        3400,
+        &[3, 4],
+        Some("<p>The sporty Joust Duffle Bag can't be beat.</p>"),
+    ),
+    (
+        "Zoë Ångström Tee",
+        "ZAT",
+        2200,
+        &[5, 6],
+        Some("<p>Soft organic cotton, cut by Zoë Ångström.</p>"),
+    ),
+    (
+        "東京 Tote",
+        "TKT",
+        2900,
+        &[3, 4, 8],
+        Some("<p>東京で作られたトートバッグ。</p>"),
+    ),
     ("Strive Shoulder Pack", "MB04", 3200, &[3, 4], None),
-    ("Aero Daily Fitness Pants", "MP01", 4500, &[5, 7], Some("<p>Light and breathable.</p>")),
-    ("Crème Brûlée Candle", "CBC", 1550, &[8], Some("<p>Vanilla, caramel, a hint of smoke.</p>")),
+    (
+        "Aero Daily Fitness Pants",
+        "MP01",
+        4500,
+        &[5, 7],
+        Some("<p>Light and breathable.</p>"),
+    ),
+    (
+        "Crème Brûlée Candle",
+        "CBC",
+        1550,
+        &[8],
+        Some("<p>Vanilla, caramel, a hint of smoke.</p>"),
+    ),
     ("Sprite Yoga Strap", "YS6", 1400, &[3], None),
-    ("Ingrid Hoodie", "WH01", 5400, &[5, 6], Some("<p>Warm, and then some.</p>")),
-    ("Gift Card (e-mail)", "GC-E", 5000, &[9], Some("<p>Delivered by e-mail: nothing to ship.</p>")),
-    ("Olympic Shoulder Bag", "MB02", 4300, &[3, 4], Some("<p>Everyday carry.</p>")),
+    (
+        "Ingrid Hoodie",
+        "WH01",
+        5400,
+        &[5, 6],
+        Some("<p>Warm, and then some.</p>"),
+    ),
+    (
+        "Gift Card (e-mail)",
+        "GC-E",
+        5000,
+        &[9],
+        Some("<p>Delivered by e-mail: nothing to ship.</p>"),
+    ),
+    (
+        "Olympic Shoulder Bag",
+        "MB02",
+        4300,
+        &[3, 4],
+        Some("<p>Everyday carry.</p>"),
+    ),
     ("Søren Stainless Bottle", "SSB", 1900, &[3], None),
-    ("Łódź Linen Shorts", "LLS", 3100, &[5, 7], Some("<p>Linen, from Łódź.</p>")),
+    (
+        "Łódź Linen Shorts",
+        "LLS",
+        3100,
+        &[5, 7],
+        Some("<p>Linen, from Łódź.</p>"),
+    ),
 ];
 
 pub const COLOR_ATTRIBUTE: i64 = 93;
@@ -484,7 +545,9 @@ impl Db {
             let mut c = category_json(id, parent, name, level, path, active, t0 + id * 3600);
             if id == 8 {
                 if let Some(list) = c["custom_attributes"].as_array_mut() {
-                    list.push(json!({"attribute_code": "description", "value": "<p>Made in 東京.</p>"}));
+                    list.push(
+                        json!({"attribute_code": "description", "value": "<p>Made in 東京.</p>"}),
+                    );
                 }
             }
             self.categories.insert(id, c);
@@ -517,7 +580,10 @@ impl Db {
             let (name, sku) = if round == 0 {
                 (name.to_owned(), stem.to_owned())
             } else {
-                (format!("{name} {}", round + 1), format!("{stem}-{}", round + 1))
+                (
+                    format!("{name} {}", round + 1),
+                    format!("{stem}-{}", round + 1),
+                )
             };
             id += 1;
             let created = t0 + (n as i64) * 86_400 + rng.gen_range(0..3600);
@@ -543,7 +609,12 @@ impl Db {
                 set_attribute(&mut p, "description", json!(d));
             }
             if n % 5 != 3 {
-                let file = format!("/{}/{}/{}.jpg", &sku[..1].to_lowercase(), &sku[1..2].to_lowercase(), sku.to_lowercase());
+                let file = format!(
+                    "/{}/{}/{}.jpg",
+                    &sku[..1].to_lowercase(),
+                    &sku[1..2].to_lowercase(),
+                    sku.to_lowercase()
+                );
                 p["media_gallery_entries"] = json!([{
                     "id": id * 10,
                     "media_type": "image",
@@ -581,7 +652,11 @@ impl Db {
                         let extra = (si as i64) * 200;
                         let mut c =
                             product_json(id, &csku, &cname, cents + extra, "simple", 1, 1, created);
-                        let cq = if ci == 0 && si == 0 { 0 } else { rng.gen_range(1..40) };
+                        let cq = if ci == 0 && si == 0 {
+                            0
+                        } else {
+                            rng.gen_range(1..40)
+                        };
                         c["extension_attributes"]["stock_item"] = stock_item(id, id, cq, true);
                         c["extension_attributes"]["category_links"] =
                             p["extension_attributes"]["category_links"].clone();
@@ -623,7 +698,8 @@ impl Db {
             } else {
                 format!("{stem}{}@example.com", n / NAMES.len() + 1)
             };
-            let created = SANDBOX_EPOCH - 300 * 86_400 + (n as i64) * 5 * 86_400 + rng.gen_range(0..86_400);
+            let created =
+                SANDBOX_EPOCH - 300 * 86_400 + (n as i64) * 5 * 86_400 + rng.gen_range(0..86_400);
             let updated = created + rng.gen_range(0..40) * 86_400;
             let store = if n % 3 == 1 { 2 } else { 1 };
             let mut c = json!({
@@ -736,10 +812,15 @@ impl Db {
                 }
                 None => {
                     let (f, l, stem) = NAMES[(n * 5 + 3) % NAMES.len()];
-                    (f.to_owned(), l.to_owned(), format!("{stem}.guest{n}@example.net"))
+                    (
+                        f.to_owned(),
+                        l.to_owned(),
+                        format!("{stem}.guest{n}@example.net"),
+                    )
                 }
             };
-            let created = SANDBOX_EPOCH - 180 * 86_400 + (n as i64) * 2 * 86_400 + rng.gen_range(0..86_400);
+            let created =
+                SANDBOX_EPOCH - 180 * 86_400 + (n as i64) * 2 * 86_400 + rng.gen_range(0..86_400);
             let updated = created + rng.gen_range(0..10) * 3600;
             // Lines: one virtual-only order in ten; else 1..=3 physical lines.
             let virtual_only = n % 10 == 8 && refunded == 0;
@@ -755,12 +836,17 @@ impl Db {
                 let lines = rng.gen_range(1..=3usize);
                 for _ in 0..lines {
                     let p = *pick(&mut rng, &orderable);
-                    if !picks.iter().any(|x| x.0 == p.0) && self.products[&p.0]["type_id"] != "virtual" {
+                    if !picks.iter().any(|x| x.0 == p.0)
+                        && self.products[&p.0]["type_id"] != "virtual"
+                    {
                         picks.push(p);
                     }
                 }
                 if picks.is_empty() {
-                    if let Some(p) = orderable.iter().find(|p| self.products[&p.0]["type_id"] != "virtual") {
+                    if let Some(p) = orderable
+                        .iter()
+                        .find(|p| self.products[&p.0]["type_id"] != "virtual")
+                    {
                         picks.push(*p);
                     }
                 }
@@ -891,7 +977,11 @@ impl Db {
                     items.push(line);
                 }
             }
-            let shipping = if is_virtual { 0 } else { 500 * rate / 100 / if decimals == 0 { 100 } else { 1 } };
+            let shipping = if is_virtual {
+                0
+            } else {
+                500 * rate / 100 / if decimals == 0 { 100 } else { 1 }
+            };
             let grand = subtotal + shipping + tax_total - discount_total;
             let paid = matches!(state, "processing" | "complete" | "closed");
             let refunded_amount = match refunded {
@@ -904,7 +994,15 @@ impl Db {
             };
             let place = &PLACES[(n * 3 + 1) % PLACES.len()];
             addr_id += 1;
-            let mut billing = order_address("billing", addr_id, order_id, (&first, &last), &email, place, customer_id);
+            let mut billing = order_address(
+                "billing",
+                addr_id,
+                order_id,
+                (&first, &last),
+                &email,
+                place,
+                customer_id,
+            );
             if n % 9 == 5 {
                 // A store that made the telephone optional.
                 billing["telephone"] = Value::Null;
@@ -924,7 +1022,11 @@ impl Db {
                 }
             } else {
                 addr_id += 1;
-                let ship_place = if n % 5 == 2 { &PLACES[(n + 2) % PLACES.len()] } else { place };
+                let ship_place = if n % 5 == 2 {
+                    &PLACES[(n + 2) % PLACES.len()]
+                } else {
+                    place
+                };
                 shipping_block["address"] = order_address(
                     "shipping",
                     addr_id,
@@ -1039,20 +1141,35 @@ impl Db {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter(|i| i.get("parent_item_id").is_none() && i["qty_shipped"].as_i64().unwrap_or(0) > 0)
-                    .map(|i| json!({
-                        "entity_id": shipment_id * 100 + i["item_id"].as_i64().unwrap_or(0),
-                        "name": i["name"], "parent_id": shipment_id, "price": i["price"],
-                        "product_id": i["product_id"], "sku": i["sku"], "weight": 1,
-                        "order_item_id": i["item_id"], "qty": i["qty_shipped"]
-                    }))
+                    .filter(|i| {
+                        i.get("parent_item_id").is_none()
+                            && i["qty_shipped"].as_i64().unwrap_or(0) > 0
+                    })
+                    .map(|i| {
+                        json!({
+                            "entity_id": shipment_id * 100 + i["item_id"].as_i64().unwrap_or(0),
+                            "name": i["name"], "parent_id": shipment_id, "price": i["price"],
+                            "product_id": i["product_id"], "sku": i["sku"], "weight": 1,
+                            "order_item_id": i["item_id"], "qty": i["qty_shipped"]
+                        })
+                    })
                     .collect();
                 let n_tracks = match n % 3 {
                     0 => 1,
                     1 => 2,
-                    _ => if shipped == 1 { 1 } else { 0 },
+                    _ => {
+                        if shipped == 1 {
+                            1
+                        } else {
+                            0
+                        }
+                    }
                 };
-                let carriers = [("ups", "United Parcel Service", "1Z999AA1012345678"), ("dhl", "DHL", "JD014600003828527384"), ("custom", "La Poste", "6A12345678901")];
+                let carriers = [
+                    ("ups", "United Parcel Service", "1Z999AA1012345678"),
+                    ("dhl", "DHL", "JD014600003828527384"),
+                    ("custom", "La Poste", "6A12345678901"),
+                ];
                 let tracks: Vec<Value> = (0..n_tracks)
                     .map(|t| {
                         track_id += 1;

@@ -154,7 +154,9 @@ fn fault_responses() -> FaultResponses {
                 proxy_page(status)
             }
         }),
-        rate_limited: CannedResponse::json(json!({"message": "Too many requests. Try again later."})),
+        rate_limited: CannedResponse::json(
+            json!({"message": "Too many requests. Try again later."}),
+        ),
     }
 }
 
@@ -494,12 +496,7 @@ fn verify_oauth(
     headers: &HeaderMap,
     params: &[(String, String)],
 ) -> Result<(), ()> {
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let (key, secret, token, token_secret) = {
         let db = lock(s);
         (
@@ -582,8 +579,10 @@ struct Criteria {
 /// Reads `searchCriteria[…]` parameters in either spelling (Magento maps snake_case and
 /// camelCase to the same setters).
 fn criteria(q: &[(String, String)]) -> Result<Criteria, Response> {
-    let mut groups: std::collections::BTreeMap<usize, std::collections::BTreeMap<usize, Map<String, Value>>> =
-        Default::default();
+    let mut groups: std::collections::BTreeMap<
+        usize,
+        std::collections::BTreeMap<usize, Map<String, Value>>,
+    > = Default::default();
     let mut sorts: std::collections::BTreeMap<usize, Map<String, Value>> = Default::default();
     let mut c = Criteria {
         current_page: 1,
@@ -607,11 +606,11 @@ fn criteria(q: &[(String, String)]) -> Result<Criteria, Response> {
         };
         let parts: Vec<String> = parts.into_iter().map(canon).collect();
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let int = |s: &str, name: &str| -> Result<usize, Response> {
+        let int = |s: &str, _name: &str| -> Result<usize, Response> {
             s.parse::<usize>().map_err(|_| {
                 bad_request(
                     "The \"%1\" value's type is invalid. The \"%2\" type was expected. Verify and try again.",
-                    Some(json!([s, if name == "index" { "int" } else { "int" }])),
+                    Some(json!([s, "int"])),
                 )
             })
         };
@@ -628,7 +627,10 @@ fn criteria(q: &[(String, String)]) -> Result<Criteria, Response> {
             }
             ["sort_orders", n, field] => {
                 let n = int(n, "index")?;
-                sorts.entry(n).or_default().insert((*field).to_owned(), json!(v));
+                sorts
+                    .entry(n)
+                    .or_default()
+                    .insert((*field).to_owned(), json!(v));
             }
             ["page_size"] => {
                 let n = int(v, "int")?;
@@ -647,8 +649,16 @@ fn criteria(q: &[(String, String)]) -> Result<Criteria, Response> {
     for (_, filters) in groups {
         let mut group = Vec::new();
         for (_, f) in filters {
-            let field = f.get("field").and_then(Value::as_str).unwrap_or("").to_owned();
-            let value = f.get("value").and_then(Value::as_str).unwrap_or("").to_owned();
+            let field = f
+                .get("field")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let value = f
+                .get("value")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             let cond = f
                 .get("condition_type")
                 .and_then(Value::as_str)
@@ -676,7 +686,11 @@ fn criteria(q: &[(String, String)]) -> Result<Criteria, Response> {
         c.groups.push(group);
     }
     for (_, s) in sorts {
-        let field = s.get("field").and_then(Value::as_str).unwrap_or("").to_owned();
+        let field = s
+            .get("field")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let dir = s
             .get("direction")
             .and_then(Value::as_str)
@@ -732,7 +746,11 @@ fn compare(a: &str, b: &str) -> std::cmp::Ordering {
 fn like(value: &str, pattern: &str) -> bool {
     // SQL LIKE with % wildcards, case-insensitive (MySQL's default collation).
     let value = value.to_lowercase();
-    let parts: Vec<String> = pattern.to_lowercase().split('%').map(str::to_owned).collect();
+    let parts: Vec<String> = pattern
+        .to_lowercase()
+        .split('%')
+        .map(str::to_owned)
+        .collect();
     if parts.len() == 1 {
         return value == parts[0];
     }
@@ -812,8 +830,12 @@ fn search(items: Vec<Value>, q: &[(String, String)]) -> Response {
     if !c.sort.is_empty() {
         found.sort_by(|a, b| {
             for (field, dir) in &c.sort {
-                let x = field_value(a, field).map(|v| as_text(&v)).unwrap_or_default();
-                let y = field_value(b, field).map(|v| as_text(&v)).unwrap_or_default();
+                let x = field_value(a, field)
+                    .map(|v| as_text(&v))
+                    .unwrap_or_default();
+                let y = field_value(b, field)
+                    .map(|v| as_text(&v))
+                    .unwrap_or_default();
                 let o = compare(&x, &y);
                 let o = if dir == "DESC" { o.reverse() } else { o };
                 if o != std::cmp::Ordering::Equal {
@@ -828,7 +850,11 @@ fn search(items: Vec<Value>, q: &[(String, String)]) -> Response {
         Some(size) if size > 0 => {
             let last = total.div_ceil(size).max(1);
             let page = c.current_page.min(last);
-            found.into_iter().skip((page - 1) * size).take(size).collect()
+            found
+                .into_iter()
+                .skip((page - 1) * size)
+                .take(size)
+                .collect()
         }
         _ => found,
     };
@@ -942,7 +968,7 @@ fn handle(s: &Sandbox, route: Route, c: &Call) -> Response {
             let db = lock(s);
             let code = seg(2);
             let found = db.attributes.values().find(|a| {
-                a["attribute_code"] == code || a["attribute_id"].to_string() == code
+                a["attribute_code"] == code || code.parse::<i64>().ok() == a["attribute_id"].as_i64()
             });
             match found {
                 Some(a) => Json(a.clone()).into_response(),
@@ -1083,7 +1109,10 @@ fn store_configs(s: &Sandbox) -> Value {
 fn admin_token(s: &Sandbox, body: &Bytes) -> Response {
     let b = tryr!(json_body(body));
     for field in ["username", "password"] {
-        if b.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+        if b.get(field)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             return bad_request(
                 "\"%fieldName\" is required. Enter and try again.",
                 Some(json!({"fieldName": field})),
@@ -1115,7 +1144,10 @@ fn admin_token(s: &Sandbox, body: &Bytes) -> Response {
 }
 
 fn shipment_error(msg: &str) -> Response {
-    bad_request(&format!("Shipment Document Validation Error(s):\n{msg}"), None)
+    bad_request(
+        &format!("Shipment Document Validation Error(s):\n{msg}"),
+        None,
+    )
 }
 
 /// `POST /V1/order/{orderId}/ship`: validates like Magento's ShipOrder, records the
@@ -1127,12 +1159,19 @@ fn ship(s: &Sandbox, order_id: &str, body: &Bytes) -> Response {
         tryr!(json_body(body))
     };
     let mut db = lock(s);
-    let Some(oid) = order_id.parse::<i64>().ok().filter(|id| db.orders.contains_key(id)) else {
+    let Some(oid) = order_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| db.orders.contains_key(id))
+    else {
         return order_not_found();
     };
     let order = db.orders[&oid].clone();
     let state = order["state"].as_str().unwrap_or("");
-    if matches!(state, "canceled" | "closed" | "holded" | "payment_review" | "complete") {
+    if matches!(
+        state,
+        "canceled" | "closed" | "holded" | "payment_review" | "complete"
+    ) {
         return shipment_error("The order does not allow a shipment to be created.");
     }
     let items = order["items"].as_array().cloned().unwrap_or_default();
@@ -1210,9 +1249,11 @@ fn ship(s: &Sandbox, order_id: &str, body: &Bytes) -> Response {
             "track_number": t["track_number"], "title": t["title"], "carrier_code": t["carrier_code"]
         }));
     }
-    let all_shipped = o["items"].as_array().into_iter().flatten().all(|i| {
-        i.get("parent_item_id").is_some() || i["is_virtual"] == 1 || left(i) <= 0
-    });
+    let all_shipped = o["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|i| i.get("parent_item_id").is_some() || i["is_virtual"] == 1 || left(i) <= 0);
     let paid = minor_of(&o["total_paid"], 4) >= minor_of(&o["grand_total"], 4)
         && o.get("total_paid").is_some();
     let (new_state, new_status) = if all_shipped && paid {
@@ -1230,12 +1271,15 @@ fn ship(s: &Sandbox, order_id: &str, body: &Bytes) -> Response {
         }
     }
     if let Some(h) = o["status_histories"].as_array_mut() {
-        h.insert(0, json!({
-            "comment": b.pointer("/comment/comment").cloned().unwrap_or(Value::Null),
-            "created_at": date(now), "entity_id": db.next_id(), "entity_name": "shipment",
-            "is_customer_notified": i32::from(b["notify"] == true), "is_visible_on_front": 0,
-            "parent_id": oid, "status": new_status
-        }));
+        h.insert(
+            0,
+            json!({
+                "comment": b.pointer("/comment/comment").cloned().unwrap_or(Value::Null),
+                "created_at": date(now), "entity_id": db.next_id(), "entity_name": "shipment",
+                "is_customer_notified": i32::from(b["notify"] == true), "is_visible_on_front": 0,
+                "parent_id": oid, "status": new_status
+            }),
+        );
         // Magento records a history entry only with a comment.
         if h[0]["comment"].is_null() {
             h.remove(0);
@@ -1314,7 +1358,11 @@ fn save_product(s: &Sandbox, url_sku: Option<&str>, body: &Bytes) -> Response {
     let id = match existing {
         Some(id) => id,
         None => {
-            let Some(name) = p.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()) else {
+            let Some(name) = p
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.trim().is_empty())
+            else {
                 return bad_request(
                     "The \"%fieldName\" attribute value is empty. Set the attribute and try again.",
                     Some(json!({"fieldName": "name"})),
@@ -1385,7 +1433,8 @@ fn save_product(s: &Sandbox, url_sku: Option<&str>, body: &Bytes) -> Response {
         if let Some(item) = db.source_items.remove(&(old_sku.clone(), "default".into())) {
             let mut item = item;
             item["sku"] = json!(sku);
-            db.source_items.insert((sku.clone(), "default".into()), item);
+            db.source_items
+                .insert((sku.clone(), "default".into()), item);
         }
     }
     if msi {
@@ -1417,7 +1466,7 @@ fn put_stock_item(s: &Sandbox, sku: &str, item_id: &str, body: &Bytes) -> Respon
         return product_not_found();
     };
     let stock = &mut p["extension_attributes"]["stock_item"];
-    if stock["item_id"].to_string() != item_id {
+    if item_id.parse::<i64>().ok() != stock["item_id"].as_i64() {
         return bad_request(
             "The stock item was unable to be saved. Please try again.",
             None,
@@ -1502,7 +1551,10 @@ mod tests {
     fn criteria_read_both_spellings() {
         let q = php_query("searchCriteria%5BfilterGroups%5D%5B0%5D%5Bfilters%5D%5B0%5D%5Bfield%5D=state&searchCriteria[filter_groups][0][filters][0][value]=new&searchCriteria[pageSize]=5&searchCriteria[current_page]=2");
         let c = criteria(&q).expect("valid");
-        assert_eq!(c.groups, vec![vec![("state".into(), "new".into(), "eq".into())]]);
+        assert_eq!(
+            c.groups,
+            vec![vec![("state".into(), "new".into(), "eq".into())]]
+        );
         assert_eq!(c.page_size, Some(5));
         assert_eq!(c.current_page, 2);
         assert!(criteria(&php_query("searchCriteria[pageSize]=301")).is_err());
