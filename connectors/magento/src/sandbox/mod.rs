@@ -51,6 +51,8 @@
 //! (see [`cartgate_connector::sandbox`]): `GET|PUT /__sandbox/settings`
 //! `{"msi": bool, "bearer_integration_tokens": bool, "admin_token_lifetime_seconds": n}`;
 //! `GET` also shows the admin user and password, and how many admin tokens were issued.
+//! The admin token lifetime can also be set at start with the environment variable
+//! `CARTGATE_SANDBOX_MAGENTO_ADMIN_TOKEN_SECONDS` (default 14400, Magento's 4 hours).
 //!
 //! # Rate limits
 //!
@@ -179,7 +181,12 @@ pub async fn start(
         base_url: base_url.clone(),
         msi: AtomicBool::new(true),
         bearer_integration: AtomicBool::new(true),
-        admin_lifetime_secs: AtomicU64::new(DEFAULT_ADMIN_TOKEN_LIFETIME.as_secs()),
+        admin_lifetime_secs: AtomicU64::new(
+            std::env::var("CARTGATE_SANDBOX_MAGENTO_ADMIN_TOKEN_SECONDS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(DEFAULT_ADMIN_TOKEN_LIFETIME.as_secs()),
+        ),
         admin_tokens: Mutex::new(HashMap::new()),
         tokens_issued: AtomicU64::new(0),
         nonces: Mutex::new(HashSet::new()),
