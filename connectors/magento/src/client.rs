@@ -1103,9 +1103,11 @@ impl StoreSession for Session {
     }
 
     async fn get_order(&self, cx: &CallContext, id: &str) -> Result<Order> {
-        let raw = self.order_raw(cx, id).await?;
+        let id = numeric_id(id, "order")?;
+        // The order and its shipments are independent reads: both at once.
+        let (raw, shipments) =
+            futures::try_join!(self.order_raw(cx, &id), self.shipments(cx, &id))?;
         let mut order = self.order_from(cx, raw)?;
-        let shipments = self.shipments(cx, &order.id).await?;
         mapping::attach_shipments(&mut order, shipments);
         Ok(order)
     }
