@@ -30,32 +30,43 @@ fn woocommerce_orders_page() -> String {
     serde_json::to_string(&page).expect("serializes")
 }
 
-fn woocommerce(c: &mut Criterion) {
-    let page = woocommerce_orders_page();
-    let mut g = c.benchmark_group("woocommerce");
+/// Parse-only beside parse-and-map for one page of `platform` orders.
+fn bench_page<T>(c: &mut Criterion, platform: &str, page: &str, map: impl Fn(&Value) -> T) {
+    let mut g = c.benchmark_group(platform);
     g.throughput(Throughput::Elements(100));
     // Baseline: what any client pays just to read the page.
     g.bench_function("orders_page_100_parse_only", |b| {
         b.iter(|| {
-            let v: Value = serde_json::from_str(black_box(&page)).expect("parses");
+            let v: Value = serde_json::from_str(black_box(page)).expect("parses");
             black_box(v)
         })
     });
     // Parse plus mapping every order: the gateway's work per upstream page.
     g.bench_function("orders_page_100", |b| {
         b.iter(|| {
-            let v: Value = serde_json::from_str(black_box(&page)).expect("parses");
-            let orders: Vec<_> = v
-                .as_array()
-                .expect("a list")
-                .iter()
-                .map(|o| cartgate_woocommerce::mapping::order(o).expect("maps"))
-                .collect();
+            let v: Value = serde_json::from_str(black_box(page)).expect("parses");
+            let orders: Vec<T> = v.as_array().expect("a list").iter().map(&map).collect();
             black_box(orders)
         })
     });
     g.finish();
 }
 
-criterion_group!(benches, woocommerce);
+fn woocommerce(c: &mut Criterion) {
+    bench_page(c, "woocommerce", &woocommerce_orders_page(), |o| {
+        cartgate_woocommerce::mapping::order(o).expect("maps")
+    });
+}
+
+/// 100 seeded orders of the Magento sandbox (`items` of `GET /V1/orders`): every state,
+/// guests, configurable lines, several currencies.
+fn magento(c: &mut Criterion) {
+    let page = serde_json::to_string(&cartgate_magento::sandbox::seeded_orders(100, 42))
+        .expect("serializes");
+    bench_page(c, "magento", &page, |o| {
+        cartgate_magento::mapping::order(o).expect("maps")
+    });
+}
+
+criterion_group!(benches, woocommerce, magento);
 criterion_main!(benches);

@@ -28,6 +28,10 @@ impl Registry {
     pub fn builtin() -> Self {
         let mut r = Registry::default();
         r.add(Platform {
+            connector: cartgate_magento::connector(),
+            start_sandbox: |l, o| Box::pin(cartgate_magento::sandbox::start(l, o)),
+        });
+        r.add(Platform {
             connector: cartgate_woocommerce::connector(),
             start_sandbox: |l, o| Box::pin(cartgate_woocommerce::sandbox::start(l, o)),
         });

@@ -437,4 +437,4 @@ macro_rules! platform_suite {
     )*};
 }
 
-platform_suite!(woocommerce);
+platform_suite!(woocommerce, magento);

@@ -50,6 +50,8 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
             .env("CARTGATE_ADMIN_TOKEN", "tok")
             .env("CARTGATE_ALLOW_PRIVATE_UPSTREAMS", "true")
             .env("CARTGATE_LOG", "debug")
+            .env("CARTGATE_RATE_LIMIT_PER_SECOND", "10000")
+            .env("CARTGATE_RATE_LIMIT_BURST", "10000")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
