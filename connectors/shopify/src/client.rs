@@ -100,9 +100,8 @@ impl Session {
             Some(e) => e.trim_end_matches('/').to_owned(),
             None => format!("https://{shop}"),
         };
-        let url = Url::parse(&format!("{base}{}", q::API_PATH)).map_err(|e| {
-            ConnectorError::Validation(format!("invalid Shopify API address: {e}"))
-        })?;
+        let url = Url::parse(&format!("{base}{}", q::API_PATH))
+            .map_err(|e| ConnectorError::Validation(format!("invalid Shopify API address: {e}")))?;
         upstream.check_url(&url)?;
         let mut token = HeaderValue::from_str(token).map_err(|_| {
             ConnectorError::Validation("the access token has invalid characters".into())
@@ -167,8 +166,14 @@ impl Session {
                 tokio::time::sleep(wait).await;
             }
             let mut spec = RequestSpec::new(Method::POST, self.url.clone())
-                .header(HeaderName::from_static("x-shopify-access-token"), self.token.clone())
-                .header(http::header::ACCEPT, HeaderValue::from_static("application/json"))
+                .header(
+                    HeaderName::from_static("x-shopify-access-token"),
+                    self.token.clone(),
+                )
+                .header(
+                    http::header::ACCEPT,
+                    HeaderValue::from_static("application/json"),
+                )
                 .json(body);
             spec.idempotent = !mutation;
             let resp = match self.upstream.send(cx, &self.gate, spec).await {
@@ -202,8 +207,13 @@ impl Session {
                             .or(requested)
                             .unwrap_or(reserved)
                     };
-                    pacer.refund(key, (reserved - charged).max(0.0), quota).await?;
-                    if let Some(avail) = c.pointer("/throttleStatus/currentlyAvailable").and_then(Value::as_f64) {
+                    pacer
+                        .refund(key, (reserved - charged).max(0.0), quota)
+                        .await?;
+                    if let Some(avail) = c
+                        .pointer("/throttleStatus/currentlyAvailable")
+                        .and_then(Value::as_f64)
+                    {
                         pacer.observe(key, avail, quota).await?;
                     }
                 }
@@ -244,7 +254,9 @@ impl Session {
         let max = ts
             .and_then(|t| t.get("maximumAvailable"))
             .and_then(Value::as_f64);
-        let rate = ts.and_then(|t| t.get("restoreRate")).and_then(Value::as_f64);
+        let rate = ts
+            .and_then(|t| t.get("restoreRate"))
+            .and_then(Value::as_f64);
         if let (Some(max), Some(rate)) = (max, rate) {
             if max > 0.0 && rate > 0.0 && max.is_finite() && rate.is_finite() {
                 *quota = Quota {
@@ -356,7 +368,12 @@ impl Session {
         self.location
             .get_or_try_init(|| async {
                 let data = self
-                    .gql(cx, "CartgatePrimaryLocation", q::PRIMARY_LOCATION, json!({}))
+                    .gql(
+                        cx,
+                        "CartgatePrimaryLocation",
+                        q::PRIMARY_LOCATION,
+                        json!({}),
+                    )
                     .await?;
                 non_empty(data.pointer("/location/id").and_then(Value::as_str)).ok_or_else(|| {
                     ConnectorError::Validation(
@@ -408,13 +425,23 @@ impl Session {
                     json!({"id": gid, "after": after}),
                 )
                 .await?;
-            let page = data.pointer("/order/lineItems").cloned().unwrap_or(Value::Null);
-            let more = page.get("nodes").and_then(Value::as_array).cloned().unwrap_or_default();
+            let page = data
+                .pointer("/order/lineItems")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let more = page
+                .get("nodes")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if let Some(Value::Array(n)) = node.pointer_mut("/lineItems/nodes") {
                 n.extend(more);
             }
             if let Some(pi) = node.pointer_mut("/lineItems/pageInfo") {
-                *pi = page.get("pageInfo").cloned().unwrap_or(json!({"hasNextPage": false}));
+                *pi = page
+                    .get("pageInfo")
+                    .cloned()
+                    .unwrap_or(json!({"hasNextPage": false}));
             }
         }
         Ok(())
@@ -469,7 +496,10 @@ impl Session {
             .get("id")
             .and_then(Value::as_str)
             .ok_or_else(|| ConnectorError::bad_body("variant", "no id"))?;
-        let untracked = variant.pointer("/inventoryItem/tracked").and_then(Value::as_bool) == Some(false);
+        let untracked = variant
+            .pointer("/inventoryItem/tracked")
+            .and_then(Value::as_bool)
+            == Some(false);
         let track = quantity.is_some() && untracked;
         if let Some(input) = mapping::variant_input(vgid, price, sku, track)? {
             let data = self
@@ -490,7 +520,12 @@ impl Session {
             let location = self.primary_location(cx).await?;
             let input = mapping::inventory_set_input(item, &location, qty)?;
             let data = self
-                .gql(cx, "CartgateInventorySet", q::INVENTORY_SET, json!({"input": input}))
+                .gql(
+                    cx,
+                    "CartgateInventorySet",
+                    q::INVENTORY_SET,
+                    json!({"input": input}),
+                )
                 .await?;
             user_errors(&data, "/inventorySetQuantities/userErrors")?;
         }
@@ -513,7 +548,14 @@ impl Session {
         Ok(c)
     }
 
-    async fn count(&self, cx: &CallContext, op: &str, doc: &str, field: &str, query: Option<String>) -> Result<u64> {
+    async fn count(
+        &self,
+        cx: &CallContext,
+        op: &str,
+        doc: &str,
+        field: &str,
+        query: Option<String>,
+    ) -> Result<u64> {
         let data = self.gql(cx, op, doc, json!({ "query": query })).await?;
         data.pointer(&format!("/{field}/count"))
             .and_then(Value::as_u64)
@@ -529,9 +571,8 @@ fn is_throttled(body: &Value) -> bool {
     body.get("errors")
         .and_then(Value::as_array)
         .is_some_and(|errs| {
-            errs.iter().any(|e| {
-                e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED")
-            })
+            errs.iter()
+                .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"))
         })
 }
 
@@ -587,8 +628,12 @@ fn graphql_error(errors: &Value) -> ConnectorError {
         "ACCESS_DENIED" => ConnectorError::AuthFailed(format!(
             "the access token may not do this (missing scope?): {message}"
         )),
-        "MAX_COST_EXCEEDED" => ConnectorError::upstream(None, format!("query too costly: {message}")),
-        "INTERNAL_SERVER_ERROR" => ConnectorError::Unavailable(format!("Shopify failed: {message}")),
+        "MAX_COST_EXCEEDED" => {
+            ConnectorError::upstream(None, format!("query too costly: {message}"))
+        }
+        "INTERNAL_SERVER_ERROR" => {
+            ConnectorError::Unavailable(format!("Shopify failed: {message}"))
+        }
         "BAD_USER_INPUT" | "argumentLiteralsIncompatible" => {
             ConnectorError::Validation(format!("Shopify rejected the request: {message}"))
         }
@@ -608,7 +653,10 @@ fn user_errors(data: &Value, ptr: &str) -> Result<()> {
     let text: Vec<String> = errs
         .iter()
         .map(|e| {
-            let msg = e.get("message").and_then(Value::as_str).unwrap_or("invalid");
+            let msg = e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("invalid");
             let field = e
                 .get("field")
                 .and_then(Value::as_array)
@@ -635,7 +683,9 @@ fn user_errors(data: &Value, ptr: &str) -> Result<()> {
 fn found(v: Option<&Value>, what: &str) -> Result<Value> {
     match v {
         Some(v) if v.is_object() => Ok(v.clone()),
-        _ => Err(ConnectorError::NotFound(format!("Shopify has no such {what}"))),
+        _ => Err(ConnectorError::NotFound(format!(
+            "Shopify has no such {what}"
+        ))),
     }
 }
 
@@ -741,8 +791,14 @@ impl StoreSession for Session {
 
     async fn count_orders(&self, cx: &CallContext, f: &Filters) -> Result<u64> {
         let query = mapping::orders_query(f)?;
-        self.count(cx, "CartgateOrdersCount", q::ORDERS_COUNT, "ordersCount", query)
-            .await
+        self.count(
+            cx,
+            "CartgateOrdersCount",
+            q::ORDERS_COUNT,
+            "ordersCount",
+            query,
+        )
+        .await
     }
 
     async fn get_order(&self, cx: &CallContext, id: &str) -> Result<Order> {
@@ -759,7 +815,12 @@ impl StoreSession for Session {
         mapping::check_shipment(s)?;
         let ogid = gid("Order", order_id)?;
         let data = self
-            .gql(cx, "CartgateFulfillmentOrders", q::FULFILLMENT_ORDERS, json!({"id": ogid}))
+            .gql(
+                cx,
+                "CartgateFulfillmentOrders",
+                q::FULFILLMENT_ORDERS,
+                json!({"id": ogid}),
+            )
             .await?;
         let order = found(data.get("order"), "order")?;
         let input = mapping::fulfillment_input(&order, s)?;
@@ -797,8 +858,14 @@ impl StoreSession for Session {
 
     async fn count_products(&self, cx: &CallContext, f: &Filters) -> Result<u64> {
         let query = mapping::products_query(f)?;
-        self.count(cx, "CartgateProductsCount", q::PRODUCTS_COUNT, "productsCount", query)
-            .await
+        self.count(
+            cx,
+            "CartgateProductsCount",
+            q::PRODUCTS_COUNT,
+            "productsCount",
+            query,
+        )
+        .await
     }
 
     async fn get_product(&self, cx: &CallContext, id: &str) -> Result<Product> {
@@ -809,7 +876,12 @@ impl StoreSession for Session {
     async fn create_product(&self, cx: &CallContext, p: &NewProduct) -> Result<Product> {
         let input = mapping::product_create_input(p)?;
         let data = self
-            .gql(cx, "CartgateProductCreate", q::PRODUCT_CREATE, json!({"product": input}))
+            .gql(
+                cx,
+                "CartgateProductCreate",
+                q::PRODUCT_CREATE,
+                json!({"product": input}),
+            )
             .await?;
         user_errors(&data, "/productCreate/userErrors")?;
         let product = found(data.pointer("/productCreate/product"), "product")?;
@@ -838,7 +910,8 @@ impl StoreSession for Session {
             p.quantity,
         )
         .await?;
-        let id = mapping::gid_tail(&pgid).ok_or_else(|| ConnectorError::bad_body("product", "bad id"))?;
+        let id = mapping::gid_tail(&pgid)
+            .ok_or_else(|| ConnectorError::bad_body("product", "bad id"))?;
         self.get_product(cx, &id).await
     }
 
@@ -853,7 +926,12 @@ impl StoreSession for Session {
         let current = self.product_raw(cx, id).await?;
         if let Some(input) = mapping::product_update_input(&pgid, u)? {
             let data = self
-                .gql(cx, "CartgateProductUpdate", q::PRODUCT_UPDATE, json!({"product": input}))
+                .gql(
+                    cx,
+                    "CartgateProductUpdate",
+                    q::PRODUCT_UPDATE,
+                    json!({"product": input}),
+                )
                 .await?;
             user_errors(&data, "/productUpdate/userErrors")?;
         }
@@ -869,8 +947,15 @@ impl StoreSession for Session {
                     variants.len()
                 )));
             }
-            self.write_variant(cx, &pgid, &variants[0], u.price.as_deref(), u.sku.as_deref(), u.quantity)
-                .await?;
+            self.write_variant(
+                cx,
+                &pgid,
+                &variants[0],
+                u.price.as_deref(),
+                u.sku.as_deref(),
+                u.quantity,
+            )
+            .await?;
         }
         self.get_product(cx, id).await
     }
@@ -896,8 +981,15 @@ impl StoreSession for Session {
             .ok_or_else(|| {
                 ConnectorError::NotFound("Shopify has no such variant of this product".into())
             })?;
-        self.write_variant(cx, &pgid, &variant, u.price.as_deref(), u.sku.as_deref(), u.quantity)
-            .await?;
+        self.write_variant(
+            cx,
+            &pgid,
+            &variant,
+            u.price.as_deref(),
+            u.sku.as_deref(),
+            u.quantity,
+        )
+        .await?;
         self.get_product(cx, product_id).await
     }
 
@@ -922,14 +1014,25 @@ impl StoreSession for Session {
 
     async fn count_customers(&self, cx: &CallContext, f: &Filters) -> Result<u64> {
         let query = mapping::customers_query(f)?;
-        self.count(cx, "CartgateCustomersCount", q::CUSTOMERS_COUNT, "customersCount", query)
-            .await
+        self.count(
+            cx,
+            "CartgateCustomersCount",
+            q::CUSTOMERS_COUNT,
+            "customersCount",
+            query,
+        )
+        .await
     }
 
     async fn get_customer(&self, cx: &CallContext, id: &str) -> Result<Customer> {
         let gid = gid("Customer", id)?;
         let data = self
-            .gql(cx, "CartgateCustomer", q::CUSTOMER, json!({"id": gid, "addresses": ONE_ADDRESSES}))
+            .gql(
+                cx,
+                "CartgateCustomer",
+                q::CUSTOMER,
+                json!({"id": gid, "addresses": ONE_ADDRESSES}),
+            )
             .await?;
         let raw = found(data.get("customer"), "customer")?;
         self.customer_from(cx, raw).await
@@ -938,7 +1041,14 @@ impl StoreSession for Session {
     async fn list_categories(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Category>> {
         p.filters.only("categories", &[])?;
         let (raw, next) = self
-            .list_nodes(cx, "CartgateCollections", q::COLLECTIONS, "collections", json!({}), p)
+            .list_nodes(
+                cx,
+                "CartgateCollections",
+                q::COLLECTIONS,
+                "collections",
+                json!({}),
+                p,
+            )
             .await?;
         let items = raw
             .into_iter()
@@ -964,14 +1074,19 @@ impl StoreSession for Session {
         // Unparseable documents go through as they are: Shopify answers their errors.
         let (ours, mutation) = match cost::Costed::parse(query, op) {
             Ok(c) => (
-                c.requested(&vars).unwrap_or(MAX_QUERY_COST).min(MAX_QUERY_COST),
+                c.requested(&vars)
+                    .unwrap_or(MAX_QUERY_COST)
+                    .min(MAX_QUERY_COST),
                 c.is_mutation(),
             ),
             Err(_) => (1, true),
         };
         let key = format!("proxy:{}", op.unwrap_or(""));
         let answer = self.send(cx, &body, &key, ours, mutation).await?;
-        if matches!(answer.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+        if matches!(
+            answer.status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
             return Err(ConnectorError::AuthFailed(
                 "Shopify refused the access token".into(),
             ));
@@ -998,10 +1113,26 @@ mod tests {
         v["first"] = json!(n + 1);
         assert!(cost::requested(q::ORDERS, Some("CartgateOrders"), &v).unwrap() > MAX_QUERY_COST);
         for (op, doc, vars) in [
-            ("CartgateOrder", q::ORDER, json!({"lineItems": ONE_LINE_ITEMS, "fulfillments": ONE_FULFILLMENTS})),
-            ("CartgateProduct", q::PRODUCT, json!({"media": MEDIA, "collections": COLLECTIONS, "variants": ONE_VARIANTS})),
-            ("CartgateCustomer", q::CUSTOMER, json!({"addresses": ONE_ADDRESSES})),
-            ("CartgateFulfillmentOrders", q::FULFILLMENT_ORDERS, json!({})),
+            (
+                "CartgateOrder",
+                q::ORDER,
+                json!({"lineItems": ONE_LINE_ITEMS, "fulfillments": ONE_FULFILLMENTS}),
+            ),
+            (
+                "CartgateProduct",
+                q::PRODUCT,
+                json!({"media": MEDIA, "collections": COLLECTIONS, "variants": ONE_VARIANTS}),
+            ),
+            (
+                "CartgateCustomer",
+                q::CUSTOMER,
+                json!({"addresses": ONE_ADDRESSES}),
+            ),
+            (
+                "CartgateFulfillmentOrders",
+                q::FULFILLMENT_ORDERS,
+                json!({}),
+            ),
         ] {
             let c = cost::requested(doc, Some(op), &vars).unwrap();
             assert!(c <= MAX_QUERY_COST, "{op} costs {c}");
@@ -1017,7 +1148,11 @@ mod tests {
             body: Some(json!({"query": "{ shop { name } }"})),
         };
         assert!(proxy_body(&ok).is_ok());
-        for (m, p) in [("GET", "/graphql.json"), ("POST", "/orders.json"), ("POST", "/../x")] {
+        for (m, p) in [
+            ("GET", "/graphql.json"),
+            ("POST", "/orders.json"),
+            ("POST", "/../x"),
+        ] {
             let r = ProxyRequest {
                 method: m.into(),
                 path: p.into(),
@@ -1025,19 +1160,28 @@ mod tests {
             };
             assert!(proxy_body(&r).is_err(), "{m} {p}");
         }
-        let r = ProxyRequest { body: None, ..ok.clone() };
+        let r = ProxyRequest {
+            body: None,
+            ..ok.clone()
+        };
         assert!(proxy_body(&r).is_err());
     }
 
     #[test]
     fn errors_are_mapped() {
         assert!(matches!(
-            graphql_error(&json!([{"message": "Access denied", "extensions": {"code": "ACCESS_DENIED"}}])),
+            graphql_error(
+                &json!([{"message": "Access denied", "extensions": {"code": "ACCESS_DENIED"}}])
+            ),
             ConnectorError::AuthFailed(_)
         ));
         let data = json!({"x": {"userErrors": [{"field": ["variants", "0", "price"], "message": "Price must be positive"}]}});
         let err = user_errors(&data, "/x/userErrors").unwrap_err();
-        assert!(err.to_string().contains("variants.0.price: Price must be positive"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("variants.0.price: Price must be positive"),
+            "{err}"
+        );
         assert!(user_errors(&json!({"x": {"userErrors": []}}), "/x/userErrors").is_ok());
         assert!(paging_after(Some(&json!({"offset": 1}))).is_err());
     }

@@ -133,7 +133,9 @@ impl Cx<'_> {
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => out.push(&f.node),
-                Selection::InlineFragment(i) => self.fields(&i.node.selection_set.node, out, depth + 1),
+                Selection::InlineFragment(i) => {
+                    self.fields(&i.node.selection_set.node, out, depth + 1)
+                }
                 Selection::FragmentSpread(s) => {
                     if let Some(def) = self.fragments.get(&s.node.fragment_name.node) {
                         self.fields(&def.node.selection_set.node, out, depth + 1);
@@ -300,9 +302,14 @@ mod tests {
         let q = "query Q($n: Int!) { orders(first: $n) { nodes { ...F } } } fragment F on Order { id lineItems(first: 5) { nodes { id } } }";
         let c = Costed::parse(q, Some("Q")).expect("parses");
         assert_eq!(c.requested(&json!({"n": 2})), Some(2 + 2 * (1 + 2 + 5)));
-        let data = json!({"orders": {"nodes": [{"id": "1", "lineItems": {"nodes": [{"id": "a"}]}}]}});
+        let data =
+            json!({"orders": {"nodes": [{"id": "1", "lineItems": {"nodes": [{"id": "a"}]}}]}});
         assert_eq!(c.actual(&json!({"n": 2}), &data), Some(2 + (1 + 2 + 1)));
-        assert_eq!(c.requested(&json!({})), Some(2), "unknown size pages nothing");
+        assert_eq!(
+            c.requested(&json!({})),
+            Some(2),
+            "unknown size pages nothing"
+        );
         assert!(Costed::parse("query {", None).is_err());
     }
 }

@@ -261,11 +261,18 @@ mod tests {
     #[test]
     fn credentials_are_checked_and_canonical() {
         let c = Shopify
-            .parse_credentials(&json!({"shop": " HTTPS://Demo-Shop.myshopify.com/ ", "access_token": "shpat_1"}))
+            .parse_credentials(
+                &json!({"shop": " HTTPS://Demo-Shop.myshopify.com/ ", "access_token": "shpat_1"}),
+            )
             .expect("valid");
         assert_eq!(c["shop"], "demo-shop.myshopify.com");
         assert!(c.get("endpoint").is_none());
-        for bad in ["example.com", "-x.myshopify.com", "a_b.myshopify.com", ".myshopify.com"] {
+        for bad in [
+            "example.com",
+            "-x.myshopify.com",
+            "a_b.myshopify.com",
+            ".myshopify.com",
+        ] {
             let r = Shopify.parse_credentials(&json!({"shop": bad, "access_token": "t"}));
             assert!(matches!(r, Err(ConnectorError::Validation(_))), "{bad}");
         }
@@ -282,7 +289,9 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains("123456"), "{err}");
         let err = Shopify
-            .parse_credentials(&json!({"shop": "a.myshopify.com", "access_token": "shpat_secret", "x": 1}))
+            .parse_credentials(
+                &json!({"shop": "a.myshopify.com", "access_token": "shpat_secret", "x": 1}),
+            )
             .unwrap_err();
         assert!(!err.to_string().contains("shpat_secret"), "{err}");
         for bad in ["ftp://a.b", "https://u:p@a.b", "https://a.b/?x=1"] {

@@ -193,8 +193,13 @@ pub fn fulfillment_status(display: Option<&str>) -> FulfillmentStatus {
     match display.unwrap_or("") {
         "FULFILLED" => FulfillmentStatus::Fulfilled,
         "PARTIALLY_FULFILLED" | "IN_PROGRESS" => FulfillmentStatus::Partial,
-        "UNFULFILLED" | "RESTOCKED" | "OPEN" | "PENDING_FULFILLMENT" | "SCHEDULED"
-        | "ON_HOLD" | "REQUEST_DECLINED" => FulfillmentStatus::Unfulfilled,
+        "UNFULFILLED"
+        | "RESTOCKED"
+        | "OPEN"
+        | "PENDING_FULFILLMENT"
+        | "SCHEDULED"
+        | "ON_HOLD"
+        | "REQUEST_DECLINED" => FulfillmentStatus::Unfulfilled,
         _ => FulfillmentStatus::Unknown,
     }
 }
@@ -613,7 +618,8 @@ pub fn category(raw: &Value) -> Result<Category> {
 pub fn store_info(shop: &Value) -> StoreInfo {
     StoreInfo {
         name: text(shop, "/name"),
-        url: text(shop, "/url").or_else(|| text(shop, "/myshopifyDomain").map(|d| format!("https://{d}"))),
+        url: text(shop, "/url")
+            .or_else(|| text(shop, "/myshopifyDomain").map(|d| format!("https://{d}"))),
         currency: text(shop, "/currencyCode"),
         timezone: text(shop, "/ianaTimezone"),
         platform_version: Some(format!("Admin API {}", crate::queries::API_VERSION)),
@@ -625,11 +631,12 @@ pub fn store_info(shop: &Value) -> StoreInfo {
 // ---------------------------------------------------------------------------------------
 
 fn price_input(p: &str) -> Result<String> {
-    let d = Decimal::from_str(p.trim()).map_err(|_| {
-        ConnectorError::Validation(format!("price {p:?} is not a decimal amount"))
-    })?;
+    let d = Decimal::from_str(p.trim())
+        .map_err(|_| ConnectorError::Validation(format!("price {p:?} is not a decimal amount")))?;
     if d.is_sign_negative() {
-        return Err(ConnectorError::Validation("price must not be negative".into()));
+        return Err(ConnectorError::Validation(
+            "price must not be negative".into(),
+        ));
     }
     Ok(d.to_string())
 }
@@ -642,8 +649,7 @@ pub fn quantity_input(q: i64) -> Result<i32> {
 }
 
 fn title_input(name: &str) -> Result<String> {
-    non_empty(Some(name))
-        .ok_or_else(|| ConnectorError::Validation("name must not be empty".into()))
+    non_empty(Some(name)).ok_or_else(|| ConnectorError::Validation("name must not be empty".into()))
 }
 
 /// `ProductCreateInput`. Price, sku and quantity go to the default variant afterwards.
@@ -664,9 +670,8 @@ pub fn product_create_input(p: &NewProduct) -> Result<Value> {
             .category_ids
             .iter()
             .map(|c| {
-                gid("Collection", c).map_err(|_| {
-                    ConnectorError::Validation(format!("no such category {c:?}"))
-                })
+                gid("Collection", c)
+                    .map_err(|_| ConnectorError::Validation(format!("no such category {c:?}")))
             })
             .collect::<Result<Vec<_>>>()?;
         input.insert("collectionsToJoin".into(), json!(ids));
@@ -902,7 +907,10 @@ mod tests {
         );
         assert_eq!(gid_tail("gid://shopify/Order/abc"), None);
         assert_eq!(gid("Order", "77").unwrap(), "gid://shopify/Order/77");
-        assert!(matches!(gid("Order", "7a"), Err(ConnectorError::NotFound(_))));
+        assert!(matches!(
+            gid("Order", "7a"),
+            Err(ConnectorError::NotFound(_))
+        ));
         assert!(matches!(gid("Order", ""), Err(ConnectorError::NotFound(_))));
     }
 

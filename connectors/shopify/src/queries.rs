@@ -166,7 +166,8 @@ pub const FULFILLMENT_ORDERS: &str = "query CartgateFulfillmentOrders($id: ID!) 
   }
 }";
 
-pub const FULFILLMENT_CREATE: &str = "mutation CartgateFulfillmentCreate($fulfillment: FulfillmentInput!) {
+pub const FULFILLMENT_CREATE: &str =
+    "mutation CartgateFulfillmentCreate($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) {
     fulfillment { id status }
     userErrors { field message }
@@ -220,7 +221,8 @@ pub const VARIANTS_BULK_UPDATE: &str = "mutation CartgateVariantsBulkUpdate($pro
 }";
 
 /// Absolute `available` quantities at a location.
-pub const INVENTORY_SET: &str = "mutation CartgateInventorySet($input: InventorySetQuantitiesInput!) {
+pub const INVENTORY_SET: &str =
+    "mutation CartgateInventorySet($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
     inventoryAdjustmentGroup { id }
     userErrors { field message code }
@@ -234,14 +236,16 @@ pub const CUSTOMERS: &str = concat!(
     nodes { ...CartgateCustomer }
   }
 }",
-    customer_fragment!(), address_fragment!()
+    customer_fragment!(),
+    address_fragment!()
 );
 
 pub const CUSTOMER: &str = concat!(
     "query CartgateCustomer($id: ID!, $addresses: Int!) {
   customer(id: $id) { ...CartgateCustomer }
 }",
-    customer_fragment!(), address_fragment!()
+    customer_fragment!(),
+    address_fragment!()
 );
 
 pub const CUSTOMERS_COUNT: &str = "query CartgateCustomersCount($query: String) {
