@@ -189,7 +189,13 @@ impl Session {
             let throttled = parsed.as_ref().is_some_and(is_throttled);
             match cost {
                 Some(c) => {
+                    let before = self.quota();
                     let quota = self.adopt(c);
+                    if quota != before {
+                        // A new bucket size or rate: what the model owed in the old one
+                        // means nothing now. Start from Shopify's own report.
+                        pacer.refund(key, 1e12, quota).await?;
+                    }
                     let requested = c.get("requestedQueryCost").and_then(Value::as_f64);
                     if let Some(r) = requested {
                         self.learned

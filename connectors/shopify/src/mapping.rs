@@ -81,13 +81,32 @@ fn int(v: &Value, ptr: &str) -> Option<i64> {
     }
 }
 
-/// `…Set { shopMoney { amount } }`: Decimal scalars arrive as strings; numbers are read too.
-fn amount(v: &Value, ptr: &str) -> Option<String> {
-    match v.pointer(ptr)? {
-        Value::String(t) => money(Some(t)),
-        Value::Number(n) => money(Some(&n.to_string())),
-        _ => None,
+/// Minor digits of a currency (ISO 4217): 0 for JPY and friends, 3 for the dinars, else 2.
+pub fn currency_digits(code: &str) -> u32 {
+    match code {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
     }
+}
+
+/// An amount (`Decimal` scalars arrive as strings such as `"25.0"`; numbers are read
+/// too), padded to the currency's minor digits (`"25.00"`) but never rounded.
+fn amount_in(v: &Value, ptr: &str, currency: Option<&str>) -> Option<String> {
+    let text = match v.pointer(ptr)? {
+        Value::String(t) => money(Some(t))?,
+        Value::Number(n) => money(Some(&n.to_string()))?,
+        _ => return None,
+    };
+    let Some(digits) = currency.map(currency_digits) else {
+        return Some(text);
+    };
+    let mut d = Decimal::from_str(&text).ok()?;
+    if d.scale() < digits {
+        d.rescale(digits);
+    }
+    Some(d.to_string())
 }
 
 fn time(v: &Value, ptr: &str) -> Option<DateTime<Utc>> {
@@ -385,7 +404,8 @@ fn platform_status(
     (!words.is_empty()).then(|| words.join("/"))
 }
 
-fn line_item(v: &Value) -> Option<LineItem> {
+fn line_item(v: &Value, currency: Option<&str>) -> Option<LineItem> {
+    let amount = |v: &Value, p: &str| amount_in(v, p, currency);
     Some(LineItem {
         id: tail_at(v, "/id")?,
         product_id: tail_at(v, "/product/id"),
@@ -453,6 +473,8 @@ pub fn order(raw: &Value) -> Result<Order> {
             (guest != OrderCustomer::default()).then_some(guest)
         }
     };
+    let currency = text(raw, "/currencyCode");
+    let amount = |v: &Value, p: &str| amount_in(v, p, currency.as_deref());
     Ok(Order {
         id,
         number: text(raw, "/name"),
@@ -460,7 +482,7 @@ pub fn order(raw: &Value) -> Result<Order> {
         payment_status: payment_status(financial),
         fulfillment_status: fulfillment_status(fulfillment),
         platform_status: platform_status(financial, fulfillment, cancelled, closed),
-        currency: text(raw, "/currencyCode"),
+        currency: currency.clone(),
         subtotal: amount(raw, "/subtotalPriceSet/shopMoney/amount"),
         shipping_total: amount(raw, "/totalShippingPriceSet/shopMoney/amount"),
         tax_total: amount(raw, "/totalTaxSet/shopMoney/amount"),
@@ -471,7 +493,7 @@ pub fn order(raw: &Value) -> Result<Order> {
         shipping_address: shipping,
         line_items: nodes(raw, "/lineItems")
             .into_iter()
-            .filter_map(line_item)
+            .filter_map(|l| line_item(l, currency.as_deref()))
             .collect(),
         shipments: shipments(raw),
         note: text(raw, "/note"),
@@ -504,7 +526,7 @@ pub fn product_status_to_shopify(s: ProductStatus) -> &'static str {
 /// The option Shopify gives a product without options: `Title: Default Title`.
 const DEFAULT_OPTION: (&str, &str) = ("Title", "Default Title");
 
-pub fn variant(v: &Value) -> Result<Variant> {
+pub fn variant(v: &Value, currency: Option<&str>) -> Result<Variant> {
     let id = require_id(v, "variant")?;
     let options: BTreeMap<String, String> = list(v, "/selectedOptions")
         .iter()
@@ -519,7 +541,7 @@ pub fn variant(v: &Value) -> Result<Variant> {
         id,
         sku: text(v, "/sku"),
         name: text(v, "/title").filter(|t| t != DEFAULT_OPTION.1),
-        price: amount(v, "/price"),
+        price: amount_in(v, "/price", currency),
         quantity: if tracked {
             int(v, "/inventoryQuantity")
         } else {
@@ -535,7 +557,7 @@ pub fn product(raw: &Value, currency: Option<&str>) -> Result<Product> {
     let id = require_id(raw, "product")?;
     let variants: Vec<Variant> = nodes(raw, "/variants")
         .into_iter()
-        .filter_map(|v| variant(v).ok())
+        .filter_map(|v| variant(v, currency).ok())
         .collect();
     let status_word = text(raw, "/status");
     let single = (variants.len() == 1).then(|| &variants[0]);

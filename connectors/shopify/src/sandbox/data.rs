@@ -567,11 +567,11 @@ impl Db {
                 } else {
                     base_price
                 };
+                // Stock is kept at the primary location (see docs: quantities are set
+                // there); the second location stocks nothing, as a pop-up would.
                 let mut stock = BTreeMap::new();
                 stock.insert(primary, rng.gen_range(0..40));
-                if rng.gen_bool(0.3) {
-                    stock.insert(secondary, rng.gen_range(0..5));
-                }
+                stock.insert(secondary, 0);
                 variants.push(VariantRec {
                     id: variant_id,
                     title,

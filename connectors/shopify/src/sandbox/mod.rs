@@ -27,7 +27,8 @@
 //! 100/s): a query needs its requested cost available, is charged it, and is refunded
 //! the difference to the actual cost after running; a query that does not fit answers
 //! HTTP 200 `{"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED",
-//! …}}]}` and is charged nothing. With rate limits off the bucket reads full.
+//! …}}]}` and is charged nothing. With rate limits off the bucket reads full and reports
+//! a restore rate of 1 000 000 points/s, so paced clients never wait on it.
 //!
 //! # Control routes
 //!
@@ -66,6 +67,9 @@ pub use data::SHOP_DOMAIN;
 /// bucket of 20 seconds' worth).
 pub const STANDARD_BUCKET: f64 = 2000.0;
 pub const STANDARD_RESTORE_RATE: f64 = 100.0;
+
+/// The restore rate reported while throttling is off.
+pub const UNLIMITED_RESTORE_RATE: f64 = 1_000_000.0;
 
 /// The simulated cost bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -113,13 +117,20 @@ impl Throttle {
         b
     }
 
+    /// With throttling off the bucket does not bind: it reads full and restores at
+    /// [`UNLIMITED_RESTORE_RATE`], so a paced client never waits on it.
     fn status(&mut self, token: &str) -> Value {
         let cfg = self.config;
         let available = self.bucket(token).available;
+        let rate = if cfg.enabled {
+            cfg.restore_rate
+        } else {
+            UNLIMITED_RESTORE_RATE
+        };
         json!({
             "maximumAvailable": cfg.maximum_available,
             "currentlyAvailable": available.floor().max(0.0),
-            "restoreRate": cfg.restore_rate,
+            "restoreRate": rate,
         })
     }
 }
