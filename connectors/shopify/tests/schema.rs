@@ -10,7 +10,10 @@ use apollo_compiler::{ExecutableDocument, Schema};
 
 fn official() -> Option<apollo_compiler::validation::Valid<Schema>> {
     let sdl = support::official_sdl()?;
-    Some(Schema::parse_and_validate(sdl, "admin_2025-01.graphql").expect("the official schema converts to valid SDL"))
+    Some(
+        Schema::parse_and_validate(sdl, "admin_2025-01.graphql")
+            .expect("the official schema converts to valid SDL"),
+    )
 }
 
 #[test]
@@ -19,10 +22,18 @@ fn every_connector_document_validates_against_the_official_schema() {
     let docs = cartgate_shopify::queries::all_documents();
     assert!(docs.len() >= 19);
     for (name, doc) in docs {
-        if let Err(e) = ExecutableDocument::parse_and_validate(&schema, doc, format!("{name}.graphql")) {
-            panic!("{name} does not validate against Shopify 2025-01:\n{}", e.errors);
+        if let Err(e) =
+            ExecutableDocument::parse_and_validate(&schema, doc, format!("{name}.graphql"))
+        {
+            panic!(
+                "{name} does not validate against Shopify 2025-01:\n{}",
+                e.errors
+            );
         }
-        assert!(doc.contains(&format!(" {name}")), "{name} names its operation");
+        assert!(
+            doc.contains(&format!(" {name}")),
+            "{name} names its operation"
+        );
     }
     // And the validator does catch mistakes.
     let bad = "query { shop { nope } }";
@@ -38,7 +49,8 @@ fn every_connector_document_validates_against_the_official_schema() {
 fn the_sandbox_serves_a_subset_of_the_official_schema() {
     let Some(official) = official() else { return };
     let sdl = cartgate_shopify::sandbox::schema_sdl();
-    let ours = Schema::parse_and_validate(sdl, "sandbox.graphql").expect("the sandbox SDL is valid");
+    let ours =
+        Schema::parse_and_validate(sdl, "sandbox.graphql").expect("the sandbox SDL is valid");
     let mut problems = Vec::new();
     let mut checked = 0;
     for (name, ty) in &ours.types {
@@ -58,10 +70,20 @@ fn the_sandbox_serves_a_subset_of_the_official_schema() {
                         problems.push(format!("{name} implements {} only in the sandbox", i.name));
                     }
                 }
-                compare_fields(name, a.fields.iter().map(|(n, f)| (n, &***f)), |n| b.fields.get(n).map(|f| &***f), &mut problems);
+                compare_fields(
+                    name,
+                    a.fields.iter().map(|(n, f)| (n, &***f)),
+                    |n| b.fields.get(n).map(|f| &***f),
+                    &mut problems,
+                );
             }
             (ExtendedType::Interface(a), ExtendedType::Interface(b)) => {
-                compare_fields(name, a.fields.iter().map(|(n, f)| (n, &***f)), |n| b.fields.get(n).map(|f| &***f), &mut problems);
+                compare_fields(
+                    name,
+                    a.fields.iter().map(|(n, f)| (n, &***f)),
+                    |n| b.fields.get(n).map(|f| &***f),
+                    &mut problems,
+                );
             }
             (ExtendedType::Enum(a), ExtendedType::Enum(b)) => {
                 for v in a.values.keys() {
@@ -73,13 +95,19 @@ fn the_sandbox_serves_a_subset_of_the_official_schema() {
             (ExtendedType::InputObject(a), ExtendedType::InputObject(b)) => {
                 for (f, def) in &a.fields {
                     match b.fields.get(f) {
-                        None => problems.push(format!("input {name}.{f} is not in Shopify's schema")),
-                        Some(o) if o.ty != def.ty => problems.push(format!("input {name}.{f}: {} vs Shopify's {}", def.ty, o.ty)),
+                        None => {
+                            problems.push(format!("input {name}.{f} is not in Shopify's schema"))
+                        }
+                        Some(o) if o.ty != def.ty => problems.push(format!(
+                            "input {name}.{f}: {} vs Shopify's {}",
+                            def.ty, o.ty
+                        )),
                         _ => {}
                     }
                 }
                 for (f, o) in &b.fields {
-                    if o.ty.is_non_null() && o.default_value.is_none() && !a.fields.contains_key(f) {
+                    if o.ty.is_non_null() && o.default_value.is_none() && !a.fields.contains_key(f)
+                    {
                         problems.push(format!("input {name} lacks Shopify's required field {f}"));
                     }
                 }
@@ -87,20 +115,34 @@ fn the_sandbox_serves_a_subset_of_the_official_schema() {
             (ExtendedType::Union(a), ExtendedType::Union(b)) => {
                 for m in &a.members {
                     if !b.members.contains(m) {
-                        problems.push(format!("union {name} has no member {} in Shopify's schema", m.name));
+                        problems.push(format!(
+                            "union {name} has no member {} in Shopify's schema",
+                            m.name
+                        ));
                     }
                 }
             }
-            _ => problems.push(format!("{name} is another kind of type in Shopify's schema")),
+            _ => problems.push(format!(
+                "{name} is another kind of type in Shopify's schema"
+            )),
         }
     }
     assert!(checked > 50, "only {checked} types checked");
-    assert!(problems.is_empty(), "the sandbox strays from Shopify's schema:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "the sandbox strays from Shopify's schema:\n{}",
+        problems.join("\n")
+    );
 }
 
 fn compare_fields<'a>(
     ty: &str,
-    ours: impl Iterator<Item = (&'a apollo_compiler::Name, &'a apollo_compiler::ast::FieldDefinition)>,
+    ours: impl Iterator<
+        Item = (
+            &'a apollo_compiler::Name,
+            &'a apollo_compiler::ast::FieldDefinition,
+        ),
+    >,
     theirs: impl Fn(&apollo_compiler::Name) -> Option<&'a apollo_compiler::ast::FieldDefinition>,
     problems: &mut Vec<String>,
 ) {
@@ -117,14 +159,26 @@ fn compare_fields<'a>(
         }
         for a in &f.arguments {
             match o.arguments.iter().find(|x| x.name == a.name) {
-                None => problems.push(format!("{ty}.{name}({}) is not an argument in Shopify's schema", a.name)),
-                Some(x) if x.ty != a.ty => problems.push(format!("{ty}.{name}({}): {} vs Shopify's {}", a.name, a.ty, x.ty)),
+                None => problems.push(format!(
+                    "{ty}.{name}({}) is not an argument in Shopify's schema",
+                    a.name
+                )),
+                Some(x) if x.ty != a.ty => problems.push(format!(
+                    "{ty}.{name}({}): {} vs Shopify's {}",
+                    a.name, a.ty, x.ty
+                )),
                 _ => {}
             }
         }
         for x in &o.arguments {
-            if x.ty.is_non_null() && x.default_value.is_none() && !f.arguments.iter().any(|a| a.name == x.name) {
-                problems.push(format!("{ty}.{name} lacks Shopify's required argument {}", x.name));
+            if x.ty.is_non_null()
+                && x.default_value.is_none()
+                && !f.arguments.iter().any(|a| a.name == x.name)
+            {
+                problems.push(format!(
+                    "{ty}.{name} lacks Shopify's required argument {}",
+                    x.name
+                ));
             }
         }
     }

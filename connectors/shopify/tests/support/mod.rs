@@ -11,7 +11,8 @@ use serde_json::Value;
 /// The folder of Shopify's official specs, or `None` (with a printed message) when the
 /// shared folder is not beside the workspace.
 pub fn specs() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/platform-specs/shopify");
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/platform-specs/shopify");
     if p.is_dir() {
         Some(p)
     } else {
@@ -42,7 +43,10 @@ fn type_ref(t: &Value) -> String {
 fn deprecated(f: &Value) -> String {
     if f["isDeprecated"].as_bool() == Some(true) {
         match f["deprecationReason"].as_str() {
-            Some(r) => format!(" @deprecated(reason: {})", serde_json::to_string(r).unwrap()),
+            Some(r) => format!(
+                " @deprecated(reason: {})",
+                serde_json::to_string(r).unwrap()
+            ),
             None => " @deprecated".into(),
         }
     } else {
@@ -56,7 +60,8 @@ fn input_values(args: &Value) -> String {
         .map(|a| {
             a.iter()
                 .map(|x| {
-                    let mut s = format!("{}: {}", x["name"].as_str().unwrap(), type_ref(&x["type"]));
+                    let mut s =
+                        format!("{}: {}", x["name"].as_str().unwrap(), type_ref(&x["type"]));
                     if let Some(d) = x["defaultValue"].as_str() {
                         write!(s, " = {d}").unwrap();
                     }
@@ -71,7 +76,11 @@ fn input_values(args: &Value) -> String {
 
 fn names(list: &Value) -> Vec<String> {
     list.as_array()
-        .map(|a| a.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -91,8 +100,17 @@ pub fn introspection_to_sdl(schema: &Value) -> String {
             continue;
         }
         let args = input_values(&d["args"]);
-        let args = if args.is_empty() { String::new() } else { format!("({args})") };
-        let locs: Vec<&str> = d["locations"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let args = if args.is_empty() {
+            String::new()
+        } else {
+            format!("({args})")
+        };
+        let locs: Vec<&str> = d["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         writeln!(out, "directive @{name}{args} on {}", locs.join(" | ")).unwrap();
     }
     for t in schema["types"].as_array().unwrap() {
@@ -107,19 +125,43 @@ pub fn introspection_to_sdl(schema: &Value) -> String {
                 }
             }
             kind @ ("OBJECT" | "INTERFACE") => {
-                let word = if kind == "OBJECT" { "type" } else { "interface" };
+                let word = if kind == "OBJECT" {
+                    "type"
+                } else {
+                    "interface"
+                };
                 let ifaces = names(&t["interfaces"]);
-                let imp = if ifaces.is_empty() { String::new() } else { format!(" implements {}", ifaces.join(" & ")) };
+                let imp = if ifaces.is_empty() {
+                    String::new()
+                } else {
+                    format!(" implements {}", ifaces.join(" & "))
+                };
                 writeln!(out, "{word} {name}{imp} {{").unwrap();
                 for f in t["fields"].as_array().unwrap() {
                     let args = input_values(&f["args"]);
-                    let args = if args.is_empty() { String::new() } else { format!("({args})") };
-                    writeln!(out, "  {}{args}: {}{}", f["name"].as_str().unwrap(), type_ref(&f["type"]), deprecated(f)).unwrap();
+                    let args = if args.is_empty() {
+                        String::new()
+                    } else {
+                        format!("({args})")
+                    };
+                    writeln!(
+                        out,
+                        "  {}{args}: {}{}",
+                        f["name"].as_str().unwrap(),
+                        type_ref(&f["type"]),
+                        deprecated(f)
+                    )
+                    .unwrap();
                 }
                 writeln!(out, "}}").unwrap();
             }
             "UNION" => {
-                writeln!(out, "union {name} = {}", names(&t["possibleTypes"]).join(" | ")).unwrap();
+                writeln!(
+                    out,
+                    "union {name} = {}",
+                    names(&t["possibleTypes"]).join(" | ")
+                )
+                .unwrap();
             }
             "ENUM" => {
                 writeln!(out, "enum {name} {{").unwrap();
@@ -129,10 +171,18 @@ pub fn introspection_to_sdl(schema: &Value) -> String {
                 writeln!(out, "}}").unwrap();
             }
             "INPUT_OBJECT" => {
-                let one_of = if t["isOneOf"].as_bool() == Some(true) { " @oneOf" } else { "" };
+                let one_of = if t["isOneOf"].as_bool() == Some(true) {
+                    " @oneOf"
+                } else {
+                    ""
+                };
                 writeln!(out, "input {name}{one_of} {{").unwrap();
                 for f in t["inputFields"].as_array().unwrap() {
-                    let mut s = format!("  {}: {}", f["name"].as_str().unwrap(), type_ref(&f["type"]));
+                    let mut s = format!(
+                        "  {}: {}",
+                        f["name"].as_str().unwrap(),
+                        type_ref(&f["type"])
+                    );
                     if let Some(d) = f["defaultValue"].as_str() {
                         write!(s, " = {d}").unwrap();
                     }
