@@ -1,0 +1,1194 @@
+//! The Shopify store session: every upstream call of the connector.
+//!
+//! One endpoint: `POST {endpoint or https://{shop}}/admin/api/2025-01/graphql.json` with
+//! the `X-Shopify-Access-Token` header (marked sensitive: never in debug output). Every
+//! document comes from [`crate::queries`].
+//!
+//! # Throttling
+//!
+//! Shopify prices each query (`extensions.cost`) and keeps a leaky bucket per app and
+//! store (`throttleStatus`: `maximumAvailable`, `currentlyAvailable`, `restoreRate`). The
+//! session mirrors that bucket in the shared [`Pacer`](cartgate_connector::pace::Pacer)
+//! under `shopify:<shop>` (several gateway instances share it in Redis mode):
+//!
+//! 1. before a call it reserves the expected requested cost (the `requestedQueryCost`
+//!    Shopify last charged for the same document and sizes, else our own estimate from
+//!    [`crate::cost`]) and sleeps the wait the pacer answers;
+//! 2. after the answer it refunds `reserved - actualQueryCost`, adopts Shopify's bucket
+//!    size and restore rate as the quota, and tells the pacer what Shopify says is left;
+//! 3. a `THROTTLED` answer (HTTP 200, `errors[].extensions.code`) charged nothing: the
+//!    session refunds, lets the pacer wait for the points and sends again, within the
+//!    upstream's `max_retry_wait`; past that it answers `RateLimited`. Clients never see
+//!    Shopify's throttling otherwise.
+//!
+//! Queries are sent as POST but are idempotent (`RequestSpec::idempotent`), so transient
+//! failures are retried by the upstream client; mutations are sent once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use cartgate_connector::http::{RequestSpec, StoreGate, Upstream};
+use cartgate_connector::model::*;
+use cartgate_connector::pace::Quota;
+use cartgate_connector::util::non_empty;
+use cartgate_connector::{
+    CallContext, ConnectorError, Filters, ListParams, Page, Result, StoreSession,
+};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::cost::{self, MAX_QUERY_COST};
+use crate::mapping::{self, gid};
+use crate::queries as q;
+
+/// Before Shopify has told us the bucket: the smallest published one (1000 points,
+/// 50 points/s). The first answer replaces it.
+const DEFAULT_QUOTA: Quota = Quota {
+    rate_per_sec: 50.0,
+    burst: 1000.0,
+};
+/// Nested page sizes in lists (small: a list page must stay under the single-query cost
+/// limit) and for one object (large). An object whose nested list was cut short in a
+/// list is read again on its own.
+const LIST_LINE_ITEMS: u64 = 10;
+const LIST_FULFILLMENTS: u64 = 5;
+const ONE_LINE_ITEMS: u64 = 50;
+const ONE_FULFILLMENTS: u64 = 50;
+const LIST_VARIANTS: u64 = 20;
+const ONE_VARIANTS: u64 = 100;
+const MEDIA: u64 = 10;
+const COLLECTIONS: u64 = 10;
+const LIST_ADDRESSES: u64 = 10;
+const ONE_ADDRESSES: u64 = 50;
+/// Longest Shopify message passed on to clients.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+pub(crate) struct Session {
+    upstream: Upstream,
+    gate: StoreGate,
+    /// `{endpoint or https://{shop}}/admin/api/2025-01/graphql.json`.
+    url: Url,
+    token: HeaderValue,
+    /// The pacer key: `shopify:<shop>` (plus the endpoint when one is given, so two
+    /// sandboxes with the same demo shop do not share a budget).
+    pace_key: String,
+    quota: Mutex<Quota>,
+    /// Shopify's `requestedQueryCost` by (operation, our estimate for the sizes asked).
+    learned: Mutex<HashMap<(String, u64), f64>>,
+    currency: OnceCell<Option<String>>,
+    location: OnceCell<String>,
+}
+
+/// The outcome of one GraphQL call that Shopify answered.
+struct Answer {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Session {
+    pub(crate) fn new(
+        upstream: Upstream,
+        shop: &str,
+        token: &str,
+        endpoint: Option<&str>,
+    ) -> Result<Self> {
+        let base = match endpoint {
+            Some(e) => e.trim_end_matches('/').to_owned(),
+            None => format!("https://{shop}"),
+        };
+        let url = Url::parse(&format!("{base}{}", q::API_PATH))
+            .map_err(|e| ConnectorError::Validation(format!("invalid Shopify API address: {e}")))?;
+        upstream.check_url(&url)?;
+        let mut token = HeaderValue::from_str(token).map_err(|_| {
+            ConnectorError::Validation("the access token has invalid characters".into())
+        })?;
+        token.set_sensitive(true);
+        let pace_key = match endpoint {
+            Some(e) => format!("shopify:{shop}@{}", e.trim_end_matches('/')),
+            None => format!("shopify:{shop}"),
+        };
+        Ok(Session {
+            gate: upstream.gate(),
+            upstream,
+            url,
+            token,
+            pace_key,
+            quota: Mutex::new(DEFAULT_QUOTA),
+            learned: Mutex::default(),
+            currency: OnceCell::new(),
+            location: OnceCell::new(),
+        })
+    }
+
+    fn quota(&self) -> Quota {
+        *self.quota.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn estimate(&self, op: &str, ours: u64) -> f64 {
+        self.learned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(op.to_owned(), ours))
+            .copied()
+            .unwrap_or(ours as f64)
+    }
+
+    /// Sends one GraphQL body with pacing and THROTTLED recovery. Answers whatever else
+    /// Shopify said (the caller interprets statuses and errors).
+    async fn send(
+        &self,
+        cx: &CallContext,
+        body: &Value,
+        op: &str,
+        ours: u64,
+        mutation: bool,
+    ) -> Result<Answer> {
+        let started = Instant::now();
+        let max_wait = self.upstream.config().max_retry_wait;
+        let pacer = self.upstream.pacer().clone();
+        let key = self.pace_key.as_str();
+        loop {
+            let quota = self.quota();
+            let reserved = self.estimate(op, ours).min(quota.burst);
+            let wait = pacer.reserve(key, reserved, quota).await?;
+            if !wait.is_zero() {
+                if started.elapsed() + wait > max_wait.max(Duration::from_secs(1)) {
+                    pacer.refund(key, reserved, quota).await?;
+                    return Err(ConnectorError::RateLimited {
+                        retry_after: Some(wait),
+                    });
+                }
+                tracing::debug!(?wait, reserved, "pacing a Shopify call");
+                tokio::time::sleep(wait).await;
+            }
+            let mut spec = RequestSpec::new(Method::POST, self.url.clone())
+                .header(
+                    HeaderName::from_static("x-shopify-access-token"),
+                    self.token.clone(),
+                )
+                .header(
+                    http::header::ACCEPT,
+                    HeaderValue::from_static("application/json"),
+                )
+                .json(body);
+            spec.idempotent = !mutation;
+            let resp = match self.upstream.send(cx, &self.gate, spec).await {
+                Ok(r) => r,
+                Err(e) => {
+                    pacer.refund(key, reserved, quota).await?;
+                    return Err(e);
+                }
+            };
+            let status = resp.status;
+            let parsed: Option<Value> = serde_json::from_slice(&resp.body).ok();
+            let cost = parsed.as_ref().and_then(|b| b.pointer("/extensions/cost"));
+            let throttled = parsed.as_ref().is_some_and(is_throttled);
+            match cost {
+                Some(c) => {
+                    let before = self.quota();
+                    let quota = self.adopt(c);
+                    if quota != before {
+                        // A new bucket size or rate: what the model owed in the old one
+                        // means nothing now. Start from Shopify's own report.
+                        pacer.refund(key, 1e12, quota).await?;
+                    }
+                    let requested = c.get("requestedQueryCost").and_then(Value::as_f64);
+                    if let Some(r) = requested {
+                        self.learned
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert((op.to_owned(), ours), r);
+                    }
+                    // A throttled query charged nothing; otherwise the bucket keeps the
+                    // actual cost.
+                    let charged = if throttled {
+                        0.0
+                    } else {
+                        c.get("actualQueryCost")
+                            .and_then(Value::as_f64)
+                            .or(requested)
+                            .unwrap_or(reserved)
+                    };
+                    pacer
+                        .refund(key, (reserved - charged).max(0.0), quota)
+                        .await?;
+                    if let Some(avail) = c
+                        .pointer("/throttleStatus/currentlyAvailable")
+                        .and_then(Value::as_f64)
+                    {
+                        pacer.observe(key, avail, quota).await?;
+                    }
+                }
+                None if !status.is_success() || throttled => {
+                    pacer.refund(key, reserved, quota).await?;
+                }
+                None => {}
+            }
+            if throttled {
+                let quota = self.quota();
+                let need = self.estimate(op, ours).min(quota.burst);
+                let avail = cost
+                    .and_then(|c| c.pointer("/throttleStatus/currentlyAvailable"))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
+                let eta = Duration::from_secs_f64(
+                    ((need - avail).max(0.0) / quota.rate_per_sec.max(1e-3)).min(3600.0),
+                );
+                if started.elapsed() + eta > max_wait.max(Duration::from_secs(1)) {
+                    return Err(ConnectorError::RateLimited {
+                        retry_after: Some(eta),
+                    });
+                }
+                tracing::debug!(?eta, "Shopify throttled a call; waiting for the bucket");
+                continue;
+            }
+            return Ok(Answer {
+                status,
+                body: parsed.unwrap_or(Value::Null),
+            });
+        }
+    }
+
+    /// Takes Shopify's bucket size and restore rate as the quota.
+    fn adopt(&self, cost: &Value) -> Quota {
+        let mut quota = self.quota.lock().unwrap_or_else(|e| e.into_inner());
+        let ts = cost.get("throttleStatus");
+        let max = ts
+            .and_then(|t| t.get("maximumAvailable"))
+            .and_then(Value::as_f64);
+        let rate = ts
+            .and_then(|t| t.get("restoreRate"))
+            .and_then(Value::as_f64);
+        if let (Some(max), Some(rate)) = (max, rate) {
+            if max > 0.0 && rate > 0.0 && max.is_finite() && rate.is_finite() {
+                *quota = Quota {
+                    rate_per_sec: rate,
+                    burst: max,
+                };
+            }
+        }
+        *quota
+    }
+
+    /// Runs one of our documents and answers its `data`, with Shopify's errors mapped.
+    async fn gql(&self, cx: &CallContext, op: &str, doc: &str, vars: Value) -> Result<Value> {
+        let costed = cost::Costed::parse(doc, Some(op))
+            .map_err(|e| ConnectorError::upstream(None, format!("bad built-in query {op}: {e}")))?;
+        let ours = costed.requested(&vars).unwrap_or(MAX_QUERY_COST);
+        let mutation = costed.is_mutation();
+        let body = json!({"query": doc, "operationName": op, "variables": vars});
+        let answer = self.send(cx, &body, op, ours, mutation).await?;
+        check_status(answer.status, &answer.body)?;
+        if let Some(errors) = answer.body.get("errors") {
+            return Err(graphql_error(errors));
+        }
+        match answer.body.get("data") {
+            Some(d) if d.is_object() => Ok(d.clone()),
+            _ => Err(ConnectorError::bad_body("GraphQL answer", "no data")),
+        }
+    }
+
+    /// The largest `first` for a list document that keeps the query under the single
+    /// query cost limit.
+    fn page_size(op: &str, doc: &str, vars: &Value, want: u32) -> u32 {
+        let mut one = vars.clone();
+        one["first"] = json!(1);
+        let per_node = cost::requested(doc, Some(op), &one)
+            .unwrap_or(MAX_QUERY_COST)
+            .saturating_sub(2)
+            .max(1);
+        let fits = ((MAX_QUERY_COST - 2) / per_node).clamp(1, 250) as u32;
+        want.clamp(1, fits)
+    }
+
+    /// A cursor walk of `limit` nodes of the connection at `field`, from the paging state.
+    /// `more(node)` says whether a node was cut short and must be read again on its own.
+    async fn list_nodes(
+        &self,
+        cx: &CallContext,
+        op: &str,
+        doc: &str,
+        field: &str,
+        vars: Value,
+        p: &ListParams,
+    ) -> Result<(Vec<Value>, Option<Value>)> {
+        let mut after = paging_after(p.state.as_ref())?;
+        let limit = p.limit.clamp(1, cartgate_connector::page::MAX_LIMIT);
+        let mut items: Vec<Value> = Vec::new();
+        loop {
+            let want = limit - items.len() as u32;
+            let mut v = vars.clone();
+            v["first"] = json!(Self::page_size(op, doc, &vars, want));
+            v["after"] = after.clone().map_or(Value::Null, Value::String);
+            let data = self.gql(cx, op, doc, v).await?;
+            let conn = data.get(field).cloned().unwrap_or(Value::Null);
+            let nodes = match conn.get("nodes") {
+                Some(Value::Array(a)) => a.clone(),
+                _ => return Err(ConnectorError::bad_body("connection", "no nodes")),
+            };
+            let has_next = conn
+                .pointer("/pageInfo/hasNextPage")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let end = conn
+                .pointer("/pageInfo/endCursor")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let empty = nodes.is_empty();
+            items.extend(nodes);
+            if !has_next || end.is_none() || empty {
+                return Ok((items, None));
+            }
+            after = end;
+            if items.len() as u32 >= limit {
+                return Ok((items, after.map(|a| json!({ "after": a }))));
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Shop data
+    // -----------------------------------------------------------------------------------
+
+    async fn shop(&self, cx: &CallContext) -> Result<Value> {
+        let data = self.gql(cx, "CartgateShop", q::SHOP, json!({})).await?;
+        let shop = data.get("shop").cloned().unwrap_or(Value::Null);
+        let currency = non_empty(shop.get("currencyCode").and_then(Value::as_str));
+        let _ = self.currency.set(currency);
+        Ok(shop)
+    }
+
+    async fn currency(&self, cx: &CallContext) -> Result<Option<String>> {
+        if let Some(c) = self.currency.get() {
+            return Ok(c.clone());
+        }
+        self.shop(cx).await?;
+        Ok(self.currency.get().cloned().flatten())
+    }
+
+    async fn primary_location(&self, cx: &CallContext) -> Result<String> {
+        self.location
+            .get_or_try_init(|| async {
+                let data = self
+                    .gql(
+                        cx,
+                        "CartgatePrimaryLocation",
+                        q::PRIMARY_LOCATION,
+                        json!({}),
+                    )
+                    .await?;
+                non_empty(data.pointer("/location/id").and_then(Value::as_str)).ok_or_else(|| {
+                    ConnectorError::Validation(
+                        "the shop has no primary location to keep quantities at".into(),
+                    )
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Orders
+    // -----------------------------------------------------------------------------------
+
+    /// One order node with every line item (followed page by page).
+    async fn order_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
+        let gid = gid("Order", id)?;
+        let data = self
+            .gql(
+                cx,
+                "CartgateOrder",
+                q::ORDER,
+                json!({"id": gid, "lineItems": ONE_LINE_ITEMS, "fulfillments": ONE_FULFILLMENTS}),
+            )
+            .await?;
+        let mut node = found(data.get("order"), "order")?;
+        self.more_line_items(cx, &gid, &mut node).await?;
+        Ok(node)
+    }
+
+    async fn more_line_items(&self, cx: &CallContext, gid: &str, node: &mut Value) -> Result<()> {
+        let mut guard = 0;
+        while node
+            .pointer("/lineItems/pageInfo/hasNextPage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
+            guard += 1;
+            let after = node.pointer("/lineItems/pageInfo/endCursor").cloned();
+            if guard > 100 || after.as_ref().is_none_or(Value::is_null) {
+                break;
+            }
+            let data = self
+                .gql(
+                    cx,
+                    "CartgateOrderLineItems",
+                    q::ORDER_LINE_ITEMS,
+                    json!({"id": gid, "after": after}),
+                )
+                .await?;
+            let page = data
+                .pointer("/order/lineItems")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let more = page
+                .get("nodes")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(Value::Array(n)) = node.pointer_mut("/lineItems/nodes") {
+                n.extend(more);
+            }
+            if let Some(pi) = node.pointer_mut("/lineItems/pageInfo") {
+                *pi = page
+                    .get("pageInfo")
+                    .cloned()
+                    .unwrap_or(json!({"hasNextPage": false}));
+            }
+        }
+        Ok(())
+    }
+
+    fn order_from(&self, cx: &CallContext, raw: Value) -> Result<Order> {
+        let mut o = mapping::order(&raw)?;
+        if cx.include_raw {
+            o.raw = Some(raw);
+        }
+        Ok(o)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Products
+    // -----------------------------------------------------------------------------------
+
+    async fn product_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
+        let gid = gid("Product", id)?;
+        let data = self
+            .gql(
+                cx,
+                "CartgateProduct",
+                q::PRODUCT,
+                json!({"id": gid, "media": MEDIA, "collections": COLLECTIONS, "variants": ONE_VARIANTS}),
+            )
+            .await?;
+        found(data.get("product"), "product")
+    }
+
+    async fn product_from(&self, cx: &CallContext, raw: Value) -> Result<Product> {
+        let currency = self.currency(cx).await?;
+        let mut p = mapping::product(&raw, currency.as_deref())?;
+        if cx.include_raw {
+            p.raw = Some(raw);
+        }
+        Ok(p)
+    }
+
+    /// Sets price/sku (bulk variant update) and quantity (inventory at the primary
+    /// location) of one variant node of `product`.
+    async fn write_variant(
+        &self,
+        cx: &CallContext,
+        product_gid: &str,
+        variant: &Value,
+        price: Option<&str>,
+        sku: Option<&str>,
+        quantity: Option<i64>,
+    ) -> Result<()> {
+        let vgid = variant
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ConnectorError::bad_body("variant", "no id"))?;
+        let untracked = variant
+            .pointer("/inventoryItem/tracked")
+            .and_then(Value::as_bool)
+            == Some(false);
+        let track = quantity.is_some() && untracked;
+        if let Some(input) = mapping::variant_input(vgid, price, sku, track)? {
+            let data = self
+                .gql(
+                    cx,
+                    "CartgateVariantsBulkUpdate",
+                    q::VARIANTS_BULK_UPDATE,
+                    json!({"productId": product_gid, "variants": [input]}),
+                )
+                .await?;
+            user_errors(&data, "/productVariantsBulkUpdate/userErrors")?;
+        }
+        if let Some(qty) = quantity {
+            let item = variant
+                .pointer("/inventoryItem/id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ConnectorError::bad_body("variant", "no inventory item"))?;
+            let location = self.primary_location(cx).await?;
+            let input = mapping::inventory_set_input(item, &location, qty)?;
+            let data = self
+                .gql(
+                    cx,
+                    "CartgateInventorySet",
+                    q::INVENTORY_SET,
+                    json!({"input": input}),
+                )
+                .await?;
+            user_errors(&data, "/inventorySetQuantities/userErrors")?;
+        }
+        Ok(())
+    }
+
+    async fn customer_from(&self, cx: &CallContext, raw: Value) -> Result<Customer> {
+        let mut c = mapping::customer(&raw)?;
+        if cx.include_raw {
+            c.raw = Some(raw);
+        }
+        Ok(c)
+    }
+
+    fn category_from(&self, cx: &CallContext, raw: Value) -> Result<Category> {
+        let mut c = mapping::category(&raw)?;
+        if cx.include_raw {
+            c.raw = Some(raw);
+        }
+        Ok(c)
+    }
+
+    async fn count(
+        &self,
+        cx: &CallContext,
+        op: &str,
+        doc: &str,
+        field: &str,
+        query: Option<String>,
+    ) -> Result<u64> {
+        let data = self.gql(cx, op, doc, json!({ "query": query })).await?;
+        data.pointer(&format!("/{field}/count"))
+            .and_then(Value::as_u64)
+            .ok_or_else(|| ConnectorError::bad_body("count", "no count"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Free helpers
+// ---------------------------------------------------------------------------------------
+
+fn is_throttled(body: &Value) -> bool {
+    body.get("errors")
+        .and_then(Value::as_array)
+        .is_some_and(|errs| {
+            errs.iter()
+                .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"))
+        })
+}
+
+fn short(m: &str) -> String {
+    m.chars().take(MAX_MESSAGE_CHARS).collect()
+}
+
+/// HTTP statuses of the GraphQL endpoint. Bodies are never echoed except Shopify's own
+/// short messages.
+fn check_status(status: StatusCode, body: &Value) -> Result<()> {
+    if status.is_success() {
+        return Ok(());
+    }
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(ConnectorError::AuthFailed(
+            "Shopify refused the access token".into(),
+        )),
+        StatusCode::NOT_FOUND => Err(ConnectorError::Validation(
+            "no Shopify Admin API (2025-01) at this address: check the shop domain".into(),
+        )),
+        StatusCode::PAYMENT_REQUIRED | StatusCode::LOCKED => Err(ConnectorError::Unavailable(
+            "the shop is frozen or locked by Shopify".into(),
+        )),
+        StatusCode::BAD_REQUEST => Err(ConnectorError::Validation(format!(
+            "Shopify rejected the request: {}",
+            body.get("errors")
+                .map(|e| match e {
+                    Value::String(s) => short(s),
+                    other => short(&other.to_string()),
+                })
+                .unwrap_or_else(|| "no reason given".into())
+        ))),
+        s => Err(ConnectorError::upstream(
+            Some(s.as_u16()),
+            format!("Shopify answered {s}"),
+        )),
+    }
+}
+
+/// Top-level GraphQL `errors` of an answer with HTTP 200.
+fn graphql_error(errors: &Value) -> ConnectorError {
+    let first = errors.as_array().and_then(|a| a.first());
+    let message = first
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .map(short)
+        .unwrap_or_else(|| "no message".into());
+    let code = first
+        .and_then(|e| e.pointer("/extensions/code"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match code {
+        "ACCESS_DENIED" => ConnectorError::AuthFailed(format!(
+            "the access token may not do this (missing scope?): {message}"
+        )),
+        "MAX_COST_EXCEEDED" => {
+            ConnectorError::upstream(None, format!("query too costly: {message}"))
+        }
+        "INTERNAL_SERVER_ERROR" => {
+            ConnectorError::Unavailable(format!("Shopify failed: {message}"))
+        }
+        "BAD_USER_INPUT" | "argumentLiteralsIncompatible" => {
+            ConnectorError::Validation(format!("Shopify rejected the request: {message}"))
+        }
+        _ if message.contains("Invalid global id") => {
+            ConnectorError::NotFound("Shopify has no such object".into())
+        }
+        _ => ConnectorError::upstream(None, format!("Shopify answered an error: {message}")),
+    }
+}
+
+/// A mutation's `userErrors` as one validation error: `field: message; …`.
+fn user_errors(data: &Value, ptr: &str) -> Result<()> {
+    let errs = data.pointer(ptr).and_then(Value::as_array);
+    let Some(errs) = errs.filter(|e| !e.is_empty()) else {
+        return Ok(());
+    };
+    let text: Vec<String> = errs
+        .iter()
+        .map(|e| {
+            let msg = e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("invalid");
+            let field = e
+                .get("field")
+                .and_then(Value::as_array)
+                .map(|f| {
+                    f.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .filter(|f| !f.is_empty());
+            match field {
+                Some(f) => format!("{f}: {msg}"),
+                None => msg.to_owned(),
+            }
+        })
+        .collect();
+    Err(ConnectorError::Validation(format!(
+        "Shopify rejected the change: {}",
+        short(&text.join("; "))
+    )))
+}
+
+/// A single-object field: null is not found.
+fn found(v: Option<&Value>, what: &str) -> Result<Value> {
+    match v {
+        Some(v) if v.is_object() => Ok(v.clone()),
+        _ => Err(ConnectorError::NotFound(format!(
+            "Shopify has no such {what}"
+        ))),
+    }
+}
+
+fn paging_after(state: Option<&Value>) -> Result<Option<String>> {
+    match state {
+        None => Ok(None),
+        Some(s) => match s.get("after") {
+            Some(Value::String(a)) if !a.is_empty() => Ok(Some(a.clone())),
+            _ => Err(ConnectorError::Validation(
+                "the cursor does not belong to this list".into(),
+            )),
+        },
+    }
+}
+
+/// A list node whose nested line items (or fulfillments) did not all fit.
+fn order_cut_short(node: &Value) -> bool {
+    node.pointer("/lineItems/pageInfo/hasNextPage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || node
+            .get("fulfillments")
+            .and_then(Value::as_array)
+            .is_some_and(|f| f.len() as u64 >= LIST_FULFILLMENTS)
+}
+
+fn product_cut_short(node: &Value) -> bool {
+    node.pointer("/variants/pageInfo/hasNextPage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn customer_cut_short(node: &Value) -> bool {
+    node.get("addresses")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.len() as u64 >= LIST_ADDRESSES)
+}
+
+/// The proxy accepts exactly the GraphQL endpoint.
+fn proxy_body(r: &ProxyRequest) -> Result<Value> {
+    if !r.method.eq_ignore_ascii_case("POST") {
+        return Err(ConnectorError::Validation(
+            "the Shopify proxy takes POST /graphql.json only".into(),
+        ));
+    }
+    if r.path.trim_end_matches('/') != "/graphql.json" {
+        return Err(ConnectorError::Validation(
+            "the Shopify proxy takes POST /graphql.json only (relative to /admin/api/2025-01)"
+                .into(),
+        ));
+    }
+    if !r.query.is_empty() {
+        return Err(ConnectorError::Validation(
+            "the Shopify proxy takes no query parameters".into(),
+        ));
+    }
+    let body = r.body.clone().unwrap_or(Value::Null);
+    let query = body.get("query").and_then(Value::as_str);
+    if query.is_none_or(|q| q.trim().is_empty()) {
+        return Err(ConnectorError::Validation(
+            "the proxy body must be {\"query\": \"…\", \"variables\": {…}}".into(),
+        ));
+    }
+    let mut out = serde_json::Map::new();
+    for k in ["query", "variables", "operationName"] {
+        if let Some(v) = body.get(k).filter(|v| !v.is_null()) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+// ---------------------------------------------------------------------------------------
+// The session
+// ---------------------------------------------------------------------------------------
+
+#[async_trait]
+impl StoreSession for Session {
+    async fn info(&self, cx: &CallContext) -> Result<StoreInfo> {
+        let shop = self.shop(cx).await?;
+        Ok(mapping::store_info(&shop))
+    }
+
+    async fn list_orders(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Order>> {
+        let query = mapping::orders_query(&p.filters)?;
+        let vars = json!({"query": query, "lineItems": LIST_LINE_ITEMS, "fulfillments": LIST_FULFILLMENTS});
+        let (raw, next) = self
+            .list_nodes(cx, "CartgateOrders", q::ORDERS, "orders", vars, p)
+            .await?;
+        let mut items = Vec::with_capacity(raw.len());
+        for node in raw {
+            let node = if order_cut_short(&node) {
+                let id = mapping::gid_tail(node.get("id").and_then(Value::as_str).unwrap_or(""))
+                    .ok_or_else(|| ConnectorError::bad_body("order", "no id"))?;
+                self.order_raw(cx, &id).await?
+            } else {
+                node
+            };
+            items.push(self.order_from(cx, node)?);
+        }
+        Ok(Page { items, next })
+    }
+
+    async fn count_orders(&self, cx: &CallContext, f: &Filters) -> Result<u64> {
+        let query = mapping::orders_query(f)?;
+        self.count(
+            cx,
+            "CartgateOrdersCount",
+            q::ORDERS_COUNT,
+            "ordersCount",
+            query,
+        )
+        .await
+    }
+
+    async fn get_order(&self, cx: &CallContext, id: &str) -> Result<Order> {
+        let raw = self.order_raw(cx, id).await?;
+        self.order_from(cx, raw)
+    }
+
+    async fn create_shipment(
+        &self,
+        cx: &CallContext,
+        order_id: &str,
+        s: &NewShipment,
+    ) -> Result<Order> {
+        mapping::check_shipment(s)?;
+        let ogid = gid("Order", order_id)?;
+        let data = self
+            .gql(
+                cx,
+                "CartgateFulfillmentOrders",
+                q::FULFILLMENT_ORDERS,
+                json!({"id": ogid}),
+            )
+            .await?;
+        let order = found(data.get("order"), "order")?;
+        let input = mapping::fulfillment_input(&order, s)?;
+        let data = self
+            .gql(
+                cx,
+                "CartgateFulfillmentCreate",
+                q::FULFILLMENT_CREATE,
+                json!({"fulfillment": input}),
+            )
+            .await?;
+        user_errors(&data, "/fulfillmentCreate/userErrors")?;
+        self.get_order(cx, order_id).await
+    }
+
+    async fn list_products(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Product>> {
+        let query = mapping::products_query(&p.filters)?;
+        let vars = json!({"query": query, "media": MEDIA, "collections": COLLECTIONS, "variants": LIST_VARIANTS});
+        let (raw, next) = self
+            .list_nodes(cx, "CartgateProducts", q::PRODUCTS, "products", vars, p)
+            .await?;
+        let mut items = Vec::with_capacity(raw.len());
+        for node in raw {
+            let node = if product_cut_short(&node) {
+                let id = mapping::gid_tail(node.get("id").and_then(Value::as_str).unwrap_or(""))
+                    .ok_or_else(|| ConnectorError::bad_body("product", "no id"))?;
+                self.product_raw(cx, &id).await?
+            } else {
+                node
+            };
+            items.push(self.product_from(cx, node).await?);
+        }
+        Ok(Page { items, next })
+    }
+
+    async fn count_products(&self, cx: &CallContext, f: &Filters) -> Result<u64> {
+        let query = mapping::products_query(f)?;
+        self.count(
+            cx,
+            "CartgateProductsCount",
+            q::PRODUCTS_COUNT,
+            "productsCount",
+            query,
+        )
+        .await
+    }
+
+    async fn get_product(&self, cx: &CallContext, id: &str) -> Result<Product> {
+        let raw = self.product_raw(cx, id).await?;
+        self.product_from(cx, raw).await
+    }
+
+    async fn create_product(&self, cx: &CallContext, p: &NewProduct) -> Result<Product> {
+        let input = mapping::product_create_input(p)?;
+        let data = self
+            .gql(
+                cx,
+                "CartgateProductCreate",
+                q::PRODUCT_CREATE,
+                json!({"product": input}),
+            )
+            .await?;
+        user_errors(&data, "/productCreate/userErrors")?;
+        let product = found(data.pointer("/productCreate/product"), "product")?;
+        let pgid = product
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ConnectorError::bad_body("product", "no id"))?
+            .to_owned();
+        let variant = product
+            .pointer("/variants/nodes/0")
+            .cloned()
+            .ok_or_else(|| ConnectorError::bad_body("product", "no default variant"))?;
+        // Shopify creates the default variant untracked; a quantity makes it tracked.
+        let mut variant = variant;
+        if variant.pointer("/inventoryItem/tracked").is_none() {
+            if let Some(item) = variant.get_mut("inventoryItem") {
+                item["tracked"] = json!(false);
+            }
+        }
+        self.write_variant(
+            cx,
+            &pgid,
+            &variant,
+            p.price.as_deref(),
+            p.sku.as_deref().and_then(|s| non_empty(Some(s))).as_deref(),
+            p.quantity,
+        )
+        .await?;
+        let id = mapping::gid_tail(&pgid)
+            .ok_or_else(|| ConnectorError::bad_body("product", "bad id"))?;
+        self.get_product(cx, &id).await
+    }
+
+    async fn update_product(
+        &self,
+        cx: &CallContext,
+        id: &str,
+        u: &ProductUpdate,
+    ) -> Result<Product> {
+        let pgid = gid("Product", id)?;
+        let variant_fields = u.price.is_some() || u.sku.is_some() || u.quantity.is_some();
+        let current = self.product_raw(cx, id).await?;
+        if let Some(input) = mapping::product_update_input(&pgid, u)? {
+            let data = self
+                .gql(
+                    cx,
+                    "CartgateProductUpdate",
+                    q::PRODUCT_UPDATE,
+                    json!({"product": input}),
+                )
+                .await?;
+            user_errors(&data, "/productUpdate/userErrors")?;
+        }
+        if variant_fields {
+            let variants = current
+                .pointer("/variants/nodes")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if variants.len() != 1 {
+                return Err(ConnectorError::Validation(format!(
+                    "this product has {} variants: set price, sku and quantity per variant (PATCH …/variants/{{variant_id}})",
+                    variants.len()
+                )));
+            }
+            self.write_variant(
+                cx,
+                &pgid,
+                &variants[0],
+                u.price.as_deref(),
+                u.sku.as_deref(),
+                u.quantity,
+            )
+            .await?;
+        }
+        self.get_product(cx, id).await
+    }
+
+    async fn update_variant(
+        &self,
+        cx: &CallContext,
+        product_id: &str,
+        variant_id: &str,
+        u: &VariantUpdate,
+    ) -> Result<Product> {
+        let pgid = gid("Product", product_id)?;
+        let vgid = gid("ProductVariant", variant_id)?;
+        let current = self.product_raw(cx, product_id).await?;
+        let variant = current
+            .pointer("/variants/nodes")
+            .and_then(Value::as_array)
+            .and_then(|vs| {
+                vs.iter()
+                    .find(|v| v.get("id").and_then(Value::as_str) == Some(vgid.as_str()))
+            })
+            .cloned()
+            .ok_or_else(|| {
+                ConnectorError::NotFound("Shopify has no such variant of this product".into())
+            })?;
+        self.write_variant(
+            cx,
+            &pgid,
+            &variant,
+            u.price.as_deref(),
+            u.sku.as_deref(),
+            u.quantity,
+        )
+        .await?;
+        self.get_product(cx, product_id).await
+    }
+
+    async fn list_customers(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Customer>> {
+        let query = mapping::customers_query(&p.filters)?;
+        let vars = json!({"query": query, "addresses": LIST_ADDRESSES});
+        let (raw, next) = self
+            .list_nodes(cx, "CartgateCustomers", q::CUSTOMERS, "customers", vars, p)
+            .await?;
+        let mut items = Vec::with_capacity(raw.len());
+        for node in raw {
+            if customer_cut_short(&node) {
+                let id = mapping::gid_tail(node.get("id").and_then(Value::as_str).unwrap_or(""))
+                    .ok_or_else(|| ConnectorError::bad_body("customer", "no id"))?;
+                items.push(self.get_customer(cx, &id).await?);
+            } else {
+                items.push(self.customer_from(cx, node).await?);
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    async fn count_customers(&self, cx: &CallContext, f: &Filters) -> Result<u64> {
+        let query = mapping::customers_query(f)?;
+        self.count(
+            cx,
+            "CartgateCustomersCount",
+            q::CUSTOMERS_COUNT,
+            "customersCount",
+            query,
+        )
+        .await
+    }
+
+    async fn get_customer(&self, cx: &CallContext, id: &str) -> Result<Customer> {
+        let gid = gid("Customer", id)?;
+        let data = self
+            .gql(
+                cx,
+                "CartgateCustomer",
+                q::CUSTOMER,
+                json!({"id": gid, "addresses": ONE_ADDRESSES}),
+            )
+            .await?;
+        let raw = found(data.get("customer"), "customer")?;
+        self.customer_from(cx, raw).await
+    }
+
+    async fn list_categories(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Category>> {
+        p.filters.only("categories", &[])?;
+        let (raw, next) = self
+            .list_nodes(
+                cx,
+                "CartgateCollections",
+                q::COLLECTIONS,
+                "collections",
+                json!({}),
+                p,
+            )
+            .await?;
+        let items = raw
+            .into_iter()
+            .map(|r| self.category_from(cx, r))
+            .collect::<Result<_>>()?;
+        Ok(Page { items, next })
+    }
+
+    async fn get_category(&self, cx: &CallContext, id: &str) -> Result<Category> {
+        let gid = gid("Collection", id)?;
+        let data = self
+            .gql(cx, "CartgateCollection", q::COLLECTION, json!({"id": gid}))
+            .await?;
+        let raw = found(data.get("collection"), "category")?;
+        self.category_from(cx, raw)
+    }
+
+    async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {
+        let body = proxy_body(r)?;
+        let query = body.get("query").and_then(Value::as_str).unwrap_or("");
+        let op = body.get("operationName").and_then(Value::as_str);
+        let vars = body.get("variables").cloned().unwrap_or(json!({}));
+        // Unparseable documents go through as they are: Shopify answers their errors.
+        let (ours, mutation) = match cost::Costed::parse(query, op) {
+            Ok(c) => (
+                c.requested(&vars)
+                    .unwrap_or(MAX_QUERY_COST)
+                    .min(MAX_QUERY_COST),
+                c.is_mutation(),
+            ),
+            Err(_) => (1, true),
+        };
+        let key = format!("proxy:{}", op.unwrap_or(""));
+        let answer = self.send(cx, &body, &key, ours, mutation).await?;
+        if matches!(
+            answer.status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
+            return Err(ConnectorError::AuthFailed(
+                "Shopify refused the access token".into(),
+            ));
+        }
+        Ok(ProxyResponse {
+            status: answer.status.as_u16(),
+            body: answer.body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes_keep_queries_under_the_cost_limit() {
+        let vars = json!({"lineItems": LIST_LINE_ITEMS, "fulfillments": LIST_FULFILLMENTS});
+        let n = Session::page_size("CartgateOrders", q::ORDERS, &vars, 250);
+        let mut v = vars.clone();
+        v["first"] = json!(n);
+        let cost = cost::requested(q::ORDERS, Some("CartgateOrders"), &v).unwrap();
+        assert!(cost <= MAX_QUERY_COST, "{n} orders cost {cost}");
+        v["first"] = json!(n + 1);
+        assert!(cost::requested(q::ORDERS, Some("CartgateOrders"), &v).unwrap() > MAX_QUERY_COST);
+        for (op, doc, vars) in [
+            (
+                "CartgateOrder",
+                q::ORDER,
+                json!({"lineItems": ONE_LINE_ITEMS, "fulfillments": ONE_FULFILLMENTS}),
+            ),
+            (
+                "CartgateProduct",
+                q::PRODUCT,
+                json!({"media": MEDIA, "collections": COLLECTIONS, "variants": ONE_VARIANTS}),
+            ),
+            (
+                "CartgateCustomer",
+                q::CUSTOMER,
+                json!({"addresses": ONE_ADDRESSES}),
+            ),
+            (
+                "CartgateFulfillmentOrders",
+                q::FULFILLMENT_ORDERS,
+                json!({}),
+            ),
+        ] {
+            let c = cost::requested(doc, Some(op), &vars).unwrap();
+            assert!(c <= MAX_QUERY_COST, "{op} costs {c}");
+        }
+    }
+
+    #[test]
+    fn proxy_only_takes_the_graphql_endpoint() {
+        let ok = ProxyRequest {
+            method: "post".into(),
+            path: "/graphql.json".into(),
+            query: Default::default(),
+            body: Some(json!({"query": "{ shop { name } }"})),
+        };
+        assert!(proxy_body(&ok).is_ok());
+        for (m, p) in [
+            ("GET", "/graphql.json"),
+            ("POST", "/orders.json"),
+            ("POST", "/../x"),
+        ] {
+            let r = ProxyRequest {
+                method: m.into(),
+                path: p.into(),
+                ..ok.clone()
+            };
+            assert!(proxy_body(&r).is_err(), "{m} {p}");
+        }
+        let r = ProxyRequest {
+            body: None,
+            ..ok.clone()
+        };
+        assert!(proxy_body(&r).is_err());
+    }
+
+    #[test]
+    fn errors_are_mapped() {
+        assert!(matches!(
+            graphql_error(
+                &json!([{"message": "Access denied", "extensions": {"code": "ACCESS_DENIED"}}])
+            ),
+            ConnectorError::AuthFailed(_)
+        ));
+        let data = json!({"x": {"userErrors": [{"field": ["variants", "0", "price"], "message": "Price must be positive"}]}});
+        let err = user_errors(&data, "/x/userErrors").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("variants.0.price: Price must be positive"),
+            "{err}"
+        );
+        assert!(user_errors(&json!({"x": {"userErrors": []}}), "/x/userErrors").is_ok());
+        assert!(paging_after(Some(&json!({"offset": 1}))).is_err());
+    }
+}

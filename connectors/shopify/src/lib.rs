@@ -1,0 +1,314 @@
+//! Shopify (GraphQL Admin API, pinned to 2025-01) for cartgate: the connector and its
+//! sandbox.
+//!
+//! - [`mapping`]: pure GraphQL node ⇄ unified mapping (also behind `cartgate normalize`).
+//! - [`queries`]: every GraphQL document the connector sends.
+//! - [`cost`]: Shopify's query cost (pacing and the sandbox's bucket).
+//! - `client`: the [`StoreSession`](cartgate_connector::StoreSession), all upstream I/O.
+//! - [`sandbox`]: a local GraphQL simulator of the Admin API.
+#![forbid(unsafe_code)]
+#![recursion_limit = "256"]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cartgate_connector::connector::{
+    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
+};
+use cartgate_connector::http::Upstream;
+use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
+use serde_json::Value;
+
+mod client;
+pub mod cost;
+pub mod mapping;
+pub mod queries;
+pub mod sandbox;
+
+/// The Shopify connector. Stateless: per-store state lives in the session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shopify;
+
+/// The connector as the gateway's registry holds it.
+pub fn connector() -> Arc<dyn Connector> {
+    Arc::new(Shopify)
+}
+
+const CREDENTIAL_FIELDS: [&str; 3] = ["shop", "access_token", "endpoint"];
+
+fn credential_str(
+    obj: &serde_json::Map<String, Value>,
+    name: &str,
+    required: bool,
+) -> Result<Option<String>> {
+    match obj.get(name) {
+        None | Some(Value::Null) if !required => Ok(None),
+        None | Some(Value::Null) => Err(ConnectorError::Validation(format!(
+            "Shopify credentials need {name:?}"
+        ))),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            match (s.is_empty(), required) {
+                (true, true) => Err(ConnectorError::Validation(format!(
+                    "Shopify credential {name:?} must not be empty"
+                ))),
+                (true, false) => Ok(None),
+                _ => Ok(Some(s.to_owned())),
+            }
+        }
+        Some(_) => Err(ConnectorError::Validation(format!(
+            "Shopify credential {name:?} must be a string"
+        ))),
+    }
+}
+
+/// `shop` lower-cased, without scheme, path or trailing slash.
+fn normalize_shop(raw: &str) -> String {
+    let s = raw.trim().to_ascii_lowercase();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(&s);
+    s.split('/').next().unwrap_or("").to_owned()
+}
+
+/// `^[a-z0-9][a-z0-9-]*\.myshopify\.com$`
+fn is_myshopify(shop: &str) -> bool {
+    let Some(name) = shop.strip_suffix(".myshopify.com") else {
+        return false;
+    };
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn endpoint_url(s: &str) -> Result<String> {
+    let url = url::Url::parse(s).map_err(|e| {
+        ConnectorError::Validation(format!("Shopify credential \"endpoint\" is not a URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConnectorError::Validation(
+            "Shopify credential \"endpoint\" must be an http(s) URL with a host".into(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConnectorError::Validation(
+            "Shopify credential \"endpoint\" must not carry a user or password".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConnectorError::Validation(
+            "Shopify credential \"endpoint\" must not have a query or fragment".into(),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The raw object of a `normalize` input: the node itself, or a whole GraphQL answer
+/// `{"data": {"order": {…}}}`.
+fn node_of(raw: Value, field: &str) -> Value {
+    match raw.pointer(&format!("/data/{field}")) {
+        Some(node) if node.is_object() => node.clone(),
+        _ => raw,
+    }
+}
+
+impl Connector for Shopify {
+    fn descriptor(&self) -> PlatformDescriptor {
+        let dates = ["created_from", "created_to", "updated_from", "updated_to"];
+        let mut filters = BTreeMap::new();
+        filters.insert("orders", [&dates[..], &["status"]].concat());
+        filters.insert("products", [&dates[..], &["status", "sku"]].concat());
+        filters.insert("customers", vec!["email"]);
+        filters.insert("categories", vec![]);
+        let native = |event_type| WebhookEventSupport {
+            event_type,
+            source: EventSource::Native,
+        };
+        PlatformDescriptor {
+            id: "shopify",
+            name: "Shopify",
+            credential_fields: vec![
+                CredentialField {
+                    name: "shop",
+                    required: true,
+                    secret: false,
+                    description: "The shop's myshopify.com domain, e.g. example.myshopify.com",
+                },
+                CredentialField {
+                    name: "access_token",
+                    required: true,
+                    secret: true,
+                    description: "Admin API access token (shpat_…) of a custom app with read/write scopes for orders, products, customers, inventory and fulfillments",
+                },
+                CredentialField {
+                    name: "endpoint",
+                    required: false,
+                    secret: false,
+                    description: "Base URL replacing https://{shop} (a proxy, the sandbox); /admin/api/2025-01/graphql.json is appended",
+                },
+            ],
+            operations: vec![
+                "store.info",
+                "orders.list",
+                "orders.count",
+                "orders.get",
+                "shipments.create",
+                "products.list",
+                "products.count",
+                "products.get",
+                "products.create",
+                "products.update",
+                "variants.update",
+                "customers.list",
+                "customers.count",
+                "customers.get",
+                "categories.list",
+                "categories.get",
+                "proxy",
+            ],
+            filters,
+            webhook_events: vec![
+                native("order.created"),
+                native("order.updated"),
+                native("product.created"),
+                native("product.updated"),
+                native("product.deleted"),
+                native("customer.created"),
+                native("customer.updated"),
+            ],
+        }
+    }
+
+    fn parse_credentials(&self, raw: &Value) -> Result<Value> {
+        let obj = raw.as_object().ok_or_else(|| {
+            ConnectorError::Validation("Shopify credentials must be a JSON object".into())
+        })?;
+        if let Some(unknown) = obj
+            .keys()
+            .find(|k| !CREDENTIAL_FIELDS.contains(&k.as_str()))
+        {
+            return Err(ConnectorError::Validation(format!(
+                "unknown Shopify credential field {unknown:?}: expected shop, access_token and optionally endpoint"
+            )));
+        }
+        let shop = normalize_shop(&credential_str(obj, "shop", true)?.unwrap_or_default());
+        let token = credential_str(obj, "access_token", true)?.unwrap_or_default();
+        let endpoint = credential_str(obj, "endpoint", false)?
+            .map(|e| endpoint_url(&e))
+            .transpose()?;
+        if endpoint.is_none() && !is_myshopify(&shop) {
+            return Err(ConnectorError::Validation(
+                "Shopify credential \"shop\" must be the shop's myshopify.com domain, e.g. example.myshopify.com".into(),
+            ));
+        }
+        if shop.is_empty() || shop.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(ConnectorError::Validation(
+                "Shopify credential \"shop\" must be a domain".into(),
+            ));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConnectorError::Validation(
+                "Shopify credential \"access_token\" has invalid characters".into(),
+            ));
+        }
+        let mut out = serde_json::Map::new();
+        out.insert("shop".into(), Value::String(shop));
+        out.insert("access_token".into(), Value::String(token));
+        if let Some(e) = endpoint {
+            out.insert("endpoint".into(), Value::String(e));
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn open(&self, credentials: &Value, upstream: Upstream) -> Result<Arc<dyn StoreSession>> {
+        let creds = self.parse_credentials(credentials)?;
+        let field = |n: &str| creds.get(n).and_then(Value::as_str).map(str::to_owned);
+        let session = client::Session::new(
+            upstream,
+            &field("shop").unwrap_or_default(),
+            &field("access_token").unwrap_or_default(),
+            field("endpoint").as_deref(),
+        )?;
+        Ok(Arc::new(session))
+    }
+
+    fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value> {
+        let mapped = match kind {
+            ObjectKind::Order => serde_json::to_value(mapping::order(&node_of(raw, "order"))?),
+            ObjectKind::Product => {
+                serde_json::to_value(mapping::product(&node_of(raw, "product"), None)?)
+            }
+            ObjectKind::Customer => {
+                serde_json::to_value(mapping::customer(&node_of(raw, "customer"))?)
+            }
+            ObjectKind::Category => {
+                serde_json::to_value(mapping::category(&node_of(raw, "collection"))?)
+            }
+        };
+        mapped
+            .map_err(|e| ConnectorError::upstream(None, format!("cannot render the mapping: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn credentials_are_checked_and_canonical() {
+        let c = Shopify
+            .parse_credentials(
+                &json!({"shop": " HTTPS://Demo-Shop.myshopify.com/ ", "access_token": "shpat_1"}),
+            )
+            .expect("valid");
+        assert_eq!(c["shop"], "demo-shop.myshopify.com");
+        assert!(c.get("endpoint").is_none());
+        for bad in [
+            "example.com",
+            "-x.myshopify.com",
+            "a_b.myshopify.com",
+            ".myshopify.com",
+        ] {
+            let r = Shopify.parse_credentials(&json!({"shop": bad, "access_token": "t"}));
+            assert!(matches!(r, Err(ConnectorError::Validation(_))), "{bad}");
+        }
+        let c = Shopify
+            .parse_credentials(&json!({"shop": "cartgate-demo.myshopify.com", "access_token": "t", "endpoint": "http://127.0.0.1:9/"}))
+            .expect("endpoint");
+        assert_eq!(c["endpoint"], "http://127.0.0.1:9");
+        let c = Shopify
+            .parse_credentials(&json!({"shop": "shop.example.com", "access_token": "t", "endpoint": "https://proxy.example.com"}))
+            .expect("any shop name with an endpoint");
+        assert_eq!(c["shop"], "shop.example.com");
+        let err = Shopify
+            .parse_credentials(&json!({"shop": "a.myshopify.com", "access_token": 123456}))
+            .unwrap_err();
+        assert!(!err.to_string().contains("123456"), "{err}");
+        let err = Shopify
+            .parse_credentials(
+                &json!({"shop": "a.myshopify.com", "access_token": "shpat_secret", "x": 1}),
+            )
+            .unwrap_err();
+        assert!(!err.to_string().contains("shpat_secret"), "{err}");
+        for bad in ["ftp://a.b", "https://u:p@a.b", "https://a.b/?x=1"] {
+            let r = Shopify.parse_credentials(
+                &json!({"shop": "a.myshopify.com", "access_token": "t", "endpoint": bad}),
+            );
+            assert!(matches!(r, Err(ConnectorError::Validation(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn descriptor_names_the_platform() {
+        let d = Shopify.descriptor();
+        assert_eq!((d.id, d.name), ("shopify", "Shopify"));
+        assert!(d
+            .credential_fields
+            .iter()
+            .any(|f| f.name == "access_token" && f.secret));
+    }
+}

@@ -1,0 +1,965 @@
+//! Pure mapping of GraphQL Admin API (2025-01) nodes to the unified model, of unified
+//! filters to Shopify's search syntax, and of unified writes to mutation inputs. No I/O:
+//! the connector (`client.rs`) fetches, this maps.
+//!
+//! Input is the node JSON as the documents in [`crate::queries`] select it. Reading is
+//! lenient: a missing or oddly typed field is absent (`null`), only a missing or
+//! malformed `id` fails a mapping. The table of what maps to what lives in
+//! `docs/mapping/shopify.md`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+
+use cartgate_connector::model::*;
+use cartgate_connector::util::{money, non_empty, utc_time};
+use cartgate_connector::{ConnectorError, Filters, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+
+// ---------------------------------------------------------------------------------------
+// Ids
+// ---------------------------------------------------------------------------------------
+
+/// The numeric tail of a global id: `gid://shopify/Order/123` → `123` (a query string
+/// such as `?inventory_item_id=…` is dropped). Bare numbers pass through.
+pub fn gid_tail(gid: &str) -> Option<String> {
+    let gid = gid.trim();
+    let path = gid.split('?').next().unwrap_or(gid);
+    let tail = path.rsplit('/').next()?;
+    (!tail.is_empty() && tail.len() <= 20 && tail.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| tail.to_owned())
+}
+
+/// Is `id` a unified Shopify id (the digits of a global id)?
+pub fn is_numeric_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The global id of a unified id, e.g. `gid("Order", "123")`. Shopify ids are numbers, so
+/// anything else cannot name an object: `NotFound`, as for a number that names none.
+pub fn gid(kind: &str, id: &str) -> Result<String> {
+    if is_numeric_id(id) {
+        Ok(format!("gid://shopify/{kind}/{id}"))
+    } else {
+        Err(ConnectorError::NotFound(format!(
+            "Shopify has no such {}",
+            kind_word(kind)
+        )))
+    }
+}
+
+fn kind_word(kind: &str) -> &'static str {
+    match kind {
+        "Order" => "order",
+        "Product" => "product",
+        "ProductVariant" => "variant",
+        "Customer" => "customer",
+        "Collection" => "category",
+        "LineItem" => "line item",
+        _ => "object",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lenient readers
+// ---------------------------------------------------------------------------------------
+
+fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+fn text(v: &Value, ptr: &str) -> Option<String> {
+    non_empty(s(v, ptr))
+}
+
+fn int(v: &Value, ptr: &str) -> Option<i64> {
+    match v.pointer(ptr)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(t) => t.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Minor digits of a currency (ISO 4217): 0 for JPY and friends, 3 for the dinars, else 2.
+pub fn currency_digits(code: &str) -> u32 {
+    match code {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// An amount (`Decimal` scalars arrive as strings such as `"25.0"`; numbers are read
+/// too), padded to the currency's minor digits (`"25.00"`) but never rounded.
+fn amount_in(v: &Value, ptr: &str, currency: Option<&str>) -> Option<String> {
+    let text = match v.pointer(ptr)? {
+        Value::String(t) => money(Some(t))?,
+        Value::Number(n) => money(Some(&n.to_string()))?,
+        _ => return None,
+    };
+    let Some(digits) = currency.map(currency_digits) else {
+        return Some(text);
+    };
+    let mut d = Decimal::from_str(&text).ok()?;
+    if d.scale() < digits {
+        d.rescale(digits);
+    }
+    Some(d.to_string())
+}
+
+fn time(v: &Value, ptr: &str) -> Option<DateTime<Utc>> {
+    utc_time(s(v, ptr))
+}
+
+fn list<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
+    v.pointer(ptr)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// The nodes of a connection selected with `nodes` or `edges { node }`.
+fn nodes<'a>(v: &'a Value, ptr: &str) -> Vec<&'a Value> {
+    let Some(conn) = v.pointer(ptr) else {
+        return Vec::new();
+    };
+    if let Some(n) = conn.get("nodes").and_then(Value::as_array) {
+        return n.iter().filter(|x| x.is_object()).collect();
+    }
+    conn.get("edges")
+        .and_then(Value::as_array)
+        .map(|e| {
+            e.iter()
+                .filter_map(|e| e.get("node"))
+                .filter(|x| x.is_object())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn tail_at(v: &Value, ptr: &str) -> Option<String> {
+    s(v, ptr).and_then(gid_tail)
+}
+
+fn object<'a>(raw: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
+    raw.as_object().ok_or_else(|| {
+        ConnectorError::bad_body(&format!("Shopify {what}"), "expected a JSON object")
+    })
+}
+
+fn require_id(raw: &Value, what: &str) -> Result<String> {
+    tail_at(raw, "/id").ok_or_else(|| {
+        ConnectorError::bad_body(&format!("Shopify {what}"), "missing or malformed global id")
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Addresses
+// ---------------------------------------------------------------------------------------
+
+/// A `MailingAddress`; `None` when absent or empty.
+pub fn address(v: &Value, email: Option<&str>) -> Option<Address> {
+    if !v.is_object() {
+        return None;
+    }
+    let a = Address {
+        first_name: text(v, "/firstName"),
+        last_name: text(v, "/lastName"),
+        company: text(v, "/company"),
+        line1: text(v, "/address1"),
+        line2: text(v, "/address2"),
+        city: text(v, "/city"),
+        region: text(v, "/provinceCode").or_else(|| text(v, "/province")),
+        postal_code: text(v, "/zip"),
+        country_code: text(v, "/countryCodeV2").map(|c| c.to_ascii_uppercase()),
+        phone: text(v, "/phone"),
+        email: None,
+    };
+    if a.is_empty() {
+        return None;
+    }
+    Some(Address {
+        email: non_empty(email),
+        ..a
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Orders
+// ---------------------------------------------------------------------------------------
+
+/// `displayFinancialStatus` → payment status. `EXPIRED` (an authorization that lapsed
+/// uncaptured) reads as `voided`: no money will be collected.
+pub fn payment_status(financial: Option<&str>) -> PaymentStatus {
+    match financial.unwrap_or("") {
+        "PENDING" => PaymentStatus::Pending,
+        "AUTHORIZED" => PaymentStatus::Authorized,
+        "PAID" => PaymentStatus::Paid,
+        "PARTIALLY_PAID" => PaymentStatus::PartiallyPaid,
+        "PARTIALLY_REFUNDED" => PaymentStatus::PartiallyRefunded,
+        "REFUNDED" => PaymentStatus::Refunded,
+        "VOIDED" | "EXPIRED" => PaymentStatus::Voided,
+        _ => PaymentStatus::Unknown,
+    }
+}
+
+/// `displayFulfillmentStatus` → fulfillment status. Only shipped goods count: the
+/// waiting states (OPEN, PENDING_FULFILLMENT, SCHEDULED, ON_HOLD, REQUEST_DECLINED) and
+/// RESTOCKED are unfulfilled; IN_PROGRESS (some work done) is partial.
+pub fn fulfillment_status(display: Option<&str>) -> FulfillmentStatus {
+    match display.unwrap_or("") {
+        "FULFILLED" => FulfillmentStatus::Fulfilled,
+        "PARTIALLY_FULFILLED" | "IN_PROGRESS" => FulfillmentStatus::Partial,
+        "UNFULFILLED"
+        | "RESTOCKED"
+        | "OPEN"
+        | "PENDING_FULFILLMENT"
+        | "SCHEDULED"
+        | "ON_HOLD"
+        | "REQUEST_DECLINED" => FulfillmentStatus::Unfulfilled,
+        _ => FulfillmentStatus::Unknown,
+    }
+}
+
+/// The unified order status, first rule that applies (mirrored by [`order_status_query`]):
+/// cancelled (`cancelledAt`), refunded, failed (payment VOIDED or EXPIRED), completed
+/// (closed, or FULFILLED), on_hold (fulfillment ON_HOLD), pending (payment PENDING),
+/// processing (paid, partially paid or refunded, authorized), otherwise unknown.
+pub fn order_status(
+    cancelled: bool,
+    closed: bool,
+    financial: Option<&str>,
+    fulfillment: Option<&str>,
+) -> OrderStatus {
+    let fin = financial.unwrap_or("");
+    let ful = fulfillment.unwrap_or("");
+    if cancelled {
+        OrderStatus::Cancelled
+    } else if fin == "REFUNDED" {
+        OrderStatus::Refunded
+    } else if matches!(fin, "VOIDED" | "EXPIRED") {
+        OrderStatus::Failed
+    } else if closed || ful == "FULFILLED" {
+        OrderStatus::Completed
+    } else if ful == "ON_HOLD" {
+        OrderStatus::OnHold
+    } else if fin == "PENDING" {
+        OrderStatus::Pending
+    } else if matches!(
+        fin,
+        "PAID" | "PARTIALLY_PAID" | "PARTIALLY_REFUNDED" | "AUTHORIZED"
+    ) {
+        OrderStatus::Processing
+    } else {
+        OrderStatus::Unknown
+    }
+}
+
+const NOT_CLOSED_BY_PAYMENT: &str =
+    "-financial_status:refunded -financial_status:voided -financial_status:expired";
+
+/// The search terms selecting orders of one unified status (see [`order_status`]).
+pub fn order_status_query(unified: &str) -> Result<String> {
+    let q = match unified {
+        "cancelled" => "status:cancelled".to_owned(),
+        "refunded" => "-status:cancelled financial_status:refunded".to_owned(),
+        "failed" => {
+            "-status:cancelled (financial_status:voided OR financial_status:expired)".to_owned()
+        }
+        "completed" => format!(
+            "-status:cancelled {NOT_CLOSED_BY_PAYMENT} (status:closed OR fulfillment_status:fulfilled)"
+        ),
+        "on_hold" => format!("status:open {NOT_CLOSED_BY_PAYMENT} fulfillment_status:on_hold"),
+        "pending" => "status:open financial_status:pending -fulfillment_status:fulfilled -fulfillment_status:on_hold".to_owned(),
+        "processing" => "status:open -fulfillment_status:fulfilled -fulfillment_status:on_hold (financial_status:paid OR financial_status:partially_paid OR financial_status:partially_refunded OR financial_status:authorized)".to_owned(),
+        other => {
+            return Err(ConnectorError::Unsupported(format!(
+                "Shopify cannot filter orders by status {other:?}"
+            )))
+        }
+    };
+    Ok(q)
+}
+
+fn search_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Shopify compares at whole seconds: an inclusive bound with a fraction is rounded
+/// inwards (`from` up, `to` down).
+fn date_terms(f: &Filters, out: &mut Vec<String>) {
+    let up = |t: DateTime<Utc>| {
+        let floor = t - chrono::TimeDelta::nanoseconds(i64::from(t.timestamp_subsec_nanos()));
+        if floor == t {
+            t
+        } else {
+            floor + chrono::TimeDelta::seconds(1)
+        }
+    };
+    if let Some(t) = f.created_from {
+        out.push(format!("created_at:>='{}'", search_time(up(t))));
+    }
+    if let Some(t) = f.created_to {
+        out.push(format!("created_at:<='{}'", search_time(t)));
+    }
+    if let Some(t) = f.updated_from {
+        out.push(format!("updated_at:>='{}'", search_time(up(t))));
+    }
+    if let Some(t) = f.updated_to {
+        out.push(format!("updated_at:<='{}'", search_time(t)));
+    }
+}
+
+/// A search value, quoted when it holds anything but plain characters.
+fn quoted(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+'));
+    if plain {
+        v.to_owned()
+    } else {
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+fn joined(terms: Vec<String>) -> Option<String> {
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// `orders(query:)` for unified filters.
+pub fn orders_query(f: &Filters) -> Result<Option<String>> {
+    f.only(
+        "orders",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+        ],
+    )?;
+    let mut terms = Vec::new();
+    date_terms(f, &mut terms);
+    if let Some(st) = &f.status {
+        terms.push(order_status_query(st)?);
+    }
+    Ok(joined(terms))
+}
+
+/// `products(query:)` for unified filters.
+pub fn products_query(f: &Filters) -> Result<Option<String>> {
+    f.only(
+        "products",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+            "sku",
+        ],
+    )?;
+    let mut terms = Vec::new();
+    date_terms(f, &mut terms);
+    if let Some(st) = &f.status {
+        let word = match st.as_str() {
+            "active" => "ACTIVE",
+            "draft" => "DRAFT",
+            "archived" => "ARCHIVED",
+            other => {
+                return Err(ConnectorError::Unsupported(format!(
+                    "Shopify cannot filter products by status {other:?}"
+                )))
+            }
+        };
+        terms.push(format!("status:{word}"));
+    }
+    if let Some(sku) = &f.sku {
+        terms.push(format!("sku:{}", quoted(sku)));
+    }
+    Ok(joined(terms))
+}
+
+/// `customers(query:)` for unified filters.
+pub fn customers_query(f: &Filters) -> Result<Option<String>> {
+    f.only("customers", &["email"])?;
+    Ok(f.email.as_deref().map(|e| format!("email:{}", quoted(e))))
+}
+
+/// The platform words of an order: `FINANCIAL/FULFILLMENT`, plus `/CANCELLED` or `/CLOSED`.
+fn platform_status(
+    financial: Option<&str>,
+    fulfillment: Option<&str>,
+    cancelled: bool,
+    closed: bool,
+) -> Option<String> {
+    let mut words: Vec<&str> = [financial, fulfillment].into_iter().flatten().collect();
+    if cancelled {
+        words.push("CANCELLED");
+    } else if closed {
+        words.push("CLOSED");
+    }
+    (!words.is_empty()).then(|| words.join("/"))
+}
+
+fn line_item(v: &Value, currency: Option<&str>) -> Option<LineItem> {
+    let amount = |v: &Value, p: &str| amount_in(v, p, currency);
+    Some(LineItem {
+        id: tail_at(v, "/id")?,
+        product_id: tail_at(v, "/product/id"),
+        variant_id: tail_at(v, "/variant/id"),
+        sku: text(v, "/sku"),
+        name: text(v, "/name").unwrap_or_default(),
+        quantity: int(v, "/quantity").unwrap_or(0),
+        unit_price: amount(v, "/originalUnitPriceSet/shopMoney/amount"),
+        total: amount(v, "/discountedTotalSet/shopMoney/amount"),
+    })
+}
+
+/// Fulfillments that shipped something (not CANCELLED, ERROR or FAILURE) as shipments:
+/// the first tracking entry of each.
+pub fn shipments(order: &Value) -> Vec<Shipment> {
+    let mut out: Vec<Shipment> = list(order, "/fulfillments")
+        .iter()
+        .filter(|f| !matches!(s(f, "/status"), Some("CANCELLED" | "ERROR" | "FAILURE")))
+        .filter_map(|f| {
+            let track = list(f, "/trackingInfo").first();
+            Some(Shipment {
+                id: tail_at(f, "/id")?,
+                carrier: track.and_then(|t| text(t, "/company")),
+                tracking_number: track.and_then(|t| text(t, "/number")),
+                tracking_url: track.and_then(|t| text(t, "/url")),
+                created_at: time(f, "/createdAt"),
+            })
+        })
+        .collect();
+    out.sort_by_key(|s| s.created_at);
+    out
+}
+
+/// One `Order` node.
+pub fn order(raw: &Value) -> Result<Order> {
+    object(raw, "order")?;
+    let id = require_id(raw, "order")?;
+    let financial = s(raw, "/displayFinancialStatus");
+    let fulfillment = s(raw, "/displayFulfillmentStatus");
+    let cancelled = s(raw, "/cancelledAt").is_some();
+    let closed = raw.get("closed").and_then(Value::as_bool).unwrap_or(false);
+    let email = text(raw, "/email");
+    let billing = raw
+        .get("billingAddress")
+        .and_then(|a| address(a, email.as_deref()));
+    let shipping = raw.get("shippingAddress").and_then(|a| address(a, None));
+    let customer = match raw.get("customer").filter(|c| c.is_object()) {
+        Some(c) => Some(OrderCustomer {
+            id: tail_at(c, "/id"),
+            email: text(c, "/email").or_else(|| email.clone()),
+            first_name: text(c, "/firstName"),
+            last_name: text(c, "/lastName"),
+            phone: text(c, "/phone").or_else(|| text(raw, "/phone")),
+        }),
+        // A guest checkout: who ordered is on the order and its billing address.
+        None => {
+            let b = billing.clone().unwrap_or_default();
+            let guest = OrderCustomer {
+                id: None,
+                email: email.clone(),
+                first_name: b.first_name,
+                last_name: b.last_name,
+                phone: text(raw, "/phone").or(b.phone),
+            };
+            (guest != OrderCustomer::default()).then_some(guest)
+        }
+    };
+    let currency = text(raw, "/currencyCode");
+    let amount = |v: &Value, p: &str| amount_in(v, p, currency.as_deref());
+    Ok(Order {
+        id,
+        number: text(raw, "/name"),
+        status: order_status(cancelled, closed, financial, fulfillment),
+        payment_status: payment_status(financial),
+        fulfillment_status: fulfillment_status(fulfillment),
+        platform_status: platform_status(financial, fulfillment, cancelled, closed),
+        currency: currency.clone(),
+        subtotal: amount(raw, "/subtotalPriceSet/shopMoney/amount"),
+        shipping_total: amount(raw, "/totalShippingPriceSet/shopMoney/amount"),
+        tax_total: amount(raw, "/totalTaxSet/shopMoney/amount"),
+        discount_total: amount(raw, "/totalDiscountsSet/shopMoney/amount"),
+        total: amount(raw, "/totalPriceSet/shopMoney/amount"),
+        customer,
+        billing_address: billing,
+        shipping_address: shipping,
+        line_items: nodes(raw, "/lineItems")
+            .into_iter()
+            .filter_map(|l| line_item(l, currency.as_deref()))
+            .collect(),
+        shipments: shipments(raw),
+        note: text(raw, "/note"),
+        created_at: time(raw, "/createdAt"),
+        updated_at: time(raw, "/updatedAt"),
+        raw: None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Products
+// ---------------------------------------------------------------------------------------
+
+pub fn product_status(word: &str) -> ProductStatus {
+    match word {
+        "ACTIVE" => ProductStatus::Active,
+        "ARCHIVED" => ProductStatus::Archived,
+        _ => ProductStatus::Draft,
+    }
+}
+
+pub fn product_status_to_shopify(s: ProductStatus) -> &'static str {
+    match s {
+        ProductStatus::Active => "ACTIVE",
+        ProductStatus::Draft => "DRAFT",
+        ProductStatus::Archived => "ARCHIVED",
+    }
+}
+
+/// The option Shopify gives a product without options: `Title: Default Title`.
+const DEFAULT_OPTION: (&str, &str) = ("Title", "Default Title");
+
+pub fn variant(v: &Value, currency: Option<&str>) -> Result<Variant> {
+    let id = require_id(v, "variant")?;
+    let options: BTreeMap<String, String> = list(v, "/selectedOptions")
+        .iter()
+        .filter_map(|o| Some((text(o, "/name")?, text(o, "/value")?)))
+        .filter(|(n, val)| (n.as_str(), val.as_str()) != DEFAULT_OPTION)
+        .collect();
+    let tracked = v
+        .pointer("/inventoryItem/tracked")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    Ok(Variant {
+        id,
+        sku: text(v, "/sku"),
+        name: text(v, "/title").filter(|t| t != DEFAULT_OPTION.1),
+        price: amount_in(v, "/price", currency),
+        quantity: if tracked {
+            int(v, "/inventoryQuantity")
+        } else {
+            None
+        },
+        options,
+    })
+}
+
+/// One `Product` node; `currency` is the shop's (products carry none).
+pub fn product(raw: &Value, currency: Option<&str>) -> Result<Product> {
+    object(raw, "product")?;
+    let id = require_id(raw, "product")?;
+    let variants: Vec<Variant> = nodes(raw, "/variants")
+        .into_iter()
+        .filter_map(|v| variant(v, currency).ok())
+        .collect();
+    let status_word = text(raw, "/status");
+    let single = (variants.len() == 1).then(|| &variants[0]);
+    let price = match single {
+        Some(v) => v.price.clone(),
+        None => variants
+            .iter()
+            .filter_map(|v| v.price.as_deref().and_then(|p| Decimal::from_str(p).ok()))
+            .min()
+            .map(|d| d.to_string()),
+    };
+    let tracks = raw
+        .get("tracksInventory")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok(Product {
+        id,
+        name: text(raw, "/title").unwrap_or_default(),
+        description: text(raw, "/descriptionHtml"),
+        sku: single.and_then(|v| v.sku.clone()),
+        status: product_status(status_word.as_deref().unwrap_or("")),
+        platform_status: status_word,
+        price,
+        currency: non_empty(currency),
+        quantity: if tracks {
+            int(raw, "/totalInventory")
+        } else {
+            None
+        },
+        images: nodes(raw, "/media")
+            .into_iter()
+            .filter_map(|m| text(m, "/image/url"))
+            .collect(),
+        category_ids: nodes(raw, "/collections")
+            .into_iter()
+            .filter_map(|c| tail_at(c, "/id"))
+            .collect(),
+        variants,
+        created_at: time(raw, "/createdAt"),
+        updated_at: time(raw, "/updatedAt"),
+        raw: None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Customers, categories, shop
+// ---------------------------------------------------------------------------------------
+
+pub fn customer(raw: &Value) -> Result<Customer> {
+    object(raw, "customer")?;
+    Ok(Customer {
+        id: require_id(raw, "customer")?,
+        email: text(raw, "/email"),
+        first_name: text(raw, "/firstName"),
+        last_name: text(raw, "/lastName"),
+        phone: text(raw, "/phone"),
+        addresses: list(raw, "/addresses")
+            .iter()
+            .filter_map(|a| address(a, None))
+            .collect(),
+        created_at: time(raw, "/createdAt"),
+        updated_at: time(raw, "/updatedAt"),
+        raw: None,
+    })
+}
+
+/// A `Collection` as a category: collections are flat (no parent).
+pub fn category(raw: &Value) -> Result<Category> {
+    object(raw, "collection")?;
+    Ok(Category {
+        id: require_id(raw, "collection")?,
+        name: text(raw, "/title").unwrap_or_default(),
+        parent_id: None,
+        description: text(raw, "/descriptionHtml").or_else(|| text(raw, "/description")),
+        raw: None,
+    })
+}
+
+/// The `shop` object.
+pub fn store_info(shop: &Value) -> StoreInfo {
+    StoreInfo {
+        name: text(shop, "/name"),
+        url: text(shop, "/url")
+            .or_else(|| text(shop, "/myshopifyDomain").map(|d| format!("https://{d}"))),
+        currency: text(shop, "/currencyCode"),
+        timezone: text(shop, "/ianaTimezone"),
+        platform_version: Some(format!("Admin API {}", crate::queries::API_VERSION)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+// ---------------------------------------------------------------------------------------
+
+fn price_input(p: &str) -> Result<String> {
+    let d = Decimal::from_str(p.trim())
+        .map_err(|_| ConnectorError::Validation(format!("price {p:?} is not a decimal amount")))?;
+    if d.is_sign_negative() {
+        return Err(ConnectorError::Validation(
+            "price must not be negative".into(),
+        ));
+    }
+    Ok(d.to_string())
+}
+
+/// GraphQL `Int` is 32-bit.
+pub fn quantity_input(q: i64) -> Result<i32> {
+    i32::try_from(q).map_err(|_| {
+        ConnectorError::Validation(format!("quantity {q} is out of range for Shopify"))
+    })
+}
+
+fn title_input(name: &str) -> Result<String> {
+    non_empty(Some(name)).ok_or_else(|| ConnectorError::Validation("name must not be empty".into()))
+}
+
+/// `ProductCreateInput`. Price, sku and quantity go to the default variant afterwards.
+pub fn product_create_input(p: &NewProduct) -> Result<Value> {
+    let mut input = Map::new();
+    input.insert("title".into(), json!(title_input(&p.name)?));
+    if let Some(d) = non_empty(p.description.as_deref()) {
+        input.insert("descriptionHtml".into(), json!(d));
+    }
+    input.insert(
+        "status".into(),
+        json!(product_status_to_shopify(
+            p.status.unwrap_or(ProductStatus::Draft)
+        )),
+    );
+    if !p.category_ids.is_empty() {
+        let ids = p
+            .category_ids
+            .iter()
+            .map(|c| {
+                gid("Collection", c)
+                    .map_err(|_| ConnectorError::Validation(format!("no such category {c:?}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        input.insert("collectionsToJoin".into(), json!(ids));
+    }
+    if let Some(p) = &p.price {
+        price_input(p)?;
+    }
+    if let Some(q) = p.quantity {
+        quantity_input(q)?;
+    }
+    Ok(Value::Object(input))
+}
+
+/// `ProductUpdateInput` for the product-level fields; `None` when none changes.
+pub fn product_update_input(product_gid: &str, u: &ProductUpdate) -> Result<Option<Value>> {
+    let mut input = Map::new();
+    if let Some(n) = &u.name {
+        input.insert("title".into(), json!(title_input(n)?));
+    }
+    if let Some(d) = &u.description {
+        input.insert("descriptionHtml".into(), json!(d));
+    }
+    if let Some(st) = u.status {
+        input.insert("status".into(), json!(product_status_to_shopify(st)));
+    }
+    if input.is_empty() {
+        return Ok(None);
+    }
+    input.insert("id".into(), json!(product_gid));
+    Ok(Some(Value::Object(input)))
+}
+
+/// One `ProductVariantsBulkInput` (price, and sku on the inventory item; a quantity
+/// to set makes the item tracked); `None` when nothing changes.
+pub fn variant_input(
+    variant_gid: &str,
+    price: Option<&str>,
+    sku: Option<&str>,
+    track: bool,
+) -> Result<Option<Value>> {
+    let mut input = Map::new();
+    if let Some(p) = price {
+        input.insert("price".into(), json!(price_input(p)?));
+    }
+    let mut item = Map::new();
+    if let Some(s) = sku {
+        item.insert("sku".into(), json!(s.trim()));
+    }
+    if track {
+        item.insert("tracked".into(), json!(true));
+    }
+    if !item.is_empty() {
+        input.insert("inventoryItem".into(), Value::Object(item));
+    }
+    if input.is_empty() {
+        return Ok(None);
+    }
+    input.insert("id".into(), json!(variant_gid));
+    Ok(Some(Value::Object(input)))
+}
+
+/// `InventorySetQuantitiesInput`: the absolute `available` quantity at a location.
+/// cartgate is the source of truth of the value it sets, so the compare check is off.
+pub fn inventory_set_input(item_gid: &str, location_gid: &str, quantity: i64) -> Result<Value> {
+    Ok(json!({
+        "name": "available",
+        "reason": "correction",
+        "ignoreCompareQuantity": true,
+        "quantities": [{
+            "inventoryItemId": item_gid,
+            "locationId": location_gid,
+            "quantity": quantity_input(quantity)?,
+        }],
+    }))
+}
+
+/// Checks the tracking fields of a new shipment.
+pub fn check_shipment(s: &NewShipment) -> Result<()> {
+    if s.carrier.trim().is_empty() || s.tracking_number.trim().is_empty() {
+        return Err(ConnectorError::Validation(
+            "carrier and tracking_number must not be empty".into(),
+        ));
+    }
+    if let Some(u) = non_empty(s.tracking_url.as_deref()) {
+        let ok = url::Url::parse(&u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !ok {
+            return Err(ConnectorError::Validation(
+                "tracking_url must be an http(s) URL".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One line of a fulfillment order still to ship.
+struct FoLine {
+    fo: String,
+    id: String,
+    line_item: String,
+    remaining: i64,
+}
+
+/// `FulfillmentInput` for `fulfillmentCreate` from the order's fulfillment orders (the
+/// `order` node of the `CartgateFulfillmentOrders` query): everything still open, or the
+/// lines asked for, spread over the open fulfillment orders that hold them.
+pub fn fulfillment_input(order_node: &Value, s: &NewShipment) -> Result<Value> {
+    check_shipment(s)?;
+    let mut known: HashSet<String> = HashSet::new();
+    let mut open: Vec<FoLine> = Vec::new();
+    for fo in nodes(order_node, "/fulfillmentOrders") {
+        let Some(fo_id) = text(fo, "/id") else {
+            continue;
+        };
+        let workable = matches!(s_str(fo, "/status"), "OPEN" | "IN_PROGRESS");
+        for l in nodes(fo, "/lineItems") {
+            let (Some(id), Some(li)) = (text(l, "/id"), tail_at(l, "/lineItem/id")) else {
+                continue;
+            };
+            known.insert(li.clone());
+            let remaining = int(l, "/remainingQuantity").unwrap_or(0);
+            if workable && remaining > 0 {
+                open.push(FoLine {
+                    fo: fo_id.clone(),
+                    id,
+                    line_item: li,
+                    remaining,
+                });
+            }
+        }
+    }
+    let mut by_fo: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut push = |fo: &str, line: Option<Value>| {
+        let pos = match by_fo.iter().position(|(f, _)| f == fo) {
+            Some(p) => p,
+            None => {
+                by_fo.push((fo.to_owned(), Vec::new()));
+                by_fo.len() - 1
+            }
+        };
+        if let Some(l) = line {
+            by_fo[pos].1.push(l);
+        }
+    };
+    match s.line_items.as_deref().filter(|l| !l.is_empty()) {
+        None => {
+            if open.is_empty() {
+                return Err(ConnectorError::Validation(
+                    "the order has nothing left to ship".into(),
+                ));
+            }
+            for l in &open {
+                push(&l.fo, None);
+            }
+        }
+        Some(lines) => {
+            let mut seen = HashSet::new();
+            let mut remaining: HashMap<&str, i64> = HashMap::new();
+            for l in &open {
+                *remaining.entry(l.line_item.as_str()).or_default() += l.remaining;
+            }
+            for want in lines {
+                if !seen.insert(want.line_item_id.as_str()) {
+                    return Err(ConnectorError::Validation(format!(
+                        "line item {:?} is listed twice",
+                        want.line_item_id
+                    )));
+                }
+                if !known.contains(&want.line_item_id) {
+                    return Err(ConnectorError::Validation(format!(
+                        "order has no line item {:?}",
+                        want.line_item_id
+                    )));
+                }
+                let left = remaining
+                    .get(want.line_item_id.as_str())
+                    .copied()
+                    .unwrap_or(0);
+                if want.quantity < 1 || want.quantity > left {
+                    return Err(ConnectorError::Validation(format!(
+                        "line item {:?}: quantity must be between 1 and {left} (what is left to ship)",
+                        want.line_item_id
+                    )));
+                }
+                let mut need = want.quantity;
+                for l in open.iter().filter(|l| l.line_item == want.line_item_id) {
+                    if need == 0 {
+                        break;
+                    }
+                    let take = need.min(l.remaining);
+                    need -= take;
+                    push(&l.fo, Some(json!({"id": l.id, "quantity": take})));
+                }
+            }
+        }
+    }
+    let by_fo: Vec<Value> = by_fo
+        .into_iter()
+        .map(|(fo, lines)| {
+            if lines.is_empty() {
+                json!({"fulfillmentOrderId": fo})
+            } else {
+                json!({"fulfillmentOrderId": fo, "fulfillmentOrderLineItems": lines})
+            }
+        })
+        .collect();
+    let mut tracking = Map::new();
+    tracking.insert("company".into(), json!(s.carrier.trim()));
+    tracking.insert("number".into(), json!(s.tracking_number.trim()));
+    if let Some(u) = non_empty(s.tracking_url.as_deref()) {
+        tracking.insert("url".into(), json!(u));
+    }
+    Ok(json!({
+        "lineItemsByFulfillmentOrder": by_fo,
+        "trackingInfo": tracking,
+        "notifyCustomer": s.notify_customer,
+    }))
+}
+
+fn s_str<'a>(v: &'a Value, ptr: &str) -> &'a str {
+    s(v, ptr).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gids() {
+        assert_eq!(gid_tail("gid://shopify/Order/123").as_deref(), Some("123"));
+        assert_eq!(
+            gid_tail("gid://shopify/InventoryItem/9?foo=1").as_deref(),
+            Some("9")
+        );
+        assert_eq!(gid_tail("gid://shopify/Order/abc"), None);
+        assert_eq!(gid("Order", "77").unwrap(), "gid://shopify/Order/77");
+        assert!(matches!(
+            gid("Order", "7a"),
+            Err(ConnectorError::NotFound(_))
+        ));
+        assert!(matches!(gid("Order", ""), Err(ConnectorError::NotFound(_))));
+    }
+
+    #[test]
+    fn search_terms() {
+        let f = Filters {
+            created_from: Some("2025-01-01T00:00:00.5Z".parse().unwrap()),
+            status: Some("cancelled".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            orders_query(&f).unwrap().unwrap(),
+            "created_at:>='2025-01-01T00:00:01Z' status:cancelled"
+        );
+        let f = Filters {
+            sku: Some("A B".into()),
+            ..Default::default()
+        };
+        assert_eq!(products_query(&f).unwrap().unwrap(), "sku:\"A B\"");
+        let f = Filters {
+            sku: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            customers_query(&f),
+            Err(ConnectorError::Unsupported(_))
+        ));
+        assert!(order_status_query("unknown").is_err());
+    }
+}

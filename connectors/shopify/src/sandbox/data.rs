@@ -1,0 +1,867 @@
+//! Deterministic seeded data with the variety a mapping needs: every display financial
+//! status, partially and fully fulfilled orders (with tracking), refunds (full and
+//! partial), cancellations, closed orders, an order on hold, guest checkouts (with and
+//! without an e-mail), orders presented in EUR, GBP, JPY and CAD (shop money in USD),
+//! products with Size/Color variants, default-variant products, drafts and archived
+//! products, untracked inventory, products without sku or images, non-ASCII names
+//! (Zoë, Müller, 東京), customers without addresses or phone, and flat collections.
+//!
+//! Records are plain Rust structs; `schema.rs` serves them with Shopify's names.
+
+use std::collections::BTreeMap;
+
+use cartgate_connector::sandbox::{pick, random_hex, seeded_rng, SandboxOptions, SANDBOX_EPOCH};
+use rand::Rng;
+use rust_decimal::Decimal;
+
+pub const SHOP_DOMAIN: &str = "cartgate-demo.myshopify.com";
+pub const SHOP_CURRENCY: &str = "USD";
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddressRec {
+    pub id: u64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub province_code: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+    pub country_code: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LineItemRec {
+    pub id: u64,
+    pub name: String,
+    pub sku: Option<String>,
+    pub quantity: i64,
+    pub unit_price: Decimal,
+    pub product_id: Option<u64>,
+    pub variant_id: Option<u64>,
+    /// The fulfillment-order line that holds it.
+    pub fo_line_id: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrackingRec {
+    pub company: Option<String>,
+    pub number: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FulfillmentRec {
+    pub id: u64,
+    pub name: String,
+    pub status: &'static str,
+    pub created_at: i64,
+    pub tracking: Vec<TrackingRec>,
+    /// (line item id, quantity)
+    pub lines: Vec<(u64, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderRec {
+    pub id: u64,
+    pub number: u64,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub closed_at: Option<i64>,
+    pub cancelled_at: Option<i64>,
+    pub cancel_reason: Option<&'static str>,
+    pub financial: &'static str,
+    pub on_hold: bool,
+    pub presentment_currency: &'static str,
+    /// Presentment units per shop unit.
+    pub rate: Decimal,
+    pub shipping: Decimal,
+    pub tax: Decimal,
+    pub discounts: Decimal,
+    pub refunded: Decimal,
+    pub customer_id: Option<u64>,
+    pub billing: Option<AddressRec>,
+    pub shipping_address: Option<AddressRec>,
+    pub line_items: Vec<LineItemRec>,
+    pub fulfillments: Vec<FulfillmentRec>,
+    pub fulfillment_order_id: u64,
+}
+
+impl OrderRec {
+    pub fn name(&self) -> String {
+        format!("#{}", self.number)
+    }
+
+    pub fn fulfilled_qty(&self, line_item: u64) -> i64 {
+        self.fulfillments
+            .iter()
+            .filter(|f| f.status == "SUCCESS")
+            .flat_map(|f| f.lines.iter())
+            .filter(|(l, _)| *l == line_item)
+            .map(|(_, q)| q)
+            .sum()
+    }
+
+    /// What is left to ship of a line: nothing once the order is cancelled or refunded.
+    pub fn remaining(&self, line: &LineItemRec) -> i64 {
+        if self.cancelled_at.is_some() || self.financial == "REFUNDED" {
+            0
+        } else {
+            (line.quantity - self.fulfilled_qty(line.id)).max(0)
+        }
+    }
+
+    pub fn display_fulfillment(&self) -> &'static str {
+        let total: i64 = self.line_items.iter().map(|l| l.quantity).sum();
+        let done: i64 = self
+            .line_items
+            .iter()
+            .map(|l| self.fulfilled_qty(l.id).min(l.quantity))
+            .sum();
+        if total > 0 && done >= total {
+            "FULFILLED"
+        } else if done > 0 {
+            "PARTIALLY_FULFILLED"
+        } else if self.on_hold {
+            "ON_HOLD"
+        } else {
+            "UNFULFILLED"
+        }
+    }
+
+    pub fn fulfillment_order_status(&self) -> &'static str {
+        if self.cancelled_at.is_some() {
+            return "CANCELLED";
+        }
+        let left: i64 = self.line_items.iter().map(|l| self.remaining(l)).sum();
+        if left == 0 {
+            "CLOSED"
+        } else if self.on_hold {
+            "ON_HOLD"
+        } else if self.line_items.iter().any(|l| self.fulfilled_qty(l.id) > 0) {
+            "IN_PROGRESS"
+        } else {
+            "OPEN"
+        }
+    }
+
+    pub fn lines_total(&self) -> Decimal {
+        self.line_items
+            .iter()
+            .map(|l| l.unit_price * Decimal::from(l.quantity))
+            .sum()
+    }
+
+    pub fn subtotal(&self) -> Decimal {
+        self.lines_total() - self.discounts
+    }
+
+    pub fn total(&self) -> Decimal {
+        self.subtotal() + self.shipping + self.tax
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VariantRec {
+    pub id: u64,
+    pub title: String,
+    pub sku: Option<String>,
+    pub price: Decimal,
+    pub position: i32,
+    pub inventory_item_id: u64,
+    pub tracked: bool,
+    /// Available quantity per location.
+    pub stock: BTreeMap<u64, i64>,
+    pub options: Vec<(String, String)>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl VariantRec {
+    pub fn quantity(&self) -> i64 {
+        self.stock.values().sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProductRec {
+    pub id: u64,
+    pub title: String,
+    pub handle: String,
+    pub description_html: String,
+    pub status: &'static str,
+    pub vendor: String,
+    pub product_type: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// (media id, url)
+    pub images: Vec<(u64, String)>,
+    pub collection_ids: Vec<u64>,
+    pub variants: Vec<VariantRec>,
+}
+
+impl ProductRec {
+    pub fn tracks_inventory(&self) -> bool {
+        self.variants.iter().any(|v| v.tracked)
+    }
+    pub fn total_inventory(&self) -> i64 {
+        self.variants
+            .iter()
+            .filter(|v| v.tracked)
+            .map(VariantRec::quantity)
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomerRec {
+    pub id: u64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub state: &'static str,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub addresses: Vec<AddressRec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectionRec {
+    pub id: u64,
+    pub title: String,
+    pub handle: String,
+    pub description_html: String,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocationRec {
+    pub id: u64,
+    pub name: &'static str,
+    pub active: bool,
+}
+
+pub struct Db {
+    pub access_token: String,
+    pub orders: BTreeMap<u64, OrderRec>,
+    pub products: BTreeMap<u64, ProductRec>,
+    pub customers: BTreeMap<u64, CustomerRec>,
+    pub collections: BTreeMap<u64, CollectionRec>,
+    pub locations: Vec<LocationRec>,
+    next_id: u64,
+    writes: i64,
+}
+
+/// (first name, last name, ASCII e-mail stem).
+const NAMES: [(&str, &str, &str); 14] = [
+    ("Zoë", "Ångström", "zoe.angstrom"),
+    ("健", "渡辺", "ken.watanabe"),
+    ("José", "Müller", "jose.muller"),
+    ("Ingrid", "Nilsson", "ingrid.nilsson"),
+    ("Amara", "Okafor", "amara.okafor"),
+    ("Wei", "Chen", "wei.chen"),
+    ("Fatima", "Al-Sayed", "fatima.alsayed"),
+    ("Liam", "O'Brien", "liam.obrien"),
+    ("Søren", "Kierkegaard", "soren.kierkegaard"),
+    ("Aiko", "Tanaka", "aiko.tanaka"),
+    ("Łukasz", "Żółć", "lukasz.zolc"),
+    ("Emily", "Smith", "emily.smith"),
+    ("Олег", "Петров", "oleg.petrov"),
+    ("Noah", "Johnson", "noah.johnson"),
+];
+
+/// (address1, city, province, province code, zip, country, country code, phone)
+type Place = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+const PLACES: [Place; 6] = [
+    (
+        "150 Elgin Street",
+        "Ottawa",
+        Some("Ontario"),
+        Some("ON"),
+        "K2P 1L4",
+        "Canada",
+        "CA",
+        "+1 613-555-0101",
+    ),
+    (
+        "969 Market Street",
+        "San Francisco",
+        Some("California"),
+        Some("CA"),
+        "94103",
+        "United States",
+        "US",
+        "+1 415-555-0199",
+    ),
+    (
+        "Friedrichstraße 43",
+        "Berlin",
+        None,
+        None,
+        "10117",
+        "Germany",
+        "DE",
+        "+49 30 1234567",
+    ),
+    (
+        "1-1 Marunouchi, Chiyoda-ku",
+        "東京",
+        Some("Tokyo"),
+        Some("JP-13"),
+        "100-0005",
+        "Japan",
+        "JP",
+        "+81 3-1234-5678",
+    ),
+    (
+        "10 Downing Street",
+        "London",
+        None,
+        None,
+        "SW1A 2AA",
+        "United Kingdom",
+        "GB",
+        "+44 20 7946 0000",
+    ),
+    (
+        "Rue de Rivoli 99",
+        "Paris",
+        None,
+        None,
+        "75001",
+        "France",
+        "FR",
+        "+33 1 23 45 67 89",
+    ),
+];
+
+/// (code, presentment units per USD, decimals)
+const CURRENCIES: [(&str, &str, u32); 5] = [
+    ("USD", "1", 2),
+    ("EUR", "0.92", 2),
+    ("GBP", "0.79", 2),
+    ("JPY", "151", 0),
+    ("CAD", "1.36", 2),
+];
+
+const CARRIERS: [(&str, &str); 4] = [
+    ("UPS", "https://www.ups.com/track?tracknum="),
+    (
+        "USPS",
+        "https://tools.usps.com/go/TrackConfirmAction?tLabels=",
+    ),
+    (
+        "DHL Express",
+        "https://www.dhl.com/en/express/tracking.html?AWB=",
+    ),
+    (
+        "Canada Post",
+        "https://www.canadapost-postescanada.ca/track-reperage/en#/details/",
+    ),
+];
+
+const COLLECTIONS: [(&str, &str); 6] = [
+    ("Summer Collection", "<p>Light things for warm days.</p>"),
+    ("Accessories", "<p>Bags, socks and small joys.</p>"),
+    ("Sale", ""),
+    ("Kids", "<p>For the little ones.</p>"),
+    ("Home & Living", "<p>Mugs, throws &amp; more.</p>"),
+    ("東京 Selection", "<p>Picked in 東京.</p>"),
+];
+
+/// (title, product type, price, has Size/Color variants)
+const PRODUCTS: [(&str, &str, &str, bool); 12] = [
+    ("Classic Tee", "Shirts", "25.00", true),
+    ("Zoë's Café Mug", "Home", "14.50", false),
+    ("東京 Tote Bag", "Bags", "32.00", false),
+    ("Müller Wool Socks", "Socks", "12.99", true),
+    ("Linen Shorts", "Shorts", "45.00", true),
+    ("Gift Card", "Gift Cards", "50.00", false),
+    ("Rain Jacket", "Outerwear", "129.00", true),
+    ("Enamel Pin", "Accessories", "7.50", false),
+    ("Kids Hoodie", "Kids", "38.00", true),
+    ("Throw Blanket", "Home", "89.90", false),
+    ("Straw Hat", "Hats", "29.00", false),
+    ("Canvas Sneakers", "Shoes", "74.00", true),
+];
+
+const SIZES: [&str; 3] = ["S", "M", "L"];
+const COLORS: [&str; 2] = ["Red", "Blue"];
+
+pub fn handleize(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+fn round_to(d: Decimal, decimals: u32) -> Decimal {
+    d.round_dp_with_strategy(
+        decimals,
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    )
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap_or_default()
+}
+
+fn address(rng: &mut impl Rng, id: u64, name: (&str, &str, &str), company: bool) -> AddressRec {
+    let p = pick(rng, &PLACES);
+    AddressRec {
+        id,
+        first_name: Some(name.0.into()),
+        last_name: Some(name.1.into()),
+        company: company.then(|| "Acme GmbH".to_owned()),
+        address1: Some(p.0.into()),
+        address2: rng.gen_bool(0.3).then(|| "Suite 5".to_owned()),
+        city: Some(p.1.into()),
+        province: p.2.map(Into::into),
+        province_code: p.3.map(Into::into),
+        zip: Some(p.4.into()),
+        country: Some(p.5.into()),
+        country_code: Some(p.6.into()),
+        phone: rng.gen_bool(0.7).then(|| p.7.to_owned()),
+    }
+}
+
+impl Db {
+    pub fn now(&mut self) -> i64 {
+        self.writes += 1;
+        SANDBOX_EPOCH + self.writes
+    }
+
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn primary_location(&self) -> u64 {
+        self.locations[0].id
+    }
+
+    pub fn seed(opts: &SandboxOptions) -> Db {
+        let mut db = Db {
+            access_token: format!(
+                "shpat_{}",
+                random_hex(&mut seeded_rng(opts.seed, "token"), 32)
+            ),
+            orders: BTreeMap::new(),
+            products: BTreeMap::new(),
+            customers: BTreeMap::new(),
+            collections: BTreeMap::new(),
+            locations: vec![
+                LocationRec {
+                    id: 61_000_000_001,
+                    name: "Main Warehouse",
+                    active: true,
+                },
+                LocationRec {
+                    id: 61_000_000_002,
+                    name: "Pop-up Store",
+                    active: true,
+                },
+            ],
+            next_id: 90_000_000_000,
+            writes: 0,
+        };
+        let primary = db.primary_location();
+        let secondary = db.locations[1].id;
+        let day = 86_400;
+
+        // Collections
+        for (i, (title, desc)) in COLLECTIONS.iter().enumerate() {
+            let id = 3_000_000_001 + i as u64;
+            db.collections.insert(
+                id,
+                CollectionRec {
+                    id,
+                    title: (*title).into(),
+                    handle: handleize(title),
+                    description_html: (*desc).into(),
+                    updated_at: SANDBOX_EPOCH - 200 * day + i as i64 * 3600,
+                },
+            );
+        }
+        let collection_ids: Vec<u64> = db.collections.keys().copied().collect();
+
+        // Products
+        let mut rng = seeded_rng(opts.seed, "products");
+        let mut media_id = 30_000_000_000;
+        let mut variant_id = 40_000_000_000;
+        let mut item_id = 44_000_000_000;
+        for i in 0..opts.products {
+            let (title, ptype, price, has_variants) = PRODUCTS[i % PRODUCTS.len()];
+            let round = i / PRODUCTS.len();
+            let title = if round == 0 {
+                title.to_owned()
+            } else {
+                format!("{title} {}", round + 1)
+            };
+            let id = 8_000_000_001 + i as u64;
+            let created = SANDBOX_EPOCH - (300 - i as i64 % 280) * day + rng.gen_range(0..day);
+            let updated = created + rng.gen_range(0..60) * day;
+            let status = match i % 10 {
+                7 => "DRAFT",
+                9 => "ARCHIVED",
+                _ => "ACTIVE",
+            };
+            let tracked = i % 6 != 5;
+            let sku_base = (i % 8 != 3).then(|| format!("CG-{:03}", i + 1));
+            let base_price = dec(price);
+            let mut variants = Vec::new();
+            let combos: Vec<Vec<(String, String)>> = if has_variants {
+                SIZES
+                    .iter()
+                    .flat_map(|s| {
+                        COLORS.iter().map(move |c| {
+                            vec![
+                                ("Size".to_owned(), (*s).to_owned()),
+                                ("Color".to_owned(), (*c).to_owned()),
+                            ]
+                        })
+                    })
+                    .collect()
+            } else {
+                vec![vec![("Title".to_owned(), "Default Title".to_owned())]]
+            };
+            for (pos, opts_) in combos.into_iter().enumerate() {
+                variant_id += 1;
+                item_id += 1;
+                let title = opts_
+                    .iter()
+                    .map(|(_, v)| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" / ");
+                let sku = sku_base.as_ref().map(|b| {
+                    if has_variants {
+                        format!("{b}-{}", title.replace(" / ", "-").to_uppercase())
+                    } else {
+                        b.clone()
+                    }
+                });
+                let price = if has_variants && opts_[0].1 == "L" {
+                    base_price + Decimal::from(2)
+                } else {
+                    base_price
+                };
+                // Stock is kept at the primary location (see docs: quantities are set
+                // there); the second location stocks nothing, as a pop-up would.
+                let mut stock = BTreeMap::new();
+                stock.insert(primary, rng.gen_range(0..40));
+                stock.insert(secondary, 0);
+                variants.push(VariantRec {
+                    id: variant_id,
+                    title,
+                    sku,
+                    price,
+                    position: pos as i32 + 1,
+                    inventory_item_id: item_id,
+                    tracked,
+                    stock,
+                    options: opts_,
+                    created_at: created,
+                    updated_at: updated,
+                });
+            }
+            let images = if i % 5 == 4 {
+                Vec::new()
+            } else {
+                (0..rng.gen_range(1..=2))
+                    .map(|k| {
+                        media_id += 1;
+                        (
+                            media_id,
+                            format!(
+                                "https://cdn.shopify.com/s/files/1/0000/0001/products/{}-{}.jpg",
+                                handleize(&title),
+                                k + 1
+                            ),
+                        )
+                    })
+                    .collect()
+            };
+            let mut cols: Vec<u64> = collection_ids
+                .iter()
+                .copied()
+                .filter(|_| rng.gen_bool(0.3))
+                .collect();
+            cols.sort_unstable();
+            db.products.insert(
+                id,
+                ProductRec {
+                    id,
+                    handle: handleize(&title),
+                    description_html: if i % 7 == 6 {
+                        String::new()
+                    } else {
+                        format!("<p>{title}: made to last.</p>")
+                    },
+                    title,
+                    status,
+                    vendor: "Cartgate Demo".into(),
+                    product_type: ptype.into(),
+                    created_at: created,
+                    updated_at: updated,
+                    images,
+                    collection_ids: cols,
+                    variants,
+                },
+            );
+        }
+
+        // Customers
+        let mut rng = seeded_rng(opts.seed, "customers");
+        let mut address_id = 70_000_000_000;
+        for i in 0..opts.customers {
+            let id = 7_000_000_001 + i as u64;
+            let name = NAMES[i % NAMES.len()];
+            let created = SANDBOX_EPOCH - (400 - i as i64 % 380) * day + rng.gen_range(0..day);
+            let n_addr = match i % 5 {
+                0 => 0,
+                1 => 2,
+                _ => 1,
+            };
+            let addresses = (0..n_addr)
+                .map(|k| {
+                    address_id += 1;
+                    address(&mut rng, address_id, name, k == 1)
+                })
+                .collect();
+            db.customers.insert(
+                id,
+                CustomerRec {
+                    id,
+                    first_name: (i % 11 != 10).then(|| name.0.to_owned()),
+                    last_name: Some(name.1.to_owned()),
+                    email: Some(format!("{}{}@example.com", name.2, i / NAMES.len() + 1)),
+                    phone: (i % 3 != 0).then(|| format!("+1613555{:04}", 1000 + i)),
+                    state: if i % 9 == 8 { "DISABLED" } else { "ENABLED" },
+                    created_at: created,
+                    updated_at: created + rng.gen_range(0..90) * day,
+                    addresses,
+                },
+            );
+        }
+        let customer_ids: Vec<u64> = db.customers.keys().copied().collect();
+
+        // Orders
+        let mut rng = seeded_rng(opts.seed, "orders");
+        let product_ids: Vec<u64> = db.products.keys().copied().collect();
+        let mut line_id = 12_000_000_000;
+        let mut fulfillment_id = 9_000_000_000;
+        for i in 0..opts.orders {
+            let id = 5_000_000_001 + i as u64;
+            // Oldest first, about two hours apart, within the last ~5 months.
+            let created = SANDBOX_EPOCH - 150 * day
+                + (i as i64 * 150 * day) / (opts.orders.max(1) as i64)
+                + rng.gen_range(0..3600);
+            let guest = customer_ids.is_empty() || i % 5 == 3;
+            let customer = (!guest).then(|| customer_ids[rng.gen_range(0..customer_ids.len())]);
+            let cust = customer.and_then(|c| db.customers.get(&c)).cloned();
+            let name = NAMES[rng.gen_range(0..NAMES.len())];
+            let email = match (&cust, i % 10) {
+                (Some(c), _) => c.email.clone(),
+                (None, 8) => None,
+                (None, _) => Some(format!("guest.{}@example.org", name.2)),
+            };
+            let currency = match i % 20 {
+                3 | 11 | 17 => CURRENCIES[1],
+                5 | 13 => CURRENCIES[2],
+                7 | 19 => CURRENCIES[3],
+                9 => CURRENCIES[4],
+                _ => CURRENCIES[0],
+            };
+            let financial = match i % 25 {
+                0 | 12 => "PENDING",
+                3 | 20 => "AUTHORIZED",
+                5 => "PARTIALLY_PAID",
+                7 | 15 | 23 => "PARTIALLY_REFUNDED",
+                9 | 18 => "REFUNDED",
+                14 => "VOIDED",
+                21 => "EXPIRED",
+                _ => "PAID",
+            };
+            // Line items
+            let mut lines = Vec::new();
+            if !product_ids.is_empty() {
+                for _ in 0..rng.gen_range(1..=4) {
+                    let p = &db.products[&product_ids[rng.gen_range(0..product_ids.len())]];
+                    let v = &p.variants[rng.gen_range(0..p.variants.len())];
+                    line_id += 1;
+                    let name = if v.title == "Default Title" {
+                        p.title.clone()
+                    } else {
+                        format!("{} - {}", p.title, v.title)
+                    };
+                    lines.push(LineItemRec {
+                        id: line_id,
+                        name,
+                        sku: v.sku.clone(),
+                        quantity: rng.gen_range(1..=3),
+                        unit_price: v.price,
+                        product_id: Some(p.id),
+                        variant_id: Some(v.id),
+                        fo_line_id: line_id + 4_000_000_000,
+                    });
+                }
+            }
+            // A custom (non-product) line now and then.
+            if i % 17 == 16 {
+                line_id += 1;
+                lines.push(LineItemRec {
+                    id: line_id,
+                    name: "Gift wrapping".into(),
+                    sku: None,
+                    quantity: 1,
+                    unit_price: dec("4.00"),
+                    product_id: None,
+                    variant_id: None,
+                    fo_line_id: line_id + 4_000_000_000,
+                });
+            }
+            let lines_total: Decimal = lines
+                .iter()
+                .map(|l| l.unit_price * Decimal::from(l.quantity))
+                .sum();
+            let discounts = if i % 4 == 1 {
+                round_to(lines_total * dec("0.10"), 2)
+            } else {
+                Decimal::ZERO
+            };
+            let shipping = match i % 3 {
+                0 => Decimal::ZERO,
+                1 => dec("5.99"),
+                _ => dec("9.99"),
+            };
+            let tax = round_to((lines_total - discounts) * dec("0.08"), 2);
+            let total = lines_total - discounts + shipping + tax;
+            let refunded = match financial {
+                "REFUNDED" => total,
+                "PARTIALLY_REFUNDED" => round_to(total / Decimal::from(3), 2),
+                _ => Decimal::ZERO,
+            };
+            let billing = cust
+                .as_ref()
+                .and_then(|c| c.addresses.first().cloned())
+                .or_else(|| {
+                    (email.is_some() || i % 2 == 0).then(|| address(&mut rng, 0, name, false))
+                });
+            let shipping_address = if i % 6 == 4 {
+                None // a digital order
+            } else {
+                billing.clone()
+            };
+            let mut order = OrderRec {
+                id,
+                number: 1001 + i as u64,
+                email,
+                phone: (i % 4 == 0).then(|| "+1 613-555-0133".to_owned()),
+                note: (i % 7 == 2).then(|| "Bitte vor 18 Uhr liefern — merci!".to_owned()),
+                created_at: created,
+                updated_at: created + rng.gen_range(60..3 * day),
+                closed_at: None,
+                cancelled_at: None,
+                cancel_reason: None,
+                financial,
+                on_hold: false,
+                presentment_currency: currency.0,
+                rate: dec(currency.1),
+                shipping,
+                tax,
+                discounts,
+                refunded,
+                customer_id: customer,
+                billing,
+                shipping_address,
+                line_items: lines,
+                fulfillments: Vec::new(),
+                fulfillment_order_id: 6_000_000_001 + i as u64,
+            };
+            // Cancellations: the voided ones and a refunded one.
+            if financial == "VOIDED" || (financial == "REFUNDED" && i % 2 == 0) {
+                order.cancelled_at = Some(order.updated_at);
+                order.closed_at = Some(order.updated_at);
+                order.cancel_reason = Some(if financial == "VOIDED" {
+                    "CUSTOMER"
+                } else {
+                    "INVENTORY"
+                });
+            }
+            // Shipping: most paid orders shipped (fully or partly), with tracking.
+            let shippable = matches!(financial, "PAID" | "PARTIALLY_REFUNDED" | "PARTIALLY_PAID")
+                && order.cancelled_at.is_none();
+            let plan = if shippable { i % 5 } else { 4 };
+            if plan <= 2 && !order.line_items.is_empty() {
+                let partial = plan == 2;
+                let take: Vec<(u64, i64)> = order
+                    .line_items
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| !partial || *k == 0)
+                    .map(|(_, l)| {
+                        (
+                            l.id,
+                            if partial {
+                                1.min(l.quantity)
+                            } else {
+                                l.quantity
+                            },
+                        )
+                    })
+                    .collect();
+                let everything =
+                    !partial || (order.line_items.len() == 1 && order.line_items[0].quantity == 1);
+                let (carrier, link) = *pick(&mut rng, &CARRIERS);
+                let number = format!("1Z{}", random_hex(&mut rng, 14).to_uppercase());
+                fulfillment_id += 1;
+                order.fulfillments.push(FulfillmentRec {
+                    id: fulfillment_id,
+                    name: format!("{}-F1", order.name()),
+                    status: "SUCCESS",
+                    created_at: created + day,
+                    tracking: if i % 11 == 10 {
+                        Vec::new() // shipped without tracking
+                    } else {
+                        vec![TrackingRec {
+                            company: Some(carrier.into()),
+                            url: Some(format!("{link}{number}")),
+                            number: Some(number),
+                        }]
+                    },
+                    lines: take,
+                });
+                order.updated_at = order.updated_at.max(created + day);
+                if everything && financial == "PAID" && i % 2 == 0 {
+                    order.closed_at = Some(created + 2 * day);
+                }
+            } else if shippable && plan == 3 && i % 3 == 0 {
+                order.on_hold = true;
+            }
+            db.orders.insert(id, order);
+        }
+        db
+    }
+}

@@ -1,0 +1,967 @@
+//! The connector against the Shopify sandbox, over real loopback sockets.
+//!
+//! Each test starts its own sandbox (seeded, so the data is the same every run) and opens a
+//! session through the public `Connector` API, as the gateway does.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cartgate_connector::http::{Upstream, UpstreamConfig};
+use cartgate_connector::model::*;
+use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
+use cartgate_connector::Connector as _;
+use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams, StoreSession};
+use cartgate_shopify::sandbox::ThrottleConfig;
+use cartgate_shopify::Shopify;
+use serde_json::{json, Value};
+
+struct Sandbox {
+    handle: SandboxHandle,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    async fn start() -> Sandbox {
+        Sandbox::with(SandboxOptions::default(), ThrottleConfig::standard(false)).await
+    }
+
+    async fn with(opts: SandboxOptions, throttle: ThrottleConfig) -> Sandbox {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let handle = cartgate_shopify::sandbox::start_with(listener, opts, throttle)
+            .await
+            .expect("sandbox starts");
+        Sandbox {
+            handle,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn credentials(&self) -> Value {
+        self.handle.banner.credentials.clone()
+    }
+
+    fn session_with(&self, creds: &Value, config: UpstreamConfig) -> Arc<dyn StoreSession> {
+        let creds = Shopify
+            .parse_credentials(creds)
+            .expect("sandbox credentials are valid");
+        Shopify
+            .open(&creds, Upstream::new(config))
+            .expect("session opens")
+    }
+
+    fn session(&self) -> Arc<dyn StoreSession> {
+        self.session_with(&self.credentials(), test_config())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.handle.banner.base_url)
+    }
+
+    async fn put(&self, path: &str, body: Value) {
+        let resp = self
+            .http
+            .put(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("control route answers");
+        assert!(resp.status().is_success(), "PUT {path}: {}", resp.status());
+    }
+
+    /// A raw GraphQL call with the sandbox token (another client of the same app).
+    async fn graphql(&self, query: &str) -> Value {
+        self.http
+            .post(self.url("/admin/api/2025-01/graphql.json"))
+            .header(
+                "x-shopify-access-token",
+                self.credentials()["access_token"].as_str().unwrap(),
+            )
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("graphql answers")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+fn test_config() -> UpstreamConfig {
+    UpstreamConfig {
+        allow_private: true,
+        base_backoff: Duration::from_millis(20),
+        max_retry_wait: Duration::from_secs(5),
+        ..Default::default()
+    }
+}
+
+fn cx() -> CallContext {
+    CallContext::new(false)
+}
+
+fn params(limit: u32, filters: Filters) -> ListParams {
+    ListParams {
+        limit,
+        state: None,
+        filters,
+    }
+}
+
+async fn all_orders(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Order> {
+    let mut p = params(limit, filters);
+    let mut out = Vec::new();
+    loop {
+        let page = s.list_orders(&cx(), &p).await.expect("a page of orders");
+        assert!(page.items.len() <= limit as usize);
+        out.extend(page.items);
+        match page.next {
+            Some(next) => p.state = Some(next),
+            None => return out,
+        }
+        assert!(out.len() < 10_000, "paging does not end");
+    }
+}
+
+async fn all_products(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Product> {
+    let mut p = params(limit, filters);
+    let mut out = Vec::new();
+    loop {
+        let page = s
+            .list_products(&cx(), &p)
+            .await
+            .expect("a page of products");
+        out.extend(page.items);
+        match page.next {
+            Some(next) => p.state = Some(next),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn info_validates_credentials() {
+    let sb = Sandbox::start().await;
+    let info = sb.session().info(&cx()).await.expect("info");
+    assert_eq!(info.currency.as_deref(), Some("USD"));
+    assert_eq!(info.name.as_deref(), Some("Cartgate Demo"));
+    assert_eq!(info.timezone.as_deref(), Some("America/Toronto"));
+
+    let mut wrong = sb.credentials();
+    wrong["access_token"] = json!("shpat_not_the_token");
+    let err = sb
+        .session_with(&wrong, test_config())
+        .info(&cx())
+        .await
+        .expect_err("wrong token");
+    assert!(matches!(err, ConnectorError::AuthFailed(_)), "{err:?}");
+    assert!(!err.to_string().contains("shpat_not_the_token"));
+
+    // An endpoint that is no Shopify Admin API.
+    let mut elsewhere = sb.credentials();
+    elsewhere["endpoint"] = json!(format!("{}/nothing-here", sb.handle.banner.base_url));
+    let err = sb
+        .session_with(&elsewhere, test_config())
+        .info(&cx())
+        .await
+        .expect_err("not an API");
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn orders_page_through_without_duplicates() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    for limit in [7, 50, 250] {
+        let orders = all_orders(s.as_ref(), limit, Filters::default()).await;
+        let count = s.count_orders(&cx(), &Filters::default()).await.unwrap();
+        assert_eq!(orders.len() as u64, count, "limit {limit}");
+        assert_eq!(count, 60);
+        let ids: HashSet<_> = orders.iter().map(|o| o.id.clone()).collect();
+        assert_eq!(ids.len(), orders.len(), "no duplicates");
+        let ns: Vec<u64> = orders.iter().map(|o| o.id.parse().unwrap()).collect();
+        assert!(ns.windows(2).all(|w| w[0] > w[1]), "newest first");
+    }
+    let orders = all_orders(s.as_ref(), 50, Filters::default()).await;
+    // The seeded variety reaches the mapping.
+    let has = |f: &dyn Fn(&Order) -> bool| orders.iter().any(f);
+    assert!(
+        has(&|o| o.customer.as_ref().is_some_and(|c| c.id.is_none())),
+        "guest checkout"
+    );
+    assert!(has(
+        &|o| o.customer.is_none() || o.customer.as_ref().is_some_and(|c| c.email.is_none())
+    ));
+    assert!(has(&|o| o.fulfillment_status == FulfillmentStatus::Partial));
+    assert!(has(
+        &|o| o.payment_status == PaymentStatus::PartiallyRefunded
+    ));
+    assert!(has(&|o| o.status == OrderStatus::Refunded));
+    assert!(has(&|o| o.status == OrderStatus::Cancelled));
+    assert!(has(&|o| o.status == OrderStatus::Completed));
+    assert!(has(
+        &|o| !o.shipments.is_empty() && o.shipments[0].tracking_number.is_some()
+    ));
+    assert!(has(&|o| o.shipping_address.is_none()));
+    for o in &orders {
+        assert_eq!(o.currency.as_deref(), Some("USD"), "shop money");
+        assert!(
+            o.total.as_deref().is_some_and(|t| t.contains('.')),
+            "{:?}",
+            o.total
+        );
+        assert!(o.platform_status.is_some());
+        assert!(o.number.as_deref().is_some_and(|n| n.starts_with('#')));
+        assert!(!o.line_items.is_empty());
+    }
+    // A cursor from another list is refused.
+    let bad = ListParams {
+        limit: 5,
+        state: Some(json!({"offset": 3})),
+        filters: Filters::default(),
+    };
+    assert!(matches!(
+        s.list_orders(&cx(), &bad).await,
+        Err(ConnectorError::Validation(_))
+    ));
+}
+
+#[tokio::test]
+async fn order_filters_and_counts_agree() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let all = all_orders(s.as_ref(), 250, Filters::default()).await;
+    for status in [
+        "pending",
+        "processing",
+        "on_hold",
+        "completed",
+        "cancelled",
+        "refunded",
+        "failed",
+    ] {
+        let f = Filters {
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        let listed = all_orders(s.as_ref(), 250, f.clone()).await;
+        let expected = all
+            .iter()
+            .filter(|o| serde_json::to_value(&o.status).unwrap() == json!(status))
+            .count();
+        assert_eq!(listed.len(), expected, "status {status}");
+        assert!(listed
+            .iter()
+            .all(|o| serde_json::to_value(&o.status).unwrap() == json!(status)));
+        assert_eq!(
+            s.count_orders(&cx(), &f).await.unwrap(),
+            expected as u64,
+            "{status}"
+        );
+    }
+    let f = Filters {
+        status: Some("unknown".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.list_orders(&cx(), &params(5, f)).await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+
+    // Dates: inclusive bounds.
+    let mut created: Vec<_> = all.iter().filter_map(|o| o.created_at).collect();
+    created.sort();
+    let (from, to) = (created[10], created[20]);
+    let f = Filters {
+        created_from: Some(from),
+        created_to: Some(to),
+        ..Default::default()
+    };
+    let listed = all_orders(s.as_ref(), 250, f.clone()).await;
+    assert_eq!(listed.len(), 11);
+    assert_eq!(s.count_orders(&cx(), &f).await.unwrap(), 11);
+    let upd = all.iter().filter_map(|o| o.updated_at).max().unwrap();
+    let f = Filters {
+        updated_from: Some(upd),
+        ..Default::default()
+    };
+    assert!(all_orders(s.as_ref(), 10, f)
+        .await
+        .iter()
+        .all(|o| o.updated_at >= Some(upd)));
+
+    let f = Filters {
+        email: Some("x@example.com".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.count_orders(&cx(), &f).await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+}
+
+#[tokio::test]
+async fn get_order_with_raw_and_not_found() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let first = &all_orders(s.as_ref(), 5, Filters::default()).await[0];
+    let raw_cx = CallContext::new(true);
+    let o = s.get_order(&raw_cx, &first.id).await.expect("get");
+    assert_eq!(o.id, first.id);
+    let raw = o.raw.as_ref().expect("raw attached");
+    assert_eq!(raw["id"], json!(format!("gid://shopify/Order/{}", o.id)));
+    assert!(raw["totalPriceSet"]["presentmentMoney"]["currencyCode"].is_string());
+    let page = s
+        .list_orders(&raw_cx, &params(3, Filters::default()))
+        .await
+        .unwrap();
+    assert!(page.items.iter().all(|o| o.raw.is_some()));
+    assert!(s.get_order(&cx(), &first.id).await.unwrap().raw.is_none());
+    for bad in ["1", "99999999999", "abc", "gid"] {
+        let err = s.get_order(&cx(), bad).await.expect_err(bad);
+        assert!(matches!(err, ConnectorError::NotFound(_)), "{bad}: {err:?}");
+    }
+}
+
+async fn open_order(s: &dyn StoreSession) -> Order {
+    let f = Filters {
+        status: Some("processing".into()),
+        ..Default::default()
+    };
+    all_orders(s, 250, f)
+        .await
+        .into_iter()
+        .find(|o| {
+            o.fulfillment_status == FulfillmentStatus::Unfulfilled
+                && o.line_items.iter().any(|l| l.quantity >= 2)
+                && o.line_items.len() >= 2
+        })
+        .expect("an unshipped processing order with a line of 2+")
+}
+
+#[tokio::test]
+async fn shipments_partial_then_full_are_visible() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let order = open_order(s.as_ref()).await;
+    let line = order.line_items.iter().find(|l| l.quantity >= 2).unwrap();
+
+    // Bad input first.
+    let mut ship = NewShipment {
+        carrier: "UPS".into(),
+        tracking_number: "1Z999".into(),
+        tracking_url: Some("https://www.ups.com/track?tracknum=1Z999".into()),
+        line_items: Some(vec![ShipmentLine {
+            line_item_id: "424242".into(),
+            quantity: 1,
+        }]),
+        notify_customer: false,
+    };
+    assert!(matches!(
+        s.create_shipment(&cx(), &order.id, &ship).await,
+        Err(ConnectorError::Validation(_))
+    ));
+    ship.line_items = Some(vec![ShipmentLine {
+        line_item_id: line.id.clone(),
+        quantity: line.quantity + 1,
+    }]);
+    assert!(matches!(
+        s.create_shipment(&cx(), &order.id, &ship).await,
+        Err(ConnectorError::Validation(_))
+    ));
+    assert!(matches!(
+        s.create_shipment(&cx(), "77", &ship).await,
+        Err(ConnectorError::NotFound(_))
+    ));
+
+    // Partial: one unit of one line.
+    ship.line_items = Some(vec![ShipmentLine {
+        line_item_id: line.id.clone(),
+        quantity: 1,
+    }]);
+    let after = s
+        .create_shipment(&cx(), &order.id, &ship)
+        .await
+        .expect("partial");
+    assert_eq!(after.fulfillment_status, FulfillmentStatus::Partial);
+    assert_eq!(after.shipments.len(), 1);
+    assert_eq!(after.shipments[0].carrier.as_deref(), Some("UPS"));
+    assert_eq!(after.shipments[0].tracking_number.as_deref(), Some("1Z999"));
+    assert_eq!(
+        s.get_order(&cx(), &order.id).await.unwrap().shipments,
+        after.shipments,
+        "visible to a later read"
+    );
+
+    // Then everything left.
+    let rest = NewShipment {
+        carrier: "DHL Express".into(),
+        tracking_number: "JD0002".into(),
+        tracking_url: None,
+        line_items: None,
+        notify_customer: true,
+    };
+    let done = s
+        .create_shipment(&cx(), &order.id, &rest)
+        .await
+        .expect("rest");
+    assert_eq!(done.fulfillment_status, FulfillmentStatus::Fulfilled);
+    assert_eq!(done.status, OrderStatus::Completed);
+    assert_eq!(done.shipments.len(), 2);
+    assert!(
+        matches!(
+            s.create_shipment(&cx(), &order.id, &rest).await,
+            Err(ConnectorError::Validation(_))
+        ),
+        "nothing left to ship"
+    );
+    let bad_url = NewShipment {
+        tracking_url: Some("javascript:alert(1)".into()),
+        ..rest.clone()
+    };
+    assert!(matches!(
+        s.create_shipment(&cx(), &order.id, &bad_url).await,
+        Err(ConnectorError::Validation(_))
+    ));
+}
+
+#[tokio::test]
+async fn products_filters_and_writes_are_visible() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let all = all_products(s.as_ref(), 7, Filters::default()).await;
+    assert_eq!(all.len(), 25);
+    assert_eq!(
+        s.count_products(&cx(), &Filters::default()).await.unwrap(),
+        25
+    );
+    let ids: HashSet<_> = all.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(ids.len(), 25);
+    assert!(all.iter().all(|p| p.currency.as_deref() == Some("USD")));
+    let multi = all.iter().find(|p| p.variants.len() > 1).expect("variants");
+    assert!(multi
+        .variants
+        .iter()
+        .all(|v| v.options.contains_key("Size") && v.options.contains_key("Color")));
+    let single = all
+        .iter()
+        .find(|p| p.variants.len() == 1 && p.sku.is_some() && p.quantity.is_some())
+        .expect("a default-variant product");
+    assert!(single.variants[0].options.is_empty());
+
+    // sku filter
+    let sku = single.sku.clone().unwrap();
+    let f = Filters {
+        sku: Some(sku.clone()),
+        ..Default::default()
+    };
+    let found = all_products(s.as_ref(), 10, f.clone()).await;
+    assert_eq!(
+        found.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&single.id]
+    );
+    assert_eq!(s.count_products(&cx(), &f).await.unwrap(), 1);
+    for (status, word) in [
+        ("draft", ProductStatus::Draft),
+        ("archived", ProductStatus::Archived),
+        ("active", ProductStatus::Active),
+    ] {
+        let f = Filters {
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        let listed = all_products(s.as_ref(), 50, f.clone()).await;
+        assert_eq!(
+            listed.len(),
+            all.iter().filter(|p| p.status == word).count()
+        );
+        assert!(!listed.is_empty());
+        assert_eq!(
+            s.count_products(&cx(), &f).await.unwrap(),
+            listed.len() as u64
+        );
+    }
+
+    // create
+    let created = s
+        .create_product(
+            &cx(),
+            &NewProduct {
+                name: "Zoë's Tee".into(),
+                description: Some("<p>Soft.</p>".into()),
+                sku: Some("ZOE-TEE".into()),
+                status: Some(ProductStatus::Active),
+                price: Some("19.90".into()),
+                quantity: Some(12),
+                category_ids: vec!["3000000002".into()],
+            },
+        )
+        .await
+        .expect("create");
+    assert_eq!(created.name, "Zoë's Tee");
+    assert_eq!(created.price.as_deref(), Some("19.90"));
+    assert_eq!(created.sku.as_deref(), Some("ZOE-TEE"));
+    assert_eq!(created.quantity, Some(12));
+    assert_eq!(created.category_ids, vec!["3000000002".to_owned()]);
+    assert_eq!(created.status, ProductStatus::Active);
+    let again = s.get_product(&cx(), &created.id).await.unwrap();
+    assert_eq!(again, created);
+    assert_eq!(
+        s.count_products(&cx(), &Filters::default()).await.unwrap(),
+        26
+    );
+
+    // update product-level and default-variant fields
+    let updated = s
+        .update_product(
+            &cx(),
+            &created.id,
+            &ProductUpdate {
+                name: Some("Zoë's Tee v2".into()),
+                status: Some(ProductStatus::Draft),
+                price: Some("21.00".into()),
+                quantity: Some(3),
+                sku: Some("ZOE-TEE-2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update");
+    assert_eq!(updated.name, "Zoë's Tee v2");
+    assert_eq!(updated.status, ProductStatus::Draft);
+    assert_eq!(updated.price.as_deref(), Some("21.00"));
+    assert_eq!(updated.quantity, Some(3));
+    assert_eq!(updated.sku.as_deref(), Some("ZOE-TEE-2"));
+    assert_eq!(s.get_product(&cx(), &created.id).await.unwrap(), updated);
+
+    // variant of a multi-variant product
+    let v = &multi.variants[1];
+    let after = s
+        .update_variant(
+            &cx(),
+            &multi.id,
+            &v.id,
+            &VariantUpdate {
+                price: Some("99.95".into()),
+                quantity: Some(7),
+                sku: Some("NEW-SKU".into()),
+            },
+        )
+        .await
+        .expect("variant update");
+    let nv = after.variants.iter().find(|x| x.id == v.id).unwrap();
+    assert_eq!(nv.price.as_deref(), Some("99.95"));
+    assert_eq!(nv.quantity, Some(7));
+    assert_eq!(nv.sku.as_deref(), Some("NEW-SKU"));
+    assert_eq!(s.get_product(&cx(), &multi.id).await.unwrap(), after);
+
+    // bad input
+    let err = s
+        .update_product(
+            &cx(),
+            &multi.id,
+            &ProductUpdate {
+                price: Some("1.00".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("ambiguous on many variants");
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+    let err = s
+        .update_variant(
+            &cx(),
+            &multi.id,
+            &v.id,
+            &VariantUpdate {
+                price: Some("-1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("negative");
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+    let err = s
+        .update_variant(
+            &cx(),
+            &multi.id,
+            &single.variants[0].id,
+            &VariantUpdate::default(),
+        )
+        .await
+        .expect_err("a variant of another product");
+    assert!(matches!(err, ConnectorError::NotFound(_)), "{err:?}");
+    let err = s
+        .create_product(
+            &cx(),
+            &NewProduct {
+                name: " ".into(),
+                description: None,
+                sku: None,
+                status: None,
+                price: None,
+                quantity: None,
+                category_ids: vec![],
+            },
+        )
+        .await
+        .expect_err("blank name");
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+    let err = s
+        .create_product(
+            &cx(),
+            &NewProduct {
+                name: "x".into(),
+                description: None,
+                sku: None,
+                status: None,
+                price: None,
+                quantity: None,
+                category_ids: vec!["1".into()],
+            },
+        )
+        .await
+        .expect_err("unknown collection: userErrors");
+    assert!(
+        matches!(err, ConnectorError::Validation(ref m) if m.contains("collectionsToJoin")),
+        "{err:?}"
+    );
+    assert!(matches!(
+        s.get_product(&cx(), "123").await,
+        Err(ConnectorError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn customers_and_categories() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let mut p = params(8, Filters::default());
+    let mut all = Vec::new();
+    loop {
+        let page = s.list_customers(&cx(), &p).await.unwrap();
+        all.extend(page.items);
+        match page.next {
+            Some(n) => p.state = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), 30);
+    assert_eq!(
+        s.count_customers(&cx(), &Filters::default()).await.unwrap(),
+        30
+    );
+    assert!(all.iter().any(|c| c.addresses.is_empty()));
+    assert!(all.iter().any(|c| c.addresses.len() == 2));
+    assert!(all.iter().any(|c| c.first_name.as_deref() == Some("Zoë")));
+    let one = all.iter().find(|c| c.email.is_some()).unwrap();
+    let f = Filters {
+        email: Some(one.email.clone().unwrap()),
+        ..Default::default()
+    };
+    let found = s
+        .list_customers(&cx(), &params(10, f.clone()))
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].id, one.id);
+    assert_eq!(s.count_customers(&cx(), &f).await.unwrap(), 1);
+    assert_eq!(&s.get_customer(&cx(), &one.id).await.unwrap(), one);
+    assert!(matches!(
+        s.get_customer(&cx(), "5").await,
+        Err(ConnectorError::NotFound(_))
+    ));
+    let f = Filters {
+        sku: Some("x".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.list_customers(&cx(), &params(10, f)).await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+
+    let cats = s
+        .list_categories(&cx(), &params(4, Filters::default()))
+        .await
+        .unwrap();
+    assert_eq!(cats.items.len(), 4);
+    let rest = s
+        .list_categories(
+            &cx(),
+            &ListParams {
+                limit: 4,
+                state: cats.next.clone(),
+                filters: Filters::default(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 2);
+    assert!(rest.next.is_none());
+    assert!(cats
+        .items
+        .iter()
+        .chain(&rest.items)
+        .all(|c| c.parent_id.is_none()));
+    let c = s.get_category(&cx(), &cats.items[0].id).await.unwrap();
+    assert_eq!(c, cats.items[0]);
+    assert!(matches!(
+        s.get_category(&cx(), "9").await,
+        Err(ConnectorError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn proxy_passes_graphql_through() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let r = s
+        .proxy(
+            &cx(),
+            &ProxyRequest {
+                method: "POST".into(),
+                path: "/graphql.json".into(),
+                query: Default::default(),
+                body: Some(json!({"query": "query { shop { name } }"})),
+            },
+        )
+        .await
+        .expect("proxy");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["data"]["shop"]["name"], "Cartgate Demo");
+    assert!(r.body["extensions"]["cost"]["requestedQueryCost"].is_number());
+    let err = s
+        .proxy(
+            &cx(),
+            &ProxyRequest {
+                method: "GET".into(),
+                path: "/orders.json".into(),
+                query: Default::default(),
+                body: None,
+            },
+        )
+        .await
+        .expect_err("only graphql");
+    assert!(matches!(err, ConnectorError::Validation(_)));
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    sb.put(
+        "/__sandbox/faults",
+        json!({"kind": "server_error", "count": 2, "status": 503}),
+    )
+    .await;
+    let page = s
+        .list_orders(&cx(), &params(5, Filters::default()))
+        .await
+        .expect("retried");
+    assert_eq!(page.items.len(), 5);
+    sb.put(
+        "/__sandbox/faults",
+        json!({"kind": "truncated", "count": 1}),
+    )
+    .await;
+    s.get_product(&cx(), "8000000001")
+        .await
+        .expect("a cut answer is retried");
+    sb.put(
+        "/__sandbox/faults",
+        json!({"kind": "rate_limited", "count": 1}),
+    )
+    .await;
+    s.count_customers(&cx(), &Filters::default())
+        .await
+        .expect("a 429 is retried");
+    // A mutation is not retried on a 5xx: it fails (it may have run).
+    sb.put(
+        "/__sandbox/faults",
+        json!({"kind": "server_error", "count": 1, "status": 502}),
+    )
+    .await;
+    let err = s
+        .update_product(
+            &cx(),
+            "8000000001",
+            &ProductUpdate {
+                name: Some("X".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        err.is_err() || err.is_ok(),
+        "either way the session keeps working"
+    );
+    sb.put(
+        "/__sandbox/faults",
+        json!({"kind": "server_error", "status": 500}),
+    )
+    .await;
+    let started = Instant::now();
+    let err = s.info(&cx()).await.expect_err("a lasting outage");
+    assert!(matches!(err, ConnectorError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[tokio::test]
+async fn throttled_answers_are_recovered_from() {
+    let throttle = ThrottleConfig {
+        enabled: true,
+        maximum_available: 1000.0,
+        restore_rate: 200.0,
+    };
+    let sb = Sandbox::with(SandboxOptions::default(), throttle).await;
+    let s = sb.session();
+    // Someone else (another client of the same app) drains the bucket behind the
+    // session's back, so the session's first call meets THROTTLED.
+    let mut left = f64::MAX;
+    for _ in 0..20 {
+        let v = sb
+            .graphql("query { orders(first: 60) { nodes { id customer { id } } } }")
+            .await;
+        left = v["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
+            .as_f64()
+            .unwrap_or(left);
+        if left < 300.0 {
+            break;
+        }
+    }
+    assert!(left < 300.0, "bucket drained: {left}");
+    let page = s
+        .list_orders(&cx(), &params(5, Filters::default()))
+        .await
+        .expect("no THROTTLED surfaces");
+    assert_eq!(page.items.len(), 5);
+    // Then the session paces itself: more pages, no error.
+    let page = s
+        .list_orders(
+            &cx(),
+            &ListParams {
+                limit: 5,
+                state: page.next,
+                filters: Filters::default(),
+            },
+        )
+        .await
+        .expect("paced");
+    assert_eq!(page.items.len(), 5);
+}
+
+/// With the bucket on, reading 500 orders in pages of 50 surfaces no error and takes at
+/// most 1.2× what the bucket allows.
+///
+/// The bound: a query must find its requested cost in the bucket, and is charged its
+/// actual cost. For the last request `k` to go at time `t`, the bucket must have held
+/// `requested_k` after the earlier requests were charged:
+/// `B - Σ_{i<k} actual_i + R·t ≥ requested_k`, so
+/// `ideal = max(0, Σ_{i<k} actual_i + requested_k - B) / R`.
+#[tokio::test]
+async fn throttled_reading_of_500_orders_keeps_to_the_bucket() {
+    let throttle = ThrottleConfig {
+        enabled: true,
+        maximum_available: 1000.0,
+        restore_rate: 3000.0,
+    };
+    let opts = SandboxOptions {
+        orders: 500,
+        ..Default::default()
+    };
+    let sb = Sandbox::with(opts, throttle).await;
+    let s = sb.session();
+    let started = Instant::now();
+    let mut p = params(50, Filters::default());
+    let mut n = 0;
+    loop {
+        let page = s.list_orders(&cx(), &p).await.expect("no error surfaces");
+        n += page.items.len();
+        match page.next {
+            Some(next) => p.state = Some(next),
+            None => break,
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(n, 500);
+    // Replay the costs of the same walk (the sandbox is deterministic) without a bucket.
+    let probe = Sandbox::with(
+        SandboxOptions {
+            orders: 500,
+            ..Default::default()
+        },
+        ThrottleConfig::standard(false),
+    )
+    .await;
+    let token = probe.credentials()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut costs = Vec::new();
+    let mut after = Value::Null;
+    let per = {
+        // the page size the connector uses for orders
+        let vars = json!({"first": 1, "lineItems": 10, "fulfillments": 5});
+        let one = cartgate_shopify::cost::requested(
+            cartgate_shopify::queries::ORDERS,
+            Some("CartgateOrders"),
+            &vars,
+        )
+        .unwrap();
+        (998 / (one - 2)).min(250)
+    };
+    let mut fetched: u64 = 0;
+    loop {
+        let want = (50 - fetched % 50).min(per);
+        let body = json!({"query": cartgate_shopify::queries::ORDERS, "operationName": "CartgateOrders",
+            "variables": {"first": want, "after": after, "query": null, "lineItems": 10, "fulfillments": 5}});
+        let v: Value = probe
+            .http
+            .post(probe.url("/admin/api/2025-01/graphql.json"))
+            .header("x-shopify-access-token", &token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let c = &v["extensions"]["cost"];
+        costs.push((
+            c["requestedQueryCost"].as_f64().unwrap(),
+            c["actualQueryCost"].as_f64().unwrap(),
+        ));
+        fetched += v["data"]["orders"]["nodes"].as_array().unwrap().len() as u64;
+        if v["data"]["orders"]["pageInfo"]["hasNextPage"] != json!(true) {
+            break;
+        }
+        after = v["data"]["orders"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(fetched, 500);
+    let (last_req, last_act) = *costs.last().unwrap();
+    let charged_before: f64 = costs.iter().map(|c| c.1).sum::<f64>() - last_act;
+    let ideal =
+        ((charged_before + last_req - throttle.maximum_available).max(0.0)) / throttle.restore_rate;
+    let ratio = elapsed / ideal.max(1e-9);
+    println!(
+        "throttle: 500 orders in {} requests, total actual cost {:.0}, bucket {} @ {}/s: elapsed {elapsed:.2}s, ideal {ideal:.2}s, ratio {ratio:.3}",
+        costs.len(),
+        charged_before + last_act,
+        throttle.maximum_available,
+        throttle.restore_rate
+    );
+    assert!(
+        ideal > 1.0,
+        "the bucket must actually bind: ideal {ideal:.2}s"
+    );
+    assert!(
+        elapsed >= ideal * 0.95,
+        "faster than the bucket allows? {elapsed:.2}s < {ideal:.2}s"
+    );
+    assert!(
+        ratio <= 1.2,
+        "elapsed {elapsed:.2}s > 1.2 × ideal {ideal:.2}s"
+    );
+}
