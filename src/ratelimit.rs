@@ -1,4 +1,4 @@
-//! Per-API-key rate limiting: GCRA via governor in one process (embedded mode), GCRA in a Redis
+//! Per-API-key rate limiting: GCRA via governor in one process (embedded mode), a token bucket in a Redis
 //! script shared by every instance in the distributed mode (`storage::redis`).
 
 use std::num::NonZeroU32;

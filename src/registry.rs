@@ -32,6 +32,10 @@ impl Registry {
             start_sandbox: |l, o| Box::pin(cartgate_magento::sandbox::start(l, o)),
         });
         r.add(Platform {
+            connector: cartgate_shopify::connector(),
+            start_sandbox: |l, o| Box::pin(cartgate_shopify::sandbox::start(l, o)),
+        });
+        r.add(Platform {
             connector: cartgate_woocommerce::connector(),
             start_sandbox: |l, o| Box::pin(cartgate_woocommerce::sandbox::start(l, o)),
         });

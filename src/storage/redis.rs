@@ -28,16 +28,16 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `cg:log:{<account_id>}` | sorted set | request-log entries scored by time (µs) |
-//! | `cg:rl:{<key_id>}` | string | GCRA state of an API key's rate limit ([`RedisRateLimiter`]) |
-//! | `cg:pace:{<hmac of bucket>}` | string | GCRA state of an upstream budget ([`RedisPacer`]) |
+//! | `cg:rl:{<key_id>}` | hash | token bucket of an API key's rate limit ([`RedisRateLimiter`]) |
+//! | `cg:pace:{<hmac of bucket>}` | hash | token bucket of an upstream budget ([`RedisPacer`]) |
 //!
 //! Log retention is enforced by Redis itself: each append trims entries older than the
 //! retention from that account's set and sets the key to expire one retention after its last
 //! write, so an idle account's log disappears without any gateway running. The gateway's
 //! hourly purge (`purge_logs`) is a second, belt-and-braces pass.
 //!
-//! Rate limits are GCRA on Redis' own clock (`TIME`) in one Lua script, so every instance
-//! shares one budget per key and their clocks do not matter.
+//! Rate limits are token buckets on Redis' own clock (`TIME`) in one Lua script, so every
+//! instance shares one budget per key and their clocks do not matter.
 //!
 //! Durability: what Redis acknowledged survives a restart when Redis persists it
 //! (`appendonly yes`; `appendfsync always` to lose nothing, `everysec` to lose at most a
@@ -466,80 +466,93 @@ impl Storage for RedisStorage {
     }
 }
 
-/// GCRA on Redis' clock, shared by the API rate limit and the upstream pacer.
+/// A token bucket on Redis' clock, shared by the API rate limit and the upstream pacer; the
+/// same algorithm as `cartgate_connector::pace::bucket`.
 ///
-/// KEYS[1]: the bucket. ARGV: op (`reserve`, `refund`, `observe`, `check`), units, emission
-/// interval in ms per unit, burst in units. Times are milliseconds from Redis `TIME`.
-/// Returns `{allowed (0/1), wait_ms, remaining_units, reset_ms}` as strings (Lua numbers would
-/// be truncated to integers on the way out).
-const GCRA: &str = r#"
+/// KEYS[1]: the bucket, a hash `{level, at, rate, burst}` (units available, negative while
+/// reservations queue; milliseconds from Redis `TIME`; the quota last reported by the
+/// platform, which wins over the caller's). ARGV: op (`check`, `reserve`, `refund`,
+/// `observe`), units, rate per millisecond, burst. Returns `{allowed (0/1), wait_ms,
+/// remaining_units, reset_ms}` as strings (Lua numbers would be truncated to integers).
+const BUCKET: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local op = ARGV[1]
 local units = tonumber(ARGV[2])
-local interval = tonumber(ARGV[3])
+local rate = tonumber(ARGV[3])
 local burst = tonumber(ARGV[4])
-local capacity = interval * burst
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local function store(v)
-  local ttl = math.ceil(v - now) + 1000
-  redis.call('SET', KEYS[1], string.format('%.3f', v), 'PX', ttl)
+local state = redis.call('HMGET', KEYS[1], 'level', 'at', 'rate', 'burst')
+-- The quota the platform last reported (observe) wins over the caller's default.
+if state[3] and op ~= 'observe' then
+  rate = tonumber(state[3])
+  burst = tonumber(state[4])
 end
+local level = burst
+if state[1] then
+  level = tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate
+  if level > burst then level = burst end
+end
+local function store(v)
+  redis.call('HSET', KEYS[1], 'level', string.format('%.6f', v), 'at', string.format('%.3f', now))
+  if op == 'observe' then
+    redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'burst', tostring(burst))
+  end
+  -- Gone once full again: a missing bucket reads as full.
+  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(0, burst - v) / rate) + 1000)
+end
+local function reset(v) return tostring(math.max(0, burst - v) / rate) end
 if op == 'check' then
   -- All or nothing: the API limit refuses instead of queueing.
-  local new_tat = tat + interval * units
-  if new_tat - capacity > now then
-    return {'0', tostring(new_tat - capacity - now), '0', tostring(tat - now)}
+  if level < units then
+    return {'0', tostring((units - level) / rate), '0', reset(level)}
   end
-  store(new_tat)
-  local remaining = math.floor((now + capacity - new_tat) / interval + 1e-9)
-  return {'1', '0', tostring(remaining), tostring(new_tat - now)}
+  level = level - units
+  store(level)
+  return {'1', '0', tostring(math.floor(level + 1e-9)), reset(level)}
 elseif op == 'reserve' then
   if units > burst then units = burst end
-  local new_tat = tat + interval * units
-  store(new_tat)
-  local wait = new_tat - capacity - now
-  if wait < 0 then wait = 0 end
-  return {'1', tostring(wait), '0', tostring(new_tat - now)}
+  level = level - units
+  store(level)
+  local wait = 0
+  if level < 0 then wait = -level / rate end
+  return {'1', tostring(wait), '0', reset(level)}
 elseif op == 'refund' then
-  local new_tat = tat - interval * units
-  if new_tat < now then new_tat = now end
-  store(new_tat)
-  return {'1', '0', '0', tostring(new_tat - now)}
+  level = level + units
+  if level > burst then level = burst end
+  store(level)
+  return {'1', '0', '0', reset(level)}
 elseif op == 'observe' then
-  local debt = burst - units
-  if debt < 0 then debt = 0 end
-  if debt > burst then debt = burst end
-  local reported = now + debt * interval
-  if reported > tat then tat = reported end
-  store(tat)
-  return {'1', '0', '0', tostring(tat - now)}
+  -- units: what the platform says is available; rate and burst: its bucket.
+  if units < 0 then units = 0 end
+  if units < level then level = units end
+  if level > burst then level = burst end
+  store(level)
+  return {'1', '0', '0', reset(level)}
 end
 return redis.error_reply('unknown op')
 "#;
 
-struct GcraOutcome {
+struct BucketOutcome {
     allowed: bool,
     wait: Duration,
     remaining: u32,
     reset: Duration,
 }
 
-async fn gcra(
+async fn bucket(
     conn: &mut ConnectionManager,
     script: &::redis::Script,
     key: String,
     op: &str,
     units: f64,
     quota: Quota,
-) -> StorageResult<GcraOutcome> {
-    let interval_ms = 1000.0 / quota.rate_per_sec.max(1e-9);
+) -> StorageResult<BucketOutcome> {
+    let rate_per_ms = quota.rate_per_sec.max(1e-9) / 1000.0;
     let out: Vec<String> = script
         .key(key)
         .arg(op)
         .arg(units)
-        .arg(interval_ms)
+        .arg(rate_per_ms)
         .arg(quota.burst)
         .invoke_async(conn)
         .await
@@ -550,7 +563,7 @@ async fn gcra(
             .unwrap_or(0.0)
     };
     let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
-    Ok(GcraOutcome {
+    Ok(BucketOutcome {
         allowed: num(0) == 1.0,
         wait: ms(num(1)),
         remaining: num(2).max(0.0) as u32,
@@ -569,7 +582,7 @@ impl RedisRateLimiter {
     pub fn new(conn: ConnectionManager, per_second: u32, burst: u32) -> Self {
         RedisRateLimiter {
             conn,
-            script: ::redis::Script::new(GCRA),
+            script: ::redis::Script::new(BUCKET),
             quota: Quota {
                 rate_per_sec: f64::from(per_second.max(1)),
                 burst: f64::from(burst.max(1)),
@@ -578,7 +591,7 @@ impl RedisRateLimiter {
     }
 
     pub async fn check(&self, key_id: &str) -> StorageResult<Decision> {
-        let o = gcra(
+        let o = bucket(
             &mut self.conn.clone(),
             &self.script,
             keys::rate_limit(key_id),
@@ -621,13 +634,13 @@ impl RedisPacer {
     ) -> Self {
         RedisPacer {
             conn,
-            script: ::redis::Script::new(GCRA),
+            script: ::redis::Script::new(BUCKET),
             key_hasher: Box::new(key_hasher),
         }
     }
 
     async fn run(&self, key: &str, op: &str, units: f64, quota: Quota) -> StorageResult<Duration> {
-        let o = gcra(
+        let o = bucket(
             &mut self.conn.clone(),
             &self.script,
             keys::pace(&(self.key_hasher)(key)),

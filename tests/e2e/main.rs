@@ -13,4 +13,5 @@ mod logs;
 mod platforms;
 mod privacy;
 mod storage;
+mod throttling;
 mod upstream_faults;

@@ -1,7 +1,7 @@
 //! Upstream pacing: per-store budgets that keep the gateway within a platform's published
 //! limits, so clients never see the platform's own throttling.
 //!
-//! A budget is a leaky bucket (equivalently GCRA): it holds up to `burst` units and refills at
+//! A budget is a leaky (token) bucket: it holds up to `burst` units and refills at
 //! `rate_per_sec`. A call that costs `c` units takes them at once; when the bucket cannot pay,
 //! the caller is told how long to wait before sending. Reservations are taken immediately, so
 //! concurrent callers queue up instead of stampeding. Platforms that price calls (Shopify's
@@ -9,8 +9,11 @@
 //! ([`Pacer::refund`]) and align the model with what the platform reports
 //! ([`Pacer::observe`]).
 //!
-//! The model is kept as one number per bucket: the *theoretical arrival time* (TAT), the
-//! instant at which the bucket will be full again. That makes every operation a single
+//! A bucket's state is its level (units available; negative while reservations are queued),
+//! when that level was computed, and the quota the platform last reported. Refilling with the caller's quota at each
+//! operation keeps the state meaningful when the quota changes (Shopify tells its bucket
+//! size and restore rate with every answer; a plan upgrade changes them) and when callers on
+//! different instances learned the quota at different times. Every operation is a single
 //! read-modify-write, which is what lets the gateway's Redis mode run the same algorithm as
 //! one atomic script shared by every instance. [`LocalPacer`] is the in-process default.
 
@@ -29,15 +32,6 @@ pub struct Quota {
     pub burst: f64,
 }
 
-impl Quota {
-    fn interval(&self) -> f64 {
-        1.0 / self.rate_per_sec.max(1e-9)
-    }
-    fn capacity_secs(&self) -> f64 {
-        self.burst.max(0.0) * self.interval()
-    }
-}
-
 /// Shared upstream budgets. Keys name a platform account (e.g. `shopify:<shop>`); the
 /// implementation may hash them before storing.
 #[async_trait]
@@ -49,34 +43,86 @@ pub trait Pacer: Send + Sync + std::fmt::Debug {
     /// Gives back `units` that were reserved but not used.
     async fn refund(&self, key: &str, units: f64, quota: Quota) -> Result<()>;
 
-    /// The platform reports `available` units left right now. The model only ever becomes
-    /// more careful from this: someone else using the same account drains the bucket.
+    /// The platform reports `available` units left right now in a bucket of `quota`. The
+    /// pacer remembers that quota for `key` (it then wins over callers' defaults) and only
+    /// ever lowers its level from this: someone else using the same account drains the
+    /// bucket.
     async fn observe(&self, key: &str, available: f64, quota: Quota) -> Result<()>;
 }
 
 /// The pure algorithm on seconds, shared by [`LocalPacer`] and the tests (and mirrored by the
-/// gateway's Redis script). `tat` and `now` are seconds on one clock.
-pub mod gcra {
+/// gateway's Redis script). A state is `(level, at)`; `None` is a full bucket.
+pub mod bucket {
     use super::Quota;
 
-    /// New TAT and the wait before the call may go.
-    pub fn reserve(tat: Option<f64>, now: f64, cost: f64, q: Quota) -> (f64, f64) {
-        let cost = cost.clamp(0.0, q.burst.max(0.0));
-        let tat = tat.unwrap_or(now).max(now);
-        let new_tat = tat + cost * q.interval();
-        let wait = (new_tat - q.capacity_secs() - now).max(0.0);
-        (new_tat, wait)
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct State {
+        /// Units available; negative while reservations queue.
+        pub level: f64,
+        /// When `level` was computed (seconds).
+        pub at: f64,
+        /// The quota the platform last reported for this bucket; it wins over the callers'
+        /// defaults, so an instance that has not yet heard from the platform paces by what
+        /// another instance learned.
+        pub quota: Option<Quota>,
     }
 
-    pub fn refund(tat: Option<f64>, now: f64, units: f64, q: Quota) -> f64 {
-        let tat = tat.unwrap_or(now);
-        (tat - units.max(0.0) * q.interval()).max(now)
+    fn effective(state: Option<State>, q: Quota) -> Quota {
+        state.and_then(|s| s.quota).unwrap_or(q)
     }
 
-    pub fn observe(tat: Option<f64>, now: f64, available: f64, q: Quota) -> f64 {
-        let debt = (q.burst - available).clamp(0.0, q.burst.max(0.0));
-        let reported = now + debt * q.interval();
-        tat.unwrap_or(now).max(reported)
+    /// The level at `now`: refilled since `at`, never above the burst.
+    pub fn level(state: Option<State>, now: f64, q: Quota) -> f64 {
+        let q = effective(state, q);
+        match state {
+            None => q.burst,
+            Some(s) => (s.level + (now - s.at).max(0.0) * q.rate_per_sec).min(q.burst),
+        }
+    }
+
+    fn next(state: Option<State>, now: f64, level: f64) -> State {
+        State {
+            level,
+            at: now,
+            quota: state.and_then(|s| s.quota),
+        }
+    }
+
+    /// Takes `cost` (at most the burst, which could never be paid): the new state and the
+    /// wait before the call may go.
+    pub fn reserve(state: Option<State>, now: f64, cost: f64, q: Quota) -> (State, f64) {
+        let eq = effective(state, q);
+        let cost = cost.clamp(0.0, eq.burst.max(0.0));
+        let level = level(state, now, q) - cost;
+        let wait = if level >= 0.0 {
+            0.0
+        } else {
+            -level / eq.rate_per_sec.max(1e-9)
+        };
+        (next(state, now, level), wait)
+    }
+
+    pub fn refund(state: Option<State>, now: f64, units: f64, q: Quota) -> State {
+        let burst = effective(state, q).burst;
+        next(
+            state,
+            now,
+            (level(state, now, q) + units.max(0.0)).min(burst),
+        )
+    }
+
+    /// The platform reports `available` units now and its bucket `reported`: remember the
+    /// quota; the level only ever goes down (someone else draining the bucket is learned,
+    /// our own queued reservations are not forgotten).
+    pub fn observe(state: Option<State>, now: f64, available: f64, reported: Quota) -> State {
+        let level = level(state, now, reported)
+            .min(available.max(0.0))
+            .min(reported.burst);
+        State {
+            level,
+            at: now,
+            quota: Some(reported),
+        }
     }
 }
 
@@ -84,30 +130,35 @@ pub mod gcra {
 #[derive(Debug)]
 pub struct LocalPacer {
     origin: Instant,
-    tats: Mutex<HashMap<String, f64>>,
+    buckets: Mutex<HashMap<String, bucket::State>>,
 }
 
 impl Default for LocalPacer {
     fn default() -> Self {
         LocalPacer {
             origin: Instant::now(),
-            tats: Mutex::default(),
+            buckets: Mutex::default(),
         }
     }
 }
 
-/// Past this many buckets, the full ones are forgotten (a missing bucket reads as full).
+/// Past this many buckets, idle ones are forgotten (a missing bucket reads as full).
 const FORGET_AFTER_ENTRIES: usize = 10_000;
 
 impl LocalPacer {
-    fn with_tat<T>(&self, key: &str, f: impl FnOnce(Option<f64>, f64) -> (f64, T)) -> T {
+    fn with_bucket<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(Option<bucket::State>, f64) -> (bucket::State, T),
+    ) -> T {
         let now = self.origin.elapsed().as_secs_f64();
-        let mut map = self.tats.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > FORGET_AFTER_ENTRIES {
-            map.retain(|_, tat| *tat > now);
+            // Buckets untouched for an hour are full again under any realistic quota.
+            map.retain(|_, b| now - b.at < 3600.0);
         }
-        let (tat, out) = f(map.get(key).copied(), now);
-        map.insert(key.to_owned(), tat);
+        let (state, out) = f(map.get(key).copied(), now);
+        map.insert(key.to_owned(), state);
         out
     }
 }
@@ -115,18 +166,18 @@ impl LocalPacer {
 #[async_trait]
 impl Pacer for LocalPacer {
     async fn reserve(&self, key: &str, cost: f64, quota: Quota) -> Result<Duration> {
-        let wait = self.with_tat(key, |tat, now| gcra::reserve(tat, now, cost, quota));
+        let wait = self.with_bucket(key, |b, now| bucket::reserve(b, now, cost, quota));
         Ok(Duration::from_secs_f64(wait))
     }
 
     async fn refund(&self, key: &str, units: f64, quota: Quota) -> Result<()> {
-        self.with_tat(key, |tat, now| (gcra::refund(tat, now, units, quota), ()));
+        self.with_bucket(key, |b, now| (bucket::refund(b, now, units, quota), ()));
         Ok(())
     }
 
     async fn observe(&self, key: &str, available: f64, quota: Quota) -> Result<()> {
-        self.with_tat(key, |tat, now| {
-            (gcra::observe(tat, now, available, quota), ())
+        self.with_bucket(key, |b, now| {
+            (bucket::observe(b, now, available, quota), ())
         });
         Ok(())
     }
@@ -134,7 +185,7 @@ impl Pacer for LocalPacer {
 
 #[cfg(test)]
 mod tests {
-    use super::gcra;
+    use super::bucket;
     use super::Quota;
 
     const Q: Quota = Quota {
@@ -145,40 +196,66 @@ mod tests {
     #[test]
     fn a_full_bucket_pays_at_once_then_refills_at_the_rate() {
         // 1000 units free at t=0: ten calls of 100 go at once.
-        let mut tat = None;
+        let mut b = None;
         for _ in 0..10 {
-            let (t, wait) = gcra::reserve(tat, 0.0, 100.0, Q);
+            let (s, wait) = bucket::reserve(b, 0.0, 100.0, Q);
             assert_eq!(wait, 0.0);
-            tat = Some(t);
+            b = Some(s);
         }
         // The eleventh waits for 100 units at 50/s.
-        let (t, wait) = gcra::reserve(tat, 0.0, 100.0, Q);
+        let (s, wait) = bucket::reserve(b, 0.0, 100.0, Q);
         assert!((wait - 2.0).abs() < 1e-9, "{wait}");
         // And a later one queues behind it.
-        let (_, wait) = gcra::reserve(Some(t), 0.0, 50.0, Q);
+        let (_, wait) = bucket::reserve(Some(s), 0.0, 50.0, Q);
         assert!((wait - 3.0).abs() < 1e-9, "{wait}");
+        // Two seconds on, the queue has drained by 100 units.
+        let (_, wait) = bucket::reserve(Some(s), 2.0, 50.0, Q);
+        assert!((wait - 1.0).abs() < 1e-9, "{wait}");
     }
 
     #[test]
     fn refunds_and_observations() {
-        let (tat, _) = gcra::reserve(None, 0.0, 1000.0, Q);
-        assert!((tat - 20.0).abs() < 1e-9);
+        let (b, _) = bucket::reserve(None, 0.0, 1000.0, Q);
+        assert_eq!(b.level, 0.0);
         // 600 of the 1000 were not charged.
-        let tat = gcra::refund(Some(tat), 0.0, 600.0, Q);
-        assert!((tat - 8.0).abs() < 1e-9);
-        // The platform says only 100 left: 900 of debt = 18 s.
-        let tat = gcra::observe(Some(tat), 0.0, 100.0, Q);
-        assert!((tat - 18.0).abs() < 1e-9);
+        let b = bucket::refund(Some(b), 0.0, 600.0, Q);
+        assert_eq!(b.level, 600.0);
+        // The platform says only 100 left.
+        let b = bucket::observe(Some(b), 0.0, 100.0, Q);
+        assert_eq!(b.level, 100.0);
         // A more generous report never loosens the model.
-        assert_eq!(gcra::observe(Some(tat), 0.0, 1000.0, Q), tat);
+        assert_eq!(bucket::observe(Some(b), 0.0, 1000.0, Q).level, 100.0);
         // Refunds never push the bucket past full.
-        assert_eq!(gcra::refund(Some(1.0), 5.0, 100.0, Q), 5.0);
+        let nearly_full = bucket::State {
+            level: 990.0,
+            at: 0.0,
+            quota: None,
+        };
+        assert_eq!(
+            bucket::refund(Some(nearly_full), 0.0, 100.0, Q).level,
+            1000.0
+        );
+    }
+
+    #[test]
+    fn a_changed_quota_applies_from_now_on() {
+        // Drained under a slow quota, then the platform reveals a faster one: the level
+        // (in units) carries over and refills at the new rate.
+        let (b, _) = bucket::reserve(None, 0.0, 1000.0, Q);
+        let fast = Quota {
+            rate_per_sec: 1000.0,
+            burst: 2000.0,
+        };
+        let b = bucket::observe(Some(b), 0.0, 0.0, fast);
+        // Every caller now paces by the reported quota, whatever default it brings.
+        let (_, wait) = bucket::reserve(Some(b), 0.0, 500.0, Q);
+        assert!((wait - 0.5).abs() < 1e-9, "{wait}");
     }
 
     #[test]
     fn cost_above_burst_is_charged_as_burst() {
-        let (tat, wait) = gcra::reserve(None, 0.0, 5000.0, Q);
+        let (b, wait) = bucket::reserve(None, 0.0, 5000.0, Q);
         assert_eq!(wait, 0.0);
-        assert!((tat - 20.0).abs() < 1e-9);
+        assert_eq!(b.level, 0.0);
     }
 }

@@ -189,13 +189,9 @@ impl Session {
             let throttled = parsed.as_ref().is_some_and(is_throttled);
             match cost {
                 Some(c) => {
-                    let before = self.quota();
+                    // Shopify's bucket size and restore rate; `observe` below hands them to
+                    // the pacer, which keeps its level in points across quota changes.
                     let quota = self.adopt(c);
-                    if quota != before {
-                        // A new bucket size or rate: what the model owed in the old one
-                        // means nothing now. Start from Shopify's own report.
-                        pacer.refund(key, 1e12, quota).await?;
-                    }
                     let requested = c.get("requestedQueryCost").and_then(Value::as_f64);
                     if let Some(r) = requested {
                         self.learned

@@ -98,6 +98,11 @@ struct Bucket {
 struct Throttle {
     config: ThrottleConfig,
     buckets: HashMap<String, Bucket>,
+    /// `(requestedQueryCost, actualQueryCost)` of every executed query since the last
+    /// `PUT /__sandbox/throttle`, so a test can compute what the bucket allowed.
+    charges: Vec<(u64, u64)>,
+    /// `THROTTLED` answers since the last `PUT`.
+    throttled: u64,
 }
 
 impl Throttle {
@@ -186,6 +191,8 @@ pub async fn start_with(
         throttle: Mutex::new(Throttle {
             config: throttle,
             buckets: HashMap::new(),
+            charges: Vec::new(),
+            throttled: 0,
         }),
     });
     let api = Router::new()
@@ -256,8 +263,14 @@ async fn not_found() -> Response {
     shopify_error(StatusCode::NOT_FOUND, json!("Not Found"))
 }
 
-async fn get_throttle(State(s): State<S>) -> Json<ThrottleConfig> {
-    Json(s.throttle.lock().unwrap_or_else(|e| e.into_inner()).config)
+/// The bucket's settings plus what it charged since the last `PUT`:
+/// `{enabled, maximum_available, restore_rate, charges: [[requested, actual], ...], throttled}`.
+async fn get_throttle(State(s): State<S>) -> Json<Value> {
+    let t = s.throttle.lock().unwrap_or_else(|e| e.into_inner());
+    let mut v = serde_json::to_value(t.config).unwrap_or_else(|_| json!({}));
+    v["charges"] = json!(t.charges);
+    v["throttled"] = json!(t.throttled);
+    Json(v)
 }
 
 async fn set_throttle(State(s): State<S>, body: Bytes) -> Response {
@@ -295,6 +308,8 @@ async fn set_throttle(State(s): State<S>, body: Bytes) -> Response {
     }
     t.config = cfg;
     t.buckets.clear();
+    t.charges.clear();
+    t.throttled = 0;
     Json(cfg).into_response()
 }
 
@@ -373,6 +388,7 @@ async fn graphql(
         let enabled = t.config.enabled;
         let b = t.bucket(token);
         if enabled && (requested as f64) > b.available {
+            t.throttled += 1;
             let status = t.status(token);
             return answer(json!({
                 "errors": [{
@@ -402,6 +418,7 @@ async fn graphql(
         let max = t.config.maximum_available;
         let b = t.bucket(token);
         b.available = (b.available + (requested - actual) as f64).min(max);
+        t.charges.push((requested, actual));
         t.status(token)
     };
     if let Some(obj) = out.as_object_mut() {
