@@ -68,5 +68,15 @@ fn magento(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, woocommerce, magento);
+/// 100 seeded order nodes of the Shopify sandbox, as the GraphQL `orders` connection returns
+/// them: partial fulfilments, refunds, guests, several presentment currencies.
+fn shopify(c: &mut Criterion) {
+    let page = serde_json::to_string(&cartgate_shopify::sandbox::seeded_order_nodes(42, 100))
+        .expect("serializes");
+    bench_page(c, "shopify", &page, |o| {
+        cartgate_shopify::mapping::order(o).expect("maps")
+    });
+}
+
+criterion_group!(benches, woocommerce, magento, shopify);
 criterion_main!(benches);
