@@ -129,16 +129,16 @@ python3 - "$RESULTS" "$WORK/redis-result.txt" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
 r_rps, r50, r99 = map(float, open(sys.argv[2]).read().split())
-print(f"GET one order, wrk {sys.argv[0] and ''}")
-print(f"{'':34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+print("GET one order, wrk")
+print(f"{'':40}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
 ref = None
 for p, *nums in rows:
     d_rps, d50, d99, g_rps, g50, g99 = map(float, nums)
-    print(f"{p + ', sandbox direct':34}{d_rps:>10.0f}{d50:>10.2f}{d99:>10.2f}")
-    print(f"{p + ', through cartgate':34}{g_rps:>10.0f}{g50:>10.2f}{g99:>10.2f}")
+    print(f"{p + ', sandbox direct':40}{d_rps:>10.0f}{d50:>10.2f}{d99:>10.2f}")
+    print(f"{p + ', through cartgate':40}{g_rps:>10.0f}{g50:>10.2f}{g99:>10.2f}")
     if p == "woocommerce":
         ref = (g_rps, g99)
-        print(f"{p + ', through cartgate on Redis':34}{r_rps:>10.0f}{r50:>10.2f}{r99:>10.2f}")
+        print(f"{p + ', through cartgate on Redis':40}{r_rps:>10.0f}{r50:>10.2f}{r99:>10.2f}")
 for p, *nums in rows:
     d_rps, d50, d99, g_rps, g50, g99 = map(float, nums)
     print(f"{p}: gateway/direct throughput {g_rps/d_rps:.2f}x, p50 {g50/d50:.2f}x, p99 {g99/d99:.2f}x")
