@@ -264,3 +264,59 @@ async fn admin_commands_work_directly_and_through_a_running_gateway() {
     );
     c2.ok("/v1/stores").await;
 }
+
+/// `cartgate normalize` for every platform, on each crate's fixtures of every kind.
+#[test]
+fn normalize_every_platform_and_kind() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors");
+    for (platform, fixtures) in [
+        (
+            "woocommerce",
+            [
+                "order_normal.json",
+                "product_variable.json",
+                "customer_with_addresses.json",
+                "category_nested.json",
+            ],
+        ),
+        (
+            "shopify",
+            [
+                "order_partially_fulfilled.json",
+                "product_variants.json",
+                "customer_with_addresses.json",
+                "collection.json",
+            ],
+        ),
+        (
+            "magento",
+            [
+                "order_normal.json",
+                "product_configurable.json",
+                "customer_with_addresses.json",
+                "category.json",
+            ],
+        ),
+    ] {
+        for (kind, file) in ["order", "product", "customer", "category"]
+            .iter()
+            .zip(fixtures)
+        {
+            let path = root.join(platform).join("tests/fixtures").join(file);
+            assert!(path.exists(), "{}", path.display());
+            let out = bin()
+                .args(["normalize", platform, kind])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{platform} {kind}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(v["id"].is_string(), "{platform} {kind}: {v}");
+            assert!(v.get("raw").is_none());
+        }
+    }
+}
