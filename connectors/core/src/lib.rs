@@ -8,6 +8,7 @@ pub mod connector;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod lenient;
 pub mod model;
 pub mod pace;
 pub mod page;

@@ -234,6 +234,27 @@ pub struct NewShipment {
     pub notify_customer: bool,
 }
 
+impl NewShipment {
+    /// What every platform needs of a shipment: a carrier and a tracking number, and a
+    /// tracking URL (when given) that is http(s).
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.carrier.trim().is_empty() || self.tracking_number.trim().is_empty() {
+            return Err(crate::ConnectorError::Validation(
+                "carrier and tracking_number must not be empty".into(),
+            ));
+        }
+        if let Some(u) = crate::util::non_empty(self.tracking_url.as_deref()) {
+            let ok = url::Url::parse(&u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                return Err(crate::ConnectorError::Validation(
+                    "tracking_url must be an http(s) URL".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentLine {

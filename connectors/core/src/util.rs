@@ -76,6 +76,58 @@ pub fn valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'\\' | b'?' | b'#' | b'%'))
 }
 
+/// Reads one credential string field of `platform`'s credentials: trimmed, non-empty when
+/// required. Type errors name the field but never echo the value (it may be a secret).
+pub fn credential_str(
+    platform: &str,
+    obj: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    required: bool,
+) -> crate::Result<Option<String>> {
+    use crate::ConnectorError::Validation;
+    use serde_json::Value;
+    match obj.get(name) {
+        None | Some(Value::Null) if !required => Ok(None),
+        None | Some(Value::Null) => {
+            Err(Validation(format!("{platform} credentials need {name:?}")))
+        }
+        Some(Value::String(s)) => match (s.trim(), required) {
+            ("", true) => Err(Validation(format!(
+                "{platform} credential {name:?} must not be empty"
+            ))),
+            ("", false) => Ok(None),
+            (s, _) => Ok(Some(s.to_owned())),
+        },
+        Some(_) => Err(Validation(format!(
+            "{platform} credential {name:?} must be a string"
+        ))),
+    }
+}
+
+/// A credential that is an http(s) base URL: a host, no user, query or fragment; answered
+/// without a trailing slash. (SSRF rules are `Upstream::check_url`'s, at use.)
+pub fn credential_base_url(platform: &str, name: &str, s: &str) -> crate::Result<String> {
+    use crate::ConnectorError::Validation;
+    let url = url::Url::parse(s)
+        .map_err(|e| Validation(format!("{platform} credential {name:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Validation(format!(
+            "{platform} credential {name:?} must be an http(s) URL with a host"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Validation(format!(
+            "{platform} credential {name:?} must not carry a user or password"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Validation(format!(
+            "{platform} credential {name:?} must not have a query or fragment"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1118,19 +1118,7 @@ impl StoreSession for Session {
         order_id: &str,
         s: &NewShipment,
     ) -> Result<Order> {
-        if s.carrier.trim().is_empty() || s.tracking_number.trim().is_empty() {
-            return Err(ConnectorError::Validation(
-                "carrier and tracking_number must not be empty".into(),
-            ));
-        }
-        if let Some(url) = non_empty(s.tracking_url.as_deref()) {
-            let ok = Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-            if !ok {
-                return Err(ConnectorError::Validation(
-                    "tracking_url must be an http(s) URL".into(),
-                ));
-            }
-        }
+        s.validate()?;
         let raw = self.order_raw(cx, order_id).await?;
         let id = numeric_id(order_id, "order")?;
         let remaining = mapping::remaining_to_ship(&raw)?;

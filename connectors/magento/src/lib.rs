@@ -26,11 +26,11 @@ use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
 };
 use cartgate_connector::http::Upstream;
+use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::{Map, Value};
 
 mod client;
-mod lenient;
 pub mod mapping;
 pub mod oauth;
 pub mod sandbox;
@@ -40,6 +40,9 @@ pub mod sandbox;
 pub struct Magento;
 
 /// The connector as the gateway's registry holds it.
+/// The platform's name in credential errors.
+const PLATFORM: &str = "Magento";
+
 pub fn connector() -> Arc<dyn Connector> {
     Arc::new(Magento)
 }
@@ -65,57 +68,6 @@ const CREDENTIAL_FIELDS: [&str; 10] = [
 
 /// Magento's default admin token lifetime (Stores > Configuration > Services > OAuth).
 pub const DEFAULT_TOKEN_LIFETIME_MINUTES: u64 = 240;
-
-/// Reads one credential string field: trimmed, non-empty when required. Type errors name
-/// the field but never echo the value (it may be a secret).
-fn credential_str(obj: &Map<String, Value>, name: &str, required: bool) -> Result<Option<String>> {
-    match obj.get(name) {
-        None | Some(Value::Null) if !required => Ok(None),
-        None | Some(Value::Null) => Err(ConnectorError::Validation(format!(
-            "Magento credentials need {name:?}"
-        ))),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.is_empty() {
-                if required {
-                    Err(ConnectorError::Validation(format!(
-                        "Magento credential {name:?} must not be empty"
-                    )))
-                } else {
-                    Ok(None)
-                }
-            } else {
-                Ok(Some(s.to_owned()))
-            }
-        }
-        Some(_) => Err(ConnectorError::Validation(format!(
-            "Magento credential {name:?} must be a string"
-        ))),
-    }
-}
-
-/// An http(s) base URL without a trailing slash, query or fragment.
-fn base_url(name: &str, s: &str) -> Result<String> {
-    let url = url::Url::parse(s).map_err(|e| {
-        ConnectorError::Validation(format!("Magento credential {name:?} is not a URL: {e}"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ConnectorError::Validation(format!(
-            "Magento credential {name:?} must be an http(s) URL with a host"
-        )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConnectorError::Validation(format!(
-            "Magento credential {name:?} must not carry a user or password"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConnectorError::Validation(format!(
-            "Magento credential {name:?} must not have a query or fragment"
-        )));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
 
 /// A store view code as Magento allows them: a letter, then letters, digits or `_`, at most
 /// 32. `all` is the admin scope, not a store view: writes use it on their own.
@@ -238,22 +190,25 @@ impl Connector for Magento {
                  access_token (bearer); username + password (admin token)"
             )));
         }
-        let url = credential_str(obj, "url", true)?.unwrap_or_default();
+        let url = credential_str(PLATFORM, obj, "url", true)?.unwrap_or_default();
         let mut out = Map::new();
-        out.insert("url".into(), Value::String(base_url("url", &url)?));
-        if let Some(endpoint) = credential_str(obj, "endpoint", false)? {
+        out.insert(
+            "url".into(),
+            Value::String(credential_base_url(PLATFORM, "url", &url)?),
+        );
+        if let Some(endpoint) = credential_str(PLATFORM, obj, "endpoint", false)? {
             out.insert(
                 "endpoint".into(),
-                Value::String(base_url("endpoint", &endpoint)?),
+                Value::String(credential_base_url(PLATFORM, "endpoint", &endpoint)?),
             );
         }
-        let code = match credential_str(obj, "store_code", false)? {
+        let code = match credential_str(PLATFORM, obj, "store_code", false)? {
             Some(c) => store_code(&c)?,
             None => "default".into(),
         };
         out.insert("store_code".into(), Value::String(code));
 
-        let present = |n: &str| credential_str(obj, n, false);
+        let present = |n: &str| credential_str(PLATFORM, obj, n, false);
         let oauth_given: Vec<&str> = ["consumer_key", "consumer_secret", "access_token_secret"]
             .into_iter()
             .filter(|n| obj.get(*n).is_some_and(|v| !v.is_null()))
@@ -269,7 +224,7 @@ impl Connector for Magento {
                 ));
             }
             for name in OAUTH_FIELDS {
-                let v = credential_str(obj, name, true)?.unwrap_or_default();
+                let v = credential_str(PLATFORM, obj, name, true)?.unwrap_or_default();
                 out.insert(name.into(), Value::String(v));
             }
         } else if admin_given {
@@ -279,7 +234,7 @@ impl Connector for Magento {
                 ));
             }
             for name in ["username", "password"] {
-                let v = credential_str(obj, name, true)?.unwrap_or_default();
+                let v = credential_str(PLATFORM, obj, name, true)?.unwrap_or_default();
                 out.insert(name.into(), Value::String(v));
             }
             if let Some(m) = lifetime_minutes(obj)? {

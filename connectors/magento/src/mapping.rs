@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::lenient::{
+use cartgate_connector::lenient::{
     decimal, flag, id_text, int, list_or_empty, object_or_default, parse, require_id, text,
     with_scale_of,
 };

@@ -814,7 +814,7 @@ impl StoreSession for Session {
         order_id: &str,
         s: &NewShipment,
     ) -> Result<Order> {
-        mapping::check_shipment(s)?;
+        s.validate()?;
         let ogid = gid("Order", order_id)?;
         let data = self
             .gql(

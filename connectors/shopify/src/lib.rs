@@ -16,6 +16,7 @@ use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
 };
 use cartgate_connector::http::Upstream;
+use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::Value;
 
@@ -30,37 +31,14 @@ pub mod sandbox;
 pub struct Shopify;
 
 /// The connector as the gateway's registry holds it.
+/// The platform's name in credential errors.
+const PLATFORM: &str = "Shopify";
+
 pub fn connector() -> Arc<dyn Connector> {
     Arc::new(Shopify)
 }
 
 const CREDENTIAL_FIELDS: [&str; 3] = ["shop", "access_token", "endpoint"];
-
-fn credential_str(
-    obj: &serde_json::Map<String, Value>,
-    name: &str,
-    required: bool,
-) -> Result<Option<String>> {
-    match obj.get(name) {
-        None | Some(Value::Null) if !required => Ok(None),
-        None | Some(Value::Null) => Err(ConnectorError::Validation(format!(
-            "Shopify credentials need {name:?}"
-        ))),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            match (s.is_empty(), required) {
-                (true, true) => Err(ConnectorError::Validation(format!(
-                    "Shopify credential {name:?} must not be empty"
-                ))),
-                (true, false) => Ok(None),
-                _ => Ok(Some(s.to_owned())),
-            }
-        }
-        Some(_) => Err(ConnectorError::Validation(format!(
-            "Shopify credential {name:?} must be a string"
-        ))),
-    }
-}
 
 /// `shop` lower-cased, without scheme, path or trailing slash.
 fn normalize_shop(raw: &str) -> String {
@@ -82,28 +60,6 @@ fn is_myshopify(shop: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn endpoint_url(s: &str) -> Result<String> {
-    let url = url::Url::parse(s).map_err(|e| {
-        ConnectorError::Validation(format!("Shopify credential \"endpoint\" is not a URL: {e}"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ConnectorError::Validation(
-            "Shopify credential \"endpoint\" must be an http(s) URL with a host".into(),
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConnectorError::Validation(
-            "Shopify credential \"endpoint\" must not carry a user or password".into(),
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConnectorError::Validation(
-            "Shopify credential \"endpoint\" must not have a query or fragment".into(),
-        ));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// The raw object of a `normalize` input: the node itself, or a whole GraphQL answer
@@ -194,10 +150,11 @@ impl Connector for Shopify {
                 "unknown Shopify credential field {unknown:?}: expected shop, access_token and optionally endpoint"
             )));
         }
-        let shop = normalize_shop(&credential_str(obj, "shop", true)?.unwrap_or_default());
-        let token = credential_str(obj, "access_token", true)?.unwrap_or_default();
-        let endpoint = credential_str(obj, "endpoint", false)?
-            .map(|e| endpoint_url(&e))
+        let shop =
+            normalize_shop(&credential_str(PLATFORM, obj, "shop", true)?.unwrap_or_default());
+        let token = credential_str(PLATFORM, obj, "access_token", true)?.unwrap_or_default();
+        let endpoint = credential_str(PLATFORM, obj, "endpoint", false)?
+            .map(|e| credential_base_url(PLATFORM, "endpoint", &e))
             .transpose()?;
         if endpoint.is_none() && !is_myshopify(&shop) {
             return Err(ConnectorError::Validation(

@@ -770,24 +770,6 @@ pub fn inventory_set_input(item_gid: &str, location_gid: &str, quantity: i64) ->
     }))
 }
 
-/// Checks the tracking fields of a new shipment.
-pub fn check_shipment(s: &NewShipment) -> Result<()> {
-    if s.carrier.trim().is_empty() || s.tracking_number.trim().is_empty() {
-        return Err(ConnectorError::Validation(
-            "carrier and tracking_number must not be empty".into(),
-        ));
-    }
-    if let Some(u) = non_empty(s.tracking_url.as_deref()) {
-        let ok = url::Url::parse(&u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-        if !ok {
-            return Err(ConnectorError::Validation(
-                "tracking_url must be an http(s) URL".into(),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// One line of a fulfillment order still to ship.
 struct FoLine {
     fo: String,
@@ -800,7 +782,7 @@ struct FoLine {
 /// `order` node of the `CartgateFulfillmentOrders` query): everything still open, or the
 /// lines asked for, spread over the open fulfillment orders that hold them.
 pub fn fulfillment_input(order_node: &Value, s: &NewShipment) -> Result<Value> {
-    check_shipment(s)?;
+    s.validate()?;
     let mut known: HashSet<String> = HashSet::new();
     let mut open: Vec<FoLine> = Vec::new();
     for fo in nodes(order_node, "/fulfillmentOrders") {

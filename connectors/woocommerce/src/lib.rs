@@ -14,6 +14,7 @@ use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
 };
 use cartgate_connector::http::Upstream;
+use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::Value;
 
@@ -26,66 +27,14 @@ pub mod sandbox;
 pub struct WooCommerce;
 
 /// The connector as the gateway's registry holds it.
+/// The platform's name in credential errors.
+const PLATFORM: &str = "WooCommerce";
+
 pub fn connector() -> Arc<dyn Connector> {
     Arc::new(WooCommerce)
 }
 
 const CREDENTIAL_FIELDS: [&str; 4] = ["url", "consumer_key", "consumer_secret", "endpoint"];
-
-/// Reads one credential string field: trimmed, non-empty when required. Type errors name
-/// the field but never echo the value (it may be a secret).
-fn credential_str(
-    obj: &serde_json::Map<String, Value>,
-    name: &str,
-    required: bool,
-) -> Result<Option<String>> {
-    match obj.get(name) {
-        None | Some(Value::Null) if !required => Ok(None),
-        None | Some(Value::Null) => Err(ConnectorError::Validation(format!(
-            "WooCommerce credentials need {name:?}"
-        ))),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.is_empty() {
-                if required {
-                    Err(ConnectorError::Validation(format!(
-                        "WooCommerce credential {name:?} must not be empty"
-                    )))
-                } else {
-                    Ok(None)
-                }
-            } else {
-                Ok(Some(s.to_owned()))
-            }
-        }
-        Some(_) => Err(ConnectorError::Validation(format!(
-            "WooCommerce credential {name:?} must be a string"
-        ))),
-    }
-}
-
-/// An http(s) base URL without a trailing slash, query or fragment.
-fn base_url(name: &str, s: &str) -> Result<String> {
-    let url = url::Url::parse(s).map_err(|e| {
-        ConnectorError::Validation(format!("WooCommerce credential {name:?} is not a URL: {e}"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ConnectorError::Validation(format!(
-            "WooCommerce credential {name:?} must be an http(s) URL with a host"
-        )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConnectorError::Validation(format!(
-            "WooCommerce credential {name:?} must not carry a user or password"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConnectorError::Validation(format!(
-            "WooCommerce credential {name:?} must not have a query or fragment"
-        )));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
 
 impl Connector for WooCommerce {
     fn descriptor(&self) -> PlatformDescriptor {
@@ -173,17 +122,20 @@ impl Connector for WooCommerce {
                 "unknown WooCommerce credential field {unknown:?}: expected url, consumer_key, consumer_secret and optionally endpoint"
             )));
         }
-        let url = credential_str(obj, "url", true)?.unwrap_or_default();
-        let key = credential_str(obj, "consumer_key", true)?.unwrap_or_default();
-        let secret = credential_str(obj, "consumer_secret", true)?.unwrap_or_default();
+        let url = credential_str(PLATFORM, obj, "url", true)?.unwrap_or_default();
+        let key = credential_str(PLATFORM, obj, "consumer_key", true)?.unwrap_or_default();
+        let secret = credential_str(PLATFORM, obj, "consumer_secret", true)?.unwrap_or_default();
         let mut out = serde_json::Map::new();
-        out.insert("url".into(), Value::String(base_url("url", &url)?));
+        out.insert(
+            "url".into(),
+            Value::String(credential_base_url(PLATFORM, "url", &url)?),
+        );
         out.insert("consumer_key".into(), Value::String(key));
         out.insert("consumer_secret".into(), Value::String(secret));
-        if let Some(endpoint) = credential_str(obj, "endpoint", false)? {
+        if let Some(endpoint) = credential_str(PLATFORM, obj, "endpoint", false)? {
             out.insert(
                 "endpoint".into(),
-                Value::String(base_url("endpoint", &endpoint)?),
+                Value::String(credential_base_url(PLATFORM, "endpoint", &endpoint)?),
             );
         }
         Ok(Value::Object(out))

@@ -1,15 +1,15 @@
-//! Lenient deserialization helpers for Magento payloads (the same approach as the
-//! WooCommerce crate: connector crates do not depend on each other, so they are repeated).
+//! Lenient deserialization helpers for platform payloads, shared by the connectors' pure
+//! mappings.
 //!
-//! Magento sends amounts as JSON numbers, ids as integers (sometimes strings, e.g.
-//! `category_id` of a category link), flags as `0`/`1` or booleans, and custom attribute
-//! values as strings or arrays. The helpers accept any of these instead of failing a whole
-//! page over one odd field. Only a missing id or a non-object fails a mapping.
+//! Platforms are inconsistent about types: amounts as JSON numbers or strings, ids as
+//! integers or strings, flags as `0`/`1` or booleans, objects sent as `[]` (PHP's empty
+//! array). The helpers accept any of these instead of failing a whole page over one odd
+//! field. Only a missing id or a non-object fails a mapping.
 
 use std::str::FromStr;
 
-use cartgate_connector::util::non_empty;
-use cartgate_connector::{ConnectorError, Result};
+use crate::util::non_empty;
+use crate::{ConnectorError, Result};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -21,9 +21,7 @@ use serde_json::Value;
 /// A string, a number or null, kept as its text (`3` → `"3"`, `"3.00"` → `"3.00"`).
 /// Money goes through `util::money` afterwards, so a float never becomes a float amount.
 /// Objects and arrays where a scalar was expected read as absent.
-pub(crate) fn text<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<String>, D::Error> {
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
     d.deserialize_any(TextVisitor)
 }
 
@@ -87,7 +85,7 @@ impl<'de> serde::de::Visitor<'de> for TextVisitor {
 }
 
 /// An integer sent as a number or a numeric string; anything else is absent.
-pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+pub fn int<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
     Ok(text(d)?.and_then(|s| {
         let s = s.trim();
         // Some stores send stock as `5.0`; only whole numbers are quantities.
@@ -100,15 +98,15 @@ pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option
     }))
 }
 
-/// A flag as Magento sends it: `true`/`false`, `1`/`0`, `"1"`/`"0"`; absent is false.
-pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+/// A flag: `true`/`false`, `1`/`0`, `"1"`/`"0"`, `"yes"`; absent is false.
+pub fn flag<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
     Ok(text(d)?.is_some_and(|s| matches!(s.trim(), "true" | "1" | "yes")))
 }
 
-/// A `T` when the value is an object, `None` for anything else. Our Magento structs accept any
+/// A `T` when the value is an object, `None` for anything else. The connectors' structs accept any
 /// field types, so this is what makes a whole payload lenient. Deserializing in place
 /// (rather than through a cloned `Value`) keeps mapping cheap on big line-item lists.
-pub(crate) struct Lenient<T>(Option<T>);
+pub struct Lenient<T>(pub Option<T>);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -171,7 +169,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
 }
 
 /// Objects that PHP sometimes sends as `[]` (PHP's empty array) or `null`.
-pub(crate) fn object_or_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+pub fn object_or_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -181,7 +179,7 @@ where
 
 /// Lists that may arrive as `null` or as something else entirely; elements that are not
 /// objects are skipped rather than losing the whole list.
-pub(crate) fn list_or_empty<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+pub fn list_or_empty<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -243,14 +241,14 @@ where
     d.deserialize_any(V(std::marker::PhantomData))
 }
 
-/// An id as Magento sends it (integer) or as a string; `0` and `""` mean "none".
-pub(crate) fn id_text(id: Option<&str>) -> Option<String> {
+/// An id as an integer or a string; `0` and `""` mean "none".
+pub fn id_text(id: Option<&str>) -> Option<String> {
     non_empty(id).filter(|s| s != "0")
 }
 
 /// Parses the object into `T`, turning a non-object or a shape error into a clear
 /// upstream error instead of a panic.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(raw: &Value, what: &str) -> Result<T> {
+pub fn parse<T: serde::de::DeserializeOwned>(raw: &Value, what: &str) -> Result<T> {
     if !raw.is_object() {
         return Err(ConnectorError::bad_body(
             what,
@@ -260,7 +258,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(raw: &Value, what: &str) -> 
     T::deserialize(raw).map_err(|e| ConnectorError::bad_body(what, e))
 }
 
-pub(crate) fn json_kind(v: &Value) -> &'static str {
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -271,17 +269,17 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-pub(crate) fn require_id(id: Option<&str>, what: &str) -> Result<String> {
+pub fn require_id(id: Option<&str>, what: &str) -> Result<String> {
     id_text(id).ok_or_else(|| ConnectorError::bad_body(what, "it has no id"))
 }
 
-pub(crate) fn decimal(s: &str) -> Option<Decimal> {
+pub fn decimal(s: &str) -> Option<Decimal> {
     Decimal::from_str(s.trim()).ok()
 }
 
 /// `d` shown with at least the scale of `reference` (`3` beside `"6.00"` → `3.00`), and
 /// trailing zeros beyond that trimmed (`3.3333…30` stays exact but without padding).
-pub(crate) fn with_scale_of(d: Decimal, reference: Option<Decimal>) -> Decimal {
+pub fn with_scale_of(d: Decimal, reference: Option<Decimal>) -> Decimal {
     let scale = reference.map_or(0, |r| r.scale());
     let mut out = d.normalize();
     if out.scale() < scale {
