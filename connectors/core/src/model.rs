@@ -315,9 +315,101 @@ pub struct ProxyRequest {
     pub body: Option<Value>,
 }
 
+impl ProxyRequest {
+    /// The method, one of GET, POST, PUT, PATCH or DELETE (any case).
+    pub fn http_method(&self) -> crate::Result<http::Method> {
+        use http::Method;
+        Ok(match self.method.to_ascii_uppercase().as_str() {
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "PATCH" => Method::PATCH,
+            "DELETE" => Method::DELETE,
+            _ => {
+                return Err(crate::ConnectorError::Validation(
+                    "proxy method must be GET, POST, PUT, PATCH or DELETE".into(),
+                ))
+            }
+        })
+    }
+
+    /// The path, checked to stay under the platform's API root (named `root` in errors): one
+    /// leading `/`, no scheme, query, fragment, backslash or control character, no `.`/`..`
+    /// segments and no encoded slashes.
+    pub fn checked_path(&self, root: &str) -> crate::Result<&str> {
+        let path = self.path.as_str();
+        let bad = |why: String| {
+            Err(crate::ConnectorError::Validation(format!(
+                "proxy path {why}"
+            )))
+        };
+        if !path.starts_with('/') || path.starts_with("//") {
+            return bad(format!(
+                "must start with a single '/' and be relative to {root}"
+            ));
+        }
+        if path.contains("://")
+            || path.contains(['?', '#', '\\'])
+            || path.chars().any(char::is_control)
+        {
+            return bad("must be a plain path: put parameters in `query`".into());
+        }
+        for seg in path.split('/') {
+            let decoded = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+            if decoded == "." || decoded == ".." || decoded.contains(['/', '\\']) {
+                return bad("must not contain '.' or '..' segments or encoded slashes".into());
+            }
+        }
+        Ok(path)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProxyResponse {
     pub status: u16,
     #[schema(value_type = Object)]
     pub body: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxy(method: &str, path: &str) -> ProxyRequest {
+        ProxyRequest {
+            method: method.into(),
+            path: path.into(),
+            query: Default::default(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn proxy_paths_stay_under_the_api_root() {
+        for ok in ["/orders", "/orders/12/notes", "/products/MB01/media"] {
+            assert!(proxy("GET", ok).checked_path("/V1").is_ok(), "{ok}");
+        }
+        for bad in [
+            "orders",
+            "//evil.example/x",
+            "/../../admin",
+            "/orders/%2e%2e/x",
+            "/a/%2F/b",
+            "/orders?x=1",
+            "http://evil/",
+            "/a\\b",
+            "/a\u{7}b",
+        ] {
+            assert!(proxy("GET", bad).checked_path("/V1").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn proxy_methods() {
+        assert_eq!(
+            proxy("patch", "/x").http_method().unwrap(),
+            http::Method::PATCH
+        );
+        assert!(proxy("TRACE", "/x").http_method().is_err());
+    }
 }
