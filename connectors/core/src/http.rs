@@ -165,6 +165,22 @@ impl UpstreamResponse {
     pub fn header_str(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The answer as the proxy passes it on: JSON when it parses, else the text, `null` when
+    /// empty.
+    pub fn into_proxy_response(self) -> crate::model::ProxyResponse {
+        let body = if self.body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&self.body).into_owned())
+            })
+        };
+        crate::model::ProxyResponse {
+            status: self.status.as_u16(),
+            body,
+        }
+    }
 }
 
 /// Bounds concurrent upstream calls of one store.

@@ -912,16 +912,7 @@ impl StoreSession for Session {
                 "WooCommerce refused the consumer key and secret".into(),
             ));
         }
-        let body = if resp.body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&resp.body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&resp.body).into_owned()))
-        };
-        Ok(ProxyResponse {
-            status: resp.status.as_u16(),
-            body,
-        })
+        Ok(resp.into_proxy_response())
     }
 }
 
