@@ -14,6 +14,8 @@ pub mod pace;
 pub mod page;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "sandbox")]
+pub mod testing;
 pub mod util;
 
 pub use connector::{Connector, ObjectKind, PlatformDescriptor, StoreSession};

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use cartgate_connector::http::{Upstream, UpstreamConfig};
 use cartgate_connector::model::*;
 use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
+use cartgate_connector::testing::{self, params};
 use cartgate_connector::Connector as _;
 use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams, StoreSession};
 use cartgate_magento::Magento;
@@ -84,56 +85,27 @@ impl Sandbox {
 }
 
 fn test_config() -> UpstreamConfig {
-    UpstreamConfig {
-        allow_private: true,
-        base_backoff: Duration::from_millis(20),
-        max_retry_wait: Duration::from_secs(2),
-        ..Default::default()
-    }
+    testing::upstream_config(Duration::from_secs(2))
 }
 
 fn cx() -> CallContext {
     CallContext::new(false)
 }
 
-fn params(limit: u32, filters: Filters) -> ListParams {
-    ListParams {
-        limit,
-        state: None,
-        filters,
-    }
-}
-
 async fn all_orders(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Order> {
-    let mut p = params(limit, filters);
-    let mut out = Vec::new();
-    loop {
-        let page = s.list_orders(&cx(), &p).await.expect("a page of orders");
-        assert!(page.items.len() <= limit as usize);
-        out.extend(page.items);
-        match page.next {
-            Some(next) => p.state = Some(next),
-            None => return out,
-        }
-        assert!(out.len() < 10_000, "paging does not end");
-    }
+    testing::all_pages(
+        limit,
+        filters,
+        |p| async move { s.list_orders(&cx(), &p).await },
+    )
+    .await
 }
 
 async fn all_products(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Product> {
-    let mut p = params(limit, filters);
-    let mut out = Vec::new();
-    loop {
-        let page = s
-            .list_products(&cx(), &p)
-            .await
-            .expect("a page of products");
-        out.extend(page.items);
-        match page.next {
-            Some(next) => p.state = Some(next),
-            None => return out,
-        }
-        assert!(out.len() < 10_000, "paging does not end");
-    }
+    testing::all_pages(limit, filters, |p| async move {
+        s.list_products(&cx(), &p).await
+    })
+    .await
 }
 
 #[tokio::test]
