@@ -80,6 +80,28 @@ pub struct PlatformDescriptor {
     pub webhook_events: Vec<WebhookEventSupport>,
 }
 
+/// Every operation of the unified API, in the order `GET /v1/platforms` lists them. A
+/// platform that can do all of them uses this; one that cannot lists its own subset.
+pub const ALL_OPERATIONS: [&str; 17] = [
+    "store.info",
+    "orders.list",
+    "orders.count",
+    "orders.get",
+    "shipments.create",
+    "products.list",
+    "products.count",
+    "products.get",
+    "products.create",
+    "products.update",
+    "variants.update",
+    "customers.list",
+    "customers.count",
+    "customers.get",
+    "categories.list",
+    "categories.get",
+    "proxy",
+];
+
 pub trait Connector: Send + Sync + 'static {
     fn descriptor(&self) -> PlatformDescriptor;
 

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
-    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
+    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
 use cartgate_connector::util::{credential_base_url, credential_str};
@@ -145,25 +145,7 @@ impl Connector for Magento {
                 field("password", false, true, "Admin password (only with username)"),
                 field("token_lifetime_minutes", false, false, "Admin token lifetime set in the store (default 240 = Magento's 4 hours)"),
             ],
-            operations: vec![
-                "store.info",
-                "orders.list",
-                "orders.count",
-                "orders.get",
-                "shipments.create",
-                "products.list",
-                "products.count",
-                "products.get",
-                "products.create",
-                "products.update",
-                "variants.update",
-                "customers.list",
-                "customers.count",
-                "customers.get",
-                "categories.list",
-                "categories.get",
-                "proxy",
-            ],
+            operations: ALL_OPERATIONS.to_vec(),
             filters,
             webhook_events: vec![
                 polled("order.created"),

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
-    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
+    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
 use cartgate_connector::util::{credential_base_url, credential_str};
@@ -106,25 +106,7 @@ impl Connector for Shopify {
                     description: "Base URL replacing https://{shop} (a proxy, the sandbox); /admin/api/2025-01/graphql.json is appended",
                 },
             ],
-            operations: vec![
-                "store.info",
-                "orders.list",
-                "orders.count",
-                "orders.get",
-                "shipments.create",
-                "products.list",
-                "products.count",
-                "products.get",
-                "products.create",
-                "products.update",
-                "variants.update",
-                "customers.list",
-                "customers.count",
-                "customers.get",
-                "categories.list",
-                "categories.get",
-                "proxy",
-            ],
+            operations: ALL_OPERATIONS.to_vec(),
             filters,
             webhook_events: vec![
                 native("order.created"),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
-    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
+    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
 use cartgate_connector::util::{credential_base_url, credential_str};
@@ -78,25 +78,7 @@ impl Connector for WooCommerce {
                     description: "API root replacing {url}/wp-json, e.g. behind a reverse proxy",
                 },
             ],
-            operations: vec![
-                "store.info",
-                "orders.list",
-                "orders.count",
-                "orders.get",
-                "shipments.create",
-                "products.list",
-                "products.count",
-                "products.get",
-                "products.create",
-                "products.update",
-                "variants.update",
-                "customers.list",
-                "customers.count",
-                "customers.get",
-                "categories.list",
-                "categories.get",
-                "proxy",
-            ],
+            operations: ALL_OPERATIONS.to_vec(),
             filters,
             webhook_events: vec![
                 native("order.created"),
