@@ -20,6 +20,14 @@ impl CallContext {
         }
     }
 
+    /// `item` with its platform payload attached when the client asked for it.
+    pub fn keep_raw<T: crate::model::WithRaw>(&self, mut item: T, raw: serde_json::Value) -> T {
+        if self.include_raw {
+            item.set_raw(raw);
+        }
+        item
+    }
+
     pub fn count_call(&self) {
         self.upstream_calls.fetch_add(1, Ordering::Relaxed);
     }

@@ -210,6 +210,22 @@ pub struct Category {
     pub raw: Option<Value>,
 }
 
+/// Objects that can carry their untouched platform payload (`?include=raw`).
+pub trait WithRaw {
+    fn set_raw(&mut self, raw: Value);
+}
+
+macro_rules! with_raw {
+    ($($t:ty),*) => {$(
+        impl WithRaw for $t {
+            fn set_raw(&mut self, raw: Value) {
+                self.raw = Some(raw);
+            }
+        }
+    )*};
+}
+with_raw!(Order, Product, Customer, Category);
+
 /// The shop itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StoreInfo {

@@ -519,11 +519,7 @@ impl Session {
     // -----------------------------------------------------------------------------------
 
     fn order_from(&self, cx: &CallContext, raw: Value) -> Result<Order> {
-        let mut o = mapping::order(&raw)?;
-        if cx.include_raw {
-            o.raw = Some(raw);
-        }
-        Ok(o)
+        Ok(cx.keep_raw(mapping::order(&raw)?, raw))
     }
 
     async fn order_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
@@ -658,11 +654,7 @@ impl Session {
             currency: facts.currency.as_deref(),
             variants,
         };
-        let mut p = mapping::product(&raw, &pcx)?;
-        if cx.include_raw {
-            p.raw = Some(raw);
-        }
-        Ok(p)
+        Ok(cx.keep_raw(mapping::product(&raw, &pcx)?, raw))
     }
 
     async fn has_msi(&self, cx: &CallContext) -> Result<bool> {
@@ -1233,13 +1225,7 @@ impl StoreSession for Session {
         let (raw, next) = self.list_raw(cx, "/customers/search", s, p).await?;
         let items = raw
             .into_iter()
-            .map(|r| {
-                let mut c = mapping::customer(&r)?;
-                if cx.include_raw {
-                    c.raw = Some(r);
-                }
-                Ok(c)
-            })
+            .map(|r| Ok(cx.keep_raw(mapping::customer(&r)?, r)))
             .collect::<Result<_>>()?;
         Ok(Page { items, next })
     }
@@ -1252,11 +1238,7 @@ impl StoreSession for Session {
     async fn get_customer(&self, cx: &CallContext, id: &str) -> Result<Customer> {
         let path = format!("/customers/{}", numeric_id(id, "customer")?);
         let raw = self.get(cx, &path, &[], What("customer")).await?;
-        let mut c = mapping::customer(&raw)?;
-        if cx.include_raw {
-            c.raw = Some(raw);
-        }
-        Ok(c)
+        Ok(cx.keep_raw(mapping::customer(&raw)?, raw))
     }
 
     async fn list_categories(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Category>> {
@@ -1268,13 +1250,7 @@ impl StoreSession for Session {
         let (raw, next) = self.list_raw(cx, "/categories/list", s, p).await?;
         let items = raw
             .into_iter()
-            .map(|r| {
-                let mut c = mapping::category(&r)?;
-                if cx.include_raw {
-                    c.raw = Some(r);
-                }
-                Ok(c)
-            })
+            .map(|r| Ok(cx.keep_raw(mapping::category(&r)?, r)))
             .collect::<Result<_>>()?;
         Ok(Page { items, next })
     }
@@ -1289,11 +1265,7 @@ impl StoreSession for Session {
         let raw = self
             .get(cx, &format!("/categories/{id}"), &[], What("category"))
             .await?;
-        let mut c = mapping::category(&raw)?;
-        if cx.include_raw {
-            c.raw = Some(raw);
-        }
-        Ok(c)
+        Ok(cx.keep_raw(mapping::category(&raw)?, raw))
     }
 
     async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {

@@ -450,11 +450,7 @@ impl Session {
     }
 
     fn order_from(&self, cx: &CallContext, raw: Value) -> Result<Order> {
-        let mut o = mapping::order(&raw)?;
-        if cx.include_raw {
-            o.raw = Some(raw);
-        }
-        Ok(o)
+        Ok(cx.keep_raw(mapping::order(&raw)?, raw))
     }
 
     // -----------------------------------------------------------------------------------
@@ -476,11 +472,7 @@ impl Session {
 
     async fn product_from(&self, cx: &CallContext, raw: Value) -> Result<Product> {
         let currency = self.currency(cx).await?;
-        let mut p = mapping::product(&raw, currency.as_deref())?;
-        if cx.include_raw {
-            p.raw = Some(raw);
-        }
-        Ok(p)
+        Ok(cx.keep_raw(mapping::product(&raw, currency.as_deref())?, raw))
     }
 
     /// Sets price/sku (bulk variant update) and quantity (inventory at the primary
@@ -535,19 +527,11 @@ impl Session {
     }
 
     async fn customer_from(&self, cx: &CallContext, raw: Value) -> Result<Customer> {
-        let mut c = mapping::customer(&raw)?;
-        if cx.include_raw {
-            c.raw = Some(raw);
-        }
-        Ok(c)
+        Ok(cx.keep_raw(mapping::customer(&raw)?, raw))
     }
 
     fn category_from(&self, cx: &CallContext, raw: Value) -> Result<Category> {
-        let mut c = mapping::category(&raw)?;
-        if cx.include_raw {
-            c.raw = Some(raw);
-        }
-        Ok(c)
+        Ok(cx.keep_raw(mapping::category(&raw)?, raw))
     }
 
     async fn count(

@@ -359,11 +359,7 @@ impl Session {
     }
 
     fn order_from(&self, cx: &CallContext, raw: Value) -> Result<Order> {
-        let mut o = mapping::order(&raw)?;
-        if cx.include_raw {
-            o.raw = Some(raw);
-        }
-        Ok(o)
+        Ok(cx.keep_raw(mapping::order(&raw)?, raw))
     }
 
     // -----------------------------------------------------------------------------------
@@ -409,11 +405,7 @@ impl Session {
         } else {
             Vec::new()
         };
-        let mut p = mapping::product(&raw, &variations, currency)?;
-        if cx.include_raw {
-            p.raw = Some(raw);
-        }
-        Ok(p)
+        Ok(cx.keep_raw(mapping::product(&raw, &variations, currency)?, raw))
     }
 
     async fn product_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
@@ -832,13 +824,7 @@ impl StoreSession for Session {
         let (raw, next) = self.list_raw(cx, "/wc/v3/customers", &q, p).await?;
         let items = raw
             .into_iter()
-            .map(|r| {
-                let mut c = mapping::customer(&r)?;
-                if cx.include_raw {
-                    c.raw = Some(r);
-                }
-                Ok(c)
-            })
+            .map(|r| Ok(cx.keep_raw(mapping::customer(&r)?, r)))
             .collect::<Result<_>>()?;
         Ok(Page { items, next })
     }
@@ -851,11 +837,7 @@ impl StoreSession for Session {
     async fn get_customer(&self, cx: &CallContext, id: &str) -> Result<Customer> {
         let path = format!("/wc/v3/customers/{}", segment(id)?);
         let (raw, _) = self.get(cx, &path, &[], What("customer")).await?;
-        let mut c = mapping::customer(&raw)?;
-        if cx.include_raw {
-            c.raw = Some(raw);
-        }
-        Ok(c)
+        Ok(cx.keep_raw(mapping::customer(&raw)?, raw))
     }
 
     async fn list_categories(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Category>> {
@@ -866,13 +848,7 @@ impl StoreSession for Session {
             .await?;
         let items = raw
             .into_iter()
-            .map(|r| {
-                let mut c = mapping::category(&r)?;
-                if cx.include_raw {
-                    c.raw = Some(r);
-                }
-                Ok(c)
-            })
+            .map(|r| Ok(cx.keep_raw(mapping::category(&r)?, r)))
             .collect::<Result<_>>()?;
         Ok(Page { items, next })
     }
@@ -880,11 +856,7 @@ impl StoreSession for Session {
     async fn get_category(&self, cx: &CallContext, id: &str) -> Result<Category> {
         let path = format!("/wc/v3/products/categories/{}", segment(id)?);
         let (raw, _) = self.get(cx, &path, &[], What("category")).await?;
-        let mut c = mapping::category(&raw)?;
-        if cx.include_raw {
-            c.raw = Some(raw);
-        }
-        Ok(c)
+        Ok(cx.keep_raw(mapping::category(&raw)?, raw))
     }
 
     async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {
