@@ -113,6 +113,27 @@ pub struct SandboxHandle {
 /// spread before it, never relative to the wall clock, so every run serves the same data.
 pub const SANDBOX_EPOCH: i64 = 1_748_779_200;
 
+/// Customer names of seeded data, with the variety a mapping needs (non-ASCII, non-Latin
+/// scripts, apostrophes, hyphens): (first name, last name, ASCII e-mail stem).
+pub const SEED_NAMES: [(&str, &str, &str); 16] = [
+    ("Zoë", "Ångström", "zoe.angstrom"),
+    ("健", "渡辺", "ken.watanabe"),
+    ("José", "Müller", "jose.muller"),
+    ("Ingrid", "Nilsson", "ingrid.nilsson"),
+    ("Amara", "Okafor", "amara.okafor"),
+    ("Ólafur", "Jónsson", "olafur.jonsson"),
+    ("Wei", "Chen", "wei.chen"),
+    ("Fatima", "Al-Sayed", "fatima.alsayed"),
+    ("Liam", "O'Brien", "liam.obrien"),
+    ("Søren", "Kierkegaard", "soren.kierkegaard"),
+    ("Aiko", "Tanaka", "aiko.tanaka"),
+    ("Jean-Luc", "Lefèvre", "jeanluc.lefevre"),
+    ("Łukasz", "Żółć", "lukasz.zolc"),
+    ("Emily", "Smith", "emily.smith"),
+    ("Олег", "Петров", "oleg.petrov"),
+    ("Noah", "Johnson", "noah.johnson"),
+];
+
 /// An RNG for one named stream of seeded data. Deriving a stream per kind of object
 /// (`"customers"`, `"orders"`, ...) keeps, e.g., the customers identical when only the
 /// number of orders changes.

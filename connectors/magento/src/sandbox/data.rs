@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use cartgate_connector::sandbox::SEED_NAMES as NAMES;
 use cartgate_connector::sandbox::{pick, random_hex, seeded_rng, SandboxOptions, SANDBOX_EPOCH};
 use chrono::DateTime;
 use rand::Rng;
@@ -39,26 +40,6 @@ pub struct Db {
     next_id: i64,
     writes: i64,
 }
-
-/// (first name, last name, ASCII e-mail stem).
-const NAMES: [(&str, &str, &str); 16] = [
-    ("Zoë", "Ångström", "zoe.angstrom"),
-    ("健", "渡辺", "ken.watanabe"),
-    ("José", "Müller", "jose.muller"),
-    ("Ingrid", "Nilsson", "ingrid.nilsson"),
-    ("Amara", "Okafor", "amara.okafor"),
-    ("Ólafur", "Jónsson", "olafur.jonsson"),
-    ("Wei", "Chen", "wei.chen"),
-    ("Fatima", "Al-Sayed", "fatima.alsayed"),
-    ("Liam", "O'Brien", "liam.obrien"),
-    ("Søren", "Kierkegaard", "soren.kierkegaard"),
-    ("Aiko", "Tanaka", "aiko.tanaka"),
-    ("Jean-Luc", "Lefèvre", "jeanluc.lefevre"),
-    ("Łukasz", "Żółć", "lukasz.zolc"),
-    ("Emily", "Smith", "emily.smith"),
-    ("Олег", "Петров", "oleg.petrov"),
-    ("Noah", "Johnson", "noah.johnson"),
-];
 
 /// (street lines, city, region, region code, region id, postcode, country, telephone).
 type Place = (

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use cartgate_connector::sandbox::SEED_NAMES as NAMES;
 use cartgate_connector::sandbox::{random_hex, seeded_rng, SandboxOptions, SANDBOX_EPOCH};
 use chrono::{DateTime, Datelike, NaiveDate, Weekday};
 use rand::Rng;
@@ -33,26 +34,6 @@ pub struct Db {
     next_id: i64,
     writes: i64,
 }
-
-/// (first name, last name, ASCII e-mail stem).
-const NAMES: [(&str, &str, &str); 16] = [
-    ("Zoë", "Ångström", "zoe.angstrom"),
-    ("健", "渡辺", "ken.watanabe"),
-    ("José", "Müller", "jose.muller"),
-    ("Ingrid", "Nilsson", "ingrid.nilsson"),
-    ("Amara", "Okafor", "amara.okafor"),
-    ("Ólafur", "Jónsson", "olafur.jonsson"),
-    ("Wei", "Chen", "wei.chen"),
-    ("Fatima", "Al-Sayed", "fatima.alsayed"),
-    ("Liam", "O'Brien", "liam.obrien"),
-    ("Søren", "Kierkegaard", "soren.kierkegaard"),
-    ("Aiko", "Tanaka", "aiko.tanaka"),
-    ("Jean-Luc", "Lefèvre", "jeanluc.lefevre"),
-    ("Łukasz", "Żółć", "lukasz.zolc"),
-    ("Emily", "Smith", "emily.smith"),
-    ("Олег", "Петров", "oleg.petrov"),
-    ("Noah", "Johnson", "noah.johnson"),
-];
 
 /// (address_1, city, state, postcode, country, phone).
 const PLACES: [(&str, &str, &str, &str, &str, &str); 6] = [
