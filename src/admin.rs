@@ -5,8 +5,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::crypto::{generate_api_key, MasterKey, Signers};
-use crate::state::{credentials_context, SECRETS_CONTEXT};
+use crate::crypto::{generate_api_key, KeyRing, MasterKey, Signers};
+use crate::state::{credentials_context, write_key_file, MasterKeySource, SECRETS_CONTEXT};
 use crate::storage::{AccountRecord, ApiKeyRecord, SealedSet, Storage, StorageError, META_SECRETS};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,8 @@ pub enum AdminError {
     Storage(#[from] StorageError),
     #[error("{0}")]
     Crypto(String),
+    #[error("{0}")]
+    Io(String),
 }
 
 /// A new API key, shown once.
@@ -140,17 +142,82 @@ pub async fn revoke_key(storage: &dyn Storage, key_id: &str) -> Result<KeyInfo, 
     Ok(KeyInfo::from(key))
 }
 
-/// Re-seals every sealed value under `new` in one go, so `old` is no longer needed.
+/// The outcome of a master-key rotation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RotatedMasterKey {
+    /// Id of the master key everything is now sealed with.
+    pub key_id: String,
+    /// Where that key lives: `file` (the data dir's master.key) or `env`
+    /// (CARTGATE_MASTER_KEY).
+    pub stored_in: String,
+    /// Only when a key was generated and the old one came from CARTGATE_MASTER_KEY: the new
+    /// key, shown once. Set it as CARTGATE_MASTER_KEY before the next restart.
+    pub master_key: Option<String>,
+    /// Sealed values re-sealed.
+    pub resealed: usize,
+}
+
+/// Rotates the master key: with `generate`, a new key takes over (written to the key file
+/// when the key came from one); without, the current key stays and only what is still
+/// sealed under a previous key is re-sealed (the last step of a rolling rotation, see the
+/// README). Everything is re-sealed in one storage transaction. Returns the ring to use
+/// from now on: it still opens values sealed under the old keys, so instances that have not
+/// switched yet cannot strand data this instance needs.
+pub async fn rotate_master_key(
+    storage: &dyn Storage,
+    ring: &KeyRing,
+    source: &MasterKeySource,
+    generate: bool,
+) -> Result<(KeyRing, RotatedMasterKey), AdminError> {
+    let next = if generate {
+        ring.rotated_to(MasterKey::generate())
+    } else {
+        ring.clone()
+    };
+    let new = next.current();
+    let key_file = match source {
+        MasterKeySource::File(path) if generate => Some(path),
+        _ => None,
+    };
+    // Write the key file first: if that fails nothing changed; if re-sealing then fails,
+    // the old key file is put back.
+    if let Some(path) = key_file {
+        write_key_file(path, new).map_err(|e| AdminError::Io(format!("{e:#}")))?;
+    }
+    let resealed = match reseal_all(storage, ring, new).await {
+        Ok(n) => n,
+        Err(e) => {
+            if let Some(path) = key_file {
+                let _ = write_key_file(path, ring.current());
+            }
+            return Err(e);
+        }
+    };
+    let out = RotatedMasterKey {
+        key_id: new.id().to_owned(),
+        stored_in: match source {
+            MasterKeySource::File(_) => "file".into(),
+            MasterKeySource::Env => "env".into(),
+        },
+        master_key: (generate && matches!(source, MasterKeySource::Env)).then(|| new.to_base64()),
+        resealed,
+    };
+    tracing::info!(key_id = new.id(), resealed, generate, "master key rotated");
+    Ok((next, out))
+}
+
+/// Re-seals every sealed value under `new` in one go, opening each with whichever key of
+/// `ring` sealed it, so the other keys are no longer needed.
 pub async fn reseal_all(
     storage: &dyn Storage,
-    old: &MasterKey,
+    ring: &KeyRing,
     new: &MasterKey,
 ) -> Result<usize, AdminError> {
     let set = storage.all_sealed().await?;
     let mut out = SealedSet::default();
     for mut store in set.stores {
         let ctx = credentials_context(&store.id);
-        let plain = old
+        let plain = ring
             .open(&store.credentials, &ctx)
             .map_err(|e| AdminError::Crypto(format!("store {}: {e}", store.id)))?;
         store.credentials = new.seal(&plain, &ctx);
@@ -162,7 +229,7 @@ pub async fn reseal_all(
         } else {
             format!("meta:{key}")
         };
-        let plain = old
+        let plain = ring
             .open(&sealed, &ctx)
             .map_err(|e| AdminError::Crypto(format!("{key}: {e}")))?;
         out.meta.push((key, new.seal(&plain, &ctx)));

@@ -6,12 +6,11 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::admin::{self, KeyInfo, NewAccount, NewKey};
-use crate::api::admin::{KeyList, RotatedMasterKey};
+use crate::admin::{self, KeyInfo, NewAccount, NewKey, RotatedMasterKey};
+use crate::api::admin::KeyList;
 use crate::cli::{AccountCommand, AdminCommand, KeyCommand};
 use crate::config::Settings;
-use crate::crypto::MasterKey;
-use crate::state::{load_master_key, load_secrets, open_storage, write_key_file, MasterKeySource};
+use crate::state::{load_master_key, load_secrets, open_storage};
 
 enum Target {
     Http {
@@ -112,29 +111,9 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("revoked {}", k.id);
             Ok(())
         }
-        AdminCommand::RotateMasterKey => {
-            let new = MasterKey::generate();
-            if let MasterKeySource::File(path) = &source {
-                write_key_file(path, &new)?;
-            }
-            let n = match admin::reseal_all(s, &master, &new).await {
-                Ok(n) => n,
-                Err(e) => {
-                    if let MasterKeySource::File(path) = &source {
-                        write_key_file(path, &master)?;
-                    }
-                    return Err(e.into());
-                }
-            };
-            print_rotation(&RotatedMasterKey {
-                key_id: new.id().to_owned(),
-                stored_in: match source {
-                    MasterKeySource::File(_) => "file".into(),
-                    MasterKeySource::Env => "env".into(),
-                },
-                master_key: matches!(source, MasterKeySource::Env).then(|| new.to_base64()),
-                resealed: n,
-            });
+        AdminCommand::RotateMasterKey { reseal_only } => {
+            let (_, out) = admin::rotate_master_key(s, &master, &source, !reseal_only).await?;
+            print_rotation(&out);
             Ok(())
         }
     }
@@ -193,8 +172,9 @@ async fn run_http(t: &Target, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("revoked {key_id}");
             Ok(())
         }
-        AdminCommand::RotateMasterKey => {
-            let v = call(t, Method::POST, "/admin/rotate-master-key", None).await?;
+        AdminCommand::RotateMasterKey { reseal_only } => {
+            let path = format!("/admin/rotate-master-key?reseal_only={reseal_only}");
+            let v = call(t, Method::POST, &path, None).await?;
             print_rotation(&serde_json::from_value(v)?);
             Ok(())
         }
@@ -254,13 +234,18 @@ fn print_keys(keys: &[KeyInfo], json: bool) -> anyhow::Result<()> {
 
 fn print_rotation(r: &RotatedMasterKey) {
     println!(
-        "new master key id: {} ({} sealed values re-sealed)",
+        "everything is sealed with master key {} ({} sealed values re-sealed)",
         r.key_id, r.resealed
     );
-    match &r.master_key {
-        Some(k) => println!(
+    match (&r.master_key, r.stored_in.as_str()) {
+        (Some(k), _) => println!(
             "The old key came from CARTGATE_MASTER_KEY. Set this before the next restart:\nCARTGATE_MASTER_KEY={k}"
         ),
-        None => println!("The data dir's master.key now holds the new key; the old key is no longer needed."),
+        (None, "file") => println!(
+            "The data dir's master.key holds that key; older keys are no longer needed."
+        ),
+        (None, _) => println!(
+            "CARTGATE_MASTER_KEY holds that key; CARTGATE_PREVIOUS_MASTER_KEYS is no longer needed."
+        ),
     }
 }

@@ -88,8 +88,14 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: KeyCommand,
     },
-    /// Re-seal every credential under a new master key.
-    RotateMasterKey,
+    /// Re-seal every credential and secret under a new master key (printed once when the
+    /// old one came from CARTGATE_MASTER_KEY; written to master.key otherwise).
+    RotateMasterKey {
+        /// Keep the current key; only re-seal what is still sealed under a key of
+        /// CARTGATE_PREVIOUS_MASTER_KEYS (the last step of a rolling rotation).
+        #[arg(long)]
+        reseal_only: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -30,6 +30,11 @@ pub struct Settings {
     #[arg(long, env = "CARTGATE_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
 
+    /// Comma-separated master keys that only open, never seal: what was sealed under them
+    /// before a rotation finished stays readable (rolling rotation across instances).
+    #[arg(long, env = "CARTGATE_PREVIOUS_MASTER_KEYS", hide_env_values = true)]
+    pub previous_master_keys: Option<String>,
+
     /// Bearer token of the /admin API; the /admin API is off when unset.
     #[arg(long, env = "CARTGATE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -167,6 +172,7 @@ impl Settings {
             listen,
             data_dir,
             master_key,
+            previous_master_keys,
             admin_token,
             public_url,
             allow_private_upstreams,

@@ -24,7 +24,7 @@ pub struct Sealed {
 pub enum CryptoError {
     #[error("master key must be base64 of exactly 32 bytes")]
     BadMasterKey,
-    #[error("sealed with key {0}, which is not the current master key")]
+    #[error("sealed with master key {0}, which this instance does not hold")]
     UnknownKey(String),
     #[error("sealed data failed authentication (wrong key or tampered)")]
     Tampered,
@@ -48,6 +48,12 @@ pub struct MasterKey {
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "MasterKey({})", self.id)
+    }
+}
+
+impl Clone for MasterKey {
+    fn clone(&self) -> Self {
+        MasterKey::from_bytes(self.raw)
     }
 }
 
@@ -118,6 +124,54 @@ impl MasterKey {
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
             .map_err(|_| CryptoError::Tampered)?;
         Ok(plain.to_vec())
+    }
+}
+
+/// The master keys an instance holds: the current one seals, the previous ones only open
+/// what was sealed before a rotation finished (`CARTGATE_PREVIOUS_MASTER_KEYS`). Each sealed
+/// value names its key, so opening picks the right one.
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    current: MasterKey,
+    previous: Vec<MasterKey>,
+}
+
+impl KeyRing {
+    pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
+        let previous = previous
+            .into_iter()
+            .filter(|k| k.id() != current.id())
+            .collect();
+        KeyRing { current, previous }
+    }
+
+    pub fn current(&self) -> &MasterKey {
+        &self.current
+    }
+
+    /// Ids of the keys that only open, oldest last.
+    pub fn previous_ids(&self) -> impl Iterator<Item = &str> {
+        self.previous.iter().map(MasterKey::id)
+    }
+
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> Sealed {
+        self.current.seal(plaintext, context)
+    }
+
+    pub fn open(&self, sealed: &Sealed, context: &str) -> Result<Vec<u8>, CryptoError> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id() == sealed.key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(sealed.key_id.clone()))?
+            .open(sealed, context)
+    }
+
+    /// The ring after `new` took over: everything this ring opened, it still opens, so
+    /// values sealed by instances that still seal with the old key stay readable here.
+    pub fn rotated_to(&self, new: MasterKey) -> KeyRing {
+        let mut previous = vec![self.current.clone()];
+        previous.extend(self.previous.iter().cloned());
+        KeyRing::new(new, previous)
     }
 }
 
@@ -209,6 +263,30 @@ mod tests {
         let mut bad = s.clone();
         bad.data.replace_range(20..22, "AA");
         assert!(k.open(&bad, "st_1").is_err());
+    }
+
+    #[test]
+    fn a_key_ring_opens_with_any_of_its_keys_and_seals_with_the_current_one() {
+        let old = MasterKey::generate();
+        let by_old = old.seal(b"before", "st_1");
+        let ring = KeyRing::new(old.clone(), vec![]).rotated_to(MasterKey::generate());
+        assert_ne!(ring.current().id(), old.id());
+        assert_eq!(ring.previous_ids().collect::<Vec<_>>(), [old.id()]);
+        assert_eq!(ring.open(&by_old, "st_1").unwrap(), b"before");
+        let by_new = ring.seal(b"after", "st_1");
+        assert_eq!(by_new.key_id, ring.current().id());
+        assert!(matches!(
+            old.open(&by_new, "st_1"),
+            Err(CryptoError::UnknownKey(_))
+        ));
+        let stranger = MasterKey::generate().seal(b"x", "st_1");
+        assert!(matches!(
+            ring.open(&stranger, "st_1"),
+            Err(CryptoError::UnknownKey(_))
+        ));
+        // The current key given again as a previous one is not kept twice.
+        let again = KeyRing::new(old.clone(), vec![old.clone()]);
+        assert_eq!(again.previous_ids().count(), 0);
     }
 
     #[test]

@@ -89,6 +89,15 @@ impl ApiError {
             detail,
         )
     }
+    /// A sealed value names a master key this instance was not given (a rotation across
+    /// instances is under way, or the instance has the wrong key).
+    pub fn master_key_unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "master_key_unavailable",
+            detail,
+        )
+    }
     /// Logs the cause; the client sees only that something went wrong and the request id.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -115,6 +124,7 @@ impl ApiError {
             "upstream_error" => "Upstream error",
             "timeout" => "Timeout",
             "storage_unavailable" => "Storage unavailable",
+            "master_key_unavailable" => "Master key unavailable",
             _ => "Internal error",
         }
     }

@@ -11,7 +11,7 @@ use cartgate_connector::{CallContext, ConnectorError, StoreSession};
 use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
-use crate::crypto::{GatewaySecrets, MasterKey, Signers};
+use crate::crypto::{CryptoError, GatewaySecrets, KeyRing, MasterKey, Signers};
 use crate::error::{ApiError, ApiResult};
 use crate::logsink::LogSink;
 use crate::ratelimit::{ApiLimit, ApiRateLimiter};
@@ -41,7 +41,7 @@ pub struct AppState {
     pub registry: Registry,
     pub upstream: Upstream,
     pub signers: Signers,
-    pub master: RwLock<Arc<MasterKey>>,
+    pub master: RwLock<Arc<KeyRing>>,
     pub master_source: MasterKeySource,
     pub rate_limiter: ApiLimit,
     pub log_sink: LogSink,
@@ -66,8 +66,27 @@ pub fn credentials_context(store_id: &str) -> String {
     format!("store:{store_id}")
 }
 
-/// Reads or creates the master key per the settings.
-pub fn load_master_key(settings: &Settings) -> anyhow::Result<(MasterKey, MasterKeySource)> {
+/// Reads or creates the master key per the settings, with the previous keys that still
+/// open (`CARTGATE_PREVIOUS_MASTER_KEYS`).
+pub fn load_master_key(settings: &Settings) -> anyhow::Result<(KeyRing, MasterKeySource)> {
+    let previous = settings
+        .previous_master_keys
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+        .map(|(i, k)| {
+            MasterKey::from_base64(k)
+                .with_context(|| format!("CARTGATE_PREVIOUS_MASTER_KEYS, key {}", i + 1))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (current, source) = load_current_master_key(settings)?;
+    Ok((KeyRing::new(current, previous), source))
+}
+
+fn load_current_master_key(settings: &Settings) -> anyhow::Result<(MasterKey, MasterKeySource)> {
     if let Some(b64) = &settings.master_key {
         let key = MasterKey::from_base64(b64).context("CARTGATE_MASTER_KEY")?;
         return Ok((key, MasterKeySource::Env));
@@ -168,14 +187,15 @@ async fn wait_for_storage(storage: &dyn Storage) -> anyhow::Result<()> {
 const STARTUP_STORAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Unseals the gateway secrets, creating them on first start.
-pub async fn load_secrets(storage: &dyn Storage, master: &MasterKey) -> anyhow::Result<Signers> {
+pub async fn load_secrets(storage: &dyn Storage, master: &KeyRing) -> anyhow::Result<Signers> {
     match storage.get_meta(META_SECRETS).await? {
         Some(sealed) => {
             let plain = master.open(&sealed, SECRETS_CONTEXT).map_err(|e| {
                 anyhow::anyhow!(
                     "cannot unseal the gateway secrets with master key {}: {e}. Is \
-                     CARTGATE_MASTER_KEY the key this data dir was created with?",
-                    master.id()
+                     CARTGATE_MASTER_KEY the key this store was created with (or, during a \
+                     rotation, is the old one in CARTGATE_PREVIOUS_MASTER_KEYS)?",
+                    master.current().id()
                 )
             })?;
             let secrets: GatewaySecrets = serde_json::from_slice(&plain)?;
@@ -238,7 +258,7 @@ impl AppState {
         }))
     }
 
-    pub fn master_key(&self) -> Arc<MasterKey> {
+    pub fn master_key(&self) -> Arc<KeyRing> {
         self.master.read().expect("master key lock").clone()
     }
 
@@ -259,7 +279,14 @@ impl AppState {
         let plain = self
             .master_key()
             .open(&store.credentials, &credentials_context(&store.id))
-            .map_err(ApiError::internal)?;
+            .map_err(|e| match e {
+                CryptoError::UnknownKey(id) => ApiError::master_key_unavailable(format!(
+                    "this store's credentials are sealed with master key {id}, which this \
+                     gateway instance does not hold; give it that key (CARTGATE_MASTER_KEY or \
+                     CARTGATE_PREVIOUS_MASTER_KEYS) and restart it"
+                )),
+                other => ApiError::internal(other),
+            })?;
         serde_json::from_slice(&plain).map_err(ApiError::internal)
     }
 

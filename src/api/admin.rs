@@ -11,11 +11,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{ApiJson, ApiPath};
-use crate::admin::{self, AdminError, KeyInfo, NewAccount, NewKey};
-use crate::crypto::{constant_time_eq, MasterKey};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::admin::{self, AdminError, KeyInfo, NewAccount, NewKey, RotatedMasterKey};
+use crate::crypto::constant_time_eq;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::state::{write_key_file, AppState, MasterKeySource};
+use crate::state::AppState;
 
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
@@ -23,7 +23,8 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(d) => ApiError::not_found(d),
             AdminError::Invalid(d) => ApiError::validation(d),
             AdminError::Storage(s) => s.into(),
-            AdminError::Crypto(d) => ApiError::internal(d),
+            AdminError::Crypto(d) => ApiError::master_key_unavailable(d),
+            AdminError::Io(d) => ApiError::internal(d),
         }
     }
 }
@@ -73,19 +74,6 @@ pub struct KeyPath {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct KeyList {
     pub data: Vec<KeyInfo>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct RotatedMasterKey {
-    /// Id of the new master key.
-    pub key_id: String,
-    /// Where the new key lives: `file` (the data dir's master.key was replaced) or `env`.
-    pub stored_in: String,
-    /// Only when the old key came from CARTGATE_MASTER_KEY: the new key, shown once. Set
-    /// it as CARTGATE_MASTER_KEY before the next restart.
-    pub master_key: Option<String>,
-    /// Sealed values re-sealed.
-    pub resealed: usize,
 }
 
 /// Create an account and its first API key (shown once).
@@ -141,49 +129,36 @@ pub async fn revoke_key(
     ))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RotateParams {
+    /// Keep the current master key and only re-seal what is still sealed under a previous
+    /// one (CARTGATE_PREVIOUS_MASTER_KEYS): the last step of a rolling rotation.
+    #[serde(default)]
+    pub reseal_only: bool,
+}
+
 /// Generate a new master key and re-seal every credential and secret under it, so the old
-/// key is no longer needed.
+/// key is no longer needed; or, with `reseal_only`, re-seal under the current key.
 #[utoipa::path(post, path = "/admin/rotate-master-key", tag = "admin", operation_id = "adminRotateMasterKey",
-    responses((status = 200, body = RotatedMasterKey), (status = 401, body = Problem, content_type = "application/problem+json")),
+    params(RotateParams),
+    responses((status = 200, body = RotatedMasterKey), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json",
+         description = "master_key_unavailable: a sealed value names a key this instance does not hold")),
     security(("admin_token" = [])))]
 pub async fn rotate_master_key(
     State(state): State<Arc<AppState>>,
+    ApiQuery(p): ApiQuery<RotateParams>,
 ) -> ApiResult<Json<RotatedMasterKey>> {
-    let out = rotate(&state).await?;
-    Ok(Json(out))
-}
-
-/// Rotation inside a running gateway: re-seal, persist the new key where the old one was,
-/// then switch the in-memory key. Shared with the CLI's direct mode.
-pub async fn rotate(state: &AppState) -> ApiResult<RotatedMasterKey> {
-    let old = state.master_key();
-    let new = MasterKey::generate();
-    // Write the key file first: if that fails nothing changed; if re-sealing then fails,
-    // the old key is still in memory and the file is restored.
-    if let MasterKeySource::File(path) = &state.master_source {
-        write_key_file(path, &new).map_err(ApiError::internal)?;
-    }
-    let resealed = match admin::reseal_all(state.storage.as_ref(), &old, &new).await {
-        Ok(n) => n,
-        Err(e) => {
-            if let MasterKeySource::File(path) = &state.master_source {
-                let _ = write_key_file(path, &old);
-            }
-            return Err(e.into());
-        }
-    };
-    *state.master.write().expect("master key lock") = Arc::new(new);
+    let ring = state.master_key();
+    let (next, out) = admin::rotate_master_key(
+        state.storage.as_ref(),
+        &ring,
+        &state.master_source,
+        !p.reseal_only,
+    )
+    .await?;
+    *state.master.write().expect("master key lock") = Arc::new(next);
     state.forget_all_sessions();
-    let new = state.master_key();
-    let (stored_in, master_key) = match &state.master_source {
-        MasterKeySource::File(_) => ("file".to_owned(), None),
-        MasterKeySource::Env => ("env".to_owned(), Some(new.to_base64())),
-    };
-    tracing::info!(key_id = new.id(), resealed, "master key rotated");
-    Ok(RotatedMasterKey {
-        key_id: new.id().to_owned(),
-        stored_in,
-        master_key,
-        resealed,
-    })
+    Ok(Json(out))
 }

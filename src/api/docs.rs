@@ -95,7 +95,7 @@ pub enum UpstreamErrors {
     /// upstream_error: the platform answered something unusable
     #[response(status = 502, content_type = "application/problem+json")]
     BadGateway(Problem),
-    /// upstream_unavailable or storage_unavailable
+    /// upstream_unavailable, storage_unavailable or master_key_unavailable
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(Problem),
     /// timeout

@@ -256,6 +256,21 @@ async fn master_key_rotation_reseals_everything() {
             .unwrap()
             .unwrap();
     assert_eq!(rec.credentials.key_id, body["key_id"].as_str().unwrap());
+    // Re-sealing only keeps the key.
+    let (status, again) =
+        w.gw.admin(
+            Method::POST,
+            "/admin/rotate-master-key?reseal_only=true",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["key_id"], body["key_id"]);
+    assert!(again["master_key"].is_null());
+    assert_eq!(
+        std::fs::read_to_string(w.gw.data_dir.path().join("master.key")).unwrap(),
+        after
+    );
     // Still works in this process…
     w.client.ok(&w.path("/orders?limit=1")).await;
 

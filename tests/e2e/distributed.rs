@@ -443,3 +443,93 @@ async fn instances_share_a_shopify_stores_cost_bucket() {
         "sharing keeps within the bucket: {shared} THROTTLED vs {alone} alone"
     );
 }
+
+/// A rolling master-key rotation, as the README describes it: instances restarted one by
+/// one with the new key (the old one in CARTGATE_PREVIOUS_MASTER_KEYS) read what the old
+/// key sealed; an instance not yet restarted answers a clear 503 for what the new key
+/// sealed, never a 500; `rotate-master-key --reseal-only` finishes, after which the old
+/// key is needed nowhere.
+#[tokio::test]
+async fn a_rolling_master_key_rotation_strands_nothing() {
+    use cartgate::crypto::MasterKey;
+    const NEW_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    let old_id = MasterKey::from_base64(MASTER_KEY).unwrap().id().to_owned();
+    let new_id = MasterKey::from_base64(NEW_KEY).unwrap().id().to_owned();
+    let rolled: &[(&str, &str)] = &[
+        ("CARTGATE_MASTER_KEY", NEW_KEY),
+        ("CARTGATE_PREVIOUS_MASTER_KEYS", MASTER_KEY),
+    ];
+    let redis = RedisServer::start();
+    let woo = WooSandbox::start().await;
+    let old = Instance::start(&redis, &[]).await;
+    let on_old = old.account("rolling").await;
+    let first = on_old.connect("woocommerce", &woo.credentials()).await;
+
+    // One instance restarted with the new key reads what the old key sealed, and seals
+    // what it writes with the new one.
+    let rolled_a = Instance::start(&redis, rolled).await;
+    let on_rolled = via(&on_old, &rolled_a);
+    on_rolled
+        .ok(&format!("/v1/stores/{first}/orders?limit=2"))
+        .await;
+    let second = on_rolled.connect("woocommerce", &woo.credentials()).await;
+    assert!(
+        redis.dump().contains(&new_id),
+        "the new key seals new writes"
+    );
+
+    // The instance still on the old key cannot open that store: a clear 503.
+    on_old
+        .get(&format!("/v1/stores/{second}/orders?limit=2"))
+        .await
+        .problem(503, "master_key_unavailable");
+    on_old
+        .ok(&format!("/v1/stores/{first}/orders?limit=2"))
+        .await;
+
+    // It is restarted onto the new key too; then the rotation is finished from the CLI.
+    drop(old);
+    let rolled_b = Instance::start(&redis, rolled).await;
+    for store in [&first, &second] {
+        via(&on_old, &rolled_b)
+            .ok(&format!("/v1/stores/{store}/orders?limit=2"))
+            .await;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = bin()
+        .args(["admin", "rotate-master-key", "--reseal-only"])
+        .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CARTGATE_REDIS_URL", redis.url())
+        .envs(rolled.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&new_id), "{stdout}");
+    assert!(
+        stdout.contains("CARTGATE_PREVIOUS_MASTER_KEYS is no longer needed"),
+        "{stdout}"
+    );
+    assert!(
+        !redis.dump().contains(&old_id),
+        "nothing in Redis is sealed with the old key any more"
+    );
+
+    // An instance given only the new key serves everything, as do the running ones.
+    let fresh = Instance::start(&redis, &[("CARTGATE_MASTER_KEY", NEW_KEY)]).await;
+    for instance in [&fresh, &rolled_a, &rolled_b] {
+        for store in [&first, &second] {
+            via(&on_old, instance)
+                .ok(&format!("/v1/stores/{store}/orders?limit=2"))
+                .await;
+        }
+    }
+}
