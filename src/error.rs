@@ -119,6 +119,7 @@ impl ApiError {
             "method_not_allowed" => "Method not allowed",
             "unsupported_operation" => "Unsupported operation",
             "store_auth_failed" => "Store authentication failed",
+            "store_permission_denied" => "Store permission denied",
             "upstream_rate_limited" => "Upstream rate limited",
             "upstream_unavailable" => "Upstream unavailable",
             "upstream_error" => "Upstream error",
@@ -142,6 +143,9 @@ impl From<ConnectorError> for ApiError {
             }
             ConnectorError::AuthFailed(d) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "store_auth_failed", d)
+            }
+            ConnectorError::PermissionDenied(d) => {
+                ApiError::new(StatusCode::FORBIDDEN, "store_permission_denied", d)
             }
             ConnectorError::RateLimited { retry_after } => ApiError {
                 retry_after: Some(retry_after.map_or(1, |d| d.as_secs().max(1))),

@@ -85,6 +85,10 @@ pub enum CommonErrors {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 pub enum UpstreamErrors {
+    /// store_permission_denied: the platform accepted the stored credentials but they may
+    /// not do this (a read-only key, a missing access scope)
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
     /// store_auth_failed (the platform refused the stored credentials) or validation_failed
     /// (the platform refused the input)
     #[response(status = 422, content_type = "application/problem+json")]

@@ -10,6 +10,7 @@ mod api_stores;
 mod cli;
 mod distributed;
 mod logs;
+mod permissions;
 mod platforms;
 mod privacy;
 mod storage;

@@ -16,9 +16,14 @@ pub enum ConnectorError {
     /// The platform cannot do this at all (an operation, a filter, a field).
     #[error("{0}")]
     Unsupported(String),
-    /// The platform refused the stored credentials (401/403 from upstream).
+    /// The platform refused the stored credentials: they are wrong, revoked or expired.
+    /// The gateway marks the store `auth_failed`.
     #[error("{0}")]
     AuthFailed(String),
+    /// The platform accepted the credentials but they may not do this (a read-only key, a
+    /// missing access scope). The store stays usable for what they may do.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The platform kept answering 429 beyond our bounded retry budget.
     #[error("the platform is rate limiting this store")]
     RateLimited { retry_after: Option<Duration> },

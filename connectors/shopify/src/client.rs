@@ -573,9 +573,19 @@ fn check_status(status: StatusCode, body: &Value) -> Result<()> {
         return Ok(());
     }
     match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(ConnectorError::AuthFailed(
+        StatusCode::UNAUTHORIZED => Err(ConnectorError::AuthFailed(
             "Shopify refused the access token".into(),
         )),
+        // 403: the app lacks a scope or the merchant restricted it; the token is valid.
+        StatusCode::FORBIDDEN => Err(ConnectorError::PermissionDenied(format!(
+            "Shopify refused this to the access token (missing access scope?): {}",
+            body.get("errors")
+                .map(|e| match e {
+                    Value::String(s) => short(s),
+                    other => short(&other.to_string()),
+                })
+                .unwrap_or_else(|| "no reason given".into())
+        ))),
         StatusCode::NOT_FOUND => Err(ConnectorError::Validation(
             "no Shopify Admin API (2025-01) at this address: check the shop domain".into(),
         )),
@@ -611,9 +621,16 @@ fn graphql_error(errors: &Value) -> ConnectorError {
         .and_then(Value::as_str)
         .unwrap_or("");
     match code {
-        "ACCESS_DENIED" => ConnectorError::AuthFailed(format!(
-            "the access token may not do this (missing scope?): {message}"
-        )),
+        "ACCESS_DENIED" => {
+            let required = first
+                .and_then(|e| e.pointer("/extensions/requiredAccess"))
+                .and_then(Value::as_str)
+                .map(|r| format!(" (required: {})", short(r)))
+                .unwrap_or_default();
+            ConnectorError::PermissionDenied(format!(
+                "the Shopify access token may not do this: {message}{required}"
+            ))
+        }
         "MAX_COST_EXCEEDED" => {
             ConnectorError::upstream(None, format!("query too costly: {message}"))
         }
@@ -1069,10 +1086,7 @@ impl StoreSession for Session {
         };
         let key = format!("proxy:{}", op.unwrap_or(""));
         let answer = self.send(cx, &body, &key, ours, mutation).await?;
-        if matches!(
-            answer.status,
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-        ) {
+        if answer.status == StatusCode::UNAUTHORIZED {
             return Err(ConnectorError::AuthFailed(
                 "Shopify refused the access token".into(),
             ));
@@ -1159,7 +1173,7 @@ mod tests {
             graphql_error(
                 &json!([{"message": "Access denied", "extensions": {"code": "ACCESS_DENIED"}}])
             ),
-            ConnectorError::AuthFailed(_)
+            ConnectorError::PermissionDenied(_)
         ));
         let data = json!({"x": {"userErrors": [{"field": ["variants", "0", "price"], "message": "Price must be positive"}]}});
         let err = user_errors(&data, "/x/userErrors").unwrap_err();

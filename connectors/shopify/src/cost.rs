@@ -67,6 +67,25 @@ impl Costed {
             .is_some_and(|op| op.ty == OperationType::Mutation)
     }
 
+    /// The root fields of a mutation (empty for a query).
+    pub fn mutation_fields(&self) -> Vec<&str> {
+        let Some(op) = self
+            .operation()
+            .filter(|op| op.ty == OperationType::Mutation)
+        else {
+            return Vec::new();
+        };
+        op.selection_set
+            .node
+            .items
+            .iter()
+            .filter_map(|s| match &s.node {
+                Selection::Field(f) => Some(f.node.name.node.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The requested cost with these variables (`None`: no such operation).
     pub fn requested(&self, variables: &Value) -> Option<u64> {
         let op = self.operation()?;

@@ -901,3 +901,35 @@ async fn throttled_reading_of_500_orders_keeps_to_the_bucket() {
         "elapsed {elapsed:.2}s > 1.2 × ideal {ideal:.2}s"
     );
 }
+
+#[tokio::test]
+async fn a_token_without_write_scopes_is_permission_denied_not_auth_failed() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let product = s
+        .list_products(&cx(), &params(1, Filters::default()))
+        .await
+        .expect("list")
+        .items
+        .remove(0);
+    sb.put("/__sandbox/access", json!({"read_only": true}))
+        .await;
+    let err = s
+        .update_product(
+            &cx(),
+            &product.id,
+            &ProductUpdate {
+                name: Some("Not allowed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("no write_products scope");
+    assert!(
+        matches!(&err, ConnectorError::PermissionDenied(m) if m.contains("write_products")),
+        "{err:?}"
+    );
+    s.get_product(&cx(), &product.id)
+        .await
+        .expect("reads still work");
+}

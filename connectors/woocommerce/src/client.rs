@@ -432,9 +432,7 @@ fn check_status(resp: UpstreamResponse, what: What<'_>) -> Result<UpstreamRespon
         return Ok(resp);
     }
     match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(ConnectorError::AuthFailed(
-            "WooCommerce refused the consumer key and secret".into(),
-        )),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(refusal(&resp)),
         StatusCode::NOT_FOUND => Err(ConnectorError::NotFound(format!(
             "WooCommerce has no such {}",
             what.0
@@ -447,6 +445,25 @@ fn check_status(resp: UpstreamResponse, what: What<'_>) -> Result<UpstreamRespon
             Some(s.as_u16()),
             format!("WooCommerce answered {s} reading the {}", what.0),
         )),
+    }
+}
+
+/// A 401 or 403. WooCommerce answers 401 both to keys it does not know and to a key whose
+/// permissions (read, write) do not cover the method ("The API key provided does not have
+/// write permissions."), and 403 when the key's user lacks a capability: only the first
+/// means the stored credentials are wrong.
+fn refusal(resp: &UpstreamResponse) -> ConnectorError {
+    let message = wc_message(resp);
+    let key_permissions = message
+        .as_deref()
+        .is_some_and(|m| m.contains("does not have") && m.contains("permissions"));
+    if resp.status == StatusCode::FORBIDDEN || key_permissions {
+        ConnectorError::PermissionDenied(format!(
+            "the WooCommerce API key may not do this (give it read/write permissions): {}",
+            message.as_deref().unwrap_or("no reason given")
+        ))
+    } else {
+        ConnectorError::AuthFailed("WooCommerce refused the consumer key and secret".into())
     }
 }
 
@@ -879,10 +896,11 @@ impl StoreSession for Session {
         let spec = self.spec(method, url, r.body.as_ref());
         let resp = self.upstream.send(cx, &self.gate, spec).await?;
         if resp.status == StatusCode::UNAUTHORIZED {
-            // The stored credentials no longer work: the gateway marks the store.
-            return Err(ConnectorError::AuthFailed(
-                "WooCommerce refused the consumer key and secret".into(),
-            ));
+            // The stored credentials no longer work: the gateway marks the store. A
+            // permission refusal is the platform's answer to this request: passed through.
+            if let err @ ConnectorError::AuthFailed(_) = refusal(&resp) {
+                return Err(err);
+            }
         }
         Ok(resp.into_proxy_response())
     }

@@ -662,3 +662,44 @@ async fn transient_faults_are_retried_and_outages_fail_fast() {
     sb.control("faults", json!({"kind": null})).await;
     assert!(quick.count_orders(&cx(), &Filters::default()).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_read_only_key_is_permission_denied_not_auth_failed() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let product = s
+        .list_products(&cx(), &params(1, Filters::default()))
+        .await
+        .expect("list")
+        .items
+        .remove(0);
+    sb.control("key", json!({"permissions": "read"})).await;
+    let err = s
+        .update_product(
+            &cx(),
+            &product.id,
+            &ProductUpdate {
+                name: Some("Not allowed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("a read-only key cannot write");
+    assert!(
+        matches!(&err, ConnectorError::PermissionDenied(m) if m.contains("write permissions")),
+        "{err:?}"
+    );
+    s.get_product(&cx(), &product.id)
+        .await
+        .expect("reads still work");
+    // A write-only key cannot read: the same kind of refusal.
+    sb.control("key", json!({"permissions": "write"})).await;
+    let err = s
+        .info(&cx())
+        .await
+        .expect_err("a write-only key cannot read");
+    assert!(
+        matches!(err, ConnectorError::PermissionDenied(_)),
+        "{err:?}"
+    );
+}

@@ -35,7 +35,10 @@
 //! Besides the shared `/__sandbox/faults` and `/__sandbox/stats`
 //! (see [`cartgate_connector::sandbox`]): `GET|PUT /__sandbox/throttle`
 //! `{"enabled": bool, "maximum_available": f64, "restore_rate": f64}` (keys optional on
-//! PUT); a PUT refills every bucket.
+//! PUT); a PUT refills every bucket. `GET|PUT /__sandbox/access` `{"read_only": bool}`
+//! leaves the access token only `read_*` scopes: every mutation then answers HTTP 200 with
+//! `ACCESS_DENIED` for its first field (`requiredAccess` naming the write scope) and
+//! `data: {field: null}`, as Shopify answers a token missing a scope.
 
 #![allow(clippy::result_large_err)]
 
@@ -144,6 +147,8 @@ struct Sandbox {
     schema: schema::SandboxSchema,
     token: String,
     throttle: Mutex<Throttle>,
+    /// The token has read scopes only.
+    read_only: std::sync::atomic::AtomicBool,
 }
 
 type S = Arc<Sandbox>;
@@ -194,6 +199,7 @@ pub async fn start_with(
             charges: Vec::new(),
             throttled: 0,
         }),
+        read_only: std::sync::atomic::AtomicBool::new(false),
     });
     let api = Router::new()
         .route("/admin/api/{version}/graphql.json", post(graphql))
@@ -202,6 +208,7 @@ pub async fn start_with(
     let faults = Faults::from_options(&opts).with_responses(fault_responses());
     let control = Router::new()
         .route("/__sandbox/throttle", get(get_throttle).put(set_throttle))
+        .route("/__sandbox/access", get(get_access).put(set_access))
         .with_state(state);
     let app = router_with_faults(api, faults).merge(control);
     let banner = SandboxBanner {
@@ -313,6 +320,41 @@ async fn set_throttle(State(s): State<S>, body: Bytes) -> Response {
     Json(cfg).into_response()
 }
 
+async fn get_access(State(s): State<S>) -> Json<Value> {
+    use std::sync::atomic::Ordering;
+    Json(json!({"read_only": s.read_only.load(Ordering::Relaxed)}))
+}
+
+async fn set_access(State(s): State<S>, Json(body): Json<Value>) -> Response {
+    use std::sync::atomic::Ordering;
+    match body.get("read_only").and_then(Value::as_bool) {
+        Some(on) => {
+            s.read_only.store(on, Ordering::Relaxed);
+            get_access(State(s)).await.into_response()
+        }
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "read_only must be a boolean"})),
+        )
+            .into_response(),
+    }
+}
+
+/// The write scope a mutation field needs (`requiredAccess` of Shopify's ACCESS_DENIED).
+fn write_scope(field: &str) -> &'static str {
+    if field.starts_with("inventory") {
+        "`write_inventory` access scope."
+    } else if field.starts_with("fulfillment") {
+        "`write_merchant_managed_fulfillment_orders` access scope."
+    } else if field.starts_with("customer") {
+        "`write_customers` access scope."
+    } else if field.starts_with("order") {
+        "`write_orders` access scope."
+    } else {
+        "`write_products` access scope."
+    }
+}
+
 fn valid_version(v: &str) -> bool {
     v == "unstable"
         || (v.len() == 7
@@ -363,6 +405,26 @@ async fn graphql(
         }
     };
     let costed = Costed::parse(query, op).ok();
+    if s.read_only.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(field) = costed
+            .as_ref()
+            .and_then(|c| c.mutation_fields().first().copied())
+        {
+            let required = write_scope(field);
+            return answer(json!({
+                "errors": [{
+                    "message": format!("Access denied for {field} field. Required access: {required}"),
+                    "path": [field],
+                    "extensions": {
+                        "code": "ACCESS_DENIED",
+                        "documentation": "https://shopify.dev/api/usage/access-scopes",
+                        "requiredAccess": required
+                    }
+                }],
+                "data": {field: null}
+            }));
+        }
+    }
     let requested = costed
         .as_ref()
         .and_then(|c| c.requested(&vars))

@@ -26,7 +26,10 @@
 //! (see [`cartgate_connector::sandbox`]): `GET|PUT /__sandbox/extensions`
 //! `{"shipment_tracking": bool}` switches the tracking extension (default on); when off
 //! its routes answer 404 `rest_no_route` and its namespace leaves `/wp-json/`, like a
-//! store without the plugin.
+//! store without the plugin. `GET|PUT /__sandbox/key` `{"permissions": "read" | "write" |
+//! "read_write"}` sets the consumer key's permissions (default `read_write`); a method they
+//! do not cover answers 401 `woocommerce_rest_authentication_error` "The API key provided
+//! does not have read|write permissions.", as `WC_REST_Authentication` does.
 //!
 //! # Rate limits
 //!
@@ -67,6 +70,8 @@ struct Sandbox {
     consumer_secret: String,
     base_url: String,
     tracking: AtomicBool,
+    /// The key's `permissions`: read, write or read_write.
+    key_permissions: Mutex<String>,
     limiter: Option<TokenBucket>,
 }
 
@@ -132,6 +137,7 @@ pub async fn start(
         db: Mutex::new(db),
         base_url: base_url.clone(),
         tracking: AtomicBool::new(true),
+        key_permissions: Mutex::new("read_write".into()),
         limiter: opts.rate_limits.then(|| TokenBucket::new(10.0, 20)),
     });
     let wc = Router::new()
@@ -203,6 +209,7 @@ pub async fn start(
             "/__sandbox/extensions",
             get(get_extensions).put(set_extensions),
         )
+        .route("/__sandbox/key", get(get_key).put(set_key))
         .with_state(state.clone());
     let app = router_with_faults(wc, faults).merge(control);
     let banner = SandboxBanner {
@@ -319,6 +326,20 @@ async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response 
         }
         Some(_) => {}
     }
+    let read = matches!(req.method().as_str(), "GET" | "HEAD");
+    let permissions = s.key_permissions.lock().expect("sandbox lock").clone();
+    let (needed, granted) = if read {
+        ("read", permissions != "write")
+    } else {
+        ("write", permissions != "read")
+    };
+    if !granted {
+        return wc_error(
+            StatusCode::UNAUTHORIZED,
+            "woocommerce_rest_authentication_error",
+            &format!("The API key provided does not have {needed} permissions."),
+        );
+    }
     if let Some(l) = &s.limiter {
         if let Err(wait) = l.check(&s.consumer_key) {
             let mut r = wc_error(
@@ -341,6 +362,24 @@ async fn set_extensions(State(s): State<S>, Json(body): Json<Value>) -> Json<Val
         s.tracking.store(on, Ordering::Relaxed);
     }
     Json(json!({"shipment_tracking": s.tracking.load(Ordering::Relaxed)}))
+}
+
+async fn set_key(State(s): State<S>, Json(body): Json<Value>) -> Response {
+    match body.get("permissions").and_then(Value::as_str) {
+        Some(p @ ("read" | "write" | "read_write")) => {
+            *s.key_permissions.lock().expect("sandbox lock") = p.to_owned();
+            get_key(State(s)).await.into_response()
+        }
+        _ => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "permissions must be read, write or read_write"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn get_key(State(s): State<S>) -> Json<Value> {
+    Json(json!({"permissions": *s.key_permissions.lock().expect("sandbox lock")}))
 }
 
 async fn get_extensions(State(s): State<S>) -> Json<Value> {
