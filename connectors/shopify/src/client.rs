@@ -475,8 +475,9 @@ impl Session {
         Ok(cx.keep_raw(mapping::product(&raw, currency.as_deref())?, raw))
     }
 
-    /// Sets price/sku (bulk variant update) and quantity (inventory at the primary
-    /// location) of one variant node of `product`.
+    /// Sets price/sku (bulk variant update) and quantity of one variant node of `product`:
+    /// the total over all locations becomes `quantity`, the difference being adjusted at
+    /// the primary location.
     async fn write_variant(
         &self,
         cx: &CallContext,
@@ -511,17 +512,22 @@ impl Session {
                 .pointer("/inventoryItem/id")
                 .and_then(Value::as_str)
                 .ok_or_else(|| ConnectorError::bad_body("variant", "no inventory item"))?;
+            let total = variant
+                .get("inventoryQuantity")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             let location = self.primary_location(cx).await?;
-            let input = mapping::inventory_set_input(item, &location, qty)?;
-            let data = self
-                .gql(
-                    cx,
-                    "CartgateInventorySet",
-                    q::INVENTORY_SET,
-                    json!({"input": input}),
-                )
-                .await?;
-            user_errors(&data, "/inventorySetQuantities/userErrors")?;
+            if let Some(input) = mapping::inventory_adjust_input(item, &location, total, qty)? {
+                let data = self
+                    .gql(
+                        cx,
+                        "CartgateInventoryAdjust",
+                        q::INVENTORY_ADJUST,
+                        json!({"input": input}),
+                    )
+                    .await?;
+                user_errors(&data, "/inventoryAdjustQuantities/userErrors")?;
+            }
         }
         Ok(())
     }

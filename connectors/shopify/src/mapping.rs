@@ -755,19 +755,30 @@ pub fn variant_input(
     Ok(Some(Value::Object(input)))
 }
 
-/// `InventorySetQuantitiesInput`: the absolute `available` quantity at a location.
-/// cartgate is the source of truth of the value it sets, so the compare check is off.
-pub fn inventory_set_input(item_gid: &str, location_gid: &str, quantity: i64) -> Result<Value> {
-    Ok(json!({
+/// `InventoryAdjustQuantitiesInput` bringing the item's `available` total over all
+/// locations (`total`, as read) to `quantity` by adjusting one location by the difference;
+/// `None` when there is nothing to change. A delta, unlike an absolute set, cannot undo a
+/// sale Shopify records between our read and this write.
+pub fn inventory_adjust_input(
+    item_gid: &str,
+    location_gid: &str,
+    total: i64,
+    quantity: i64,
+) -> Result<Option<Value>> {
+    quantity_input(quantity)?;
+    let delta = quantity - total;
+    if delta == 0 {
+        return Ok(None);
+    }
+    Ok(Some(json!({
         "name": "available",
         "reason": "correction",
-        "ignoreCompareQuantity": true,
-        "quantities": [{
+        "changes": [{
             "inventoryItemId": item_gid,
             "locationId": location_gid,
-            "quantity": quantity_input(quantity)?,
+            "delta": quantity_input(delta)?,
         }],
-    }))
+    })))
 }
 
 /// One line of a fulfillment order still to ship.

@@ -221,9 +221,9 @@ pub const VARIANTS_BULK_UPDATE: &str = "mutation CartgateVariantsBulkUpdate($pro
 }";
 
 /// Absolute `available` quantities at a location.
-pub const INVENTORY_SET: &str =
-    "mutation CartgateInventorySet($input: InventorySetQuantitiesInput!) {
-  inventorySetQuantities(input: $input) {
+pub const INVENTORY_ADJUST: &str =
+    "mutation CartgateInventoryAdjust($input: InventoryAdjustQuantitiesInput!) {
+  inventoryAdjustQuantities(input: $input) {
     inventoryAdjustmentGroup { id }
     userErrors { field message code }
   }
@@ -287,7 +287,7 @@ pub fn all_documents() -> Vec<(&'static str, &'static str)> {
         ("CartgateProductCreate", PRODUCT_CREATE),
         ("CartgateProductUpdate", PRODUCT_UPDATE),
         ("CartgateVariantsBulkUpdate", VARIANTS_BULK_UPDATE),
-        ("CartgateInventorySet", INVENTORY_SET),
+        ("CartgateInventoryAdjust", INVENTORY_ADJUST),
         ("CartgateCustomers", CUSTOMERS),
         ("CartgateCustomer", CUSTOMER),
         ("CartgateCustomersCount", CUSTOMERS_COUNT),

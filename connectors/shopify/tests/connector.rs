@@ -933,3 +933,63 @@ async fn a_token_without_write_scopes_is_permission_denied_not_auth_failed() {
         .await
         .expect("reads still work");
 }
+
+/// The unified `quantity` is the total over all locations: writing it brings the total to
+/// the value asked for, even when another location holds stock.
+#[tokio::test]
+async fn a_quantity_written_reads_back_on_a_shop_with_several_locations() {
+    let sb = Sandbox::start().await;
+    let s = sb.session();
+    let product = s
+        .list_products(&cx(), &params(50, Filters::default()))
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .find(|p| p.variants.len() > 1)
+        .expect("a product with variants");
+    let variant = &product.variants[0];
+    let raw = s
+        .get_product(&CallContext::new(true), &product.id)
+        .await
+        .unwrap();
+    let item = raw.raw.as_ref().unwrap()["variants"]["nodes"][0]["inventoryItem"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Another app stocks 5 at the second location.
+    let stocked = sb
+        .graphql(&format!(
+            r#"mutation {{ inventoryAdjustQuantities(input: {{name: "available", reason: "received",
+                changes: [{{inventoryItemId: "{item}", locationId: "gid://shopify/Location/61000000002", delta: 5}}]}})
+                {{ userErrors {{ code message }} }} }}"#
+        ))
+        .await;
+    assert_eq!(
+        stocked["data"]["inventoryAdjustQuantities"]["userErrors"],
+        json!([]),
+        "{stocked}"
+    );
+    let before = variant.quantity.unwrap_or(0) + 5;
+    let p = s.get_product(&cx(), &product.id).await.unwrap();
+    assert_eq!(p.variants[0].quantity, Some(before));
+
+    for wanted in [7, 2, 7] {
+        let after = s
+            .update_variant(
+                &cx(),
+                &product.id,
+                &variant.id,
+                &VariantUpdate {
+                    quantity: Some(wanted),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("variant update");
+        let v = after.variants.iter().find(|x| x.id == variant.id).unwrap();
+        assert_eq!(v.quantity, Some(wanted), "the total reads back");
+        let again = s.get_product(&cx(), &product.id).await.unwrap();
+        assert_eq!(again.variants[0].quantity, Some(wanted));
+    }
+}

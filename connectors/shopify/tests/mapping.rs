@@ -293,14 +293,27 @@ fn writes_become_mutation_inputs() {
         mapping::variant_input("g", None, None, false).unwrap(),
         None
     );
-    let inv = mapping::inventory_set_input(
+    // Total 7 over all locations, 5 wanted: the primary location goes down by 2.
+    let inv = mapping::inventory_adjust_input(
         "gid://shopify/InventoryItem/1",
         "gid://shopify/Location/2",
+        7,
         5,
     )
+    .unwrap()
     .unwrap();
-    assert_eq!(inv["quantities"][0]["quantity"], 5);
-    assert_eq!(inv["name"], "available");
+    assert_eq!(
+        inv,
+        json!({"name": "available", "reason": "correction", "changes": [
+            {"inventoryItemId": "gid://shopify/InventoryItem/1", "locationId": "gid://shopify/Location/2", "delta": -2}
+        ]})
+    );
+    assert_eq!(
+        mapping::inventory_adjust_input("i", "l", 5, 5).unwrap(),
+        None,
+        "nothing to change"
+    );
+    assert!(mapping::inventory_adjust_input("i", "l", 0, i64::from(i32::MAX) + 1).is_err());
 
     let fo = json!({"fulfillmentOrders": {"nodes": [
         {"id": "gid://shopify/FulfillmentOrder/1", "status": "IN_PROGRESS", "lineItems": {"nodes": [

@@ -380,6 +380,17 @@ pub enum InventorySetQuantitiesUserErrorCode {
     ItemNotStockedAtLocation,
 }
 
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum InventoryAdjustQuantitiesUserErrorCode {
+    InvalidInventoryItem,
+    InvalidLocation,
+    InvalidReason,
+    InvalidQuantityName,
+    InvalidQuantityTooHigh,
+    InvalidQuantityTooLow,
+    ItemNotStockedAtLocation,
+}
+
 // ---------------------------------------------------------------------------------------
 // Paging
 // ---------------------------------------------------------------------------------------
@@ -1887,6 +1898,35 @@ pub struct InventorySetQuantitiesInput {
     pub ignore_compare_quantity: Option<bool>,
 }
 
+#[derive(InputObject)]
+pub struct InventoryChangeInput {
+    pub delta: i32,
+    pub inventory_item_id: ID,
+    pub location_id: ID,
+    pub ledger_document_uri: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct InventoryAdjustQuantitiesInput {
+    pub reason: String,
+    pub name: String,
+    pub reference_document_uri: Option<String>,
+    pub changes: Vec<InventoryChangeInput>,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct InventoryAdjustQuantitiesUserError {
+    pub code: Option<InventoryAdjustQuantitiesUserErrorCode>,
+    pub field: Option<Vec<String>>,
+    pub message: String,
+}
+
+#[derive(SimpleObject)]
+pub struct InventoryAdjustQuantitiesPayload {
+    pub inventory_adjustment_group: Option<InventoryAdjustmentGroup>,
+    pub user_errors: Vec<InventoryAdjustQuantitiesUserError>,
+}
+
 #[derive(SimpleObject, Clone)]
 pub struct InventoryAdjustmentGroup {
     pub id: ID,
@@ -2312,6 +2352,110 @@ impl Mutation {
         Some(ProductVariantsBulkUpdatePayload {
             product: Some(Product(p.clone())),
             product_variants: Some(changed),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Adds each `delta` to the `available` quantity of an item at a location, atomically
+    /// for the whole input.
+    async fn inventory_adjust_quantities(
+        &self,
+        ctx: &Context<'_>,
+        input: InventoryAdjustQuantitiesInput,
+    ) -> Option<InventoryAdjustQuantitiesPayload> {
+        use InventoryAdjustQuantitiesUserErrorCode as Code;
+        let fail = |code: Code, field: &[&str], msg: &str| {
+            Some(InventoryAdjustQuantitiesPayload {
+                inventory_adjustment_group: None,
+                user_errors: vec![InventoryAdjustQuantitiesUserError {
+                    code: Some(code),
+                    field: Some(field.iter().map(|s| (*s).to_owned()).collect()),
+                    message: msg.into(),
+                }],
+            })
+        };
+        if input.name != "available" {
+            return fail(
+                Code::InvalidQuantityName,
+                &["input", "name"],
+                "The quantity name must be 'available'.",
+            );
+        }
+        if !REASONS.contains(&input.reason.as_str()) {
+            return fail(
+                Code::InvalidReason,
+                &["input", "reason"],
+                "The specified reason is invalid.",
+            );
+        }
+        let mut d = db(ctx);
+        let mut plan = Vec::new();
+        for (k, c) in input.changes.iter().enumerate() {
+            let k = k.to_string();
+            let Some(loc) = gid_num("Location", &c.location_id)
+                .filter(|n| d.locations.iter().any(|l| l.id == *n))
+            else {
+                return fail(
+                    Code::InvalidLocation,
+                    &["input", "changes", &k, "locationId"],
+                    "The specified location could not be found.",
+                );
+            };
+            let item = gid_num("InventoryItem", &c.inventory_item_id);
+            let found = item.and_then(|item| {
+                d.products.iter().find_map(|(pid, p)| {
+                    p.variants
+                        .iter()
+                        .position(|v| v.inventory_item_id == item)
+                        .map(|i| (*pid, i))
+                })
+            });
+            let Some((pid, vi)) = found else {
+                return fail(
+                    Code::InvalidInventoryItem,
+                    &["input", "changes", &k, "inventoryItemId"],
+                    "The specified inventory item could not be found.",
+                );
+            };
+            let Some(current) = d.products[&pid].variants[vi].stock.get(&loc).copied() else {
+                return fail(
+                    Code::ItemNotStockedAtLocation,
+                    &["input", "changes", &k, "locationId"],
+                    "The specified inventory item is not stocked at the location.",
+                );
+            };
+            let next = current + i64::from(c.delta);
+            if next > 1_000_000_000 {
+                return fail(
+                    Code::InvalidQuantityTooHigh,
+                    &["input", "changes", &k, "delta"],
+                    "The quantity can't be higher than 1,000,000,000.",
+                );
+            }
+            if next < -1_000_000_000 {
+                return fail(
+                    Code::InvalidQuantityTooLow,
+                    &["input", "changes", &k, "delta"],
+                    "The quantity can't be lower than -1,000,000,000.",
+                );
+            }
+            plan.push((pid, vi, loc, i64::from(c.delta)));
+        }
+        let now = d.now();
+        let group = d.next_id();
+        for (pid, vi, loc, delta) in plan {
+            if let Some(p) = d.products.get_mut(&pid) {
+                *p.variants[vi].stock.entry(loc).or_insert(0) += delta;
+                p.variants[vi].updated_at = now;
+                p.updated_at = now;
+            }
+        }
+        Some(InventoryAdjustQuantitiesPayload {
+            inventory_adjustment_group: Some(InventoryAdjustmentGroup {
+                id: gid("InventoryAdjustmentGroup", group),
+                reason: input.reason,
+                created_at: DateTime(now),
+            }),
             user_errors: Vec::new(),
         })
     }
