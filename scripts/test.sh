@@ -19,6 +19,10 @@ if ! need redis-server; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 
+# The generated-SDK test (tests/e2e/sdk.rs) uses a pinned generator in a venv.
+CARTGATE_SDK_VENV="$(scripts/sdk-venv.sh)"
+export CARTGATE_SDK_VENV
+
 # A one-shot run gains nothing from incremental caches, which would double the target dir.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 

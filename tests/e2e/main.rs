@@ -13,6 +13,7 @@ mod logs;
 mod permissions;
 mod platforms;
 mod privacy;
+mod sdk;
 mod storage;
 mod throttling;
 mod upstream_faults;

@@ -1,0 +1,130 @@
+"""Drives a running gateway through a Python SDK generated from openapi/openapi.json.
+
+Run by tests/e2e/sdk.rs with the generated package on PYTHONPATH and argv:
+GATEWAY_URL API_KEY STORES_JSON ([{"id", "platform"}, ...]). Exits non-zero (an
+AssertionError) on the first thing that does not work as a user of the SDK expects.
+"""
+
+import datetime
+import json
+import sys
+
+from cartgate_client import AuthenticatedClient
+from cartgate_client.api.categories import get_category, list_categories
+from cartgate_client.api.customers import count_customers, get_customer, list_customers
+from cartgate_client.api.logs import list_logs
+from cartgate_client.api.orders import count_orders, create_shipment, get_order, list_orders
+from cartgate_client.api.platforms import list_platforms
+from cartgate_client.api.products import (
+    count_products,
+    get_product,
+    list_products,
+    update_product,
+    update_variant,
+)
+from cartgate_client.api.stores import get_store, get_store_info, list_stores
+from cartgate_client.types import UNSET
+from cartgate_client.models import (
+    NewShipment,
+    Order,
+    Problem,
+    ProductUpdate,
+    VariantUpdate,
+)
+
+url, key, stores = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+c = AuthenticatedClient(base_url=url, token=key, raise_on_unexpected_status=True)
+
+
+def ok(resp, kind):
+    assert resp.status_code // 100 == 2, (resp.status_code, resp.content[:300])
+    assert isinstance(resp.parsed, kind), (type(resp.parsed), resp.content[:300])
+    return resp.parsed
+
+
+platforms = list_platforms.sync(client=c)
+assert {p.id for p in platforms.data} >= {s["platform"] for s in stores}, platforms
+listed = list_stores.sync(client=c)
+assert {s.id for s in listed.data} == {s["id"] for s in stores}, listed
+
+for s in stores:
+    sid, platform = s["id"], s["platform"]
+    store = get_store.sync(client=c, store_id=sid)
+    assert store.platform == platform and store.status.value == "active", store
+    info = get_store_info.sync(client=c, store_id=sid)
+    assert info.currency, info
+
+    # Orders: a page, the next one through the cursor, a count, one order, typed fields.
+    page = list_orders.sync(client=c, store_id=sid, limit=5)
+    assert len(page.data) == 5 and page.next_cursor, page
+    nxt = list_orders.sync(client=c, store_id=sid, limit=5, cursor=page.next_cursor)
+    assert not {o.id for o in page.data} & {o.id for o in nxt.data}, "pages overlap"
+    total = count_orders.sync(client=c, store_id=sid).count
+    assert total >= 10, total
+    order = ok(get_order.sync_detailed(client=c, store_id=sid, order_id=page.data[0].id), Order)
+    assert isinstance(order.created_at, datetime.datetime), order.created_at
+    assert order.line_items, order
+
+    # A shipment through the SDK's request model, visible on the order afterwards.
+    cursor, target = None, None
+    while target is None:
+        walk = list_orders.sync(client=c, store_id=sid, limit=100, cursor=cursor or UNSET)
+        target = next(
+            (o for o in walk.data
+             if o.status.value == "processing" and o.fulfillment_status.value == "unfulfilled"),
+            None,
+        )
+        cursor = walk.next_cursor
+        assert target or cursor, "an unfulfilled order to ship"
+    number = "1ZSDK" + target.id[-6:]
+    shipped = create_shipment.sync(
+        client=c,
+        store_id=sid,
+        order_id=target.id,
+        body=NewShipment(carrier="UPS", tracking_number=number),
+    )
+    assert isinstance(shipped, Order), shipped
+    assert any(x.tracking_number == number for x in shipped.shipments), shipped
+    again = get_order.sync(client=c, store_id=sid, order_id=target.id)
+    assert any(x.tracking_number == number for x in again.shipments), again
+
+    # Products: list, count, get, update, a variant update.
+    products = list_products.sync(client=c, store_id=sid, limit=50).data
+    assert count_products.sync(client=c, store_id=sid).count >= len(products)
+    simple = next(p for p in products if len(p.variants) <= 1)
+    renamed = update_product.sync(
+        client=c, store_id=sid, product_id=simple.id, body=ProductUpdate(name=simple.name + " (SDK)")
+    )
+    assert renamed.name == simple.name + " (SDK)", renamed
+    assert get_product.sync(client=c, store_id=sid, product_id=simple.id).name == renamed.name
+    with_variants = next(p for p in products if len(p.variants) > 1)
+    v = with_variants.variants[0]
+    after = update_variant.sync(
+        client=c,
+        store_id=sid,
+        product_id=with_variants.id,
+        variant_id=v.id,
+        body=VariantUpdate(price="42.50", quantity=3),
+    )
+    changed = next(x for x in after.variants if x.id == v.id)
+    assert changed.price == "42.50" and changed.quantity == 3, changed
+
+    # Customers and categories.
+    customers = list_customers.sync(client=c, store_id=sid, limit=3).data
+    assert customers and count_customers.sync(client=c, store_id=sid).count >= len(customers)
+    assert get_customer.sync(client=c, store_id=sid, customer_id=customers[0].id).id == customers[0].id
+    categories = list_categories.sync(client=c, store_id=sid).data
+    assert categories
+    assert get_category.sync(client=c, store_id=sid, category_id=categories[0].id).name == categories[0].name
+
+    # Errors arrive as the Problem model with a stable code.
+    missing = get_order.sync_detailed(client=c, store_id=sid, order_id="999999999")
+    assert missing.status_code == 404 and isinstance(missing.parsed, Problem), missing
+    assert missing.parsed.code == "not_found", missing.parsed
+    bad = list_orders.sync_detailed(client=c, store_id=sid, limit=1000)
+    assert bad.status_code == 400 and bad.parsed.code == "validation_failed", bad.parsed
+    print(f"{platform}: ok ({total} orders)")
+
+logs = list_logs.sync(client=c, limit=20)
+assert logs.data and all(e.status for e in logs.data), logs
+print("sdk: ok")
