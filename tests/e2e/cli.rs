@@ -168,10 +168,7 @@ async fn demo_json_prints_a_working_setup() {
 #[tokio::test]
 async fn admin_commands_work_directly_and_through_a_running_gateway() {
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let env = |c: &mut Command| {
         c.env("CARTGATE_DATA_DIR", dir.path())

@@ -24,11 +24,7 @@ struct Instance {
 impl Instance {
     async fn start(redis: &RedisServer, extra: &[(&str, &str)]) -> Instance {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut cmd = bin();
         cmd.arg("serve")
             .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
@@ -328,11 +324,7 @@ async fn admin_commands_work_on_redis_beside_running_instances() {
     let gw = Instance::start(&redis, &[]).await;
     // No gateway answers at this CARTGATE_LISTEN: the command opens Redis itself, while
     // another instance is serving from it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let out = bin()
         .args(["admin", "account", "create", "From the CLI", "--json"])
         .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
@@ -495,11 +487,7 @@ async fn a_rolling_master_key_rotation_strands_nothing() {
             .ok(&format!("/v1/stores/{store}/orders?limit=2"))
             .await;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let out = bin()
         .args(["admin", "rotate-master-key", "--reseal-only"])
         .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))

@@ -35,11 +35,7 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("gateway.log");
     let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(&log_path).unwrap();
     let serve = Proc(

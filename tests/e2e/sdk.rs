@@ -13,6 +13,14 @@ use serde_json::json;
 use crate::harness::*;
 use crate::platforms::start_sandbox;
 
+fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 #[tokio::test]
 async fn a_generated_python_sdk_works_against_every_platform() {
     let Some(venv) = std::env::var_os("CARTGATE_SDK_VENV") else {
@@ -40,11 +48,7 @@ async fn a_generated_python_sdk_works_against_every_platform() {
         .env("PATH", &path)
         .output()
         .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&generated.stdout),
-        String::from_utf8_lossy(&generated.stderr)
-    );
+    let said = output_text(&generated);
     assert!(generated.status.success(), "{said}");
     assert!(
         !said.to_lowercase().contains("warning"),
@@ -77,11 +81,7 @@ async fn a_generated_python_sdk_works_against_every_platform() {
     })
     .await
     .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let said = output_text(&run);
     assert!(run.status.success(), "the SDK run failed:\n{said}");
     assert!(said.contains("sdk: ok"), "{said}");
     drop(sandboxes);

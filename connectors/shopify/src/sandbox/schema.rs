@@ -1947,7 +1947,37 @@ pub struct InventorySetQuantitiesPayload {
     pub user_errors: Vec<InventorySetQuantitiesUserError>,
 }
 
-/// The reasons `inventorySetQuantities` accepts.
+const LOCATION_NOT_FOUND: &str = "The specified location could not be found.";
+const ITEM_NOT_FOUND: &str = "The specified inventory item could not be found.";
+
+/// Which id of an inventory change names nothing.
+enum StockMiss {
+    Location,
+    Item,
+}
+
+/// Where an inventory change applies: (product id, variant index, location id).
+fn stock_target(
+    d: &Db,
+    location_id: &ID,
+    inventory_item_id: &ID,
+) -> Result<(u64, usize, u64), StockMiss> {
+    let loc = gid_num("Location", location_id)
+        .filter(|n| d.locations.iter().any(|l| l.id == *n))
+        .ok_or(StockMiss::Location)?;
+    let item = gid_num("InventoryItem", inventory_item_id).ok_or(StockMiss::Item)?;
+    d.products
+        .iter()
+        .find_map(|(pid, p)| {
+            p.variants
+                .iter()
+                .position(|v| v.inventory_item_id == item)
+                .map(|i| (*pid, i, loc))
+        })
+        .ok_or(StockMiss::Item)
+}
+
+/// The reasons the inventory mutations accept.
 const REASONS: [&str; 12] = [
     "correction",
     "cycle_count_available",
@@ -2392,30 +2422,22 @@ impl Mutation {
         let mut plan = Vec::new();
         for (k, c) in input.changes.iter().enumerate() {
             let k = k.to_string();
-            let Some(loc) = gid_num("Location", &c.location_id)
-                .filter(|n| d.locations.iter().any(|l| l.id == *n))
-            else {
-                return fail(
-                    Code::InvalidLocation,
-                    &["input", "changes", &k, "locationId"],
-                    "The specified location could not be found.",
-                );
-            };
-            let item = gid_num("InventoryItem", &c.inventory_item_id);
-            let found = item.and_then(|item| {
-                d.products.iter().find_map(|(pid, p)| {
-                    p.variants
-                        .iter()
-                        .position(|v| v.inventory_item_id == item)
-                        .map(|i| (*pid, i))
-                })
-            });
-            let Some((pid, vi)) = found else {
-                return fail(
-                    Code::InvalidInventoryItem,
-                    &["input", "changes", &k, "inventoryItemId"],
-                    "The specified inventory item could not be found.",
-                );
+            let (pid, vi, loc) = match stock_target(&d, &c.location_id, &c.inventory_item_id) {
+                Ok(t) => t,
+                Err(StockMiss::Location) => {
+                    return fail(
+                        Code::InvalidLocation,
+                        &["input", "changes", &k, "locationId"],
+                        LOCATION_NOT_FOUND,
+                    )
+                }
+                Err(StockMiss::Item) => {
+                    return fail(
+                        Code::InvalidInventoryItem,
+                        &["input", "changes", &k, "inventoryItemId"],
+                        ITEM_NOT_FOUND,
+                    )
+                }
             };
             let Some(current) = d.products[&pid].variants[vi].stock.get(&loc).copied() else {
                 return fail(
@@ -2494,30 +2516,22 @@ impl Mutation {
         let mut plan = Vec::new();
         for (k, q) in input.quantities.iter().enumerate() {
             let k = k.to_string();
-            let Some(loc) = gid_num("Location", &q.location_id)
-                .filter(|n| d.locations.iter().any(|l| l.id == *n))
-            else {
-                return fail(
-                    Code::InvalidLocation,
-                    &["input", "quantities", &k, "locationId"],
-                    "The specified location could not be found.",
-                );
-            };
-            let item = gid_num("InventoryItem", &q.inventory_item_id);
-            let found = item.and_then(|item| {
-                d.products.iter().find_map(|(pid, p)| {
-                    p.variants
-                        .iter()
-                        .position(|v| v.inventory_item_id == item)
-                        .map(|i| (*pid, i))
-                })
-            });
-            let Some((pid, vi)) = found else {
-                return fail(
-                    Code::InvalidInventoryItem,
-                    &["input", "quantities", &k, "inventoryItemId"],
-                    "The specified inventory item could not be found.",
-                );
+            let (pid, vi, loc) = match stock_target(&d, &q.location_id, &q.inventory_item_id) {
+                Ok(t) => t,
+                Err(StockMiss::Location) => {
+                    return fail(
+                        Code::InvalidLocation,
+                        &["input", "quantities", &k, "locationId"],
+                        LOCATION_NOT_FOUND,
+                    )
+                }
+                Err(StockMiss::Item) => {
+                    return fail(
+                        Code::InvalidInventoryItem,
+                        &["input", "quantities", &k, "inventoryItemId"],
+                        ITEM_NOT_FOUND,
+                    )
+                }
             };
             if q.quantity > 1_000_000_000 {
                 return fail(
