@@ -1,7 +1,6 @@
 //! Application state and its bootstrap: storage, master key, gateway secrets, the upstream
 //! client, the connector registry and the cache of open store sessions.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -29,8 +28,9 @@ pub enum MasterKeySource {
     File(PathBuf),
 }
 
-/// Open sessions per store, keyed by store id and invalidated by `updated_at`.
-const SESSION_CACHE_MAX: usize = 10_000;
+/// Open sessions kept, per store id and invalidated by `updated_at`; the least recently
+/// used goes first when full.
+const SESSION_CACHE_MAX: std::num::NonZeroUsize = std::num::NonZeroUsize::new(10_000).unwrap();
 
 /// An open session and the `updated_at` of the store record it was opened from.
 type CachedSession = (DateTime<Utc>, Arc<dyn StoreSession>);
@@ -45,7 +45,7 @@ pub struct AppState {
     pub master_source: MasterKeySource,
     pub rate_limiter: ApiLimit,
     pub log_sink: LogSink,
-    sessions: Mutex<HashMap<String, CachedSession>>,
+    sessions: Mutex<lru::LruCache<String, CachedSession>>,
 }
 
 impl From<StorageError> for ApiError {
@@ -254,7 +254,7 @@ impl AppState {
             master: RwLock::new(Arc::new(master)),
             master_source,
             rate_limiter,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(lru::LruCache::new(SESSION_CACHE_MAX)),
         }))
     }
 
@@ -303,11 +303,10 @@ impl AppState {
             .ok_or_else(|| ApiError::internal(format!("unknown platform {}", store.platform)))?;
         let creds = self.open_credentials(store)?;
         let session = platform.connector.open(&creds, self.upstream.clone())?;
-        let mut sessions = self.sessions.lock().expect("sessions lock");
-        if sessions.len() >= SESSION_CACHE_MAX {
-            sessions.clear();
-        }
-        sessions.insert(store.id.clone(), (store.updated_at, session.clone()));
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .put(store.id.clone(), (store.updated_at, session.clone()));
         Ok(session)
     }
 
@@ -315,7 +314,7 @@ impl AppState {
         self.sessions
             .lock()
             .expect("sessions lock")
-            .remove(store_id);
+            .pop(store_id);
     }
 
     pub fn forget_all_sessions(&self) {
