@@ -311,10 +311,7 @@ impl AppState {
     }
 
     pub fn forget_session(&self, store_id: &str) {
-        self.sessions
-            .lock()
-            .expect("sessions lock")
-            .pop(store_id);
+        self.sessions.lock().expect("sessions lock").pop(store_id);
     }
 
     pub fn forget_all_sessions(&self) {
