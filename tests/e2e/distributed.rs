@@ -61,32 +61,11 @@ impl Instance {
     }
 
     async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = http()
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(ADMIN_TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        admin_call(&self.base, method, path, body).await
     }
 
     async fn account(&self, name: &str) -> Client {
-        let (status, body) = self
-            .admin(
-                Method::POST,
-                "/admin/accounts",
-                Some(json!({ "name": name })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        Client {
-            base: self.base.clone(),
-            key: body["api_key"].as_str().unwrap().to_owned(),
-            account_id: body["account_id"].as_str().unwrap().to_owned(),
-            key_id: body["key_id"].as_str().unwrap().to_owned(),
-        }
+        create_account(&self.base, name).await
     }
 }
 

@@ -91,33 +91,48 @@ impl Gateway {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = http()
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(ADMIN_TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        admin_call(&self.url, method, path, body).await
     }
 
-    /// A new account through the /admin API; returns (account_id, api_key).
+    /// A new account through the /admin API, with a client holding its first key.
     pub async fn account(&self, name: &str) -> Client {
-        let (status, body) = self
-            .admin(
-                Method::POST,
-                "/admin/accounts",
-                Some(json!({ "name": name })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        Client {
-            base: self.url.clone(),
-            key: body["api_key"].as_str().unwrap().to_owned(),
-            account_id: body["account_id"].as_str().unwrap().to_owned(),
-            key_id: body["key_id"].as_str().unwrap().to_owned(),
-        }
+        create_account(&self.url, name).await
+    }
+}
+
+/// One /admin call with the test admin token to the gateway at `base`.
+pub async fn admin_call(
+    base: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(ADMIN_TOKEN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A new account on the gateway at `base`, with a client holding its first key.
+pub async fn create_account(base: &str, name: &str) -> Client {
+    let (status, body) = admin_call(
+        base,
+        Method::POST,
+        "/admin/accounts",
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    Client {
+        base: base.to_owned(),
+        key: body["api_key"].as_str().unwrap().to_owned(),
+        account_id: body["account_id"].as_str().unwrap().to_owned(),
+        key_id: body["key_id"].as_str().unwrap().to_owned(),
     }
 }
 

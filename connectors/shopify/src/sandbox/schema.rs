@@ -420,18 +420,30 @@ fn cursor_id(c: &str) -> async_graphql::Result<u64> {
 
 pub const MAX_PAGE: i32 = 250;
 
+/// The paging arguments of a connection field.
 pub struct Window {
     pub first: Option<i32>,
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    pub reverse: Option<bool>,
 }
 
-/// One page of `items` (already filtered and in order), Relay style.
+/// `items` in ascending order of their sort key (ties by id), keys dropped.
+fn by_key<K: Ord, T>(mut items: Vec<(u64, (K, T))>) -> Vec<(u64, T)> {
+    items.sort_by(|a, b| (&a.1 .0, a.0).cmp(&(&b.1 .0, b.0)));
+    items.into_iter().map(|(id, (_, t))| (id, t)).collect()
+}
+
+/// One page of `items` (already filtered and in ascending order; `reverse` turns it),
+/// Relay style.
 fn paginate<T: Clone>(
-    items: Vec<(u64, T)>,
+    mut items: Vec<(u64, T)>,
     w: Window,
 ) -> async_graphql::Result<(Vec<(String, T)>, PageInfo)> {
+    if w.reverse == Some(true) {
+        items.reverse();
+    }
     if w.first.is_none() && w.last.is_none() {
         return Err(async_graphql::Error::new(
             "you must provide one of first or last",
@@ -800,7 +812,7 @@ impl FulfillmentOrder {
         before: Option<String>,
         reverse: Option<bool>,
     ) -> async_graphql::Result<FulfillmentOrderLineItemConnection> {
-        let mut items: Vec<(u64, FulfillmentOrderLineItem)> = self
+        let items: Vec<(u64, FulfillmentOrderLineItem)> = self
             .0
             .line_items
             .iter()
@@ -816,9 +828,6 @@ impl FulfillmentOrder {
                 )
             })
             .collect();
-        if reverse == Some(true) {
-            items.reverse();
-        }
         let (page, info) = paginate(
             items,
             Window {
@@ -826,6 +835,7 @@ impl FulfillmentOrder {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(FulfillmentOrderLineItemConnection::build(page, info))
@@ -939,7 +949,7 @@ impl Order {
         before: Option<String>,
         reverse: Option<bool>,
     ) -> async_graphql::Result<LineItemConnection> {
-        let mut items: Vec<(u64, LineItem)> = self
+        let items: Vec<(u64, LineItem)> = self
             .0
             .line_items
             .iter()
@@ -953,9 +963,6 @@ impl Order {
                 )
             })
             .collect();
-        if reverse == Some(true) {
-            items.reverse();
-        }
         let (page, info) = paginate(
             items,
             Window {
@@ -963,6 +970,7 @@ impl Order {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(LineItemConnection::build(page, info))
@@ -984,7 +992,7 @@ impl Order {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(name = "reverse")] _reverse: Option<bool>,
+        reverse: Option<bool>,
         #[graphql(name = "query")] _query: Option<String>,
     ) -> async_graphql::Result<FulfillmentOrderConnection> {
         let items = if self.0.line_items.is_empty() {
@@ -1002,6 +1010,7 @@ impl Order {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(FulfillmentOrderConnection::build(page, info))
@@ -1178,7 +1187,7 @@ impl Product {
         reverse: Option<bool>,
         #[graphql(name = "query")] _query: Option<String>,
     ) -> async_graphql::Result<MediaConnection> {
-        let mut items: Vec<(u64, Media)> = self
+        let items: Vec<(u64, Media)> = self
             .0
             .images
             .iter()
@@ -1196,9 +1205,6 @@ impl Product {
                 )
             })
             .collect();
-        if reverse == Some(true) {
-            items.reverse();
-        }
         let (page, info) = paginate(
             items,
             Window {
@@ -1206,6 +1212,7 @@ impl Product {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(MediaConnection::build(page, info))
@@ -1222,7 +1229,7 @@ impl Product {
         #[graphql(name = "sortKey")] _sort_key: Option<CollectionSortKeys>,
         #[graphql(name = "query")] _query: Option<String>,
     ) -> async_graphql::Result<CollectionConnection> {
-        let mut items: Vec<(u64, Collection)> = {
+        let items: Vec<(u64, Collection)> = {
             let d = db(ctx);
             self.0
                 .collection_ids
@@ -1230,9 +1237,6 @@ impl Product {
                 .filter_map(|id| d.collections.get(id).map(|c| (*id, collection(c))))
                 .collect()
         };
-        if reverse == Some(true) {
-            items.reverse();
-        }
         let (page, info) = paginate(
             items,
             Window {
@@ -1240,6 +1244,7 @@ impl Product {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(CollectionConnection::build(page, info))
@@ -1252,15 +1257,12 @@ impl Product {
         before: Option<String>,
         reverse: Option<bool>,
     ) -> async_graphql::Result<ProductVariantConnection> {
-        let mut items: Vec<(u64, ProductVariant)> = self
+        let items: Vec<(u64, ProductVariant)> = self
             .0
             .variants
             .iter()
             .map(|v| (v.id, ProductVariant(v.clone())))
             .collect();
-        if reverse == Some(true) {
-            items.reverse();
-        }
         let (page, info) = paginate(
             items,
             Window {
@@ -1268,6 +1270,7 @@ impl Product {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(ProductVariantConnection::build(page, info))
@@ -1529,7 +1532,7 @@ impl QueryRoot {
         sort_key: Option<OrderSortKeys>,
         query: Option<String>,
     ) -> async_graphql::Result<OrderConnection> {
-        let mut items: Vec<(u64, (i64, Order))> = {
+        let items: Vec<(u64, (i64, Order))> = {
             let d = db(ctx);
             filter(d.orders.values(), query.as_deref())?
                 .into_iter()
@@ -1543,11 +1546,7 @@ impl QueryRoot {
                 })
                 .collect()
         };
-        items.sort_by_key(|(id, (k, _))| (*k, *id));
-        if reverse == Some(true) {
-            items.reverse();
-        }
-        let items = items.into_iter().map(|(id, (_, o))| (id, o)).collect();
+        let items = by_key(items);
         let (page, info) = paginate(
             items,
             Window {
@@ -1555,6 +1554,7 @@ impl QueryRoot {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(OrderConnection::build(page, info))
@@ -1606,7 +1606,7 @@ impl QueryRoot {
         sort_key: Option<ProductSortKeys>,
         query: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
-        let mut items: Vec<(u64, (String, Product))> = {
+        let items: Vec<(u64, (String, Product))> = {
             let d = db(ctx);
             filter(d.products.values(), query.as_deref())?
                 .into_iter()
@@ -1621,11 +1621,7 @@ impl QueryRoot {
                 })
                 .collect()
         };
-        items.sort_by(|a, b| (&a.1 .0, a.0).cmp(&(&b.1 .0, b.0)));
-        if reverse == Some(true) {
-            items.reverse();
-        }
-        let items = items.into_iter().map(|(id, (_, p))| (id, p)).collect();
+        let items = by_key(items);
         let (page, info) = paginate(
             items,
             Window {
@@ -1633,6 +1629,7 @@ impl QueryRoot {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(ProductConnection::build(page, info))
@@ -1669,7 +1666,7 @@ impl QueryRoot {
         sort_key: Option<CustomerSortKeys>,
         query: Option<String>,
     ) -> async_graphql::Result<CustomerConnection> {
-        let mut items: Vec<(u64, (i64, Customer))> = {
+        let items: Vec<(u64, (i64, Customer))> = {
             let d = db(ctx);
             filter(d.customers.values(), query.as_deref())?
                 .into_iter()
@@ -1683,11 +1680,7 @@ impl QueryRoot {
                 })
                 .collect()
         };
-        items.sort_by_key(|(id, (k, _))| (*k, *id));
-        if reverse == Some(true) {
-            items.reverse();
-        }
-        let items = items.into_iter().map(|(id, (_, c))| (id, c)).collect();
+        let items = by_key(items);
         let (page, info) = paginate(
             items,
             Window {
@@ -1695,6 +1688,7 @@ impl QueryRoot {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(CustomerConnection::build(page, info))
@@ -1733,7 +1727,7 @@ impl QueryRoot {
         sort_key: Option<CollectionSortKeys>,
         query: Option<String>,
     ) -> async_graphql::Result<CollectionConnection> {
-        let mut items: Vec<(u64, (String, Collection))> = {
+        let items: Vec<(u64, (String, Collection))> = {
             let d = db(ctx);
             filter(d.collections.values(), query.as_deref())?
                 .into_iter()
@@ -1747,11 +1741,7 @@ impl QueryRoot {
                 })
                 .collect()
         };
-        items.sort_by(|a, b| (&a.1 .0, a.0).cmp(&(&b.1 .0, b.0)));
-        if reverse == Some(true) {
-            items.reverse();
-        }
-        let items = items.into_iter().map(|(id, (_, c))| (id, c)).collect();
+        let items = by_key(items);
         let (page, info) = paginate(
             items,
             Window {
@@ -1759,6 +1749,7 @@ impl QueryRoot {
                 after,
                 last,
                 before,
+                reverse,
             },
         )?;
         Ok(CollectionConnection::build(page, info))
