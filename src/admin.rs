@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 
 use crate::crypto::{generate_api_key, KeyRing, MasterKey, Signers};
 use crate::state::{credentials_context, write_key_file, MasterKeySource, SECRETS_CONTEXT};
-use crate::storage::{AccountRecord, ApiKeyRecord, SealedSet, Storage, StorageError, META_SECRETS};
+use crate::storage::{
+    AccountRecord, ApiKeyRecord, SealedSet, Storage, StorageError, StoreRecord, META_SECRETS,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -214,15 +216,14 @@ pub async fn reseal_all(
     new: &MasterKey,
 ) -> Result<usize, AdminError> {
     let set = storage.all_sealed().await?;
-    let mut out = SealedSet::default();
-    for mut store in set.stores {
-        let ctx = credentials_context(&store.id);
-        let plain = ring
-            .open(&store.credentials, &ctx)
-            .map_err(|e| AdminError::Crypto(format!("store {}: {e}", store.id)))?;
-        store.credentials = new.seal(&plain, &ctx);
-        out.stores.push(store);
-    }
+    let mut out = SealedSet {
+        stores: set
+            .stores
+            .into_iter()
+            .map(|s| reseal_store(ring, new, s))
+            .collect::<Result<_, _>>()?,
+        meta: Vec::new(),
+    };
     for (key, sealed) in set.meta {
         let ctx = if key == META_SECRETS {
             SECRETS_CONTEXT.to_owned()
@@ -234,7 +235,42 @@ pub async fn reseal_all(
             .map_err(|e| AdminError::Crypto(format!("{key}: {e}")))?;
         out.meta.push((key, new.seal(&plain, &ctx)));
     }
-    let n = out.stores.len() + out.meta.len();
-    storage.replace_sealed(&out).await?;
-    Ok(n)
+    let mut n = out.meta.len();
+    // Each store is re-sealed only if it still has the version read above: one changed
+    // meanwhile (new credentials, a status change) is read again and re-sealed as it is now,
+    // never overwritten with what it was; one deleted meanwhile stays deleted.
+    for _round in 0..RESEAL_ROUNDS {
+        let skipped = storage.replace_sealed(&out).await?;
+        n += out.stores.len() - skipped.len();
+        out.meta.clear();
+        out.stores.clear();
+        for id in skipped {
+            if let Some(store) = storage.get_store(&id).await? {
+                out.stores.push(reseal_store(ring, new, store)?);
+            }
+        }
+        if out.stores.is_empty() {
+            return Ok(n);
+        }
+    }
+    Err(AdminError::Storage(StorageError::Unavailable(format!(
+        "{} store(s) kept changing during the rotation; run it again",
+        out.stores.len()
+    ))))
+}
+
+/// How often a rotation re-reads stores that changed while it re-sealed them.
+const RESEAL_ROUNDS: usize = 10;
+
+fn reseal_store(
+    ring: &KeyRing,
+    new: &MasterKey,
+    mut store: StoreRecord,
+) -> Result<StoreRecord, AdminError> {
+    let ctx = credentials_context(&store.id);
+    let plain = ring
+        .open(&store.credentials, &ctx)
+        .map_err(|e| AdminError::Crypto(format!("store {}: {e}", store.id)))?;
+    store.credentials = new.seal(&plain, &ctx);
+    Ok(store)
 }

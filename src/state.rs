@@ -18,7 +18,7 @@ use crate::registry::Registry;
 use crate::storage::embedded::EmbeddedStorage;
 use crate::storage::redis::{RedisPacer, RedisRateLimiter, RedisStorage};
 use crate::storage::{
-    AccountRecord, Storage, StorageError, StoreRecord, StoreStatus, META_SECRETS,
+    AccountRecord, CasOutcome, Storage, StorageError, StoreRecord, StoreStatus, META_SECRETS,
 };
 
 /// Where the master key came from; rotation writes it back to the same place.
@@ -340,11 +340,19 @@ impl AppState {
             _ => None,
         };
         if let Some(status) = new_status.filter(|s| *s != store.status) {
-            // Keep updated_at: a status change does not change the credentials.
-            let mut updated = store.clone();
-            updated.status = status;
-            if let Err(e) = self.storage.put_store(&updated).await {
-                tracing::warn!(error = %e, "could not record the store's status");
+            // The status describes the credentials of the record read above: it applies to
+            // that version only. A store deleted or changed meanwhile (new credentials, a
+            // rotation) is left as it is, never recreated or reverted.
+            let updated = StoreRecord {
+                status,
+                ..store.clone()
+            };
+            match self.storage.update_store(&updated).await {
+                Ok(CasOutcome::Written) => {}
+                Ok(outcome) => {
+                    tracing::debug!(?outcome, "store changed meanwhile; status not recorded")
+                }
+                Err(e) => tracing::warn!(error = %e, "could not record the store's status"),
             }
         }
         result.map_err(ApiError::from)

@@ -17,7 +17,7 @@ use super::docs::{CommonErrors, UpstreamErrors};
 use super::extract::{ApiJson, ApiPath, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{credentials_context, AppState};
-use crate::storage::{StoreRecord, StoreStatus};
+use crate::storage::{CasOutcome, StoreRecord, StoreStatus};
 
 /// A connected store. Credentials are never returned.
 #[derive(Serialize, ToSchema)]
@@ -142,8 +142,13 @@ pub async fn create_store(
         status: StoreStatus::Active,
         created_at: now,
         updated_at: now,
+        version: 0,
     };
-    state.storage.put_store(&record).await?;
+    if !state.storage.insert_store(&record).await? {
+        return Err(ApiError::internal(
+            "a new store id collided with an existing one",
+        ));
+    }
     Ok((StatusCode::CREATED, Json(Store::from(&record))))
 }
 
@@ -184,17 +189,38 @@ pub async fn update_store(
     ApiPath(p): ApiPath<StorePath>,
     ApiJson(body): ApiJson<UpdateStore>,
 ) -> ApiResult<Json<Store>> {
-    let mut store = state.store_of(&scope.account, &p.store_id).await?;
-    if let Some(name) = &body.name {
-        store.name = check_name(name)?;
+    let name = body.name.as_deref().map(check_name).transpose()?;
+    let first = state.store_of(&scope.account, &p.store_id).await?;
+    let credentials = match &body.credentials {
+        Some(raw) => {
+            let creds =
+                validated_credentials(&state, &first.platform, raw, &scope.cx(false)).await?;
+            Some(seal(&state, &first.id, &creds)?)
+        }
+        None => None,
+    };
+    // Apply the change to the record as it is now: another write may have landed while the
+    // credentials were validated (a rename, a status change). Compare-and-set, re-read on a
+    // conflict; a store deleted meanwhile stays deleted (404).
+    let mut store = first;
+    loop {
+        if let Some(name) = &name {
+            store.name = name.clone();
+        }
+        if let Some(sealed) = &credentials {
+            store.credentials = sealed.clone();
+            store.status = StoreStatus::Active;
+        }
+        store.updated_at = Utc::now().max(store.updated_at + chrono::Duration::microseconds(1));
+        match state.storage.update_store(&store).await? {
+            CasOutcome::Written => break,
+            CasOutcome::Missing => {
+                return Err(ApiError::not_found(format!("no store {}", p.store_id)))
+            }
+            CasOutcome::Stale => store = state.store_of(&scope.account, &p.store_id).await?,
+        }
     }
-    if let Some(raw) = &body.credentials {
-        let creds = validated_credentials(&state, &store.platform, raw, &scope.cx(false)).await?;
-        store.credentials = seal(&state, &store.id, &creds)?;
-        store.status = StoreStatus::Active;
-    }
-    store.updated_at = Utc::now().max(store.updated_at + chrono::Duration::microseconds(1));
-    state.storage.put_store(&store).await?;
+    store.version += 1;
     state.forget_session(&store.id);
     Ok(Json(Store::from(&store)))
 }

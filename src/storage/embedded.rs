@@ -202,8 +202,60 @@ impl Storage for EmbeddedStorage {
         Ok(keys)
     }
 
-    async fn put_store(&self, s: &StoreRecord) -> StorageResult<()> {
-        self.put(STORES, s.id.clone(), s).await
+    async fn insert_store(&self, s: &StoreRecord) -> StorageResult<bool> {
+        let bytes = to_json(s)?;
+        let id = s.id.clone();
+        self.blocking(move |db| {
+            let tx = db.begin_write().map_err(unavailable)?;
+            let created = {
+                let mut t = tx.open_table(STORES).map_err(unavailable)?;
+                if t.get(id.as_str()).map_err(unavailable)?.is_some() {
+                    false
+                } else {
+                    t.insert(id.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                    true
+                }
+            };
+            tx.commit().map_err(unavailable)?;
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn update_store(&self, s: &StoreRecord) -> StorageResult<CasOutcome> {
+        let expected = s.version;
+        let bytes = to_json(&StoreRecord {
+            version: expected + 1,
+            ..s.clone()
+        })?;
+        let id = s.id.clone();
+        // redb write transactions are serialized: the check and the write are one step.
+        self.blocking(move |db| {
+            let tx = db.begin_write().map_err(unavailable)?;
+            let outcome = {
+                let mut t = tx.open_table(STORES).map_err(unavailable)?;
+                let current = t
+                    .get(id.as_str())
+                    .map_err(unavailable)?
+                    .map(|v| from_json::<StoreRecord>(v.value()))
+                    .transpose()?;
+                match current {
+                    None => CasOutcome::Missing,
+                    Some(c) if c.version != expected => CasOutcome::Stale,
+                    Some(_) => {
+                        t.insert(id.as_str(), bytes.as_slice())
+                            .map_err(unavailable)?;
+                        CasOutcome::Written
+                    }
+                }
+            };
+            if outcome == CasOutcome::Written {
+                tx.commit().map_err(unavailable)?;
+            }
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn get_store(&self, id: &str) -> StorageResult<Option<StoreRecord>> {
@@ -291,11 +343,17 @@ impl Storage for EmbeddedStorage {
         .await
     }
 
-    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<()> {
-        let stores: Vec<(String, Vec<u8>)> = set
+    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<Vec<String>> {
+        let stores: Vec<(String, u64, Vec<u8>)> = set
             .stores
             .iter()
-            .map(|s| Ok((s.id.clone(), to_json(s)?)))
+            .map(|s| {
+                let next = StoreRecord {
+                    version: s.version + 1,
+                    ..s.clone()
+                };
+                Ok((s.id.clone(), s.version, to_json(&next)?))
+            })
             .collect::<StorageResult<_>>()?;
         let meta: Vec<(String, Vec<u8>)> = set
             .meta
@@ -304,17 +362,28 @@ impl Storage for EmbeddedStorage {
             .collect::<StorageResult<_>>()?;
         self.blocking(move |db| {
             let tx = db.begin_write().map_err(unavailable)?;
+            let mut skipped = Vec::new();
             {
                 let mut t = tx.open_table(STORES).map_err(unavailable)?;
-                for (k, v) in &stores {
-                    t.insert(k.as_str(), v.as_slice()).map_err(unavailable)?;
+                for (id, expected, v) in &stores {
+                    let current = t
+                        .get(id.as_str())
+                        .map_err(unavailable)?
+                        .map(|c| from_json::<StoreRecord>(c.value()))
+                        .transpose()?;
+                    if current.is_some_and(|c| c.version == *expected) {
+                        t.insert(id.as_str(), v.as_slice()).map_err(unavailable)?;
+                    } else {
+                        skipped.push(id.clone());
+                    }
                 }
                 let mut t = tx.open_table(META).map_err(unavailable)?;
                 for (k, v) in &meta {
                     t.insert(k.as_str(), v.as_slice()).map_err(unavailable)?;
                 }
             }
-            tx.commit().map_err(unavailable)
+            tx.commit().map_err(unavailable)?;
+            Ok(skipped)
         })
         .await
     }

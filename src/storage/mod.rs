@@ -67,6 +67,22 @@ pub struct StoreRecord {
     pub status: StoreStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every write; conditional writes ([`Storage::update_store`]) apply only to
+    /// the version they were computed from. Records written before versions existed read
+    /// as 0.
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CasOutcome {
+    /// Written; the stored version is now the caller's plus one.
+    Written,
+    /// The record changed since the caller read it: nothing written.
+    Stale,
+    /// The record is gone (deleted meanwhile): nothing written, nothing recreated.
+    Missing,
 }
 
 /// One request-log entry: no bodies, no query values, no store data.
@@ -110,7 +126,11 @@ pub trait Storage: Send + Sync + 'static {
     async fn find_api_key(&self, digest: &str) -> StorageResult<Option<ApiKeyRecord>>;
     async fn list_api_keys(&self, account_id: &str) -> StorageResult<Vec<ApiKeyRecord>>;
 
-    async fn put_store(&self, s: &StoreRecord) -> StorageResult<()>;
+    /// Creates a store; answers false (writing nothing) when the id is taken.
+    async fn insert_store(&self, s: &StoreRecord) -> StorageResult<bool>;
+    /// Compare-and-set: writes `s` with `version = s.version + 1` only when the stored record
+    /// exists and still has `s.version`. A store deleted meanwhile is never recreated.
+    async fn update_store(&self, s: &StoreRecord) -> StorageResult<CasOutcome>;
     async fn get_store(&self, id: &str) -> StorageResult<Option<StoreRecord>>;
     async fn list_stores(&self, account_id: &str) -> StorageResult<Vec<StoreRecord>>;
     /// Removes the store and its sealed credentials for good.
@@ -124,8 +144,11 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every sealed value, for master-key rotation.
     async fn all_sealed(&self) -> StorageResult<SealedSet>;
-    /// Replaces every sealed value at once (one transaction where the backend has them).
-    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<()>;
+    /// Writes re-sealed values at once (one transaction where the backend has them). Each
+    /// store is written as [`Storage::update_store`] would: only when it still has the
+    /// version it was read at. Answers the ids of the stores skipped because they changed
+    /// or were deleted meanwhile; the caller re-reads and re-seals those.
+    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<Vec<String>>;
 
     /// Appends a batch of entries (one transaction where the backend has them).
     async fn append_logs(&self, entries: &[LogRecord]) -> StorageResult<()>;

@@ -224,19 +224,44 @@ impl Storage for RedisStorage {
         Ok(out)
     }
 
-    async fn put_store(&self, s: &StoreRecord) -> StorageResult<()> {
-        let _: () = ::redis::pipe()
-            .atomic()
-            .set(keys::store(&s.id), to_json(s)?)
-            .ignore()
-            .sadd(keys::account_stores(&s.account_id), &s.id)
-            .ignore()
-            .sadd(keys::STORES, &s.id)
-            .ignore()
-            .query_async(&mut self.conn())
+    async fn insert_store(&self, s: &StoreRecord) -> StorageResult<bool> {
+        const INSERT: &str = r#"
+            if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+                redis.call('SADD', KEYS[2], ARGV[2])
+                redis.call('SADD', KEYS[3], ARGV[2])
+                return 1
+            end
+            return 0
+        "#;
+        let created: u32 = ::redis::Script::new(INSERT)
+            .key(keys::store(&s.id))
+            .key(keys::account_stores(&s.account_id))
+            .key(keys::STORES)
+            .arg(to_json(s)?)
+            .arg(&s.id)
+            .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(())
+        Ok(created == 1)
+    }
+
+    async fn update_store(&self, s: &StoreRecord) -> StorageResult<CasOutcome> {
+        let next = StoreRecord {
+            version: s.version + 1,
+            ..s.clone()
+        };
+        let outcome: Vec<i32> = ::redis::Script::new(CAS_STORES)
+            .key(keys::store(&s.id))
+            .arg(s.version)
+            .arg(to_json(&next)?)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match outcome.first() {
+            Some(0) => CasOutcome::Written,
+            Some(1) => CasOutcome::Stale,
+            _ => CasOutcome::Missing,
+        })
     }
 
     async fn get_store(&self, id: &str) -> StorageResult<Option<StoreRecord>> {
@@ -333,20 +358,47 @@ impl Storage for RedisStorage {
         Ok(SealedSet { stores, meta })
     }
 
-    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<()> {
-        let mut pipe = ::redis::pipe();
-        pipe.atomic();
+    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<Vec<String>> {
+        // The stores compare-and-set in one script (their keys share the `{cg}` slot); the
+        // meta values are written as they are.
+        let script = ::redis::Script::new(CAS_STORES);
+        let mut stores = script.prepare_invoke();
         for s in &set.stores {
-            pipe.set(keys::store(&s.id), to_json(s)?).ignore();
+            let next = StoreRecord {
+                version: s.version + 1,
+                ..s.clone()
+            };
+            stores
+                .key(keys::store(&s.id))
+                .arg(s.version)
+                .arg(to_json(&next)?);
         }
-        for (k, v) in &set.meta {
-            pipe.set(keys::meta(k), to_json(v)?).ignore();
+        let outcomes: Vec<i32> = if set.stores.is_empty() {
+            Vec::new()
+        } else {
+            stores
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?
+        };
+        if !set.meta.is_empty() {
+            let mut pipe = ::redis::pipe();
+            pipe.atomic();
+            for (k, v) in &set.meta {
+                pipe.set(keys::meta(k), to_json(v)?).ignore();
+            }
+            let _: () = pipe
+                .query_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
         }
-        let _: () = pipe
-            .query_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        Ok(set
+            .stores
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, o)| *o != 0)
+            .map(|(s, _)| s.id.clone())
+            .collect())
     }
 
     async fn append_logs(&self, entries: &[LogRecord]) -> StorageResult<()> {
@@ -530,6 +582,26 @@ elseif op == 'observe' then
   return {'1', '0', '0', reset(level)}
 end
 return redis.error_reply('unknown op')
+"#;
+
+/// Compare-and-set of store records. For each key i: ARGV[2i-1] is the version the caller
+/// read, ARGV[2i] the record to write. Writes only where the stored record exists and still
+/// has that version (`version` absent reads as 0, like serde's default). Answers per key
+/// 0 written, 1 stale, 2 missing.
+const CAS_STORES: &str = r#"
+local out = {}
+for i, key in ipairs(KEYS) do
+  local current = redis.call('GET', key)
+  if not current then
+    out[i] = 2
+  elseif tonumber(cjson.decode(current).version or 0) ~= tonumber(ARGV[2 * i - 1]) then
+    out[i] = 1
+  else
+    redis.call('SET', key, ARGV[2 * i])
+    out[i] = 0
+  end
+end
+return out
 "#;
 
 struct BucketOutcome {

@@ -224,7 +224,10 @@ async fn store_status_follows_the_platform() {
     );
     rec.credentials = sealed;
     rec.updated_at = chrono::Utc::now();
-    w.gw.state.storage.put_store(&rec).await.unwrap();
+    assert_eq!(
+        w.gw.state.storage.update_store(&rec).await.unwrap(),
+        cartgate::storage::CasOutcome::Written
+    );
 
     w.client
         .get(&w.path("/orders"))

@@ -320,6 +320,39 @@ impl WooSandbox {
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
 
+    /// Calls one of the sandbox's `/__sandbox` control routes; answers its JSON.
+    pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = http().request(method, format!("{}/__sandbox/{path}", self.base()));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    /// Holds every API request at the sandbox's door until [`WooSandbox::release`].
+    pub async fn hold(&self) {
+        self.control(Method::PUT, "hold", Some(json!({"count": 1000})))
+            .await;
+    }
+
+    /// Waits until `n` requests are held.
+    pub async fn wait_held(&self, n: u64) {
+        for _ in 0..500 {
+            let s = self.control(Method::GET, "hold", None).await;
+            if s["waiting"].as_u64().unwrap() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no request reached the sandbox");
+    }
+
+    pub async fn release(&self) {
+        self.control(Method::DELETE, "hold", None).await;
+    }
+
     /// Reads wc/v3 directly with the sandbox's own credentials.
     pub async fn wc(&self, path: &str) -> Value {
         let c = self.credentials();

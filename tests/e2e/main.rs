@@ -13,6 +13,7 @@ mod logs;
 mod permissions;
 mod platforms;
 mod privacy;
+mod races;
 mod sdk;
 mod storage;
 mod throttling;

@@ -52,9 +52,21 @@ async fn contract(s: &dyn Storage) {
         status: StoreStatus::Active,
         created_at: now,
         updated_at: now,
+        version: 0,
     };
-    s.put_store(&st).await.unwrap();
+    assert!(s.insert_store(&st).await.unwrap());
+    assert!(
+        !s.insert_store(&StoreRecord {
+            name: "other".into(),
+            ..st.clone()
+        })
+        .await
+        .unwrap(),
+        "an id is created once"
+    );
     assert_eq!(s.get_store("st_1").await.unwrap(), Some(st.clone()));
+    store_compare_and_set(s, &st).await;
+    let st = s.get_store("st_1").await.unwrap().unwrap();
     assert_eq!(s.list_stores("acct_1").await.unwrap().len(), 1);
     assert_eq!(s.list_stores("acct_2").await.unwrap().len(), 0);
 
@@ -67,8 +79,9 @@ async fn contract(s: &dyn Storage) {
     assert_eq!(s.get_meta("m").await.unwrap(), Some(first.clone()));
 
     let sealed = s.all_sealed().await.unwrap();
-    assert_eq!(sealed.stores.len(), 1);
+    assert_eq!(sealed.stores, vec![st.clone()]);
     assert_eq!(sealed.meta, vec![("m".to_owned(), first)]);
+    reseal_is_conditional(s, &mk, sealed).await;
     assert!(s.delete_store("st_1").await.unwrap());
     assert!(!s.delete_store("st_1").await.unwrap());
     assert_eq!(s.get_store("st_1").await.unwrap(), None);
@@ -111,6 +124,83 @@ async fn contract(s: &dyn Storage) {
     assert_eq!(s.purge_logs(now - Duration::days(30)).await.unwrap(), 1);
     assert_eq!(s.list_logs("acct_1", &q).await.unwrap().len(), 2);
     s.ping().await.unwrap();
+}
+
+/// Conditional writes: a write computed from an old version, or aimed at a deleted store,
+/// changes nothing.
+async fn store_compare_and_set(s: &dyn Storage, st: &StoreRecord) {
+    let renamed = StoreRecord {
+        name: "renamed".into(),
+        ..st.clone()
+    };
+    assert_eq!(s.update_store(&renamed).await.unwrap(), CasOutcome::Written);
+    let now = s.get_store(&st.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.name.as_str(), now.version),
+        ("renamed", st.version + 1)
+    );
+
+    // A status computed from the first read lands after the rename: refused, nothing lost.
+    let stale = StoreRecord {
+        status: StoreStatus::AuthFailed,
+        ..st.clone()
+    };
+    assert_eq!(s.update_store(&stale).await.unwrap(), CasOutcome::Stale);
+    assert_eq!(s.get_store(&st.id).await.unwrap(), Some(now.clone()));
+
+    // Never recreates a store that is gone.
+    let ghost = StoreRecord {
+        id: "st_gone".into(),
+        ..st.clone()
+    };
+    assert_eq!(s.update_store(&ghost).await.unwrap(), CasOutcome::Missing);
+    assert_eq!(s.get_store("st_gone").await.unwrap(), None);
+    assert_eq!(s.list_stores(&st.account_id).await.unwrap().len(), 1);
+}
+
+/// Rotation's write: stores changed or deleted since they were read are skipped (and
+/// reported), the others re-sealed.
+async fn reseal_is_conditional(s: &dyn Storage, mk: &MasterKey, read: SealedSet) {
+    let st = read.stores[0].clone();
+    let other = StoreRecord {
+        id: "st_2".into(),
+        version: 0,
+        credentials: mk.seal(b"{}", "store:st_2"),
+        ..st.clone()
+    };
+    let gone = StoreRecord {
+        id: "st_3".into(),
+        version: 0,
+        credentials: mk.seal(b"{}", "store:st_3"),
+        ..st.clone()
+    };
+    assert!(s.insert_store(&other).await.unwrap());
+    assert!(s.insert_store(&gone).await.unwrap());
+    let mut set = s.all_sealed().await.unwrap();
+    set.stores.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(set.stores.len(), 3);
+    // Meanwhile: st_2 gets new credentials, st_3 is deleted.
+    let changed = StoreRecord {
+        credentials: mk.seal(b"{\"new\":1}", "store:st_2"),
+        ..other.clone()
+    };
+    assert_eq!(s.update_store(&changed).await.unwrap(), CasOutcome::Written);
+    assert!(s.delete_store("st_3").await.unwrap());
+
+    let new_key = MasterKey::generate();
+    for store in &mut set.stores {
+        store.credentials = new_key.seal(b"{}", &format!("store:{}", store.id));
+    }
+    let mut skipped = s.replace_sealed(&set).await.unwrap();
+    skipped.sort();
+    assert_eq!(skipped, vec!["st_2", "st_3"]);
+    let st_now = s.get_store(&st.id).await.unwrap().unwrap();
+    assert_eq!(st_now.credentials.key_id, new_key.id(), "re-sealed");
+    assert_eq!(st_now.version, st.version + 1);
+    let other_now = s.get_store("st_2").await.unwrap().unwrap();
+    assert_eq!(other_now.credentials, changed.credentials, "not reverted");
+    assert_eq!(s.get_store("st_3").await.unwrap(), None, "not recreated");
+    assert!(s.delete_store("st_2").await.unwrap());
 }
 
 #[tokio::test]

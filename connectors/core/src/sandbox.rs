@@ -24,6 +24,12 @@
 //! | `PUT /__sandbox/faults` | change it: `{"kind": "server_error"\|"timeout"\|"slow"\|"rate_limited"\|"truncated"\|null, "count": N\|null, "rate": F\|null, "delay_ms": N\|null, "status": 500\|502\|503\|null}`; answers the new state. |
 //! | `DELETE /__sandbox/faults` | back to no faults at all (forced mode off, rate 0) |
 //! | `GET /__sandbox/stats` | `{"requests": N, "faults_injected": N}` (API requests only) |
+//! | `PUT /__sandbox/hold` | `{"count": N}`: hold the next N API requests at the door (before authentication and handlers) until released; answers the hold state `{"remaining", "waiting"}` |
+//! | `GET /__sandbox/hold` | the hold state: `remaining` requests still to be held, `waiting` requests held now |
+//! | `DELETE /__sandbox/hold` | release every held request (they then run as usual) and hold no more |
+//!
+//! Holding makes races deterministic in tests: hold a request, act while it waits (the hold
+//! state says when it arrived), then release it.
 //!
 //! `PUT` semantics: a key that is absent leaves that setting alone. `"kind": null` switches the
 //! forced mode off; a kind switches it on for the next `count` API requests (`count` null or
@@ -316,6 +322,69 @@ struct FaultsInner {
 pub struct Faults {
     inner: Arc<Mutex<FaultsInner>>,
     responses: FaultResponses,
+    hold: Hold,
+}
+
+/// What `GET /__sandbox/hold` answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldState {
+    /// API requests still to be held.
+    pub remaining: u32,
+    /// API requests held now, waiting for the release.
+    pub waiting: u32,
+}
+
+/// Holds API requests at the door until released (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct Hold(Arc<HoldInner>);
+
+#[derive(Debug, Default)]
+struct HoldInner {
+    state: Mutex<HoldState>,
+    released: tokio::sync::Notify,
+}
+
+impl Hold {
+    fn lock(&self) -> MutexGuard<'_, HoldState> {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hold the next `count` API requests.
+    pub fn set(&self, count: u32) -> HoldState {
+        let mut s = self.lock();
+        s.remaining = count;
+        *s
+    }
+
+    pub fn state(&self) -> HoldState {
+        *self.lock()
+    }
+
+    /// Let every held request go, and hold no more.
+    pub fn release(&self) -> HoldState {
+        let mut s = self.lock();
+        s.remaining = 0;
+        s.waiting = 0;
+        self.0.released.notify_waiters();
+        *s
+    }
+
+    /// Waits for the release when this request is one to hold.
+    async fn pass(&self) {
+        let released = self.0.released.notified();
+        tokio::pin!(released);
+        {
+            let mut s = self.lock();
+            if s.remaining == 0 {
+                return;
+            }
+            s.remaining -= 1;
+            s.waiting += 1;
+            // Registered before the lock is released, so a release cannot be missed.
+            released.as_mut().enable();
+        }
+        released.await;
+    }
 }
 
 /// A change to the fault state: the body of `PUT /__sandbox/faults`. Outer `None` = the key
@@ -357,7 +426,13 @@ impl Faults {
                 stats: SandboxStats::default(),
             })),
             responses: FaultResponses::default(),
+            hold: Hold::default(),
         }
+    }
+
+    /// The hold of API requests (`/__sandbox/hold`).
+    pub fn hold(&self) -> &Hold {
+        &self.hold
     }
 
     /// From the sandbox options (`seed`, `fault_rate`).
@@ -550,6 +625,7 @@ const TRUNCATE_BUFFER_LIMIT: usize = 64 * 1024 * 1024;
 /// Axum middleware applying [`Faults`] to every request it wraps (use with
 /// `axum::middleware::from_fn_with_state(faults, fault_middleware)`).
 pub async fn fault_middleware(State(faults): State<Faults>, req: Request, next: Next) -> Response {
+    faults.hold.pass().await;
     let Some(fault) = faults.next_fault() else {
         return next.run(req).await;
     };
@@ -622,12 +698,37 @@ pub fn control_router(faults: Faults) -> Router {
     async fn stats(State(f): State<Faults>) -> Json<SandboxStats> {
         Json(f.stats())
     }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct HoldBody {
+        count: u32,
+    }
+    async fn get_hold(State(f): State<Faults>) -> Json<HoldState> {
+        Json(f.hold.state())
+    }
+    async fn put_hold(State(f): State<Faults>, body: axum::body::Bytes) -> Response {
+        match serde_json::from_slice::<HoldBody>(&body) {
+            Ok(b) => Json(f.hold.set(b.count)).into_response(),
+            Err(e) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": format!("invalid body: {e}")})),
+            )
+                .into_response(),
+        }
+    }
+    async fn delete_hold(State(f): State<Faults>) -> Json<HoldState> {
+        Json(f.hold.release())
+    }
     Router::new()
         .route(
             "/__sandbox/faults",
             get(get_faults).put(put_faults).delete(delete_faults),
         )
         .route("/__sandbox/stats", get(stats))
+        .route(
+            "/__sandbox/hold",
+            get(get_hold).put(put_hold).delete(delete_hold),
+        )
         .with_state(faults)
 }
 

@@ -27,9 +27,11 @@
 //! `{"shipment_tracking": bool}` switches the tracking extension (default on); when off
 //! its routes answer 404 `rest_no_route` and its namespace leaves `/wp-json/`, like a
 //! store without the plugin. `GET|PUT /__sandbox/key` `{"permissions": "read" | "write" |
-//! "read_write"}` sets the consumer key's permissions (default `read_write`); a method they
-//! do not cover answers 401 `woocommerce_rest_authentication_error` "The API key provided
-//! does not have read|write permissions.", as `WC_REST_Authentication` does.
+//! "read_write", "revoked": bool}` (either key) sets the consumer key's permissions (default
+//! `read_write`); a method they do not cover answers 401 `woocommerce_rest_authentication_error`
+//! "The API key provided does not have read|write permissions.", as `WC_REST_Authentication`
+//! does. `revoked: true` is the merchant deleting the key: every call then answers 401
+//! "Consumer key is invalid.", as for any unknown key.
 //!
 //! # Rate limits
 //!
@@ -72,6 +74,8 @@ struct Sandbox {
     tracking: AtomicBool,
     /// The key's `permissions`: read, write or read_write.
     key_permissions: Mutex<String>,
+    /// The merchant deleted the key (`/__sandbox/key` `revoked`).
+    key_revoked: AtomicBool,
     limiter: Option<TokenBucket>,
 }
 
@@ -138,6 +142,7 @@ pub async fn start(
         base_url: base_url.clone(),
         tracking: AtomicBool::new(true),
         key_permissions: Mutex::new("read_write".into()),
+        key_revoked: AtomicBool::new(false),
         limiter: opts.rate_limits.then(|| TokenBucket::new(10.0, 20)),
     });
     let wc = Router::new()
@@ -310,7 +315,7 @@ async fn authenticate(State(s): State<S>, req: Request, next: Next) -> Response 
     // WooCommerce looks the key up first, then compares the secret.
     match presented {
         None => return permission_error(&req),
-        Some((k, _)) if k != s.consumer_key => {
+        Some((k, _)) if k != s.consumer_key || s.key_revoked.load(Ordering::Relaxed) => {
             return wc_error(
                 StatusCode::UNAUTHORIZED,
                 "woocommerce_rest_authentication_error",
@@ -365,21 +370,38 @@ async fn set_extensions(State(s): State<S>, Json(body): Json<Value>) -> Json<Val
 }
 
 async fn set_key(State(s): State<S>, Json(body): Json<Value>) -> Response {
-    match body.get("permissions").and_then(Value::as_str) {
-        Some(p @ ("read" | "write" | "read_write")) => {
-            *s.key_permissions.lock().expect("sandbox lock") = p.to_owned();
-            get_key(State(s)).await.into_response()
-        }
-        _ => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "permissions must be read, write or read_write"})),
-        )
-            .into_response(),
+    let bad = |msg: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response();
+    let permissions = match body.get("permissions") {
+        None => None,
+        Some(p) => match p.as_str() {
+            Some(p @ ("read" | "write" | "read_write")) => Some(p.to_owned()),
+            _ => return bad("permissions must be read, write or read_write"),
+        },
+    };
+    let revoked = match body.get("revoked") {
+        None => None,
+        Some(r) => match r.as_bool() {
+            Some(r) => Some(r),
+            None => return bad("revoked must be true or false"),
+        },
+    };
+    if permissions.is_none() && revoked.is_none() {
+        return bad("send permissions and/or revoked");
     }
+    if let Some(p) = permissions {
+        *s.key_permissions.lock().expect("sandbox lock") = p;
+    }
+    if let Some(r) = revoked {
+        s.key_revoked.store(r, Ordering::Relaxed);
+    }
+    get_key(State(s)).await.into_response()
 }
 
 async fn get_key(State(s): State<S>) -> Json<Value> {
-    Json(json!({"permissions": *s.key_permissions.lock().expect("sandbox lock")}))
+    Json(json!({
+        "permissions": *s.key_permissions.lock().expect("sandbox lock"),
+        "revoked": s.key_revoked.load(Ordering::Relaxed),
+    }))
 }
 
 async fn get_extensions(State(s): State<S>) -> Json<Value> {
