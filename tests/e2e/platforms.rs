@@ -424,6 +424,76 @@ pub async fn lasting_outage_is_upstream_unavailable_and_faults_are_retried(platf
     set(json!({"kind": null})).await;
 }
 
+/// The filters a platform advertises in `GET /v1/platforms` are exactly the ones it applies:
+/// each advertised filter is accepted on the list and its count, each other filter of the
+/// unified API is refused with `unsupported_operation`, never silently ignored.
+pub async fn advertised_filters_are_the_enforced_ones(platform: &str) {
+    let w = PlatformWorld::new(platform).await;
+    let c = &w.client;
+    let platforms = c.ok("/v1/platforms").await;
+    let descriptor = platforms["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == platform)
+        .unwrap_or_else(|| panic!("{platform} in {platforms}"))
+        .clone();
+    let dates = [
+        ("created_from", "2020-01-01T00:00:00Z"),
+        ("created_to", "2030-01-01T00:00:00Z"),
+        ("updated_from", "2020-01-01T00:00:00Z"),
+        ("updated_to", "2030-01-01T00:00:00Z"),
+    ];
+    // The unified API's filters per list, with a valid value each.
+    type Filter<'a> = (&'a str, &'a str);
+    let unified: [(&str, Vec<Filter>, bool); 4] = [
+        (
+            "orders",
+            [&dates[..], &[("status", "processing")]].concat(),
+            true,
+        ),
+        (
+            "products",
+            [&dates[..], &[("status", "active"), ("sku", "NOPE-1")]].concat(),
+            true,
+        ),
+        (
+            "customers",
+            [&dates[..], &[("email", "nobody@example.com")]].concat(),
+            true,
+        ),
+        ("categories", vec![], false),
+    ];
+    for (list, filters, counted) in unified {
+        let advertised: Vec<&str> = descriptor["filters"][list]
+            .as_array()
+            .unwrap_or_else(|| panic!("{platform}: filters of {list}: {descriptor}"))
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        for name in &advertised {
+            assert!(
+                filters.iter().any(|(n, _)| n == name),
+                "{platform} advertises {name} on {list}, which the unified API lacks"
+            );
+        }
+        for (name, value) in filters {
+            let mut paths = vec![w.path(&format!("/{list}?limit=1&{name}={value}"))];
+            if counted {
+                paths.push(w.path(&format!("/{list}/count?{name}={value}")));
+            }
+            for path in paths {
+                let r = c.get(&path).await;
+                if advertised.contains(&name) {
+                    assert_eq!(r.status, StatusCode::OK, "{platform} {path}: {r:?}");
+                } else {
+                    r.problem(501, "unsupported_operation");
+                }
+            }
+        }
+    }
+}
+
 macro_rules! platform_suite {
     ($($platform:ident),*) => {$(
         mod $platform {
@@ -442,6 +512,10 @@ macro_rules! platform_suite {
             #[tokio::test]
             async fn customers_categories_info() {
                 super::customers_categories_info(stringify!($platform)).await
+            }
+            #[tokio::test]
+            async fn advertised_filters_are_the_enforced_ones() {
+                super::advertised_filters_are_the_enforced_ones(stringify!($platform)).await
             }
             #[tokio::test]
             async fn upstream_faults() {

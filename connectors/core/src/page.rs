@@ -52,10 +52,39 @@ impl Filters {
         }
         names
     }
+}
 
-    /// Refuses every set filter not in `supported`, so none is silently ignored.
-    pub fn only(&self, resource: &str, supported: &[&str]) -> crate::Result<()> {
-        let refused: Vec<_> = self
+/// Every filter name of the unified API, in the order `GET /v1/platforms` lists them.
+pub const ALL_FILTERS: [&str; 7] = [
+    "created_from",
+    "created_to",
+    "updated_from",
+    "updated_to",
+    "status",
+    "email",
+    "sku",
+];
+
+/// The filters a platform applies, per list (`orders`, `products`, `customers`,
+/// `categories`). Declared once per connector: `GET /v1/platforms` advertises it
+/// ([`SupportedFilters::to_map`]) and the connector enforces it ([`SupportedFilters::check`]),
+/// so the two cannot drift.
+#[derive(Debug, Clone, Copy)]
+pub struct SupportedFilters(pub &'static [(&'static str, &'static [&'static str])]);
+
+impl SupportedFilters {
+    /// The filters of one list; none for a list the platform does not declare.
+    pub fn of(&self, resource: &str) -> &'static [&'static str] {
+        self.0
+            .iter()
+            .find(|(r, _)| *r == resource)
+            .map_or(&[], |(_, names)| names)
+    }
+
+    /// Refuses every set filter the list does not apply, so none is silently ignored.
+    pub fn check(&self, resource: &str, f: &Filters) -> crate::Result<()> {
+        let supported = self.of(resource);
+        let refused: Vec<_> = f
             .set_names()
             .into_iter()
             .filter(|n| !supported.contains(n))
@@ -68,6 +97,11 @@ impl Filters {
                 refused.join(", ")
             )))
         }
+    }
+
+    /// What `GET /v1/platforms` shows.
+    pub fn to_map(&self) -> std::collections::BTreeMap<&'static str, Vec<&'static str>> {
+        self.0.iter().map(|(r, n)| (*r, n.to_vec())).collect()
     }
 }
 

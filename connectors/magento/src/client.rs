@@ -913,10 +913,8 @@ fn date_filters(f: &Filters, mut s: Search) -> Search {
     s
 }
 
-const DATE_FILTERS: [&str; 4] = ["created_from", "created_to", "updated_from", "updated_to"];
-
 fn order_search(f: &Filters) -> Result<Search> {
-    f.only("orders", &[&DATE_FILTERS[..], &["status"]].concat())?;
+    crate::FILTERS.check("orders", f)?;
     let mut s = date_filters(f, Search::default());
     if let Some(st) = &f.status {
         let states = mapping::order_states_for(st)?;
@@ -930,10 +928,7 @@ fn order_search(f: &Filters) -> Result<Search> {
 }
 
 fn product_search(f: &Filters) -> Result<Search> {
-    f.only(
-        "products",
-        &[&DATE_FILTERS[..], &["status", "sku"]].concat(),
-    )?;
+    crate::FILTERS.check("products", f)?;
     // Children of configurable products are "not visible individually": they are listed
     // as their parent's variants, not as products of their own.
     let mut s = date_filters(f, Search::default()).filter("visibility", "1", "neq");
@@ -951,7 +946,7 @@ fn product_search(f: &Filters) -> Result<Search> {
 }
 
 fn customer_search(f: &Filters) -> Result<Search> {
-    f.only("customers", &[&DATE_FILTERS[..], &["email"]].concat())?;
+    crate::FILTERS.check("customers", f)?;
     let mut s = date_filters(f, Search::default());
     if let Some(e) = &f.email {
         s = s.filter("email", e.trim(), "eq");
@@ -1242,7 +1237,7 @@ impl StoreSession for Session {
     }
 
     async fn list_categories(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Category>> {
-        p.filters.only("categories", &[])?;
+        crate::FILTERS.check("categories", &p.filters)?;
         // Everything but the invisible tree root (level 0), oldest first.
         let s = Search::default()
             .filter("level", "0", "gt")

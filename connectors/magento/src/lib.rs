@@ -19,13 +19,13 @@
 // The sandbox builds large documented JSON objects with `json!`.
 #![recursion_limit = "256"]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
+use cartgate_connector::page::SupportedFilters;
 use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::{Map, Value};
@@ -42,6 +42,42 @@ pub struct Magento;
 /// The connector as the gateway's registry holds it.
 /// The platform's name in credential errors.
 const PLATFORM: &str = "Magento";
+
+/// The filters each list applies: advertised by the descriptor, enforced by the client.
+pub const FILTERS: SupportedFilters = SupportedFilters(&[
+    (
+        "orders",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+        ],
+    ),
+    (
+        "products",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+            "sku",
+        ],
+    ),
+    (
+        "customers",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "email",
+        ],
+    ),
+    ("categories", &[]),
+]);
 
 pub fn connector() -> Arc<dyn Connector> {
     Arc::new(Magento)
@@ -114,12 +150,6 @@ fn lifetime_minutes(obj: &Map<String, Value>) -> Result<Option<u64>> {
 
 impl Connector for Magento {
     fn descriptor(&self) -> PlatformDescriptor {
-        let dates = ["created_from", "created_to", "updated_from", "updated_to"];
-        let mut filters = BTreeMap::new();
-        filters.insert("orders", [&dates[..], &["status"]].concat());
-        filters.insert("products", [&dates[..], &["status", "sku"]].concat());
-        filters.insert("customers", [&dates[..], &["email"]].concat());
-        filters.insert("categories", vec![]);
         let polled = |event_type| WebhookEventSupport {
             event_type,
             source: EventSource::Polled,
@@ -146,7 +176,7 @@ impl Connector for Magento {
                 field("token_lifetime_minutes", false, false, "Admin token lifetime set in the store (default 240 = Magento's 4 hours)"),
             ],
             operations: ALL_OPERATIONS.to_vec(),
-            filters,
+            filters: FILTERS.to_map(),
             webhook_events: vec![
                 polled("order.created"),
                 polled("order.updated"),

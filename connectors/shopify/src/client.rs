@@ -1048,7 +1048,7 @@ impl StoreSession for Session {
     }
 
     async fn list_categories(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Category>> {
-        p.filters.only("categories", &[])?;
+        crate::FILTERS.check("categories", &p.filters)?;
         let (raw, next) = self
             .list_nodes(
                 cx,

@@ -9,13 +9,13 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
+use cartgate_connector::page::SupportedFilters;
 use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::Value;
@@ -33,6 +33,33 @@ pub struct Shopify;
 /// The connector as the gateway's registry holds it.
 /// The platform's name in credential errors.
 const PLATFORM: &str = "Shopify";
+
+/// The filters each list applies: advertised by the descriptor, enforced by the client.
+pub const FILTERS: SupportedFilters = SupportedFilters(&[
+    (
+        "orders",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+        ],
+    ),
+    (
+        "products",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+            "sku",
+        ],
+    ),
+    ("customers", &["email"]),
+    ("categories", &[]),
+]);
 
 pub fn connector() -> Arc<dyn Connector> {
     Arc::new(Shopify)
@@ -73,12 +100,6 @@ fn node_of(raw: Value, field: &str) -> Value {
 
 impl Connector for Shopify {
     fn descriptor(&self) -> PlatformDescriptor {
-        let dates = ["created_from", "created_to", "updated_from", "updated_to"];
-        let mut filters = BTreeMap::new();
-        filters.insert("orders", [&dates[..], &["status"]].concat());
-        filters.insert("products", [&dates[..], &["status", "sku"]].concat());
-        filters.insert("customers", vec!["email"]);
-        filters.insert("categories", vec![]);
         let native = |event_type| WebhookEventSupport {
             event_type,
             source: EventSource::Native,
@@ -107,7 +128,7 @@ impl Connector for Shopify {
                 },
             ],
             operations: ALL_OPERATIONS.to_vec(),
-            filters,
+            filters: FILTERS.to_map(),
             webhook_events: vec![
                 native("order.created"),
                 native("order.updated"),

@@ -330,16 +330,7 @@ fn joined(terms: Vec<String>) -> Option<String> {
 
 /// `orders(query:)` for unified filters.
 pub fn orders_query(f: &Filters) -> Result<Option<String>> {
-    f.only(
-        "orders",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-        ],
-    )?;
+    crate::FILTERS.check("orders", f)?;
     let mut terms = Vec::new();
     date_terms(f, &mut terms);
     if let Some(st) = &f.status {
@@ -350,17 +341,7 @@ pub fn orders_query(f: &Filters) -> Result<Option<String>> {
 
 /// `products(query:)` for unified filters.
 pub fn products_query(f: &Filters) -> Result<Option<String>> {
-    f.only(
-        "products",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-            "sku",
-        ],
-    )?;
+    crate::FILTERS.check("products", f)?;
     let mut terms = Vec::new();
     date_terms(f, &mut terms);
     if let Some(st) = &f.status {
@@ -384,7 +365,7 @@ pub fn products_query(f: &Filters) -> Result<Option<String>> {
 
 /// `customers(query:)` for unified filters.
 pub fn customers_query(f: &Filters) -> Result<Option<String>> {
-    f.only("customers", &["email"])?;
+    crate::FILTERS.check("customers", f)?;
     Ok(f.email.as_deref().map(|e| format!("email:{}", quoted(e))))
 }
 

@@ -553,16 +553,7 @@ fn date_query(f: &Filters, q: &mut Vec<(&'static str, String)>) {
 }
 
 fn order_query(f: &Filters) -> Result<Vec<(&'static str, String)>> {
-    f.only(
-        "orders",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-        ],
-    )?;
+    crate::FILTERS.check("orders", f)?;
     let mut q = Vec::new();
     date_query(f, &mut q);
     if let Some(s) = &f.status {
@@ -572,17 +563,7 @@ fn order_query(f: &Filters) -> Result<Vec<(&'static str, String)>> {
 }
 
 fn product_query(f: &Filters) -> Result<Vec<(&'static str, String)>> {
-    f.only(
-        "products",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-            "sku",
-        ],
-    )?;
+    crate::FILTERS.check("products", f)?;
     let mut q = Vec::new();
     date_query(f, &mut q);
     if let Some(s) = &f.status {
@@ -595,7 +576,7 @@ fn product_query(f: &Filters) -> Result<Vec<(&'static str, String)>> {
 }
 
 fn customer_query(f: &Filters) -> Result<Vec<(&'static str, String)>> {
-    f.only("customers", &["email"])?;
+    crate::FILTERS.check("customers", f)?;
     Ok(f.email.iter().map(|e| ("email", e.clone())).collect())
 }
 
@@ -858,7 +839,7 @@ impl StoreSession for Session {
     }
 
     async fn list_categories(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Category>> {
-        p.filters.only("categories", &[])?;
+        crate::FILTERS.check("categories", &p.filters)?;
         let q = [("orderby", "id".to_owned()), ("order", "asc".to_owned())];
         let (raw, next) = self
             .list_raw_paged(cx, "/wc/v3/products/categories", &q, p)

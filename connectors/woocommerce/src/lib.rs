@@ -7,13 +7,13 @@
 // The sandbox builds large documented JSON objects with `json!`.
 #![recursion_limit = "256"]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
+use cartgate_connector::page::SupportedFilters;
 use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::Value;
@@ -30,6 +30,33 @@ pub struct WooCommerce;
 /// The platform's name in credential errors.
 const PLATFORM: &str = "WooCommerce";
 
+/// The filters each list applies: advertised by the descriptor, enforced by the client.
+pub const FILTERS: SupportedFilters = SupportedFilters(&[
+    (
+        "orders",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+        ],
+    ),
+    (
+        "products",
+        &[
+            "created_from",
+            "created_to",
+            "updated_from",
+            "updated_to",
+            "status",
+            "sku",
+        ],
+    ),
+    ("customers", &["email"]),
+    ("categories", &[]),
+]);
+
 pub fn connector() -> Arc<dyn Connector> {
     Arc::new(WooCommerce)
 }
@@ -38,12 +65,6 @@ const CREDENTIAL_FIELDS: [&str; 4] = ["url", "consumer_key", "consumer_secret", 
 
 impl Connector for WooCommerce {
     fn descriptor(&self) -> PlatformDescriptor {
-        let dates = ["created_from", "created_to", "updated_from", "updated_to"];
-        let mut filters = BTreeMap::new();
-        filters.insert("orders", [&dates[..], &["status"]].concat());
-        filters.insert("products", [&dates[..], &["status", "sku"]].concat());
-        filters.insert("customers", vec!["email"]);
-        filters.insert("categories", vec![]);
         let native = |event_type| WebhookEventSupport {
             event_type,
             source: EventSource::Native,
@@ -79,7 +100,7 @@ impl Connector for WooCommerce {
                 },
             ],
             operations: ALL_OPERATIONS.to_vec(),
-            filters,
+            filters: FILTERS.to_map(),
             webhook_events: vec![
                 native("order.created"),
                 native("order.updated"),
