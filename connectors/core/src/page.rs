@@ -65,6 +65,24 @@ pub const ALL_FILTERS: [&str; 7] = [
     "sku",
 ];
 
+/// The time filters and `status` (orders).
+pub const ORDER_FILTERS: &[&str] = &[
+    "created_from",
+    "created_to",
+    "updated_from",
+    "updated_to",
+    "status",
+];
+/// The time filters, `status` and `sku` (products).
+pub const PRODUCT_FILTERS: &[&str] = &[
+    "created_from",
+    "created_to",
+    "updated_from",
+    "updated_to",
+    "status",
+    "sku",
+];
+
 /// The filters a platform applies, per list (`orders`, `products`, `customers`,
 /// `categories`). Declared once per connector: `GET /v1/platforms` advertises it
 /// ([`SupportedFilters::to_map`]) and the connector enforces it ([`SupportedFilters::check`]),

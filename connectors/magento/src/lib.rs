@@ -25,7 +25,7 @@ use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
-use cartgate_connector::page::SupportedFilters;
+use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
 use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::{Map, Value};
@@ -45,27 +45,8 @@ const PLATFORM: &str = "Magento";
 
 /// The filters each list applies: advertised by the descriptor, enforced by the client.
 pub const FILTERS: SupportedFilters = SupportedFilters(&[
-    (
-        "orders",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-        ],
-    ),
-    (
-        "products",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-            "sku",
-        ],
-    ),
+    ("orders", ORDER_FILTERS),
+    ("products", PRODUCT_FILTERS),
     (
         "customers",
         &[

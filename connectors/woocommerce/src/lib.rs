@@ -13,7 +13,7 @@ use cartgate_connector::connector::{
     CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
-use cartgate_connector::page::SupportedFilters;
+use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
 use cartgate_connector::util::{credential_base_url, credential_str};
 use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
 use serde_json::Value;
@@ -32,27 +32,8 @@ const PLATFORM: &str = "WooCommerce";
 
 /// The filters each list applies: advertised by the descriptor, enforced by the client.
 pub const FILTERS: SupportedFilters = SupportedFilters(&[
-    (
-        "orders",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-        ],
-    ),
-    (
-        "products",
-        &[
-            "created_from",
-            "created_to",
-            "updated_from",
-            "updated_to",
-            "status",
-            "sku",
-        ],
-    ),
+    ("orders", ORDER_FILTERS),
+    ("products", PRODUCT_FILTERS),
     ("customers", &["email"]),
     ("categories", &[]),
 ]);
