@@ -4,113 +4,29 @@
 //! session through the public `Connector` API, as the gateway does.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cartgate_connector::http::{Upstream, UpstreamConfig};
+use cartgate_connector::http::UpstreamConfig;
 use cartgate_connector::model::*;
-use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
-use cartgate_connector::testing::{self, params};
-use cartgate_connector::Connector as _;
-use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams, StoreSession};
-use cartgate_magento::Magento;
-use serde_json::{json, Value};
-
-struct Sandbox {
-    handle: SandboxHandle,
-    http: reqwest::Client,
-}
-
-impl Sandbox {
-    async fn start() -> Sandbox {
-        Sandbox::with(SandboxOptions::default()).await
-    }
-
-    async fn with(opts: SandboxOptions) -> Sandbox {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let handle = cartgate_magento::sandbox::start(listener, opts)
-            .await
-            .expect("sandbox starts");
-        Sandbox {
-            handle,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn base(&self) -> &str {
-        self.handle.banner.base_url.trim_end_matches('/')
-    }
-
-    fn credentials(&self) -> Value {
-        self.handle.banner.credentials.clone()
-    }
-
-    fn session_with(&self, creds: &Value, config: UpstreamConfig) -> Arc<dyn StoreSession> {
-        let creds = Magento
-            .parse_credentials(creds)
-            .expect("sandbox credentials are valid");
-        Magento
-            .open(&creds, Upstream::new(config))
-            .expect("session opens")
-    }
-
-    fn session(&self) -> Arc<dyn StoreSession> {
-        self.session_with(&self.credentials(), test_config())
-    }
-
-    async fn settings(&self, body: Option<Value>) -> Value {
-        let url = format!("{}/__sandbox/settings", self.base());
-        let req = match body {
-            Some(b) => self.http.put(&url).json(&b),
-            None => self.http.get(&url),
-        };
-        let resp = req.send().await.expect("control route answers");
-        assert!(resp.status().is_success(), "{url}: {}", resp.status());
-        resp.json().await.expect("json")
-    }
-
-    async fn faults(&self, body: Value) {
-        let url = format!("{}/__sandbox/faults", self.base());
-        let resp = self
-            .http
-            .put(&url)
-            .json(&body)
-            .send()
-            .await
-            .expect("faults");
-        assert!(resp.status().is_success());
-    }
-}
+use cartgate_connector::sandbox::SandboxOptions;
+use cartgate_connector::testing::{self, all_orders, all_products, cx, params, TestSandbox};
+use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams};
+use serde_json::json;
 
 fn test_config() -> UpstreamConfig {
     testing::upstream_config(Duration::from_secs(2))
 }
 
-fn cx() -> CallContext {
-    CallContext::new(false)
-}
-
-async fn all_orders(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Order> {
-    testing::all_pages(
-        limit,
-        filters,
-        |p| async move { s.list_orders(&cx(), &p).await },
-    )
-    .await
-}
-
-async fn all_products(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Product> {
-    testing::all_pages(limit, filters, |p| async move {
-        s.list_products(&cx(), &p).await
+async fn start_sandbox(opts: SandboxOptions) -> TestSandbox {
+    TestSandbox::start(cartgate_magento::connector(), test_config(), |l| {
+        cartgate_magento::sandbox::start(l, opts)
     })
     .await
 }
 
 #[tokio::test]
 async fn info_validates_credentials() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let info = sb.session().info(&cx()).await.expect("info");
     assert_eq!(info.currency.as_deref(), Some("USD"));
     assert_eq!(info.name.as_deref(), Some("Cartgate Sandbox Store"));
@@ -149,7 +65,7 @@ async fn info_validates_credentials() {
 
 #[tokio::test]
 async fn bearer_and_admin_tokens() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let creds = sb.credentials();
     // The integration's access token alone, as a bearer token.
     let bearer = json!({"url": creds["url"], "access_token": creds["access_token"]});
@@ -161,8 +77,11 @@ async fn bearer_and_admin_tokens() {
         60
     );
     // A store that refuses standalone bearer tokens.
-    sb.settings(Some(json!({"bearer_integration_tokens": false})))
-        .await;
+    sb.control(
+        "settings",
+        Some(json!({"bearer_integration_tokens": false})),
+    )
+    .await;
     let err = s
         .count_orders(&cx(), &Filters::default())
         .await
@@ -170,7 +89,7 @@ async fn bearer_and_admin_tokens() {
     assert!(matches!(err, ConnectorError::AuthFailed(_)), "{err:?}");
 
     // Admin user and password: one token exchange, reused.
-    let settings = sb.settings(None).await;
+    let settings = sb.control("settings", None).await;
     let admin = json!({
         "url": creds["url"],
         "username": settings["admin"]["username"],
@@ -182,10 +101,10 @@ async fn bearer_and_admin_tokens() {
             .await
             .expect("count");
     }
-    assert_eq!(sb.settings(None).await["admin_tokens_issued"], 1);
+    assert_eq!(sb.control("settings", None).await["admin_tokens_issued"], 1);
 
     // Tokens that expire sooner than the session believes: the 401 renews it once.
-    sb.settings(Some(json!({"admin_token_lifetime_seconds": 1})))
+    sb.control("settings", Some(json!({"admin_token_lifetime_seconds": 1})))
         .await;
     let s = sb.session_with(&admin, test_config());
     s.count_customers(&cx(), &Filters::default())
@@ -195,18 +114,21 @@ async fn bearer_and_admin_tokens() {
     s.count_customers(&cx(), &Filters::default())
         .await
         .expect("renewed after 401");
-    assert_eq!(sb.settings(None).await["admin_tokens_issued"], 3);
+    assert_eq!(sb.control("settings", None).await["admin_tokens_issued"], 3);
 
     // A lifetime known from the credentials: renewed before it ends, without a 401.
-    sb.settings(Some(json!({"admin_token_lifetime_seconds": 3600})))
-        .await;
+    sb.control(
+        "settings",
+        Some(json!({"admin_token_lifetime_seconds": 3600})),
+    )
+    .await;
     let mut short = admin.clone();
     short["token_lifetime_minutes"] = json!(1);
     let s = sb.session_with(&short, test_config());
     s.count_customers(&cx(), &Filters::default())
         .await
         .expect("count");
-    assert_eq!(sb.settings(None).await["admin_tokens_issued"], 4);
+    assert_eq!(sb.control("settings", None).await["admin_tokens_issued"], 4);
 
     // A wrong password is the store's auth failure; the password is never echoed.
     let mut wrong = admin.clone();
@@ -222,7 +144,7 @@ async fn bearer_and_admin_tokens() {
 
 #[tokio::test]
 async fn orders_page_through_without_duplicates() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     let orders = all_orders(s.as_ref(), 7, Filters::default()).await;
     let count = s
@@ -301,7 +223,7 @@ async fn orders_page_through_without_duplicates() {
 
 #[tokio::test]
 async fn filters_narrow_and_counts_match() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     let total = s
         .count_orders(&cx(), &Filters::default())
@@ -433,7 +355,7 @@ async fn filters_narrow_and_counts_match() {
 
 #[tokio::test]
 async fn get_order_and_shipments_are_visible_afterwards() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     let orders = all_orders(s.as_ref(), 100, Filters::default()).await;
     // A seeded complete order with two tracks.
@@ -540,7 +462,7 @@ async fn get_order_and_shipments_are_visible_afterwards() {
 
 #[tokio::test]
 async fn products_variants_and_updates_are_visible() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     let products = all_products(s.as_ref(), 250, Filters::default()).await;
     let conf = products
@@ -610,7 +532,7 @@ async fn products_variants_and_updates_are_visible() {
     ));
 
     // Without MSI the legacy stock item is written.
-    sb.settings(Some(json!({"msi": false}))).await;
+    sb.control("settings", Some(json!({"msi": false}))).await;
     let s2 = sb.session();
     let after = s2
         .update_product(
@@ -624,7 +546,7 @@ async fn products_variants_and_updates_are_visible() {
         .await
         .expect("stock item");
     assert_eq!(after.quantity, Some(5));
-    sb.settings(Some(json!({"msi": true}))).await;
+    sb.control("settings", Some(json!({"msi": true}))).await;
 
     // A variant: price and quantity.
     let v = &conf.variants[1];
@@ -701,7 +623,7 @@ async fn products_variants_and_updates_are_visible() {
 
 #[tokio::test]
 async fn customers_categories_and_not_found() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     let mut p = params(7, Filters::default());
     let mut all = Vec::new();
@@ -778,7 +700,7 @@ async fn customers_categories_and_not_found() {
 
 #[tokio::test]
 async fn proxy_passes_through() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     let r = s
         .proxy(
@@ -841,7 +763,7 @@ async fn proxy_passes_through() {
 
 #[tokio::test]
 async fn faults_are_retried_and_outages_fail_fast() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     // Two 503s, then success: retried.
     sb.faults(json!({"kind": "server_error", "count": 2, "status": 503}))
@@ -886,7 +808,7 @@ async fn faults_are_retried_and_outages_fail_fast() {
 
 #[tokio::test]
 async fn the_last_page_quirk_does_not_loop() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default()).await;
     let s = sb.session();
     // A cursor past the end (as after deletions): Magento would repeat its last page.
     let p = ListParams {
@@ -909,7 +831,7 @@ async fn the_last_page_quirk_does_not_loop() {
 
 #[tokio::test]
 async fn rate_limited_sandbox_is_paced_by_retries() {
-    let sb = Sandbox::with(SandboxOptions {
+    let sb = start_sandbox(SandboxOptions {
         rate_limits: true,
         ..Default::default()
     })

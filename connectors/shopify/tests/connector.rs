@@ -4,119 +4,47 @@
 //! session through the public `Connector` API, as the gateway does.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cartgate_connector::http::{Upstream, UpstreamConfig};
+use cartgate_connector::http::UpstreamConfig;
 use cartgate_connector::model::*;
-use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
-use cartgate_connector::testing::{self, params};
-use cartgate_connector::Connector as _;
+use cartgate_connector::sandbox::SandboxOptions;
+use cartgate_connector::testing::{self, all_orders, all_products, cx, params, TestSandbox};
 use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams, StoreSession};
 use cartgate_shopify::sandbox::ThrottleConfig;
-use cartgate_shopify::Shopify;
 use serde_json::{json, Value};
-
-struct Sandbox {
-    handle: SandboxHandle,
-    http: reqwest::Client,
-}
-
-impl Sandbox {
-    async fn start() -> Sandbox {
-        Sandbox::with(SandboxOptions::default(), ThrottleConfig::standard(false)).await
-    }
-
-    async fn with(opts: SandboxOptions, throttle: ThrottleConfig) -> Sandbox {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let handle = cartgate_shopify::sandbox::start_with(listener, opts, throttle)
-            .await
-            .expect("sandbox starts");
-        Sandbox {
-            handle,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn credentials(&self) -> Value {
-        self.handle.banner.credentials.clone()
-    }
-
-    fn session_with(&self, creds: &Value, config: UpstreamConfig) -> Arc<dyn StoreSession> {
-        let creds = Shopify
-            .parse_credentials(creds)
-            .expect("sandbox credentials are valid");
-        Shopify
-            .open(&creds, Upstream::new(config))
-            .expect("session opens")
-    }
-
-    fn session(&self) -> Arc<dyn StoreSession> {
-        self.session_with(&self.credentials(), test_config())
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.handle.banner.base_url)
-    }
-
-    async fn put(&self, path: &str, body: Value) {
-        let resp = self
-            .http
-            .put(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("control route answers");
-        assert!(resp.status().is_success(), "PUT {path}: {}", resp.status());
-    }
-
-    /// A raw GraphQL call with the sandbox token (another client of the same app).
-    async fn graphql(&self, query: &str) -> Value {
-        self.http
-            .post(self.url("/admin/api/2025-01/graphql.json"))
-            .header(
-                "x-shopify-access-token",
-                self.credentials()["access_token"].as_str().unwrap(),
-            )
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .expect("graphql answers")
-            .json()
-            .await
-            .expect("json")
-    }
-}
 
 fn test_config() -> UpstreamConfig {
     testing::upstream_config(Duration::from_secs(5))
 }
 
-fn cx() -> CallContext {
-    CallContext::new(false)
-}
-
-async fn all_orders(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Order> {
-    testing::all_pages(
-        limit,
-        filters,
-        |p| async move { s.list_orders(&cx(), &p).await },
-    )
-    .await
-}
-
-async fn all_products(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Product> {
-    testing::all_pages(limit, filters, |p| async move {
-        s.list_products(&cx(), &p).await
+async fn start_sandbox(opts: SandboxOptions, throttle: ThrottleConfig) -> TestSandbox {
+    TestSandbox::start(cartgate_shopify::connector(), test_config(), |l| {
+        cartgate_shopify::sandbox::start_with(l, opts, throttle)
     })
     .await
 }
 
+/// A raw GraphQL call with the sandbox token (another client of the same app).
+async fn graphql(sb: &TestSandbox, query: &str) -> Value {
+    sb.http()
+        .post(format!("{}/admin/api/2025-01/graphql.json", sb.base()))
+        .header(
+            "x-shopify-access-token",
+            sb.credentials()["access_token"].as_str().unwrap(),
+        )
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("graphql answers")
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test]
 async fn info_validates_credentials() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let info = sb.session().info(&cx()).await.expect("info");
     assert_eq!(info.currency.as_deref(), Some("USD"));
     assert_eq!(info.name.as_deref(), Some("Cartgate Demo"));
@@ -145,7 +73,7 @@ async fn info_validates_credentials() {
 
 #[tokio::test]
 async fn orders_page_through_without_duplicates() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     for limit in [7, 50, 250] {
         let orders = all_orders(s.as_ref(), limit, Filters::default()).await;
@@ -203,7 +131,7 @@ async fn orders_page_through_without_duplicates() {
 
 #[tokio::test]
 async fn order_filters_and_counts_agree() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let all = all_orders(s.as_ref(), 250, Filters::default()).await;
     for status in [
@@ -277,7 +205,7 @@ async fn order_filters_and_counts_agree() {
 
 #[tokio::test]
 async fn get_order_with_raw_and_not_found() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let first = &all_orders(s.as_ref(), 5, Filters::default()).await[0];
     let raw_cx = CallContext::new(true);
@@ -316,7 +244,7 @@ async fn open_order(s: &dyn StoreSession) -> Order {
 
 #[tokio::test]
 async fn shipments_partial_then_full_are_visible() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let order = open_order(s.as_ref()).await;
     let line = order.line_items.iter().find(|l| l.quantity >= 2).unwrap();
@@ -402,7 +330,7 @@ async fn shipments_partial_then_full_are_visible() {
 
 #[tokio::test]
 async fn products_filters_and_writes_are_visible() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let all = all_products(s.as_ref(), 7, Filters::default()).await;
     assert_eq!(all.len(), 25);
@@ -609,7 +537,7 @@ async fn products_filters_and_writes_are_visible() {
 
 #[tokio::test]
 async fn customers_and_categories() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let mut p = params(8, Filters::default());
     let mut all = Vec::new();
@@ -688,7 +616,7 @@ async fn customers_and_categories() {
 
 #[tokio::test]
 async fn proxy_passes_graphql_through() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let r = s
         .proxy(
@@ -722,11 +650,11 @@ async fn proxy_passes_graphql_through() {
 
 #[tokio::test]
 async fn transient_faults_are_retried() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
-    sb.put(
-        "/__sandbox/faults",
-        json!({"kind": "server_error", "count": 2, "status": 503}),
+    sb.control(
+        "faults",
+        Some(json!({"kind": "server_error", "count": 2, "status": 503})),
     )
     .await;
     let page = s
@@ -734,26 +662,20 @@ async fn transient_faults_are_retried() {
         .await
         .expect("retried");
     assert_eq!(page.items.len(), 5);
-    sb.put(
-        "/__sandbox/faults",
-        json!({"kind": "truncated", "count": 1}),
-    )
-    .await;
+    sb.control("faults", Some(json!({"kind": "truncated", "count": 1})))
+        .await;
     s.get_product(&cx(), "8000000001")
         .await
         .expect("a cut answer is retried");
-    sb.put(
-        "/__sandbox/faults",
-        json!({"kind": "rate_limited", "count": 1}),
-    )
-    .await;
+    sb.control("faults", Some(json!({"kind": "rate_limited", "count": 1})))
+        .await;
     s.count_customers(&cx(), &Filters::default())
         .await
         .expect("a 429 is retried");
     // A mutation is not retried on a 5xx: it fails (it may have run).
-    sb.put(
-        "/__sandbox/faults",
-        json!({"kind": "server_error", "count": 1, "status": 502}),
+    sb.control(
+        "faults",
+        Some(json!({"kind": "server_error", "count": 1, "status": 502})),
     )
     .await;
     let err = s
@@ -770,9 +692,9 @@ async fn transient_faults_are_retried() {
         err.is_err() || err.is_ok(),
         "either way the session keeps working"
     );
-    sb.put(
-        "/__sandbox/faults",
-        json!({"kind": "server_error", "status": 500}),
+    sb.control(
+        "faults",
+        Some(json!({"kind": "server_error", "status": 500})),
     )
     .await;
     let started = Instant::now();
@@ -788,15 +710,17 @@ async fn throttled_answers_are_recovered_from() {
         maximum_available: 1000.0,
         restore_rate: 200.0,
     };
-    let sb = Sandbox::with(SandboxOptions::default(), throttle).await;
+    let sb = start_sandbox(SandboxOptions::default(), throttle).await;
     let s = sb.session();
     // Someone else (another client of the same app) drains the bucket behind the
     // session's back, so the session's first call meets THROTTLED.
     let mut left = f64::MAX;
     for _ in 0..20 {
-        let v = sb
-            .graphql("query { orders(first: 60) { nodes { id customer { id } } } }")
-            .await;
+        let v = graphql(
+            &sb,
+            "query { orders(first: 60) { nodes { id customer { id } } } }",
+        )
+        .await;
         left = v["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
             .as_f64()
             .unwrap_or(left);
@@ -844,7 +768,7 @@ async fn throttled_reading_of_500_orders_keeps_to_the_bucket() {
         orders: 500,
         ..Default::default()
     };
-    let sb = Sandbox::with(opts, throttle).await;
+    let sb = start_sandbox(opts, throttle).await;
     let s = sb.session();
     let started = Instant::now();
     let mut p = params(50, Filters::default());
@@ -860,15 +784,7 @@ async fn throttled_reading_of_500_orders_keeps_to_the_bucket() {
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(n, 500);
     // What the sandbox's bucket charged: the walk is all this sandbox has served.
-    let t: Value = sb
-        .http
-        .get(sb.url("/__sandbox/throttle"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: Value = sb.control("throttle", None).await;
     let costs: Vec<(f64, f64)> = t["charges"]
         .as_array()
         .unwrap()
@@ -904,7 +820,7 @@ async fn throttled_reading_of_500_orders_keeps_to_the_bucket() {
 
 #[tokio::test]
 async fn a_token_without_write_scopes_is_permission_denied_not_auth_failed() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let product = s
         .list_products(&cx(), &params(1, Filters::default()))
@@ -912,8 +828,7 @@ async fn a_token_without_write_scopes_is_permission_denied_not_auth_failed() {
         .expect("list")
         .items
         .remove(0);
-    sb.put("/__sandbox/access", json!({"read_only": true}))
-        .await;
+    sb.control("access", Some(json!({"read_only": true}))).await;
     let err = s
         .update_product(
             &cx(),
@@ -938,7 +853,7 @@ async fn a_token_without_write_scopes_is_permission_denied_not_auth_failed() {
 /// the value asked for, even when another location holds stock.
 #[tokio::test]
 async fn a_quantity_written_reads_back_on_a_shop_with_several_locations() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
     let s = sb.session();
     let product = s
         .list_products(&cx(), &params(50, Filters::default()))
@@ -958,13 +873,15 @@ async fn a_quantity_written_reads_back_on_a_shop_with_several_locations() {
         .unwrap()
         .to_owned();
     // Another app stocks 5 at the second location.
-    let stocked = sb
-        .graphql(&format!(
+    let stocked = graphql(
+        &sb,
+        &format!(
             r#"mutation {{ inventoryAdjustQuantities(input: {{name: "available", reason: "received",
                 changes: [{{inventoryItemId: "{item}", locationId: "gid://shopify/Location/61000000002", delta: 5}}]}})
                 {{ userErrors {{ code message }} }} }}"#
-        ))
-        .await;
+        ),
+    )
+    .await;
     assert_eq!(
         stocked["data"]["inventoryAdjustQuantities"]["userErrors"],
         json!([]),

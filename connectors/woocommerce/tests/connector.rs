@@ -4,90 +4,29 @@
 //! session through the public `Connector` API, as the gateway does.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cartgate_connector::http::{Upstream, UpstreamConfig};
+use cartgate_connector::http::UpstreamConfig;
 use cartgate_connector::model::*;
-use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
-use cartgate_connector::testing::{self, params};
-use cartgate_connector::Connector as _;
+use cartgate_connector::sandbox::SandboxOptions;
+use cartgate_connector::testing::{self, all_orders, cx, params, TestSandbox};
 use cartgate_connector::{CallContext, ConnectorError, Filters, StoreSession};
-use cartgate_woocommerce::WooCommerce;
 use serde_json::{json, Value};
-
-struct Sandbox {
-    handle: SandboxHandle,
-    http: reqwest::Client,
-}
-
-impl Sandbox {
-    async fn start() -> Sandbox {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let handle = cartgate_woocommerce::sandbox::start(listener, SandboxOptions::default())
-            .await
-            .expect("sandbox starts");
-        Sandbox {
-            handle,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn credentials(&self) -> Value {
-        self.handle.banner.credentials.clone()
-    }
-
-    fn session_with(&self, creds: &Value, config: UpstreamConfig) -> Arc<dyn StoreSession> {
-        let creds = WooCommerce
-            .parse_credentials(creds)
-            .expect("sandbox credentials are valid");
-        WooCommerce
-            .open(&creds, Upstream::new(config))
-            .expect("session opens")
-    }
-
-    fn session(&self) -> Arc<dyn StoreSession> {
-        self.session_with(&self.credentials(), test_config())
-    }
-
-    async fn control(&self, path: &str, body: Value) {
-        let url = format!(
-            "{}/__sandbox/{path}",
-            self.handle.banner.base_url.trim_end_matches('/')
-        );
-        let resp = self
-            .http
-            .put(&url)
-            .json(&body)
-            .send()
-            .await
-            .expect("control route answers");
-        assert!(resp.status().is_success(), "PUT {url}: {}", resp.status());
-    }
-}
 
 fn test_config() -> UpstreamConfig {
     testing::upstream_config(Duration::from_secs(2))
 }
 
-fn cx() -> CallContext {
-    CallContext::new(false)
-}
-
-async fn all_orders(s: &dyn StoreSession, limit: u32, filters: Filters) -> Vec<Order> {
-    testing::all_pages(
-        limit,
-        filters,
-        |p| async move { s.list_orders(&cx(), &p).await },
-    )
+async fn start_sandbox() -> TestSandbox {
+    TestSandbox::start(cartgate_woocommerce::connector(), test_config(), |l| {
+        cartgate_woocommerce::sandbox::start(l, SandboxOptions::default())
+    })
     .await
 }
 
 #[tokio::test]
 async fn info_validates_credentials() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let info = sb.session().info(&cx()).await.expect("info");
     assert!(info.currency.is_some(), "{info:?}");
     assert!(info.name.is_some(), "{info:?}");
@@ -105,7 +44,7 @@ async fn info_validates_credentials() {
 
 #[tokio::test]
 async fn orders_page_through_without_duplicates() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let s = sb.session();
     let orders = all_orders(s.as_ref(), 7, Filters::default()).await;
     let count = s
@@ -147,7 +86,7 @@ async fn orders_page_through_without_duplicates() {
 
 #[tokio::test]
 async fn filters_narrow() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let s = sb.session();
     let total = s
         .count_orders(&cx(), &Filters::default())
@@ -271,8 +210,8 @@ async fn open_order(s: &dyn StoreSession, skip: &HashSet<String>) -> Order {
 
 #[tokio::test]
 async fn shipments_with_the_tracking_extension() {
-    let sb = Sandbox::start().await;
-    sb.control("extensions", json!({"shipment_tracking": true}))
+    let sb = start_sandbox().await;
+    sb.control("extensions", Some(json!({"shipment_tracking": true})))
         .await;
     let s = sb.session();
     let order = open_order(s.as_ref(), &HashSet::new()).await;
@@ -331,8 +270,8 @@ async fn shipments_with_the_tracking_extension() {
 
 #[tokio::test]
 async fn shipments_without_the_extension_are_order_notes() {
-    let sb = Sandbox::start().await;
-    sb.control("extensions", json!({"shipment_tracking": false}))
+    let sb = start_sandbox().await;
+    sb.control("extensions", Some(json!({"shipment_tracking": false})))
         .await;
     // The session caches whether the extension exists: open it after switching.
     let s = sb.session();
@@ -417,7 +356,7 @@ async fn shipments_without_the_extension_are_order_notes() {
 
 #[tokio::test]
 async fn product_and_variant_updates_are_visible() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let s = sb.session();
     let products = s
         .list_products(&CallContext::new(true), &params(100, Filters::default()))
@@ -512,7 +451,7 @@ async fn product_and_variant_updates_are_visible() {
 
 #[tokio::test]
 async fn customers_categories_and_not_found() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let s = sb.session();
     let total = s
         .count_customers(&cx(), &Filters::default())
@@ -574,7 +513,7 @@ async fn customers_categories_and_not_found() {
 
 #[tokio::test]
 async fn proxy_passes_through() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let s = sb.session();
     let r = s
         .proxy(
@@ -629,9 +568,9 @@ async fn proxy_passes_through() {
 
 #[tokio::test]
 async fn transient_faults_are_retried_and_outages_fail_fast() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let s = sb.session();
-    sb.control("faults", json!({"kind": "server_error", "count": 2}))
+    sb.control("faults", Some(json!({"kind": "server_error", "count": 2})))
         .await;
     let page = s
         .list_orders(&cx(), &params(5, Filters::default()))
@@ -639,8 +578,11 @@ async fn transient_faults_are_retried_and_outages_fail_fast() {
         .expect("retried through two 5xx");
     assert_eq!(page.items.len(), 5);
 
-    sb.control("faults", json!({"kind": "server_error", "count": null}))
-        .await;
+    sb.control(
+        "faults",
+        Some(json!({"kind": "server_error", "count": null})),
+    )
+    .await;
     let quick = sb.session_with(
         &sb.credentials(),
         UpstreamConfig {
@@ -659,13 +601,13 @@ async fn transient_faults_are_retried_and_outages_fail_fast() {
         "{:?}",
         started.elapsed()
     );
-    sb.control("faults", json!({"kind": null})).await;
+    sb.control("faults", Some(json!({"kind": null}))).await;
     assert!(quick.count_orders(&cx(), &Filters::default()).await.is_ok());
 }
 
 #[tokio::test]
 async fn a_read_only_key_is_permission_denied_not_auth_failed() {
-    let sb = Sandbox::start().await;
+    let sb = start_sandbox().await;
     let s = sb.session();
     let product = s
         .list_products(&cx(), &params(1, Filters::default()))
@@ -673,7 +615,8 @@ async fn a_read_only_key_is_permission_denied_not_auth_failed() {
         .expect("list")
         .items
         .remove(0);
-    sb.control("key", json!({"permissions": "read"})).await;
+    sb.control("key", Some(json!({"permissions": "read"})))
+        .await;
     let err = s
         .update_product(
             &cx(),
@@ -693,7 +636,8 @@ async fn a_read_only_key_is_permission_denied_not_auth_failed() {
         .await
         .expect("reads still work");
     // A write-only key cannot read: the same kind of refusal.
-    sb.control("key", json!({"permissions": "write"})).await;
+    sb.control("key", Some(json!({"permissions": "write"})))
+        .await;
     let err = s
         .info(&cx())
         .await
