@@ -72,6 +72,25 @@ pub struct Settings {
     #[arg(long, env = "CARTGATE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// Seconds a client has to send a request's line and headers in full, counted from
+    /// its first byte (or, for a connection's first request, from the accept). Slower:
+    /// the connection is closed.
+    #[arg(long, env = "CARTGATE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a connection may sit idle (waiting for its next request, or with a response
+    /// the client does not read) before it is closed.
+    #[arg(long, env = "CARTGATE_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+
+    /// Open client connections at most; at the cap the gateway stops accepting until one
+    /// closes (new connections wait in the kernel's listen backlog).
+    #[arg(long, env = "CARTGATE_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
     /// Seconds one upstream attempt may take.
     #[arg(long, env = "CARTGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 20)]
     pub upstream_timeout_secs: u64,
@@ -104,6 +123,14 @@ pub struct Settings {
 impl Settings {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn connection_limits(&self) -> crate::server::ConnectionLimits {
+        crate::server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_connections: self.max_connections as usize,
+        }
     }
 
     pub fn upstream_config(&self) -> cartgate_connector::http::UpstreamConfig {
@@ -182,6 +209,9 @@ impl Settings {
             redis_url,
             max_body_bytes,
             request_timeout_secs,
+            header_read_timeout_secs,
+            idle_timeout_secs,
+            max_connections,
             upstream_timeout_secs,
             upstream_max_retries,
             upstream_max_retry_wait_secs,
@@ -194,4 +224,36 @@ impl Settings {
 /// A clap command holding only the settings, for `--help` tests.
 pub fn settings_command() -> clap::Command {
     Settings::augment_args(clap::Command::new("serve"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_limits_must_be_positive() {
+        let parse = |args: &[&str]| {
+            settings_command()
+                .no_binary_name(true)
+                .try_get_matches_from(args)
+                .and_then(|m| Settings::from_arg_matches(&m))
+        };
+        for bad in [
+            "--header-read-timeout-secs=0",
+            "--idle-timeout-secs=0",
+            "--max-connections=0",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad} was accepted");
+        }
+        let s = parse(&[
+            "--header-read-timeout-secs=3",
+            "--idle-timeout-secs=7",
+            "--max-connections=5",
+        ])
+        .unwrap();
+        let l = s.connection_limits();
+        assert_eq!(l.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(l.idle_timeout, Duration::from_secs(7));
+        assert_eq!(l.max_connections, 5);
+    }
 }

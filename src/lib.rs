@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod ratelimit;
 pub mod registry;
+pub mod server;
 pub mod state;
 pub mod storage;
 
@@ -47,10 +48,9 @@ pub async fn run(
             limiter_state.rate_limiter.housekeeping();
         }
     });
+    let limits = state.settings.connection_limits();
     let app = api::router(state);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = server::serve(listener, app, limits, shutdown).await;
     purger.abort();
     housekeeping.abort();
     result.map_err(Into::into)

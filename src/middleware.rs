@@ -2,7 +2,7 @@
 //! each layer here does one thing.
 
 use std::sync::atomic::AtomicU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
+use crate::api::stores::is_store_id;
 use crate::error::{problem_response, ApiError, ErrorCode, REQUEST_ID};
 use crate::ratelimit::Decision;
 use crate::state::AppState;
@@ -200,26 +201,96 @@ pub async fn rate_limit(State(state): State<Arc<AppState>>, req: Request, next: 
     }
 }
 
-/// Writes one request-log entry per authenticated request: the route template, never the
-/// raw path's query, never a body. Also feeds the Prometheus metrics.
+/// What the request log knows of an admitted `/v1` request (one that passed authentication
+/// and the rate limit). [`log_context`] fills it in; [`request_log`], further out, writes it.
+#[derive(Debug)]
+struct Admitted {
+    account_id: String,
+    route: String,
+    store_id: Option<String>,
+    calls: UpstreamCalls,
+}
+
+/// Shared between [`request_log`] and [`log_context`] through the request's extensions, so
+/// the entry survives the inner future being dropped (timeout) or unwinding (panic).
+#[derive(Debug, Clone, Default)]
+struct LogSlot(Arc<OnceLock<Admitted>>);
+
+/// A store id for the request log, set by a handler on its response (`POST /v1/stores`
+/// names the store it created). Logged only when it is a well-formed store id.
+#[derive(Debug, Clone)]
+pub struct LogStoreId(pub String);
+
+/// Writes one request-log entry per admitted `/v1` request and feeds the Prometheus metrics,
+/// from the answer the client gets: it sits outside the panic catcher and the timeout, so a
+/// panic (500) or a timeout (504) is logged and counted like any other answer. Entries hold
+/// the route template, never the raw path, its query or a body; a `store_id` only when it
+/// is a well-formed store id (see [`crate::logsink`] for the bounds of every field).
 pub async fn request_log(
     State(state): State<Arc<AppState>>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let caller = req.extensions().get::<Caller>().cloned();
+    let method = req.method().as_str().to_owned();
     let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
+    let slot = LogSlot::default();
+    req.extensions_mut().insert(slot.clone());
+
+    let resp = next.run(req).await;
+
+    let Some(admitted) = slot.0.get() else {
+        return resp; // not a /v1 route, or refused before the limiter let it through
+    };
+    let latency = started.elapsed();
+    let status = resp.status().as_u16();
+    metrics::counter!("cartgate_requests_total", "route" => admitted.route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("cartgate_request_duration_seconds", "route" => admitted.route.clone())
+        .record(latency.as_secs_f64());
+    let store_id = resp
+        .extensions()
+        .get::<LogStoreId>()
+        .map(|s| s.0.clone())
+        .filter(|s| is_store_id(s))
+        .or_else(|| admitted.store_id.clone());
+    state.log_sink.record(LogRecord {
+        id: format!("log_{}", uuid::Uuid::now_v7().simple()),
+        account_id: admitted.account_id.clone(),
+        request_id,
+        at: Utc::now(),
+        method,
+        route: admitted.route.clone(),
+        store_id,
+        status,
+        latency_ms: latency.as_millis() as u64,
+        upstream_calls: admitted.calls.0.load(std::sync::atomic::Ordering::Relaxed),
+        error_code: resp.extensions().get::<ErrorCode>().map(|c| c.0.to_owned()),
+    });
+    resp
+}
+
+/// Marks a `/v1` request as admitted for [`request_log`]: the caller, the route template,
+/// the path's `store_id` when it is a well-formed store id (never the raw, unchecked
+/// value: that may be kilobytes of anything), and the upstream-call counter handlers use.
+/// Sits inside authentication and the rate limiter, so refused requests are not logged.
+pub async fn log_context(mut req: Request, next: Next) -> Response {
+    let Some(slot) = req.extensions().get::<LogSlot>().cloned() else {
+        return next.run(req).await; // a stack without the request log (not `api::stack`)
+    };
+    let Some(caller) = req.extensions().get::<Caller>() else {
+        return ApiError::internal("the log context runs before authentication").into_response();
+    };
+    let account_id = caller.account.id.clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
     let store_id = {
         let (mut parts, body) = req.into_parts();
         let params = <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(
@@ -231,36 +302,17 @@ pub async fn request_log(
         req = Request::from_parts(parts, body);
         params.and_then(|p| {
             p.iter()
-                .find(|(k, _)| *k == "store_id")
+                .find(|(k, v)| *k == "store_id" && is_store_id(v))
                 .map(|(_, v)| v.to_owned())
         })
     };
     let calls = UpstreamCalls::default();
     req.extensions_mut().insert(calls.clone());
-
-    let resp = next.run(req).await;
-
-    let latency = started.elapsed();
-    let status = resp.status().as_u16();
-    metrics::counter!("cartgate_requests_total", "route" => route.clone(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("cartgate_request_duration_seconds", "route" => route.clone())
-        .record(latency.as_secs_f64());
-    if let Some(caller) = caller {
-        let entry = LogRecord {
-            id: format!("log_{}", uuid::Uuid::now_v7().simple()),
-            account_id: caller.account.id,
-            request_id,
-            at: Utc::now(),
-            method,
-            route,
-            store_id,
-            status,
-            latency_ms: latency.as_millis() as u64,
-            upstream_calls: calls.0.load(std::sync::atomic::Ordering::Relaxed),
-            error_code: resp.extensions().get::<ErrorCode>().map(|c| c.0.to_owned()),
-        };
-        state.log_sink.record(entry);
-    }
-    resp
+    let _ = slot.0.set(Admitted {
+        account_id,
+        route,
+        store_id,
+        calls,
+    });
+    next.run(req).await
 }

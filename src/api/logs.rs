@@ -39,6 +39,8 @@ pub struct LogEntry {
     pub method: String,
     /// The route template, e.g. `/v1/stores/{store_id}/orders`.
     pub route: String,
+    /// The store the request was about: the path's `store_id` when it is a well-formed
+    /// store id (else null), the created store's id on `POST /v1/stores`.
     pub store_id: Option<String>,
     pub status: u16,
     pub latency_ms: u64,

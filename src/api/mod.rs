@@ -83,35 +83,46 @@ pub fn router(state: Arc<AppState>) -> Router {
     let (v1, _) = v1().split_for_parts();
     let (admin, _) = admin_routes().split_for_parts();
     let (health, _) = health_routes().split_for_parts();
-    let spec = openapi();
+    let admin = admin.layer(from_fn_with_state(state.clone(), admin::require_admin));
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi());
+    let rest = Router::new().merge(admin).merge(health).merge(docs);
+    stack(state, v1, rest)
+}
 
-    // Per-route layers of /v1, innermost first: the request log must see the caller (so it
-    // sits inside authentication) and must not count refused requests (inside the limiter).
+/// The tower stack around `v1` (the authenticated, logged routes) and `rest` (admin,
+/// health, docs). [`router`] is this with the real routes; tests build it around their
+/// own routes (a panicking handler) to check what the stack makes of them.
+pub fn stack(
+    state: Arc<AppState>,
+    v1: Router<Arc<AppState>>,
+    rest: Router<Arc<AppState>>,
+) -> Router {
+    // Per-route layers of /v1, innermost first: the log context must see the caller (so it
+    // sits inside authentication) and must not admit refused requests (inside the limiter).
     let v1 = v1
-        .layer(from_fn_with_state(state.clone(), middleware::request_log))
+        .layer(from_fn(middleware::log_context))
         .layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate));
-    let admin = admin.layer(from_fn_with_state(state.clone(), admin::require_admin));
-
-    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", spec);
     let max_body = state.settings.max_body_bytes;
 
     Router::new()
         .merge(v1)
-        .merge(admin)
-        .merge(health)
-        .merge(docs)
+        .merge(rest)
         .with_state(state.clone())
         // The stack, innermost first (the last `.layer` is the outermost):
         // body limit — rejects oversized bodies before any handler reads them;
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         // timeout — bounds everything below, upstream calls included;
-        .layer(from_fn_with_state(state, middleware::timeout))
+        .layer(from_fn_with_state(state.clone(), middleware::timeout))
         // problem bodies — turns bare errors from the layers below into problem+json;
         .layer(from_fn(middleware::problem_bodies))
         // panic catcher — a panicking handler becomes a 500 problem;
         .layer(CatchPanicLayer::custom(middleware::panic_response))
+        // request log — writes the entry of a request the log context admitted, from the
+        // answer the client gets: outside the panic catcher and the timeout, so a 500 from
+        // a panic and a 504 are logged and counted too;
+        .layer(from_fn_with_state(state, middleware::request_log))
         // tracing span — one span per request, without query strings (they may hold
         // emails or SKUs);
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use cartgate_connector::model::StoreInfo;
 use cartgate_connector::CallContext;
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::docs::{CommonErrors, UpstreamErrors};
 use super::extract::{ApiJson, ApiPath, Scope};
 use crate::error::{ApiError, ApiResult};
+use crate::middleware::LogStoreId;
 use crate::state::{credentials_context, AppState};
 use crate::storage::{CasOutcome, StoreRecord, StoreStatus};
 
@@ -75,6 +76,19 @@ pub struct UpdateStore {
     pub credentials: Option<Value>,
 }
 
+/// A new store id: `st_` and a UUIDv7 in simple form (32 lowercase hex digits).
+pub fn new_store_id() -> String {
+    format!("st_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Whether `s` has exactly the shape of [`new_store_id`]'s ids. The request log records a
+/// store id only when it has.
+pub fn is_store_id(s: &str) -> bool {
+    s.strip_prefix("st_").is_some_and(|hex| {
+        hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 #[derive(Deserialize)]
 pub struct StorePath {
     pub store_id: String,
@@ -127,12 +141,12 @@ pub async fn create_store(
     State(state): State<Arc<AppState>>,
     scope: Scope,
     ApiJson(body): ApiJson<ConnectStore>,
-) -> ApiResult<(StatusCode, Json<Store>)> {
+) -> ApiResult<(StatusCode, Extension<LogStoreId>, Json<Store>)> {
     let name = check_name(&body.name)?;
     let creds =
         validated_credentials(&state, &body.platform, &body.credentials, &scope.cx(false)).await?;
     let now = Utc::now();
-    let id = format!("st_{}", uuid::Uuid::now_v7().simple());
+    let id = new_store_id();
     let record = StoreRecord {
         credentials: seal(&state, &id, &creds)?,
         id,
@@ -149,7 +163,11 @@ pub async fn create_store(
             "a new store id collided with an existing one",
         ));
     }
-    Ok((StatusCode::CREATED, Json(Store::from(&record))))
+    Ok((
+        StatusCode::CREATED,
+        Extension(LogStoreId(record.id.clone())),
+        Json(Store::from(&record)),
+    ))
 }
 
 /// This account's stores.
@@ -258,4 +276,31 @@ pub async fn store_info(
         )
         .await?;
     Ok(Json(info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_ids_have_one_shape() {
+        for _ in 0..100 {
+            assert!(is_store_id(&new_store_id()));
+        }
+        let good = "st_0190f1c2a7b37d2e8c4b5a6d7e8f9a0b";
+        assert!(is_store_id(good));
+        for bad in [
+            "",
+            "st_",
+            "st_0190F1C2A7B37D2E8C4B5A6D7E8F9A0B",
+            "st_0190f1c2a7b37d2e8c4b5a6d7e8f9a0",
+            "st_0190f1c2a7b37d2e8c4b5a6d7e8f9a0b0",
+            "xx_0190f1c2a7b37d2e8c4b5a6d7e8f9a0b",
+            "st_0190f1c2a7b37d2e8c4b5a6d7e8f9a0\u{202e}",
+            "st_0190f1c2a7b37d2e8c4b5a6d7e8f9a0\n",
+            "st_0190f1c2-a7b3-7d2e-8c4b-5a6d7e8f",
+        ] {
+            assert!(!is_store_id(bad), "{bad:?}");
+        }
+    }
 }

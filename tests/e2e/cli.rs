@@ -58,6 +58,9 @@ fn serve_help_lists_every_setting_with_defaults() {
         ("CARTGATE_REDIS_URL", None),
         ("CARTGATE_MAX_BODY_BYTES", Some("1048576")),
         ("CARTGATE_REQUEST_TIMEOUT_SECS", Some("30")),
+        ("CARTGATE_HEADER_READ_TIMEOUT_SECS", Some("10")),
+        ("CARTGATE_IDLE_TIMEOUT_SECS", Some("60")),
+        ("CARTGATE_MAX_CONNECTIONS", Some("10000")),
     ] {
         assert!(help.contains(env), "{env} missing from --help");
         if let Some(d) = default {

@@ -8,6 +8,7 @@ mod api_input;
 mod api_resources;
 mod api_stores;
 mod cli;
+mod connections;
 mod distributed;
 mod logs;
 mod permissions;
