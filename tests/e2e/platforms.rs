@@ -58,6 +58,38 @@ fn count_of(v: &Value) -> usize {
     v["count"].as_u64().expect("count is a number") as usize
 }
 
+/// Plain-text fields carry the text a shop shows: no HTML character reference is left, even
+/// where the platform stores one (WordPress's `&amp;`, Luma's `&trade;`).
+fn assert_plain_text(platform: &str, what: &str, v: &Value) {
+    let Some(s) = v.as_str() else { return };
+    assert_eq!(
+        cartgate_connector::lenient::decode_entities(s),
+        s,
+        "{platform}: {what} {s:?} is plain text"
+    );
+}
+
+/// A name each sandbox stores with HTML character references (or, for Shopify, with a bare
+/// `&` that stays as it is), as read through the gateway.
+fn seeded_product_name(platform: &str) -> Option<&'static str> {
+    match platform {
+        // Stored `Beanie &amp; Schal #4`, as WordPress stores it.
+        "woocommerce" => Some("Beanie & Schal #4"),
+        // Stored `Sprite LumaTech&trade; Yoga Strap`, as Luma's catalogue does.
+        "magento" => Some("Sprite LumaTech™ Yoga Strap"),
+        _ => None,
+    }
+}
+
+fn seeded_category_name(platform: &str) -> Option<&'static str> {
+    match platform {
+        // Stored `Accessoires &amp; Küche` (WordPress keeps term names through esc_html).
+        "woocommerce" => Some("Accessoires & Küche"),
+        "shopify" => Some("Home & Living"),
+        _ => None,
+    }
+}
+
 pub async fn orders_page_filter_count_get(platform: &str) {
     let w = PlatformWorld::new(platform).await;
     let c = &w.client;
@@ -67,6 +99,22 @@ pub async fn orders_page_filter_count_get(platform: &str) {
     assert_eq!(unique.len(), all.len(), "{platform}: no order twice");
     assert_eq!(count_of(&c.ok(&w.path("/orders/count")).await), all.len());
     for o in &all {
+        for l in o["line_items"].as_array().unwrap() {
+            assert_plain_text(platform, "line item name", &l["name"]);
+            assert_plain_text(platform, "line item sku", &l["sku"]);
+        }
+        for a in [&o["billing_address"], &o["shipping_address"]] {
+            for k in [
+                "first_name",
+                "last_name",
+                "company",
+                "line1",
+                "line2",
+                "city",
+            ] {
+                assert_plain_text(platform, k, &a[k]);
+            }
+        }
         assert!(o.get("raw").is_none(), "raw only on request");
         assert!(o["total"].is_string(), "{platform}: money is a string: {o}");
         assert!(o["currency"].as_str().is_some_and(|c| c.len() == 3));
@@ -249,6 +297,25 @@ pub async fn products_and_variants(platform: &str) {
     assert_eq!(unique.len(), all.len());
     assert_eq!(count_of(&c.ok(&w.path("/products/count")).await), all.len());
 
+    // Names are plain text, whatever the platform stores.
+    for p in &all {
+        assert_plain_text(platform, "product name", &p["name"]);
+        assert_plain_text(platform, "sku", &p["sku"]);
+        for v in p["variants"].as_array().unwrap() {
+            assert_plain_text(platform, "variant name", &v["name"]);
+            for (k, o) in v["options"].as_object().unwrap() {
+                assert_plain_text(platform, "option name", &json!(k));
+                assert_plain_text(platform, "option value", o);
+            }
+        }
+    }
+    if let Some(name) = seeded_product_name(platform) {
+        assert!(
+            all.iter().any(|p| p["name"] == name),
+            "{platform}: a product named {name:?}"
+        );
+    }
+
     // SKU filter.
     let with_sku = all
         .iter()
@@ -288,12 +355,13 @@ pub async fn products_and_variants(platform: &str) {
     let r = c
         .patch(
             &w.path(&format!("/products/{pid}")),
-            json!({"name": "Renamed Überjacke", "price": "42.50", "quantity": 7}),
+            json!({"name": "Renamed Überjacke & Co", "price": "42.50", "quantity": 7}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{platform}: {r:?}");
     let after = c.ok(&w.path(&format!("/products/{pid}"))).await;
-    assert_eq!(after["name"], "Renamed Überjacke", "{platform}");
+    // WooCommerce stores the name as `Renamed Überjacke &amp; Co`: it reads back as sent.
+    assert_eq!(after["name"], "Renamed Überjacke & Co", "{platform}");
     assert_eq!(after["price"], "42.50", "{platform}: {after}");
     assert_eq!(after["quantity"], 7, "{platform}: {after}");
 
@@ -375,6 +443,20 @@ pub async fn customers_categories_info(platform: &str) {
 
     let cats = c.all(&w.path("/categories?limit=5")).await;
     assert!(!cats.is_empty(), "{platform}: categories");
+    for cat in &cats {
+        assert_plain_text(platform, "category name", &cat["name"]);
+    }
+    if let Some(name) = seeded_category_name(platform) {
+        assert!(
+            cats.iter().any(|c| c["name"] == name),
+            "{platform}: a category named {name:?}"
+        );
+    }
+    for cu in &all {
+        for k in ["first_name", "last_name"] {
+            assert_plain_text(platform, k, &cu[k]);
+        }
+    }
     let cat = &cats[0];
     let cid = cat["id"].as_str().unwrap();
     assert_eq!(
@@ -384,6 +466,11 @@ pub async fn customers_categories_info(platform: &str) {
 
     let info = c.ok(&w.path("/info")).await;
     assert!(info["name"].is_string(), "{platform}: {info}");
+    assert_plain_text(platform, "store name", &info["name"]);
+    if platform == "woocommerce" {
+        // WordPress stores the site title as `Cartgate&#039;s Sandbox Shop &amp; Café`.
+        assert_eq!(info["name"], "Cartgate's Sandbox Shop & Café");
+    }
     assert!(info["currency"].as_str().is_some_and(|c| c.len() == 3));
 
     // Another account sees nothing of this store.

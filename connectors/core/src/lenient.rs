@@ -6,6 +6,7 @@
 //! array). The helpers accept any of these instead of failing a whole page over one odd
 //! field. Only a missing id or a non-object fails a mapping.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use crate::util::non_empty;
@@ -81,6 +82,36 @@ impl<'de> serde::de::Visitor<'de> for TextVisitor {
             .is_some()
         {}
         Ok(None)
+    }
+}
+
+/// Plain text a person reads (names, titles, SKUs, carrier names, address lines, notes) from
+/// a platform that may keep it HTML-escaped: read like [`text`], then with its character
+/// references decoded once ([`decode_entities`]). WordPress stores `A & B` as `A &amp; B`
+/// and WooCommerce names variations `Shirt &ndash; Blue`; the unified model carries the
+/// text the shop shows (`A & B`, `Shirt – Blue`). Fields that are HTML by nature
+/// (descriptions) are read with [`text`] and left alone.
+pub fn plain_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    Ok(text(d)?.map(decoded))
+}
+
+/// Decodes HTML character references, once: named ones of the full HTML5 table (`&amp;`,
+/// `&ndash;`, `&trade;`), decimal (`&#8217;`) and hex (`&#x27;`). Only complete references
+/// ending in `;` are decoded; unknown names, malformed or invalid numbers (`&#0;`,
+/// `&#x110000;`, control characters) and a bare `&` are left as they are, and nothing else
+/// changes: tags such as `<b>` stay text, and `&amp;amp;` becomes `&amp;`, not `&`. This
+/// is the one place mappings decode; the table is the `html-escape` crate's.
+pub fn decode_entities(s: &str) -> Cow<'_, str> {
+    html_escape::decode_html_entities(s)
+}
+
+/// [`decode_entities`] of an owned string, reusing it when there is nothing to decode.
+pub fn decoded(s: String) -> String {
+    match decode_entities(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(d) => d,
     }
 }
 
@@ -286,4 +317,131 @@ pub fn with_scale_of(d: Decimal, reference: Option<Decimal>) -> Decimal {
         out.rescale(scale);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Named {
+        #[serde(deserialize_with = "plain_text")]
+        name: Option<String>,
+        #[serde(deserialize_with = "text")]
+        description: Option<String>,
+    }
+
+    fn plain(s: &str) -> String {
+        decode_entities(s).into_owned()
+    }
+
+    #[test]
+    fn named_references_of_the_html5_table() {
+        assert_eq!(plain("Fish &amp; Chips"), "Fish & Chips");
+        assert_eq!(
+            plain("Ship Your Idea &ndash; Color: Black"),
+            "Ship Your Idea – Color: Black"
+        );
+        assert_eq!(plain("&quot;Tee&quot; &lt;XL&gt;"), "\"Tee\" <XL>");
+        assert_eq!(
+            plain("Minerva LumaTech&trade; V-Tee"),
+            "Minerva LumaTech™ V-Tee"
+        );
+        assert_eq!(plain("Woo Album #2 &times; 1"), "Woo Album #2 × 1");
+        assert_eq!(plain("S&atilde;o Paulo, Cear&aacute;"), "São Paulo, Ceará");
+        // HTML5-only names, beyond HTML 4's 252.
+        assert_eq!(
+            plain("&apos;&NotEqualTilde;&bigstar;&AMP;"),
+            "'\u{2242}\u{338}★&"
+        );
+        assert_eq!(plain("a&nbsp;b"), "a\u{a0}b");
+    }
+
+    #[test]
+    fn numeric_references() {
+        assert_eq!(plain("Tom&#8217;s Mug"), "Tom’s Mug");
+        assert_eq!(plain("&#82;&#36;"), "R$");
+        assert_eq!(plain("&#197;land"), "Åland");
+        assert_eq!(plain("it&#x27;s &#X2013; &#x1F600;"), "it's – 😀");
+        assert_eq!(plain("&#038;"), "&");
+    }
+
+    #[test]
+    fn invalid_or_unknown_references_stay_as_they_are() {
+        for s in [
+            "AT&T",
+            "Salt & pepper",
+            "&",
+            "&;",
+            "&#;",
+            "&#x;",
+            "&nosuchentity;",
+            "&Amp;",
+            "&amp",
+            "&copy 2024",
+            "&#0;",
+            "&#1;",
+            "&#x110000;",
+            "&#xD800;",
+            "&#99999999999999999999;",
+            "&#-38;",
+            "&#x+26;",
+            "&#12a;",
+            "Q&A; R&D",
+        ] {
+            assert_eq!(plain(s), s, "{s}");
+        }
+        // A broken reference does not stop the next one.
+        assert_eq!(plain("&bogus; &amp; &#0; &lt;"), "&bogus; & &#0; <");
+        assert_eq!(plain("a & b &amp c &amp; d"), "a & b &amp c & d");
+    }
+
+    #[test]
+    fn decodes_once() {
+        assert_eq!(plain("&amp;amp;"), "&amp;");
+        assert_eq!(plain("&amp;lt;b&amp;gt;"), "&lt;b&gt;");
+        assert_eq!(plain("&amp;#8217;"), "&#8217;");
+        assert_eq!(plain(&plain("&amp;amp;")), "&");
+    }
+
+    #[test]
+    fn only_references_change() {
+        // Tags are text in a plain-text field: nothing is stripped.
+        assert_eq!(plain("<b>x</b> &amp; <i>y</i>"), "<b>x</b> & <i>y</i>");
+        for s in [
+            "",
+            "plain",
+            "Zoë Łukasiewicz-Müller",
+            "東京都 珈琲",
+            "🎁 «Ünïcode»",
+        ] {
+            assert_eq!(plain(s), s);
+            assert!(
+                matches!(decode_entities(s), Cow::Borrowed(_)),
+                "no copy for {s}"
+            );
+        }
+        assert_eq!(plain("Crème &amp; brûlée — 東京"), "Crème & brûlée — 東京");
+        assert_eq!(decoded("Fish &amp; Chips".to_owned()), "Fish & Chips");
+    }
+
+    #[test]
+    fn the_reader_decodes_plain_text_only() {
+        let n: Named = parse(
+            &json!({"name": "Hoodie &ndash; Blue &amp; Grey", "description": "<p>Warm &amp; soft</p>"}),
+            "thing",
+        )
+        .unwrap();
+        assert_eq!(n.name.as_deref(), Some("Hoodie – Blue & Grey"));
+        assert_eq!(n.description.as_deref(), Some("<p>Warm &amp; soft</p>"));
+        // Lenient like `text`: numbers are text, null and objects are absent.
+        let n: Named = parse(&json!({"name": 42}), "thing").unwrap();
+        assert_eq!(n.name.as_deref(), Some("42"));
+        for v in [json!(null), json!({"a": 1}), json!([1])] {
+            let n: Named = parse(&json!({ "name": v }), "thing").unwrap();
+            assert_eq!(n.name, None);
+        }
+    }
 }

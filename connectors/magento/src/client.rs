@@ -1045,7 +1045,9 @@ impl StoreSession for Session {
         Ok(StoreInfo {
             // The store (group) name is what merchants name their shop; the view name
             // ("Default Store View") only when there is no group.
-            name: str_at(group, "name").or_else(|| str_at(view, "name")),
+            name: str_at(group, "name")
+                .or_else(|| str_at(view, "name"))
+                .map(cartgate_connector::lenient::decoded),
             url: str_at(Some(mine), "secure_base_url")
                 .or_else(|| str_at(Some(mine), "base_url"))
                 .or_else(|| Some(self.site_url.clone())),

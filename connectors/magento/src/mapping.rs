@@ -8,6 +8,11 @@
 //! precision (4 places) and shown with the currency's minor unit (`165` → `"165.00"`,
 //! JPY `1650` → `"1650"`).
 //!
+//! Magento keeps text as entered and escapes it on output without double-encoding, so
+//! names entered with entities (Luma's `LumaTech&trade;`, `&amp;`) show decoded in the
+//! store: plain-text fields (names, SKUs, address lines, notes, carriers, option labels)
+//! are read with `lenient::plain_text` and decoded once. Descriptions are HTML and stay.
+//!
 //! The table of what maps to what lives in `docs/mapping/magento.md`.
 
 use std::collections::BTreeMap;
@@ -20,8 +25,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use cartgate_connector::lenient::{
-    decimal, flag, id_text, int, list_or_empty, object_or_default, parse, require_id, text,
-    with_scale_of,
+    decimal, decoded, flag, id_text, int, list_or_empty, object_or_default, parse, plain_text,
+    require_id, text, with_scale_of,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -69,21 +74,21 @@ fn dec(raw: Option<&str>) -> Decimal {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct MgOrderAddress {
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     firstname: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     lastname: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     company: Option<String>,
     #[serde(deserialize_with = "strings")]
     street: Vec<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     city: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     region: Option<String>,
     #[serde(deserialize_with = "text")]
     region_code: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     postcode: Option<String>,
     #[serde(deserialize_with = "text")]
     country_id: Option<String>,
@@ -93,19 +98,20 @@ struct MgOrderAddress {
     email: Option<String>,
 }
 
-/// A list of strings (`street`); a single string is one line, other values are skipped.
+/// A list of plain-text lines (`street`), decoded like `lenient::plain_text`; a single
+/// string is one line, other values are skipped.
 fn strings<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(match v {
         Value::Array(a) => a
             .into_iter()
             .filter_map(|x| match x {
-                Value::String(s) => Some(s),
+                Value::String(s) => Some(decoded(s)),
                 Value::Number(n) => Some(n.to_string()),
                 _ => None,
             })
             .collect(),
-        Value::String(s) => s.lines().map(str::to_owned).collect(),
+        Value::String(s) => s.lines().map(|l| decoded(l.to_owned())).collect(),
         _ => Vec::new(),
     })
 }
@@ -188,11 +194,11 @@ struct MgOrder {
     customer_is_guest: bool,
     #[serde(deserialize_with = "text")]
     customer_email: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     customer_firstname: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     customer_lastname: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     customer_note: Option<String>,
     #[serde(deserialize_with = "text")]
     created_at: Option<String>,
@@ -220,7 +226,7 @@ struct MgPayment {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct MgStatusHistory {
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     comment: Option<String>,
     #[serde(deserialize_with = "text")]
     created_at: Option<String>,
@@ -260,9 +266,9 @@ struct MgOrderItem {
     product_id: Option<String>,
     #[serde(deserialize_with = "text")]
     product_type: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     sku: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
     #[serde(deserialize_with = "text")]
     qty_ordered: Option<String>,
@@ -557,9 +563,9 @@ struct MgShipment {
 struct MgTrack {
     #[serde(deserialize_with = "text")]
     entity_id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     track_number: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     title: Option<String>,
     #[serde(deserialize_with = "text")]
     carrier_code: Option<String>,
@@ -664,9 +670,9 @@ pub fn ship_body(s: &NewShipment, items: &[(String, i64)]) -> Result<Value> {
 struct MgProduct {
     #[serde(deserialize_with = "text")]
     id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     sku: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
     #[serde(deserialize_with = "text")]
     price: Option<String>,
@@ -805,7 +811,8 @@ pub struct ConfigurableOption {
 }
 
 /// Maps one configurable option of `options/all` (`attribute_id`, `label`) together with
-/// the attribute metadata of `GET /V1/products/attributes/{attribute_id}`.
+/// the attribute metadata of `GET /V1/products/attributes/{attribute_id}`. Labels are
+/// plain text (decoded once); value keys stay as Magento stores them.
 pub fn configurable_option(option: &Value, attribute: &Value) -> Option<ConfigurableOption> {
     let code = non_empty(attribute.get("attribute_code")?.as_str())?;
     let label = option
@@ -813,6 +820,7 @@ pub fn configurable_option(option: &Value, attribute: &Value) -> Option<Configur
         .and_then(Value::as_str)
         .and_then(|l| non_empty(Some(l)))
         .or_else(|| non_empty(attribute.get("default_frontend_label")?.as_str()))
+        .map(decoded)
         .unwrap_or_else(|| code.clone());
     let values = attribute
         .get("options")
@@ -825,7 +833,7 @@ pub fn configurable_option(option: &Value, attribute: &Value) -> Option<Configur
                 Value::Number(n) => n.to_string(),
                 _ => return None,
             };
-            Some((value, non_empty(o.get("label")?.as_str())?))
+            Some((value, decoded(non_empty(o.get("label")?.as_str())?)))
         })
         .collect();
     Some(ConfigurableOption {
@@ -863,7 +871,12 @@ pub fn variant(
         .iter()
         .filter_map(|o| {
             let value = attribute_text(&p.custom_attributes, &o.code)?;
-            let label = o.values.get(&value).cloned().unwrap_or(value);
+            // Labels are decoded already; a value without a label is text of its own.
+            let label = o
+                .values
+                .get(&value)
+                .cloned()
+                .unwrap_or_else(|| decoded(value));
             Some((o.label.clone(), label))
         })
         .collect();
@@ -997,9 +1010,9 @@ struct MgCustomer {
     id: Option<String>,
     #[serde(deserialize_with = "text")]
     email: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     firstname: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     lastname: Option<String>,
     #[serde(deserialize_with = "text")]
     default_billing: Option<String>,
@@ -1016,19 +1029,19 @@ struct MgCustomer {
 struct MgCustomerAddress {
     #[serde(deserialize_with = "text")]
     id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     firstname: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     lastname: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     company: Option<String>,
     #[serde(deserialize_with = "strings")]
     street: Vec<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     city: Option<String>,
     #[serde(deserialize_with = "object_or_default")]
     region: MgRegion,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     postcode: Option<String>,
     #[serde(deserialize_with = "text")]
     country_id: Option<String>,
@@ -1043,7 +1056,7 @@ struct MgCustomerAddress {
 struct MgRegion {
     #[serde(deserialize_with = "text")]
     region_code: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     region: Option<String>,
 }
 
@@ -1111,7 +1124,7 @@ struct MgCategory {
     id: Option<String>,
     #[serde(deserialize_with = "text")]
     parent_id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
     #[serde(deserialize_with = "list_or_empty")]
     custom_attributes: Vec<MgAttribute>,

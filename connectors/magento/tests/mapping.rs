@@ -64,6 +64,7 @@ fn snapshot_orders() {
         "order_virtual",
         "order_fraud",
         "order_canceled",
+        "order_entities",
     ] {
         insta::assert_json_snapshot!(name, order(&format!("{name}.json")));
     }
@@ -85,20 +86,141 @@ fn snapshot_products() {
     )
     .expect("disabled maps");
     insta::assert_json_snapshot!("product_disabled", disabled);
+    let entities = mapping::product(&fixture("product_entities.json"), &cx).expect("maps");
+    insta::assert_json_snapshot!("product_entities", entities);
 }
 
 #[test]
 fn snapshot_customers_categories_shipments() {
-    for name in ["customer_with_addresses", "customer_without_addresses"] {
+    for name in [
+        "customer_with_addresses",
+        "customer_without_addresses",
+        "customer_entities",
+    ] {
         let c = mapping::customer(&fixture(&format!("{name}.json"))).expect("customer maps");
         insta::assert_json_snapshot!(name, c);
     }
-    for name in ["category", "category_root"] {
+    for name in ["category", "category_root", "category_entities"] {
         let c = mapping::category(&fixture(&format!("{name}.json"))).expect("category maps");
         insta::assert_json_snapshot!(name, c);
     }
-    let s = mapping::shipments(&fixture("shipment_two_tracks.json")).expect("shipment maps");
-    insta::assert_json_snapshot!("shipment_two_tracks", s);
+    for name in ["shipment_two_tracks", "shipment_entities"] {
+        let s = mapping::shipments(&fixture(&format!("{name}.json"))).expect("shipment maps");
+        insta::assert_json_snapshot!(name, s);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Plain text: text entered with entities shows decoded in a Magento store
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn plain_text_fields_are_decoded_once() {
+    let o = order("order_entities.json");
+    let lines: Vec<(&str, Option<&str>)> = o
+        .line_items
+        .iter()
+        .map(|l| (l.name.as_str(), l.sku.as_deref()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            // Luma's names carry `&trade;`, as Adobe's filtered-response example shows.
+            ("Minerva LumaTech™ V-Tee", Some("WS08-XS-Blue")),
+            // Tags stay, `&amp;amp;` is decoded once, unknown references stay.
+            (
+                "Joust Duffle Bag & Strap – <b>Limited</b> &amp; &bogus;",
+                Some("MB01&S")
+            ),
+        ]
+    );
+    let c = o.customer.as_ref().expect("customer");
+    assert_eq!(c.first_name.as_deref(), Some("Seán"));
+    assert_eq!(c.last_name.as_deref(), Some("O'Brien"));
+    let b = o.billing_address.as_ref().expect("billing");
+    assert_eq!(b.company.as_deref(), Some("Smith & Sons"));
+    assert_eq!(b.line1.as_deref(), Some("1 Rue de l’Église"));
+    assert_eq!(b.line2.as_deref(), Some("Bâtiment B"));
+    assert_eq!(b.city.as_deref(), Some("Québec"));
+    assert_eq!(b.region.as_deref(), Some("Québec"));
+    assert_eq!(b.email.as_deref(), Some("sean.obrien@example.com"));
+    let s = o.shipping_address.as_ref().expect("shipping");
+    assert_eq!(s.line1.as_deref(), Some("12 Market & 5th"));
+    assert_eq!(s.line2.as_deref(), Some("Unit № 4"));
+    assert_eq!(
+        o.note.as_deref(),
+        Some("Gift wrap & card – <b>urgent</b>"),
+        "a history comment is text with entities decoded, tags kept"
+    );
+
+    let cx = mapping::ProductContext::default();
+    let p = mapping::product(&fixture("product_entities.json"), &cx).expect("maps");
+    assert_eq!(p.name, "Minerva LumaTech™ V-Tee & Tank");
+    assert_eq!(p.sku.as_deref(), Some("WS08&XS"));
+    assert_eq!(
+        p.description.as_deref(),
+        Some("<p>The Minerva LumaTech&trade; V-Tee &amp; Tank &ndash; <strong>soft</strong>.</p>"),
+        "a description is HTML: untouched"
+    );
+    let cat = mapping::category(&fixture("category_entities.json")).expect("maps");
+    assert_eq!(cat.name, "Bras & Tanks");
+    assert_eq!(
+        cat.description.as_deref(),
+        Some("<p>Bras &amp; tanks &ndash; all sizes.</p>")
+    );
+    let cu = mapping::customer(&fixture("customer_entities.json")).expect("maps");
+    assert_eq!(
+        (cu.first_name.as_deref(), cu.last_name.as_deref()),
+        (Some("Seán"), Some("O'Brien"))
+    );
+    assert_eq!(cu.addresses[1].line1.as_deref(), Some("1 Rue de l’Église"));
+    assert_eq!(cu.addresses[1].region.as_deref(), Some("Québec"));
+    let sh = mapping::shipments(&fixture("shipment_entities.json")).expect("maps");
+    assert_eq!(sh[0].carrier.as_deref(), Some("Bike & Boat Couriers"));
+    assert_eq!(sh[0].tracking_number.as_deref(), Some("BB\u{2011}7"));
+    assert_eq!(
+        sh[0].tracking_url.as_deref(),
+        Some("https://couriers.example/t?n=BB-7&lang=de")
+    );
+}
+
+#[test]
+fn option_labels_are_plain_text() {
+    let attribute = json!({
+        "attribute_code": "color", "default_frontend_label": "Farbe &amp; Muster",
+        "options": [
+            {"label": "Black &amp; White", "value": "56"},
+            {"label": "&amp;amp; literal", "value": "57"}
+        ]
+    });
+    let o = mapping::configurable_option(&json!({"attribute_id": "93"}), &attribute)
+        .expect("an option");
+    assert_eq!(o.label, "Farbe & Muster");
+    assert_eq!(
+        o.values.get("56").map(String::as_str),
+        Some("Black & White")
+    );
+    assert_eq!(
+        o.values.get("57").map(String::as_str),
+        Some("&amp; literal")
+    );
+    let child = |v: &str| {
+        json!({"id": 7, "sku": "C-1", "name": "Child &ndash; 1",
+               "custom_attributes": [{"attribute_code": "color", "value": v}]})
+    };
+    let v = mapping::variant(&child("57"), std::slice::from_ref(&o), None, None).expect("maps");
+    assert_eq!(v.name.as_deref(), Some("Child – 1"));
+    assert_eq!(
+        v.options.get("Farbe & Muster").map(String::as_str),
+        Some("&amp; literal"),
+        "a label is decoded once, not again as an option value"
+    );
+    let v = mapping::variant(&child("Ros&eacute;"), &[o], None, None).expect("maps");
+    assert_eq!(
+        v.options.get("Farbe & Muster").map(String::as_str),
+        Some("Rosé"),
+        "a value without a label is text of its own"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -480,6 +602,23 @@ fn official_samples_map() {
     assert_eq!(o.status, OrderStatus::Pending);
     assert_eq!(o.total.as_deref(), Some("165.00"));
     assert_eq!(o.line_items[0].sku.as_deref(), Some("WS12-M-Orange"));
+    // "Retrieve filtered responses" shows a Luma item named `Minerva LumaTech&trade; V-Tee-XS-Blue`
+    // (a fragment with trailing commas): as an order line it reads as plain text.
+    let fragment =
+        std::fs::read_to_string(dir.join(
+            "retrieve-filtered-responses/03-top-level-object-with-selected-fields.example.txt",
+        ))
+        .expect("sample");
+    let field = |key: &str| -> String {
+        let at = fragment.find(&format!("\"{key}\": \"")).expect(key) + key.len() + 5;
+        fragment[at..].split('"').next().unwrap().to_owned()
+    };
+    let raw = json!({"entity_id": 1, "items": [
+        {"item_id": 1, "name": field("name"), "sku": field("sku"), "qty_ordered": 1}
+    ]});
+    let o = mapping::order(&raw).expect("maps");
+    assert_eq!(field("name"), "Minerva LumaTech&trade; V-Tee-XS-Blue");
+    assert_eq!(o.line_items[0].name, "Minerva LumaTech™ V-Tee-XS-Blue");
     for p in [
         "create-simple-products/02-create-the-first-simple-product.response.json",
         "create-configurable-product/02-step-2-create-the-configurable-product.response.json",

@@ -199,6 +199,27 @@ fn products_variants_and_defaults() {
     assert_eq!(u.currency, None);
 }
 
+/// Shopify stores text as typed and never escapes it: `&amp;` in a title is the merchant's
+/// text, so nothing is decoded (docs/mapping/shopify.md), unlike WooCommerce and Magento.
+#[test]
+fn text_is_passed_as_shopify_sends_it() {
+    let mut raw = fixture("product_variants.json");
+    raw["title"] = json!("Fish &amp; Chips &ndash; Tom&#8217;s");
+    raw["variants"]["nodes"][0]["sku"] = json!("F&amp;C-1");
+    raw["variants"]["nodes"][0]["selectedOptions"][0]["value"] = json!("S &amp; M");
+    let p = mapping::product(&raw, Some("USD")).expect("maps");
+    assert_eq!(p.name, "Fish &amp; Chips &ndash; Tom&#8217;s");
+    assert_eq!(p.variants[0].sku.as_deref(), Some("F&amp;C-1"));
+    assert_eq!(
+        p.variants[0].options.get("Size").map(String::as_str),
+        Some("S &amp; M")
+    );
+    assert_eq!(
+        p.description.as_deref(),
+        Some("<p>Müller Wool Socks 2: made to last.</p>")
+    );
+}
+
 #[test]
 fn lenient_on_odd_upstream_data() {
     // Missing optional fields, numbers where strings are usual, junk in lists.

@@ -628,7 +628,8 @@ impl StoreSession for Session {
             ))
         });
         Ok(StoreInfo {
-            name: str_at(&index, "/name"),
+            // WordPress stores the site title through esc_html (`Tom &amp; Jerry&#039;s`).
+            name: str_at(&index, "/name").map(cartgate_connector::lenient::decoded),
             url: str_at(&status, "/environment/site_url")
                 .or_else(|| str_at(&index, "/url"))
                 .or_else(|| Some(self.site_url.clone())),

@@ -7,12 +7,19 @@
 //! string `"parent"`), so the helpers below accept either form instead of failing a whole
 //! page over one odd field. Only a missing id or a non-object fails a mapping.
 //!
+//! WordPress keeps text HTML-escaped (kses turns `&` into `&amp;`, term and site names go
+//! through `esc_html`, generated variation names use `&ndash;`), so every plain-text field
+//! (names, SKUs, address lines, carriers, notes) is read with `lenient::plain_text`, which
+//! decodes character references once. Descriptions are HTML and stay as sent; e-mails,
+//! phones, codes and URLs are not text to decode.
+//!
 //! The table of what maps to what lives in `docs/mapping/woocommerce.md`.
 
 use std::collections::BTreeMap;
 
 use cartgate_connector::lenient::{
-    decimal, id_text, int, list_or_empty, object_or_default, parse, require_id, text, with_scale_of,
+    decimal, id_text, int, list_or_empty, object_or_default, parse, plain_text, require_id, text,
+    with_scale_of,
 };
 use cartgate_connector::model::*;
 use cartgate_connector::util::{money, non_empty, utc_time};
@@ -37,21 +44,21 @@ fn stock_managed<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WcAddress {
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     first_name: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     last_name: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     company: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     address_1: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     address_2: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     city: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     state: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     postcode: Option<String>,
     #[serde(deserialize_with = "text")]
     country: Option<String>,
@@ -114,7 +121,7 @@ struct WcOrder {
     total_tax: Option<String>,
     #[serde(deserialize_with = "text")]
     customer_id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     customer_note: Option<String>,
     #[serde(deserialize_with = "object_or_default")]
     billing: WcAddress,
@@ -131,7 +138,7 @@ struct WcOrder {
 struct WcLineItem {
     #[serde(deserialize_with = "text")]
     id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
     #[serde(deserialize_with = "text")]
     product_id: Option<String>,
@@ -143,7 +150,7 @@ struct WcLineItem {
     subtotal: Option<String>,
     #[serde(deserialize_with = "text")]
     total: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     sku: Option<String>,
     /// A number in wc/v3 (`"price": 3`), unlike every other amount.
     #[serde(deserialize_with = "text")]
@@ -328,15 +335,15 @@ pub fn order(raw: &Value) -> Result<Order> {
 struct WcTracking {
     #[serde(deserialize_with = "text")]
     tracking_id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     tracking_provider: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     custom_tracking_provider: Option<String>,
     #[serde(deserialize_with = "text")]
     tracking_link: Option<String>,
     #[serde(deserialize_with = "text")]
     custom_tracking_link: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     tracking_number: Option<String>,
     #[serde(deserialize_with = "text")]
     date_shipped: Option<String>,
@@ -407,7 +414,9 @@ pub fn shipment_note(s: &NewShipment) -> String {
 struct WcNote {
     #[serde(deserialize_with = "text")]
     id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    /// WordPress filters notes through kses, which stores a bare `&` (in a carrier name or
+    /// a tracking URL's query) as `&amp;`: decoded before the note is parsed.
+    #[serde(deserialize_with = "plain_text")]
     note: Option<String>,
     #[serde(deserialize_with = "text")]
     date_created_gmt: Option<String>,
@@ -447,11 +456,11 @@ pub fn shipment_from_note(raw: &Value) -> Option<Shipment> {
 struct WcProduct {
     #[serde(deserialize_with = "text")]
     id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
     #[serde(deserialize_with = "text")]
     description: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     sku: Option<String>,
     #[serde(deserialize_with = "text")]
     status: Option<String>,
@@ -491,9 +500,9 @@ struct WcVariation {
     #[serde(deserialize_with = "text")]
     id: Option<String>,
     /// Only newer WooCommerce versions send a variation name.
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     sku: Option<String>,
     #[serde(deserialize_with = "text")]
     price: Option<String>,
@@ -508,9 +517,9 @@ struct WcVariation {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WcVariationAttribute {
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     option: Option<String>,
 }
 
@@ -624,9 +633,9 @@ struct WcCustomer {
     id: Option<String>,
     #[serde(deserialize_with = "text")]
     email: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     first_name: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     last_name: Option<String>,
     #[serde(deserialize_with = "object_or_default")]
     billing: WcAddress,
@@ -664,7 +673,7 @@ pub fn customer(raw: &Value) -> Result<Customer> {
 struct WcCategory {
     #[serde(deserialize_with = "text")]
     id: Option<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "plain_text")]
     name: Option<String>,
     #[serde(deserialize_with = "text")]
     parent: Option<String>,

@@ -29,7 +29,12 @@ async fn info_validates_credentials() {
     let sb = start_sandbox().await;
     let info = sb.session().info(&cx()).await.expect("info");
     assert!(info.currency.is_some(), "{info:?}");
-    assert!(info.name.is_some(), "{info:?}");
+    // The sandbox serves the site title as WordPress stores it (esc_html).
+    assert_eq!(
+        info.name.as_deref(),
+        Some("Cartgate's Sandbox Shop & Café"),
+        "plain text"
+    );
 
     let mut wrong = sb.credentials();
     wrong["consumer_secret"] = json!("cs_not_the_secret");

@@ -36,6 +36,7 @@ fn snapshot_orders() {
         "order_non_ascii",
         "order_jpy",
         "order_cancelled",
+        "order_entities",
     ] {
         insta::assert_json_snapshot!(name, order(&format!("{name}.json")));
     }
@@ -53,15 +54,27 @@ fn snapshot_products() {
     insta::assert_json_snapshot!("product_simple", simple);
     let draft = mapping::product(&fixture("product_draft.json"), &[], None).expect("draft maps");
     insta::assert_json_snapshot!("product_draft", draft);
+    let variations = fixture("product_entities_variations.json");
+    let entities = mapping::product(
+        &fixture("product_entities.json"),
+        variations.as_array().expect("an array of variations"),
+        Some("EUR"),
+    )
+    .expect("entities map");
+    insta::assert_json_snapshot!("product_entities", entities);
 }
 
 #[test]
 fn snapshot_customers_and_categories() {
-    for name in ["customer_with_addresses", "customer_without_addresses"] {
+    for name in [
+        "customer_with_addresses",
+        "customer_without_addresses",
+        "customer_entities",
+    ] {
         let c = mapping::customer(&fixture(&format!("{name}.json"))).expect(name);
         insta::assert_json_snapshot!(name, c);
     }
-    for name in ["category_nested", "category_root"] {
+    for name in ["category_nested", "category_root", "category_entities"] {
         let c = mapping::category(&fixture(&format!("{name}.json"))).expect(name);
         insta::assert_json_snapshot!(name, c);
     }
@@ -288,6 +301,126 @@ fn shipments_change_fulfillment() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Plain text: WordPress keeps text HTML-escaped; the unified model carries plain text
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn order_text_is_plain_text() {
+    let o = order("order_entities.json");
+    let names: Vec<&str> = o.line_items.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Woo Single #1",
+            // As the docs' order samples name a variation line.
+            "Ship Your Idea – Color: Black, Size: M Test",
+            "Tom’s \"Classic\" Mug & Saucer – 0.3\u{a0}l",
+            // Tags are not stripped, `&amp;amp;` is decoded once, and references that are
+            // incomplete (`&copy` without `;`) or unknown stay as they are.
+            "<b>Limited</b> Tote & Bag &amp; more &copy 2024 &bogus;",
+        ]
+    );
+    assert_eq!(o.line_items[2].sku.as_deref(), Some("MUG&SAUCER"));
+    assert_eq!(
+        o.note.as_deref(),
+        Some("Ring twice – leave it with Smith & Sons. Code: &lt;GIFT&gt;")
+    );
+    let b = o.billing_address.expect("billing");
+    assert_eq!(b.first_name.as_deref(), Some("Seán"));
+    assert_eq!(b.last_name.as_deref(), Some("O'Brien"));
+    assert_eq!(b.company.as_deref(), Some("Smith & Sons"));
+    assert_eq!(b.line1.as_deref(), Some("969 Market & 5th"));
+    assert_eq!(b.line2.as_deref(), Some("Suite № 4"));
+    let s = o.shipping_address.expect("shipping");
+    assert_eq!(s.line1.as_deref(), Some("Rue de l’Église 7"));
+    assert_eq!(s.city.as_deref(), Some("Québec"));
+    let c = o.customer.expect("a contact");
+    assert_eq!(
+        (c.first_name.as_deref(), c.last_name.as_deref()),
+        (Some("Seán"), Some("O'Brien"))
+    );
+}
+
+#[test]
+fn catalogue_text_is_plain_text_and_descriptions_stay_html() {
+    let variations = fixture("product_entities_variations.json");
+    let p = mapping::product(
+        &fixture("product_entities.json"),
+        variations.as_array().expect("array"),
+        None,
+    )
+    .expect("maps");
+    assert_eq!(p.name, "Kaffee & Kuchen Set – Tom’s Wahl");
+    assert_eq!(p.sku.as_deref(), Some("K&K-SET"));
+    assert_eq!(
+        p.description.as_deref(),
+        Some("<p>Kaffee &amp; Kuchen for two &ndash; <strong>hand-made</strong>.</p>"),
+        "a description is HTML: untouched"
+    );
+    let v = &p.variants[0];
+    assert_eq!(
+        v.name.as_deref(),
+        Some("Kaffee & Kuchen Set – Black & White, S")
+    );
+    assert_eq!(v.sku.as_deref(), Some("K&K-BW-S"));
+    assert_eq!(
+        v.options.get("Größe").map(String::as_str),
+        Some("S"),
+        "{:?}",
+        v.options
+    );
+    assert_eq!(
+        v.options.get("Color").map(String::as_str),
+        Some("Black & White")
+    );
+    // Without a variation name, the decoded option values name it.
+    assert_eq!(p.variants[1].name.as_deref(), Some("Grün / M"));
+
+    let cat = mapping::category(&fixture("category_entities.json")).expect("maps");
+    assert_eq!(cat.name, "Books & Music");
+    assert_eq!(
+        cat.description.as_deref(),
+        Some("<p>Books &amp; records &ndash; new and used.</p>")
+    );
+
+    let c = mapping::customer(&fixture("customer_entities.json")).expect("maps");
+    assert_eq!(c.first_name.as_deref(), Some("Seán"));
+    assert_eq!(c.last_name.as_deref(), Some("O'Brien"));
+    assert_eq!(c.addresses[0].company.as_deref(), Some("Smith & Sons"));
+    assert_eq!(c.email.as_deref(), Some("sean.obrien@example.com"));
+}
+
+#[test]
+fn shipment_text_is_plain_text() {
+    let t = mapping::shipment_from_tracking(&json!({
+        "tracking_id": "b1", "tracking_provider": "",
+        "custom_tracking_provider": "Bike &amp; Boat Couriers", "tracking_number": "BB&#8209;7",
+        "custom_tracking_link": "https://couriers.example/t?n=BB-7&lang=de"
+    }))
+    .expect("maps");
+    assert_eq!(t.carrier.as_deref(), Some("Bike & Boat Couriers"));
+    assert_eq!(t.tracking_number.as_deref(), Some("BB\u{2011}7"));
+    assert_eq!(
+        t.tracking_url.as_deref(),
+        Some("https://couriers.example/t?n=BB-7&lang=de")
+    );
+    // WordPress stores a note's bare `&` as `&amp;` (kses): the note cartgate wrote for a
+    // shipment reads back with the carrier and URL it was given.
+    let n = mapping::shipment_from_note(&json!({
+        "id": 12,
+        "note": "Shipped with Bike &amp; Boat: BB7 https://couriers.example/t?n=BB7&amp;lang=de",
+        "date_created_gmt": "2024-04-02T13:20:00"
+    }))
+    .expect("our note");
+    assert_eq!(n.carrier.as_deref(), Some("Bike & Boat"));
+    assert_eq!(n.tracking_number.as_deref(), Some("BB7"));
+    assert_eq!(
+        n.tracking_url.as_deref(),
+        Some("https://couriers.example/t?n=BB7&lang=de")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // Products, customers, categories
 // ---------------------------------------------------------------------------------------
 
@@ -497,6 +630,11 @@ fn official_samples_map() {
         o.created_at.map(|t| t.to_rfc3339()).as_deref(),
         Some("2017-03-22T19:28:02+00:00")
     );
+    // The sample names its variation line `Ship Your Idea &ndash; Color: Black, Size: M Test`.
+    assert_eq!(
+        o.line_items[1].name, "Ship Your Idea – Color: Black, Size: M Test",
+        "plain text"
+    );
     let p = mapping::product(
         &read("products/05-retrieve-a-product.response.json"),
         &[],
@@ -530,7 +668,8 @@ fn official_samples_map() {
         let list = read(p);
         for item in list.as_array().expect("a list sample") {
             let ok = match kind {
-                "order" => mapping::order(item).is_ok(),
+                "order" => mapping::order(item)
+                    .is_ok_and(|o| o.line_items.iter().all(|l| !l.name.contains("&ndash;"))),
                 "product" => mapping::product(item, &[], None).is_ok(),
                 "customer" => mapping::customer(item).is_ok(),
                 _ => mapping::category(item).is_ok(),

@@ -168,7 +168,9 @@ const CATALOG: [CatalogEntry; 12] = [
         &[8],
         Some("<p>Vanilla, caramel, a hint of smoke.</p>"),
     ),
-    ("Sprite Yoga Strap", "YS6", 1400, &[3], None),
+    // Luma's own catalogue stores names with entities (`LumaTech&trade;`): Magento keeps
+    // text as entered and shows it decoded.
+    ("Sprite LumaTech&trade; Yoga Strap", "YS6", 1400, &[3], None),
     (
         "Ingrid Hoodie",
         "WH01",

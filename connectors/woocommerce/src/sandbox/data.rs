@@ -211,6 +211,49 @@ pub fn slugify(s: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
+/// Text as WordPress stores what it filters through kses (product names and descriptions,
+/// `wp_kses_normalize_entities`): a `&` that does not start a character reference becomes
+/// `&amp;`; references are kept. The REST API then serves the stored text, which is why a
+/// real store answers `Fish &amp; Chips` for a product named "Fish & Chips".
+pub fn kses(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let reference = tail[1..].find(';').map(|j| &tail[..j + 2]).filter(|r| {
+            let inner = &r[1..r.len() - 1];
+            inner.len() <= 32
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'#')
+                && cartgate_connector::lenient::decode_entities(r) != *r
+        });
+        match reference {
+            Some(r) => {
+                out.push_str(r);
+                rest = &tail[r.len()..];
+            }
+            None => {
+                out.push_str("&amp;");
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Text as `esc_html` stores it (term names, the site title): [`kses`]'s `&` plus
+/// `<`, `>`, `"` and `'` (`&#039;`, as WordPress writes it).
+pub fn esc_html(s: &str) -> String {
+    kses(s)
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#039;")
+}
+
 fn links(base: &str, path: &str, collection: &str) -> Value {
     json!({
         "self": [{"href": format!("{base}/wp-json/wc/v3{path}")}],
@@ -516,7 +559,8 @@ impl Db {
             self.categories.insert(
                 id,
                 json!({
-                    "id": id, "name": name, "slug": slugify(name), "parent": parent,
+                    // WordPress keeps term names through esc_html: `Accessoires &amp; Küche`.
+                    "id": id, "name": esc_html(name), "slug": slugify(name), "parent": parent,
                     "description": desc, "display": "default", "image": image, "menu_order": 0, "count": 0,
                     "_links": links(&self.base, &format!("/products/categories/{id}"), "/products/categories"),
                 }),
@@ -598,8 +642,10 @@ impl Db {
             ("Zip Hoodie", &[18], true),
             ("T-Shirt", &[19], true),
             ("Vinyl «Ünïcode»", &[21], false),
-            ("Beanie", &[16, 22], false),
-            ("Mug 珈琲", &[22], false),
+            // Stored as WordPress does (see `kses`): `Beanie &amp; Schal`, and a name
+            // typed with references keeps them (`Mug &ldquo;珈琲&rdquo;`).
+            ("Beanie & Schal", &[16, 22], false),
+            ("Mug &ldquo;珈琲&rdquo;", &[22], false),
             ("Poster", &[], false),
             ("Classic Hoodie", &[17], true),
         ];
@@ -612,17 +658,21 @@ impl Db {
             let modified = (created + rng.gen_range(0..420 * 86_400)).min(SANDBOX_EPOCH - 3600);
             let mut p = blank_product(&base, id, created);
             set_date(&mut p, "date_modified", modified);
-            let name = format!("{kind} #{}", i + 1);
-            p["slug"] = json!(slugify(&name));
-            p["permalink"] = json!(format!("{base}/product/{}/", slugify(&name)));
-            p["name"] = json!(name);
+            // Slugs and file names come from the text a person reads; name and
+            // descriptions are stored as WordPress stores them.
+            let plain_kind = cartgate_connector::lenient::decode_entities(kind).into_owned();
+            let html_kind = kses(kind);
+            let slug = slugify(&format!("{plain_kind} #{}", i + 1));
+            p["slug"] = json!(slug);
+            p["permalink"] = json!(format!("{base}/product/{slug}/"));
+            p["name"] = json!(format!("{html_kind} #{}", i + 1));
             p["description"] = json!(if i % 5 == 4 {
                 String::new()
             } else {
-                format!("<p>{kind} — made with care in Berlin.</p>\n")
+                format!("<p>{html_kind} — made with care in Berlin.</p>\n")
             });
             p["short_description"] = json!(if i % 2 == 0 {
-                format!("<p>{kind}</p>\n")
+                format!("<p>{html_kind}</p>\n")
             } else {
                 String::new()
             });
@@ -654,14 +704,14 @@ impl Db {
                 let mut imgs = vec![image(
                     &base,
                     self.next_id(),
-                    &format!("{}-front", slugify(kind)),
+                    &format!("{}-front", slugify(&plain_kind)),
                     created,
                 )];
                 if i % 4 == 0 {
                     imgs.push(image(
                         &base,
                         self.next_id(),
-                        &format!("{}-back", slugify(kind)),
+                        &format!("{}-back", slugify(&plain_kind)),
                         created,
                     ));
                 }
@@ -718,7 +768,7 @@ impl Db {
                         v["image"] = image(
                             &base,
                             self.next_id(),
-                            &format!("{}-{}", slugify(kind), size.to_lowercase()),
+                            &format!("{}-{}", slugify(&plain_kind), size.to_lowercase()),
                             created,
                         );
                     }
@@ -1114,6 +1164,41 @@ mod tests {
         assert_eq!(cents("12.5"), Some(1250));
         assert_eq!(slugify("Accessoires & Küche"), "accessoires-kuche");
         assert_eq!(slugify("Mug 珈琲"), "mug-%e7%8f%88%e7%90%b2");
+    }
+
+    #[test]
+    fn text_is_stored_as_wordpress_stores_it() {
+        assert_eq!(kses("Fish & Chips"), "Fish &amp; Chips");
+        assert_eq!(
+            kses("Fish &amp; Chips"),
+            "Fish &amp; Chips",
+            "references are kept"
+        );
+        assert_eq!(
+            kses("Tom&#8217;s &ndash; A&B;"),
+            "Tom&#8217;s &ndash; A&amp;B;"
+        );
+        assert_eq!(kses("& x &; &bogus; &"), "&amp; x &amp;; &amp;bogus; &amp;");
+        assert_eq!(kses("<b>x</b>"), "<b>x</b>");
+        assert_eq!(
+            esc_html("Cartgate's <Shop> & \"Café\""),
+            "Cartgate&#039;s &lt;Shop&gt; &amp; &quot;Café&quot;"
+        );
+        let db = Db::seed(&SandboxOptions::default(), "http://127.0.0.1:1");
+        assert_eq!(db.categories[&22]["name"], "Accessoires &amp; Küche");
+        assert_eq!(db.categories[&22]["slug"], "accessoires-kuche");
+        let names: Vec<&str> = db
+            .products
+            .values()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(names.contains(&"Beanie &amp; Schal #4"), "{names:?}");
+        assert!(names.contains(&"Mug &ldquo;珈琲&rdquo; #5"), "{names:?}");
+        let beanie = db
+            .products
+            .values()
+            .find(|p| p["name"] == "Beanie &amp; Schal #4");
+        assert_eq!(beanie.unwrap()["slug"], "beanie-schal-4");
     }
 
     #[test]

@@ -486,7 +486,8 @@ async fn index(State(s): State<S>) -> Json<Value> {
         }
     }
     Json(json!({
-        "name": "Cartgate Sandbox Shop",
+        // WordPress keeps the site title through esc_html.
+        "name": data::esc_html("Cartgate's Sandbox Shop & Café"),
         "description": "Ein WooCommerce-Shop, simuliert von cartgate",
         "url": s.base_url,
         "home": s.base_url,
@@ -1316,7 +1317,12 @@ fn apply_product_fields(
             if !v.is_string() {
                 return Err(invalid_param(k, &format!("{k} is not of type string.")));
             }
-            p[*k] = json!(v.as_str().unwrap_or("").trim());
+            let v = v.as_str().unwrap_or("").trim();
+            // WooCommerce filters names and descriptions through kses (`&` → `&amp;`).
+            p[*k] = match *k {
+                "name" | "description" | "short_description" => json!(data::kses(v)),
+                _ => json!(v),
+            };
         }
     }
     if let Some(st) = body.get("status") {
