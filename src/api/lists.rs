@@ -1,8 +1,9 @@
 //! List and count parameters, their validation, and cursors.
 //!
-//! A cursor is `base64url(payload).base64url(hmac)`: the payload binds the store, the
-//! resource and a fingerprint of the filters to the connector's own paging state, so a
-//! cursor cannot be forged, moved to another store, or reused with other filters.
+//! A cursor is `base64url(payload).base64url(hmac)`: the payload binds its owner (the store,
+//! or the account for the request log), the list and a fingerprint of the filters to the
+//! paging state (the connector's own, or the log's position), so a cursor cannot be forged,
+//! moved to another store or list, or reused with other filters.
 
 use cartgate_connector::model::{OrderStatus, ProductStatus};
 use cartgate_connector::page::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -14,28 +15,6 @@ use utoipa::IntoParams;
 
 use crate::crypto::Signers;
 use crate::error::{ApiError, ApiResult};
-
-/// Paging and `include` common to every list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// Page size, 1..=250 (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// `raw` adds each object's untouched platform payload as `raw`.
-    pub include: Option<String>,
-}
-
-/// Time filters (RFC 3339).
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TimeFilters {
-    pub created_from: Option<String>,
-    pub created_to: Option<String>,
-    pub updated_from: Option<String>,
-    pub updated_to: Option<String>,
-}
 
 macro_rules! query_struct {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
@@ -121,7 +100,8 @@ query_struct!(IncludeQuery {
     include: Option<String>,
 });
 
-fn time(name: &str, v: &Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
+/// An optional RFC 3339 query value.
+pub fn time(name: &str, v: &Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
     v.as_deref()
         .map(|s| {
             DateTime::parse_from_rfc3339(s)
@@ -273,7 +253,7 @@ impl CustomerListQuery {
 #[derive(Serialize, Deserialize)]
 struct CursorPayload {
     v: u8,
-    /// store id
+    /// owner: the store id, or the account id for the request log
     s: String,
     /// resource
     r: String,
@@ -283,23 +263,24 @@ struct CursorPayload {
     st: Value,
 }
 
-fn fingerprint(f: &Filters) -> String {
+fn fingerprint(f: &impl Serialize) -> String {
     let json = serde_json::to_vec(f).unwrap_or_default();
     hex::encode(&ring::digest::digest(&ring::digest::SHA256, &json).as_ref()[..8])
 }
 
-/// Issues and checks cursors for one store, resource and filter set.
+/// Issues and checks cursors for one owner (a store, or an account's log), list and filter
+/// set.
 pub struct CursorScope<'a> {
     pub signers: &'a Signers,
-    pub store_id: &'a str,
+    pub owner: &'a str,
     pub resource: &'static str,
 }
 
 impl CursorScope<'_> {
-    pub fn issue(&self, filters: &Filters, state: Option<Value>) -> Option<String> {
+    pub fn issue(&self, filters: &impl Serialize, state: Option<Value>) -> Option<String> {
         let payload = CursorPayload {
             v: 1,
-            s: self.store_id.to_owned(),
+            s: self.owner.to_owned(),
             r: self.resource.to_owned(),
             f: fingerprint(filters),
             st: state?,
@@ -310,14 +291,14 @@ impl CursorScope<'_> {
         )
     }
 
-    pub fn read(&self, cursor: &str, filters: &Filters) -> ApiResult<Value> {
+    pub fn read(&self, cursor: &str, filters: &impl Serialize) -> ApiResult<Value> {
         let bytes = self
             .signers
             .verify_cursor(cursor)
             .ok_or_else(|| ApiError::invalid_cursor("the cursor is malformed or was altered"))?;
         let p: CursorPayload = serde_json::from_slice(&bytes)
             .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
-        if p.v != 1 || p.s != self.store_id || p.r != self.resource {
+        if p.v != 1 || p.s != self.owner || p.r != self.resource {
             return Err(ApiError::invalid_cursor(
                 "the cursor belongs to another store or list",
             ));
@@ -330,6 +311,18 @@ impl CursorScope<'_> {
         Ok(p.st)
     }
 
+    /// The paging state of a `cursor` query value (none for the first page).
+    pub fn state(
+        &self,
+        cursor: &Option<String>,
+        filters: &impl Serialize,
+    ) -> ApiResult<Option<Value>> {
+        match cursor.as_deref() {
+            None | Some("") => Ok(None),
+            Some(c) => self.read(c, filters).map(Some),
+        }
+    }
+
     /// Builds the connector's list parameters from a validated query.
     pub fn params(
         &self,
@@ -337,13 +330,9 @@ impl CursorScope<'_> {
         cursor: &Option<String>,
         filters: Filters,
     ) -> ApiResult<ListParams> {
-        let state = match cursor.as_deref() {
-            None | Some("") => None,
-            Some(c) => Some(self.read(c, &filters)?),
-        };
         Ok(ListParams {
             limit: limit(limit_q)?,
-            state,
+            state: self.state(cursor, &filters)?,
             filters,
         })
     }

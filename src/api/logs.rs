@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::docs::CommonErrors;
 use super::extract::{ApiQuery, Scope};
+use super::lists::{time, CursorScope};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{LogQuery, LogRecord};
@@ -71,14 +72,13 @@ pub struct LogList {
     pub next_cursor: Option<String>,
 }
 
-fn time(name: &str, v: &Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
-    v.as_deref()
-        .map(|s| {
-            DateTime::parse_from_rfc3339(s)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| ApiError::validation(format!("{name} must be an RFC 3339 time")))
-        })
-        .transpose()
+/// The filters of a log query as the client sent them: what its cursors are bound to.
+#[derive(Serialize)]
+struct LogFilters<'a> {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    store_id: &'a Option<String>,
+    status: Option<u16>,
 }
 
 /// This account's requests of the retention period (default 30 days), newest first.
@@ -90,29 +90,32 @@ pub async fn list_logs(
     ApiQuery(q): ApiQuery<LogListQuery>,
 ) -> ApiResult<Json<LogList>> {
     let limit = super::lists::limit(q.limit)? as usize;
+    let filters = LogFilters {
+        from: time("from", &q.from)?,
+        to: time("to", &q.to)?,
+        store_id: &q.store_id,
+        status: q.status,
+    };
+    let cursors = CursorScope {
+        signers: &state.signers,
+        owner: &scope.account.id,
+        resource: "logs",
+    };
+    let before = cursors
+        .state(&q.cursor, &filters)?
+        .map(serde_json::from_value::<(DateTime<Utc>, String)>)
+        .transpose()
+        .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
     let retention_start =
         Utc::now() - chrono::Duration::days(state.settings.log_retention_days as i64);
-    let from = time("from", &q.from)?.map_or(retention_start, |f| f.max(retention_start));
-    let before = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => {
-            let bytes = state.signers.verify_cursor(c).ok_or_else(|| {
-                ApiError::invalid_cursor("the cursor is malformed or was altered")
-            })?;
-            let (acct, at, id): (String, DateTime<Utc>, String) = serde_json::from_slice(&bytes)
-                .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
-            if acct != scope.account.id {
-                return Err(ApiError::invalid_cursor(
-                    "the cursor belongs to another list",
-                ));
-            }
-            Some((at, id))
-        }
-    };
     let query = LogQuery {
-        from: Some(from),
-        to: time("to", &q.to)?,
-        store_id: q.store_id,
+        from: Some(
+            filters
+                .from
+                .map_or(retention_start, |f| f.max(retention_start)),
+        ),
+        to: filters.to,
+        store_id: q.store_id.clone(),
         status: q.status,
         before,
         limit: limit + 1,
@@ -120,10 +123,8 @@ pub async fn list_logs(
     let mut rows = state.storage.list_logs(&scope.account.id, &query).await?;
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
-        rows.last().and_then(|last| {
-            let payload = serde_json::to_vec(&(&scope.account.id, last.at, &last.id)).ok()?;
-            Some(state.signers.sign_cursor(&payload))
-        })
+        rows.last()
+            .and_then(|last| cursors.issue(&filters, Some(serde_json::json!([last.at, last.id]))))
     } else {
         None
     };

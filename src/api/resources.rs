@@ -71,7 +71,7 @@ pub struct CategoryPath {
 fn cursors<'a>(state: &'a AppState, store_id: &'a str, resource: &'static str) -> CursorScope<'a> {
     CursorScope {
         signers: &state.signers,
-        store_id,
+        owner: store_id,
         resource,
     }
 }

@@ -438,12 +438,7 @@ impl Storage for EmbeddedStorage {
             {
                 let (_, v) = row.map_err(unavailable)?;
                 let e: LogRecord = from_json(v.value())?;
-                if q.to.is_some_and(|to| e.at > to)
-                    || q.store_id
-                        .as_ref()
-                        .is_some_and(|s| e.store_id.as_ref() != Some(s))
-                    || q.status.is_some_and(|s| e.status != s)
-                {
+                if !q.matches(&e) {
                     continue;
                 }
                 out.push(e);

@@ -113,6 +113,24 @@ pub struct LogQuery {
     pub limit: usize,
 }
 
+impl LogQuery {
+    /// Whether an entry of the account's log range answers the query: within the times,
+    /// strictly before the cursor position (newest first), of the store and status asked.
+    pub fn matches(&self, e: &LogRecord) -> bool {
+        self.from.is_none_or(|from| e.at >= from)
+            && self.to.is_none_or(|to| e.at <= to)
+            && self
+                .before
+                .as_ref()
+                .is_none_or(|(at, id)| (e.at, &e.id) < (*at, id))
+            && self
+                .store_id
+                .as_ref()
+                .is_none_or(|s| e.store_id.as_ref() == Some(s))
+            && self.status.is_none_or(|s| e.status == s)
+    }
+}
+
 /// Sealed gateway secrets live under this meta key.
 pub const META_SECRETS: &str = "gateway_secrets";
 

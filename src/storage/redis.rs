@@ -455,17 +455,7 @@ impl Storage for RedisStorage {
             let n = page.len();
             for raw in page {
                 let e: LogRecord = from_json(&raw)?;
-                let before_cursor = match &q.before {
-                    Some((at, id)) => e.at < *at || (e.at == *at && e.id < *id),
-                    None => true,
-                };
-                if !before_cursor
-                    || q.to.is_some_and(|to| e.at > to)
-                    || q.store_id
-                        .as_ref()
-                        .is_some_and(|s| e.store_id.as_ref() != Some(s))
-                    || q.status.is_some_and(|s| e.status != s)
-                {
+                if !q.matches(&e) {
                     continue;
                 }
                 out.push(e);

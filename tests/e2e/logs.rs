@@ -329,3 +329,50 @@ async fn a_panicking_handler_is_logged_and_counted() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// The log pages like every list: its cursors walk every entry once, newest first, and are
+/// bound to the account and to the filters they were issued for.
+#[tokio::test]
+async fn log_cursors_page_and_are_bound_to_their_filters() {
+    let w = World::new().await;
+    for _ in 0..5 {
+        w.client.ok("/v1/stores").await;
+    }
+    let all = logs_until(&w.client, "/v1/logs?status=200&limit=250", 6).await;
+    let mut walked = Vec::new();
+    let mut path = "/v1/logs?status=200&limit=2".to_owned();
+    loop {
+        let page = w.client.ok(&path).await;
+        walked.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/logs?status=200&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    // The walk logs requests of its own (newer than `all`); each entry comes once, newest
+    // first, and every entry of `all` is on some page.
+    let key = |e: &Value| (e["at"].as_str().unwrap().to_owned(), e["id"].to_string());
+    let keys: Vec<_> = walked.iter().map(key).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+    for e in &all {
+        assert!(keys.contains(&key(e)), "{e} is on a page");
+    }
+
+    let first = w.client.ok("/v1/logs?status=200&limit=1").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    w.client
+        .get(&format!("/v1/logs?status=404&limit=1&cursor={cursor}"))
+        .await
+        .problem(400, "invalid_cursor");
+    let other = w.gw.account("other").await;
+    other
+        .get(&format!("/v1/logs?status=200&limit=1&cursor={cursor}"))
+        .await
+        .problem(400, "invalid_cursor");
+    w.client
+        .ok(&format!("/v1/logs?status=200&limit=1&cursor={cursor}"))
+        .await;
+}
