@@ -70,24 +70,32 @@ fn health_routes() -> OpenApiRouter<Arc<AppState>> {
 
 /// The OpenAPI document, generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, spec) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (_, mut spec) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(v1())
         .merge(admin_routes())
         .merge(health_routes())
         .split_for_parts();
+    crate::idempotency::document(&mut spec);
     spec
 }
 
 /// The whole application with its tower stack.
 pub fn router(state: Arc<AppState>) -> Router {
+    // The same routes without layers: idempotent replays read a resource again through them.
+    let (reads, _) = v1().split_for_parts();
     let (v1, _) = v1().split_for_parts();
+    let replays =
+        crate::idempotency::IdempotencyLayer::new(state.clone(), reads.with_state(state.clone()));
     let (admin, _) = admin_routes().split_for_parts();
     let (health, _) = health_routes().split_for_parts();
     let spec = openapi();
 
     // Per-route layers of /v1, innermost first: the request log must see the caller (so it
     // sits inside authentication) and must not count refused requests (inside the limiter).
+    // Idempotency keys are per account (inside authentication) and their replays and
+    // refusals are logged (inside the request log).
     let v1 = v1
+        .layer(from_fn_with_state(replays, crate::idempotency::idempotency))
         .layer(from_fn_with_state(state.clone(), middleware::request_log))
         .layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use cartgate_connector::model::StoreInfo;
 use cartgate_connector::CallContext;
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::docs::{CommonErrors, UpstreamErrors};
 use super::extract::{ApiJson, ApiPath, Scope};
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::Produced;
 use crate::state::{credentials_context, AppState};
 use crate::storage::{StoreRecord, StoreStatus};
 
@@ -80,6 +81,11 @@ pub struct StorePath {
     pub store_id: String,
 }
 
+/// What a store write answered, for idempotent replays: the store, read again.
+fn store_produced(store_id: &str) -> Extension<Produced> {
+    Extension(Produced::Resource(format!("/v1/stores/{store_id}")))
+}
+
 fn check_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -127,7 +133,7 @@ pub async fn create_store(
     State(state): State<Arc<AppState>>,
     scope: Scope,
     ApiJson(body): ApiJson<ConnectStore>,
-) -> ApiResult<(StatusCode, Json<Store>)> {
+) -> ApiResult<(StatusCode, Extension<Produced>, Json<Store>)> {
     let name = check_name(&body.name)?;
     let creds =
         validated_credentials(&state, &body.platform, &body.credentials, &scope.cx(false)).await?;
@@ -144,7 +150,11 @@ pub async fn create_store(
         updated_at: now,
     };
     state.storage.put_store(&record).await?;
-    Ok((StatusCode::CREATED, Json(Store::from(&record))))
+    Ok((
+        StatusCode::CREATED,
+        store_produced(&record.id),
+        Json(Store::from(&record)),
+    ))
 }
 
 /// This account's stores.
@@ -183,7 +193,7 @@ pub async fn update_store(
     scope: Scope,
     ApiPath(p): ApiPath<StorePath>,
     ApiJson(body): ApiJson<UpdateStore>,
-) -> ApiResult<Json<Store>> {
+) -> ApiResult<(Extension<Produced>, Json<Store>)> {
     let mut store = state.store_of(&scope.account, &p.store_id).await?;
     if let Some(name) = &body.name {
         store.name = check_name(name)?;
@@ -196,7 +206,7 @@ pub async fn update_store(
     store.updated_at = Utc::now().max(store.updated_at + chrono::Duration::microseconds(1));
     state.storage.put_store(&store).await?;
     state.forget_session(&store.id);
-    Ok(Json(Store::from(&store)))
+    Ok((store_produced(&store.id), Json(Store::from(&store))))
 }
 
 /// Disconnect a store: its credentials are destroyed.
