@@ -9,6 +9,7 @@ mod api_resources;
 mod api_stores;
 mod cli;
 mod distributed;
+mod idempotency;
 mod logs;
 mod permissions;
 mod platforms;
