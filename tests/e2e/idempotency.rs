@@ -327,7 +327,7 @@ pub async fn keys_are_per_account(backend: Backend) {
 }
 
 pub async fn keys_expire_after_the_ttl(backend: Backend) {
-    let (w, _redis) = world_on(backend, |s| s.idempotency_ttl_secs = 1).await;
+    let (w, _redis) = world_on(backend, |s| s.idempotency_ttl_secs = 2).await;
     let c = &w.client;
     let path = w.path("/products");
     let first = keyed(
@@ -348,7 +348,7 @@ pub async fn keys_expire_after_the_ttl(backend: Backend) {
     )
     .await;
     assert!(replayed(&again));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let after = keyed(
         c,
         Method::POST,
