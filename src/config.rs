@@ -115,6 +115,12 @@ pub struct Settings {
     )]
     pub upstream_concurrency_per_store: usize,
 
+    /// Seconds an `Idempotency-Key` is kept after the call that used it ended; a retry with
+    /// the same key within this time answers what that call answered.
+    #[arg(long, env = "CARTGATE_IDEMPOTENCY_TTL_SECS", default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub idempotency_ttl_secs: u64,
+
     /// Log format on stderr: text or json.
     #[arg(long, env = "CARTGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -216,6 +222,7 @@ impl Settings {
             upstream_max_retries,
             upstream_max_retry_wait_secs,
             upstream_concurrency_per_store,
+            idempotency_ttl_secs,
             log_format
         );
     }

@@ -126,6 +126,8 @@ impl ApiError {
             "timeout" => "Timeout",
             "storage_unavailable" => "Storage unavailable",
             "master_key_unavailable" => "Master key unavailable",
+            "idempotency_conflict" => "Idempotency key reused",
+            "idempotency_in_progress" => "Idempotency key in use",
             _ => "Internal error",
         }
     }

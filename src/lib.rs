@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod idempotency;
 pub mod logsink;
 pub mod metrics;
 pub mod middleware;

@@ -88,7 +88,8 @@ fn bounded(mut e: LogRecord) -> LogRecord {
     e
 }
 
-/// Deletes entries past the retention now and then every `every`.
+/// Deletes entries past the retention, and expired idempotency keys, now and then every
+/// `every`.
 pub fn spawn_purger(
     storage: Arc<dyn Storage>,
     retention_days: u32,
@@ -103,6 +104,11 @@ pub fn spawn_purger(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged request-log entries past retention"),
                 Err(e) => tracing::warn!(error = %e, "could not purge the request log"),
+            }
+            match storage.purge_idempotency(Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged expired idempotency keys"),
+                Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
             }
         }
     })

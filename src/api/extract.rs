@@ -12,6 +12,7 @@ use cartgate_connector::CallContext;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::idempotency::UpstreamWrite;
 use crate::middleware::{Caller, UpstreamCalls};
 use crate::state::AppState;
 use crate::storage::AccountRecord;
@@ -85,6 +86,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 pub struct Scope {
     pub account: AccountRecord,
     calls: UpstreamCalls,
+    write: UpstreamWrite,
 }
 
 impl Scope {
@@ -93,6 +95,12 @@ impl Scope {
             include_raw,
             upstream_calls: self.calls.0.clone(),
         }
+    }
+
+    /// Marks that the handler starts writing upstream: an error from here on keeps the
+    /// request's idempotency key (the write may have happened).
+    pub fn writes_upstream(&self) {
+        self.write.begin();
     }
 }
 
@@ -110,9 +118,15 @@ impl FromRequestParts<Arc<AppState>> for Scope {
             .get::<UpstreamCalls>()
             .cloned()
             .unwrap_or_default();
+        let write = parts
+            .extensions
+            .get::<UpstreamWrite>()
+            .cloned()
+            .unwrap_or_default();
         Ok(Scope {
             account: caller.account,
             calls,
+            write,
         })
     }
 }

@@ -70,11 +70,12 @@ fn health_routes() -> OpenApiRouter<Arc<AppState>> {
 
 /// The OpenAPI document, generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, spec) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (_, mut spec) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(v1())
         .merge(admin_routes())
         .merge(health_routes())
         .split_for_parts();
+    crate::idempotency::document(&mut spec);
     spec
 }
 
@@ -99,7 +100,15 @@ pub fn stack(
 ) -> Router {
     // Per-route layers of /v1, innermost first: the log context must see the caller (so it
     // sits inside authentication) and must not admit refused requests (inside the limiter).
+    // The same routes without layers: idempotent replays read a resource again through them.
+    let replays = crate::idempotency::IdempotencyLayer::new(
+        state.clone(),
+        v1.clone().with_state(state.clone()),
+    );
+    // Idempotency keys are per account (inside authentication) and their replays and
+    // refusals are logged (inside the log context).
     let v1 = v1
+        .layer(from_fn_with_state(replays, crate::idempotency::idempotency))
         .layer(from_fn(middleware::log_context))
         .layer(from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate));

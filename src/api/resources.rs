@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use cartgate_connector::model::*;
 use cartgate_connector::util::Decimal;
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use super::docs::{CommonErrors, UpstreamErrors};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Scope};
 use super::lists::*;
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::Produced;
 use crate::state::AppState;
 
 macro_rules! list_type {
@@ -66,6 +67,13 @@ pub struct CustomerPath {
 pub struct CategoryPath {
     pub store_id: String,
     pub category_id: String,
+}
+
+/// What a write answered, for idempotent replays: the product, read again from its GET path.
+fn product_produced(store_id: &str, product_id: &str) -> Extension<Produced> {
+    Extension(Produced::Resource(format!(
+        "/v1/stores/{store_id}/products/{product_id}"
+    )))
 }
 
 fn cursors<'a>(state: &'a AppState, store_id: &'a str, resource: &'static str) -> CursorScope<'a> {
@@ -164,7 +172,7 @@ pub async fn create_shipment(
     scope: Scope,
     ApiPath(p): ApiPath<OrderPath>,
     ApiJson(body): ApiJson<NewShipment>,
-) -> ApiResult<(StatusCode, Json<Order>)> {
+) -> ApiResult<(StatusCode, Extension<Produced>, Json<Order>)> {
     if body.carrier.trim().is_empty() || body.tracking_number.trim().is_empty() {
         return Err(ApiError::validation(
             "carrier and tracking_number must not be empty",
@@ -183,6 +191,11 @@ pub async fn create_shipment(
             ));
         }
     }
+    let produced = Extension(Produced::Resource(format!(
+        "/v1/stores/{}/orders/{}",
+        p.store_id, p.order_id
+    )));
+    scope.writes_upstream();
     let order = state
         .with_store(
             &scope.account,
@@ -191,7 +204,7 @@ pub async fn create_shipment(
             |s, cx| async move { s.create_shipment(&cx, &p.order_id, &body).await },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(order)))
+    Ok((StatusCode::CREATED, produced, Json(order)))
 }
 
 // ---------------------------------------------------------------- products
@@ -301,12 +314,13 @@ pub async fn create_product(
     scope: Scope,
     ApiPath(p): ApiPath<StorePath>,
     ApiJson(body): ApiJson<NewProduct>,
-) -> ApiResult<(StatusCode, Json<Product>)> {
+) -> ApiResult<(StatusCode, Option<Extension<Produced>>, Json<Product>)> {
     if body.name.trim().is_empty() {
         return Err(ApiError::validation("name must not be empty"));
     }
     check_money("price", &body.price)?;
     check_quantity(body.quantity)?;
+    scope.writes_upstream();
     let product = state
         .with_store(
             &scope.account,
@@ -315,7 +329,9 @@ pub async fn create_product(
             |s, cx| async move { s.create_product(&cx, &body).await },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(product)))
+    let produced = cartgate_connector::util::valid_id(&product.id)
+        .then(|| product_produced(&p.store_id, &product.id));
+    Ok((StatusCode::CREATED, produced, Json(product)))
 }
 
 /// Update a product's name, description, status, price, quantity or sku.
@@ -328,7 +344,7 @@ pub async fn update_product(
     scope: Scope,
     ApiPath(p): ApiPath<ProductPath>,
     ApiJson(body): ApiJson<ProductUpdate>,
-) -> ApiResult<Json<Product>> {
+) -> ApiResult<(Extension<Produced>, Json<Product>)> {
     if body == ProductUpdate::default() {
         return Err(ApiError::validation("send at least one field to change"));
     }
@@ -337,6 +353,8 @@ pub async fn update_product(
     }
     check_money("price", &body.price)?;
     check_quantity(body.quantity)?;
+    let produced = product_produced(&p.store_id, &p.product_id);
+    scope.writes_upstream();
     let product = state
         .with_store(
             &scope.account,
@@ -345,7 +363,7 @@ pub async fn update_product(
             |s, cx| async move { s.update_product(&cx, &p.product_id, &body).await },
         )
         .await?;
-    Ok(Json(product))
+    Ok((produced, Json(product)))
 }
 
 /// Update one variant's price, quantity or sku; answers the product afterwards.
@@ -359,12 +377,14 @@ pub async fn update_variant(
     scope: Scope,
     ApiPath(p): ApiPath<VariantPath>,
     ApiJson(body): ApiJson<VariantUpdate>,
-) -> ApiResult<Json<Product>> {
+) -> ApiResult<(Extension<Produced>, Json<Product>)> {
     if body == VariantUpdate::default() {
         return Err(ApiError::validation("send at least one field to change"));
     }
     check_money("price", &body.price)?;
     check_quantity(body.quantity)?;
+    let produced = product_produced(&p.store_id, &p.product_id);
+    scope.writes_upstream();
     let product = state
         .with_store(
             &scope.account,
@@ -376,7 +396,7 @@ pub async fn update_variant(
             },
         )
         .await?;
-    Ok(Json(product))
+    Ok((produced, Json(product)))
 }
 
 // ---------------------------------------------------------------- customers
@@ -526,7 +546,7 @@ pub async fn proxy(
     scope: Scope,
     ApiPath(p): ApiPath<StorePath>,
     ApiJson(body): ApiJson<ProxyRequest>,
-) -> ApiResult<Json<ProxyResponse>> {
+) -> ApiResult<(Extension<Produced>, Json<ProxyResponse>)> {
     let method = body.method.to_ascii_uppercase();
     if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
         return Err(ApiError::validation(
@@ -542,6 +562,10 @@ pub async fn proxy(
             "path must be relative to the API root, start with '/', and contain no '..', '?' or '#'",
         ));
     }
+    let read_only = method == "GET";
+    if !read_only {
+        scope.writes_upstream();
+    }
     let req = ProxyRequest { method, ..body };
     let resp = state
         .with_store(
@@ -551,5 +575,14 @@ pub async fn proxy(
             |s, cx| async move { s.proxy(&cx, &req).await },
         )
         .await?;
-    Ok(Json(resp))
+    // Idempotent replays: a read is sent again; a write answers the platform's status only
+    // (its body is store data, which the gateway does not keep).
+    let produced = if read_only {
+        Produced::ReadOnly
+    } else {
+        Produced::Proxied {
+            upstream_status: resp.status,
+        }
+    };
+    Ok((Extension(produced), Json(resp)))
 }

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::docs::{CommonErrors, UpstreamErrors};
 use super::extract::{ApiJson, ApiPath, Scope};
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::Produced;
 use crate::middleware::LogStoreId;
 use crate::state::{credentials_context, AppState};
 use crate::storage::{CasOutcome, StoreRecord, StoreStatus};
@@ -94,6 +95,11 @@ pub struct StorePath {
     pub store_id: String,
 }
 
+/// What a store write answered, for idempotent replays: the store, read again.
+fn store_produced(store_id: &str) -> Extension<Produced> {
+    Extension(Produced::Resource(format!("/v1/stores/{store_id}")))
+}
+
 fn check_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -141,7 +147,12 @@ pub async fn create_store(
     State(state): State<Arc<AppState>>,
     scope: Scope,
     ApiJson(body): ApiJson<ConnectStore>,
-) -> ApiResult<(StatusCode, Extension<LogStoreId>, Json<Store>)> {
+) -> ApiResult<(
+    StatusCode,
+    Extension<LogStoreId>,
+    Extension<Produced>,
+    Json<Store>,
+)> {
     let name = check_name(&body.name)?;
     let creds =
         validated_credentials(&state, &body.platform, &body.credentials, &scope.cx(false)).await?;
@@ -166,6 +177,7 @@ pub async fn create_store(
     Ok((
         StatusCode::CREATED,
         Extension(LogStoreId(record.id.clone())),
+        store_produced(&record.id),
         Json(Store::from(&record)),
     ))
 }
@@ -206,7 +218,7 @@ pub async fn update_store(
     scope: Scope,
     ApiPath(p): ApiPath<StorePath>,
     ApiJson(body): ApiJson<UpdateStore>,
-) -> ApiResult<Json<Store>> {
+) -> ApiResult<(Extension<Produced>, Json<Store>)> {
     let name = body.name.as_deref().map(check_name).transpose()?;
     let first = state.store_of(&scope.account, &p.store_id).await?;
     let credentials = match &body.credentials {
@@ -240,7 +252,7 @@ pub async fn update_store(
     }
     store.version += 1;
     state.forget_session(&store.id);
-    Ok(Json(Store::from(&store)))
+    Ok((store_produced(&store.id), Json(Store::from(&store))))
 }
 
 /// Disconnect a store: its credentials are destroyed.

@@ -95,6 +95,26 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
         let oid = orders[0]["id"].as_str().unwrap();
         c.ok(&p(&format!("/orders/{oid}?include=raw"))).await;
         c.get(&p("/orders/does-not-exist")).await;
+        // A write with an Idempotency-Key, retried: its record holds no store data and no
+        // key in clear.
+        let key = format!("privacy-retry-key-{platform}");
+        let mut statuses = Vec::new();
+        for _ in 0..2 {
+            let r = http()
+                .post(format!("{base}{}", p(&format!("/orders/{oid}/shipments"))))
+                .bearer_auth(&c.key)
+                .header("idempotency-key", &key)
+                .json(&serde_json::json!({"carrier": "UPS", "tracking_number": "1Z-PRIVACY"}))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(r.status());
+        }
+        assert_eq!(
+            statuses[0], statuses[1],
+            "{platform}: the retry answers the same"
+        );
+        needles.push(key);
 
         // What must not leak: customers' emails, names and addresses, and secret credentials.
         let mut seen = Vec::new();

@@ -1,7 +1,8 @@
 //! "Generated SDKs just work": a Python client generated from the committed
 //! openapi/openapi.json by openapi-python-client (pinned in scripts/sdk-venv.sh) drives a
 //! real gateway with a store of every platform: reads of every resource, paging by cursor,
-//! a shipment, product and variant writes, and problem bodies parsed into the `Problem`
+//! a shipment (retried with an `Idempotency-Key`), product and variant writes, and problem
+//! bodies parsed into the `Problem`
 //! model. The generator must not warn about the document either.
 
 use std::process::Command;

@@ -124,6 +124,154 @@ async fn contract(s: &dyn Storage) {
     assert_eq!(s.purge_logs(now - Duration::days(30)).await.unwrap(), 1);
     assert_eq!(s.list_logs("acct_1", &q).await.unwrap().len(), 2);
     s.ping().await.unwrap();
+
+    idempotency_contract(s).await;
+}
+
+/// Idempotency keys: claim, refuse, complete, release, expire; per account.
+async fn idempotency_contract(s: &dyn Storage) {
+    let claim = |owner: &str, fingerprint: &str, ms: i64| IdempotencyRecord {
+        fingerprint: fingerprint.into(),
+        owner: owner.into(),
+        request_id: "req_1".into(),
+        started_at: Utc::now(),
+        expires_at: Utc::now() + Duration::milliseconds(ms),
+        outcome: None,
+    };
+    let lease = 60_000;
+    let a = claim("owner-a", "fp1", lease);
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k1", &a).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    // Held: the same request is in progress, another one is a conflict.
+    let b = claim("owner-b", "fp1", lease);
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k1", &b).await.unwrap(),
+        IdempotencyBegin::InProgress
+    );
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k1", &claim("owner-c", "fp2", lease))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Conflict
+    );
+    // Keys are per account.
+    assert_eq!(
+        s.idempotency_begin("acct_2", "k1", &claim("owner-d", "fp2", lease))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Started
+    );
+    // Only the holder completes it, once; a finished call is kept and answered.
+    let a_done = IdempotencyRecord {
+        expires_at: Utc::now() + Duration::seconds(60),
+        outcome: Some(IdempotentOutcome::Resource {
+            status: 201,
+            path: "/v1/stores/st_1/orders/7".into(),
+        }),
+        ..a.clone()
+    };
+    let b_done = IdempotencyRecord {
+        owner: "owner-b".into(),
+        ..a_done.clone()
+    };
+    assert!(!s
+        .idempotency_complete("acct_1", "k1", &b_done)
+        .await
+        .unwrap());
+    assert!(!s
+        .idempotency_release("acct_1", "k1", "owner-b")
+        .await
+        .unwrap());
+    assert!(s
+        .idempotency_complete("acct_1", "k1", &a_done)
+        .await
+        .unwrap());
+    assert!(!s
+        .idempotency_complete("acct_1", "k1", &a_done)
+        .await
+        .unwrap());
+    assert!(!s
+        .idempotency_release("acct_1", "k1", "owner-a")
+        .await
+        .unwrap());
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k1", &b).await.unwrap(),
+        IdempotencyBegin::Done(a_done.clone())
+    );
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k1", &claim("owner-c", "fp2", lease))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Conflict
+    );
+
+    // Released: the key is free again.
+    let e = claim("owner-e", "fp1", lease);
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k2", &e).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    assert!(s
+        .idempotency_release("acct_1", "k2", "owner-e")
+        .await
+        .unwrap());
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k2", &claim("owner-f", "fp9", lease))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Started
+    );
+
+    // An expired lease frees the key, and its old holder can no longer complete it; an
+    // expired record is gone too.
+    let g = claim("owner-g", "fp1", 300);
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k3", &g).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    let h = claim("owner-h", "fp1", 300);
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k4", &h).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    let h_done = IdempotencyRecord {
+        expires_at: Utc::now() + Duration::milliseconds(300),
+        outcome: Some(IdempotentOutcome::Failed {
+            status: 502,
+            code: "upstream_error".into(),
+        }),
+        ..h.clone()
+    };
+    assert!(s
+        .idempotency_complete("acct_1", "k4", &h_done)
+        .await
+        .unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let g_done = IdempotencyRecord {
+        outcome: Some(IdempotentOutcome::Rerun),
+        ..g.clone()
+    };
+    assert!(!s
+        .idempotency_complete("acct_1", "k3", &g_done)
+        .await
+        .unwrap());
+    s.purge_idempotency(Utc::now()).await.unwrap();
+    for key in ["k3", "k4"] {
+        assert_eq!(
+            s.idempotency_begin("acct_1", key, &claim("owner-i", "fp7", lease))
+                .await
+                .unwrap(),
+            IdempotencyBegin::Started,
+            "{key}"
+        );
+    }
+    // The purge keeps what has not expired.
+    assert_eq!(
+        s.idempotency_begin("acct_1", "k1", &b).await.unwrap(),
+        IdempotencyBegin::Done(a_done)
+    );
 }
 
 /// Conditional writes: a write computed from an old version, or aimed at a deleted store,
@@ -208,6 +356,38 @@ async fn embedded_storage_contract() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStorage::open(&dir.path().join("t.redb")).unwrap();
     contract(&s).await;
+}
+
+#[tokio::test]
+async fn embedded_purges_expired_idempotency_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = EmbeddedStorage::open(&dir.path().join("t.redb")).unwrap();
+    assert_eq!(
+        s.purge_idempotency(Utc::now()).await.unwrap(),
+        0,
+        "no table yet"
+    );
+    let record = |key: &str, ms: i64| IdempotencyRecord {
+        fingerprint: "fp".into(),
+        owner: key.into(),
+        request_id: "r".into(),
+        started_at: Utc::now(),
+        expires_at: Utc::now() + Duration::milliseconds(ms),
+        outcome: None,
+    };
+    for (key, ms) in [("old", 100), ("live", 60_000)] {
+        let r = record(key, ms);
+        s.idempotency_begin("acct", key, &r).await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(s.purge_idempotency(Utc::now()).await.unwrap(), 1);
+    assert_eq!(s.purge_idempotency(Utc::now()).await.unwrap(), 0);
+    assert_eq!(
+        s.idempotency_begin("acct", "live", &record("x", 60_000))
+            .await
+            .unwrap(),
+        IdempotencyBegin::InProgress
+    );
 }
 
 #[tokio::test]

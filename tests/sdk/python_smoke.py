@@ -82,9 +82,21 @@ for s in stores:
         store_id=sid,
         order_id=target.id,
         body=NewShipment(carrier="UPS", tracking_number=number),
+        idempotency_key="sdk-ship-" + sid,
     )
     assert isinstance(shipped, Order), shipped
     assert any(x.tracking_number == number for x in shipped.shipments), shipped
+    # The retry with the same Idempotency-Key replays the answer instead of shipping again.
+    retried = create_shipment.sync_detailed(
+        client=c,
+        store_id=sid,
+        order_id=target.id,
+        body=NewShipment(carrier="UPS", tracking_number=number),
+        idempotency_key="sdk-ship-" + sid,
+    )
+    assert retried.status_code == 201, retried
+    assert retried.headers.get("idempotent-replayed") == "true", retried.headers
+    assert len(ok(retried, Order).shipments) == len(shipped.shipments), retried.parsed
     again = get_order.sync(client=c, store_id=sid, order_id=target.id)
     assert any(x.tracking_number == number for x in again.shipments), again
 
