@@ -62,6 +62,11 @@ impl ApiError {
     pub fn validation(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "validation_failed", detail)
     }
+    /// A gateway-side check of the request (one written in core, e.g.
+    /// `NewShipment::validate`) refused it: 400, with the check's own message.
+    pub fn invalid_input(e: ConnectorError) -> Self {
+        Self::validation(e.to_string())
+    }
     pub fn invalid_cursor(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_cursor", detail)
     }

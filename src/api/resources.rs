@@ -173,24 +173,7 @@ pub async fn create_shipment(
     ApiPath(p): ApiPath<OrderPath>,
     ApiJson(body): ApiJson<NewShipment>,
 ) -> ApiResult<(StatusCode, Extension<Produced>, Json<Order>)> {
-    if body.carrier.trim().is_empty() || body.tracking_number.trim().is_empty() {
-        return Err(ApiError::validation(
-            "carrier and tracking_number must not be empty",
-        ));
-    }
-    if let Some(url) = &body.tracking_url {
-        let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-        if !ok {
-            return Err(ApiError::validation("tracking_url must be an http(s) URL"));
-        }
-    }
-    for line in body.line_items.iter().flatten() {
-        if line.quantity < 1 || !cartgate_connector::util::valid_id(&line.line_item_id) {
-            return Err(ApiError::validation(
-                "each line item needs a valid line_item_id and a quantity of at least 1",
-            ));
-        }
-    }
+    body.validate().map_err(ApiError::invalid_input)?;
     let produced = Extension(Produced::Resource(format!(
         "/v1/stores/{}/orders/{}",
         p.store_id, p.order_id
@@ -547,26 +530,17 @@ pub async fn proxy(
     ApiPath(p): ApiPath<StorePath>,
     ApiJson(body): ApiJson<ProxyRequest>,
 ) -> ApiResult<(Extension<Produced>, Json<ProxyResponse>)> {
-    let method = body.method.to_ascii_uppercase();
-    if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
-        return Err(ApiError::validation(
-            "method must be GET, POST, PUT, PATCH or DELETE",
-        ));
-    }
-    let path_ok = body.path.starts_with('/')
-        && !body.path.contains("//")
-        && !body.path.contains(['?', '#', '\\'])
-        && !body.path.split('/').any(|seg| seg == ".." || seg == ".");
-    if !path_ok {
-        return Err(ApiError::validation(
-            "path must be relative to the API root, start with '/', and contain no '..', '?' or '#'",
-        ));
-    }
-    let read_only = method == "GET";
+    let method = body.http_method().map_err(ApiError::invalid_input)?;
+    body.checked_path("the platform's API root")
+        .map_err(ApiError::invalid_input)?;
+    let read_only = method == http::Method::GET;
     if !read_only {
         scope.writes_upstream();
     }
-    let req = ProxyRequest { method, ..body };
+    let req = ProxyRequest {
+        method: method.to_string(),
+        ..body
+    };
     let resp = state
         .with_store(
             &scope.account,

@@ -251,8 +251,9 @@ pub struct NewShipment {
 }
 
 impl NewShipment {
-    /// What every platform needs of a shipment: a carrier and a tracking number, and a
-    /// tracking URL (when given) that is http(s).
+    /// What every platform needs of a shipment: a carrier and a tracking number, a tracking
+    /// URL (when given) that is http(s), and line items (when given) with valid ids and
+    /// quantities of at least 1. The gateway checks it before any platform call.
     pub fn validate(&self) -> crate::Result<()> {
         if self.carrier.trim().is_empty() || self.tracking_number.trim().is_empty() {
             return Err(crate::ConnectorError::Validation(
@@ -264,6 +265,13 @@ impl NewShipment {
             if !ok {
                 return Err(crate::ConnectorError::Validation(
                     "tracking_url must be an http(s) URL".into(),
+                ));
+            }
+        }
+        for line in self.line_items.iter().flatten() {
+            if line.quantity < 1 || !crate::util::valid_id(&line.line_item_id) {
+                return Err(crate::ConnectorError::Validation(
+                    "each line item needs a valid line_item_id and a quantity of at least 1".into(),
                 ));
             }
         }
@@ -350,7 +358,7 @@ impl ProxyRequest {
     }
 
     /// The path, checked to stay under the platform's API root (named `root` in errors): one
-    /// leading `/`, no scheme, query, fragment, backslash or control character, no `.`/`..`
+    /// leading `/`, no empty segment, no scheme, query, fragment, backslash or control character, no `.`/`..`
     /// segments and no encoded slashes.
     pub fn checked_path(&self, root: &str) -> crate::Result<&str> {
         let path = self.path.as_str();
@@ -359,7 +367,7 @@ impl ProxyRequest {
                 "proxy path {why}"
             )))
         };
-        if !path.starts_with('/') || path.starts_with("//") {
+        if !path.starts_with('/') || path.contains("//") {
             return bad(format!(
                 "must start with a single '/' and be relative to {root}"
             ));
