@@ -8,12 +8,140 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cartgate_connector::ConnectorError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 tokio::task_local! {
     /// The request id of the request being served; set by the request-id middleware.
     pub static REQUEST_ID: String;
+}
+
+/// Every problem `code` the API answers: the one list, documented in the spec as the enum
+/// of `Problem.code`, each with its title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// 401: missing, unknown or revoked API key (or admin token).
+    Unauthorized,
+    /// 404: no such route, or no such object of this account.
+    NotFound,
+    /// 405: the route does not take this method.
+    MethodNotAllowed,
+    /// 400 (the gateway's checks) or 422 (the platform refused the input).
+    ValidationFailed,
+    /// 400: a cursor that is malformed, altered, or of another list or filter set.
+    InvalidCursor,
+    /// 413: the body exceeds the limit.
+    PayloadTooLarge,
+    /// 429: this API key's rate limit.
+    RateLimited,
+    /// 409: the Idempotency-Key was used for another request.
+    IdempotencyConflict,
+    /// 409: a call with this Idempotency-Key is still running.
+    IdempotencyInProgress,
+    /// 501: the platform cannot do this.
+    UnsupportedOperation,
+    /// 422: the platform refused the stored credentials; the store is `auth_failed`.
+    StoreAuthFailed,
+    /// 403: the credentials are valid but may not do this.
+    StorePermissionDenied,
+    /// 429: the platform keeps rate limiting this store.
+    UpstreamRateLimited,
+    /// 503: the platform is unreachable or kept failing.
+    UpstreamUnavailable,
+    /// 502: the platform answered something unusable.
+    UpstreamError,
+    /// 504: the request took longer than the gateway's request timeout.
+    Timeout,
+    /// 503: the gateway's storage is unavailable.
+    StorageUnavailable,
+    /// 503: credentials are sealed with a master key this instance lacks.
+    MasterKeyUnavailable,
+    /// 500: anything else; quote the request id.
+    InternalError,
+}
+
+impl Code {
+    pub const ALL: [Code; 19] = [
+        Code::Unauthorized,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::ValidationFailed,
+        Code::InvalidCursor,
+        Code::PayloadTooLarge,
+        Code::RateLimited,
+        Code::IdempotencyConflict,
+        Code::IdempotencyInProgress,
+        Code::UnsupportedOperation,
+        Code::StoreAuthFailed,
+        Code::StorePermissionDenied,
+        Code::UpstreamRateLimited,
+        Code::UpstreamUnavailable,
+        Code::UpstreamError,
+        Code::Timeout,
+        Code::StorageUnavailable,
+        Code::MasterKeyUnavailable,
+        Code::InternalError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthorized => "unauthorized",
+            Code::NotFound => "not_found",
+            Code::MethodNotAllowed => "method_not_allowed",
+            Code::ValidationFailed => "validation_failed",
+            Code::InvalidCursor => "invalid_cursor",
+            Code::PayloadTooLarge => "payload_too_large",
+            Code::RateLimited => "rate_limited",
+            Code::IdempotencyConflict => "idempotency_conflict",
+            Code::IdempotencyInProgress => "idempotency_in_progress",
+            Code::UnsupportedOperation => "unsupported_operation",
+            Code::StoreAuthFailed => "store_auth_failed",
+            Code::StorePermissionDenied => "store_permission_denied",
+            Code::UpstreamRateLimited => "upstream_rate_limited",
+            Code::UpstreamUnavailable => "upstream_unavailable",
+            Code::UpstreamError => "upstream_error",
+            Code::Timeout => "timeout",
+            Code::StorageUnavailable => "storage_unavailable",
+            Code::MasterKeyUnavailable => "master_key_unavailable",
+            Code::InternalError => "internal_error",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Code::Unauthorized => "Unauthorized",
+            Code::NotFound => "Not found",
+            Code::MethodNotAllowed => "Method not allowed",
+            Code::ValidationFailed => "Validation failed",
+            Code::InvalidCursor => "Invalid cursor",
+            Code::PayloadTooLarge => "Payload too large",
+            Code::RateLimited => "Rate limited",
+            Code::IdempotencyConflict => "Idempotency key conflict",
+            Code::IdempotencyInProgress => "Idempotent request in progress",
+            Code::UnsupportedOperation => "Unsupported operation",
+            Code::StoreAuthFailed => "Store authentication failed",
+            Code::StorePermissionDenied => "Store permission denied",
+            Code::UpstreamRateLimited => "Upstream rate limited",
+            Code::UpstreamUnavailable => "Upstream unavailable",
+            Code::UpstreamError => "Upstream error",
+            Code::Timeout => "Timeout",
+            Code::StorageUnavailable => "Storage unavailable",
+            Code::MasterKeyUnavailable => "Master key unavailable",
+            Code::InternalError => "Internal error",
+        }
+    }
+
+    /// The code named `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Code> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The problem+json body of every error.
@@ -25,19 +153,19 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable machine-readable code, e.g. `not_found`, `rate_limited`.
-    pub code: String,
+    /// Stable machine-readable code.
+    pub code: Code,
     pub request_id: Option<String>,
 }
 
 /// The code of an error response, left in the response extensions for the request log.
 #[derive(Debug, Clone, Copy)]
-pub struct ErrorCode(pub &'static str);
+pub struct ErrorCode(pub Code);
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub detail: String,
     pub retry_after: Option<u64>,
 }
@@ -45,7 +173,7 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -54,13 +182,13 @@ impl ApiError {
         }
     }
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, Code::Unauthorized, detail)
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, Code::NotFound, detail)
     }
     pub fn validation(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "validation_failed", detail)
+        Self::new(StatusCode::BAD_REQUEST, Code::ValidationFailed, detail)
     }
     /// A gateway-side check of the request (one written in core, e.g.
     /// `NewShipment::validate`) refused it: 400, with the check's own message.
@@ -68,12 +196,12 @@ impl ApiError {
         Self::validation(e.to_string())
     }
     pub fn invalid_cursor(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_cursor", detail)
+        Self::new(StatusCode::BAD_REQUEST, Code::InvalidCursor, detail)
     }
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             format!("the request body exceeds the limit of {limit} bytes"),
         )
     }
@@ -82,7 +210,7 @@ impl ApiError {
             retry_after: Some(retry_after),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                Code::RateLimited,
                 "too many requests for this API key; retry after the time in Retry-After",
             )
         }
@@ -90,7 +218,7 @@ impl ApiError {
     pub fn storage_unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
+            Code::StorageUnavailable,
             detail,
         )
     }
@@ -99,8 +227,16 @@ impl ApiError {
     pub fn master_key_unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "master_key_unavailable",
+            Code::MasterKeyUnavailable,
             detail,
+        )
+    }
+    /// The request took longer than `limit` (the gateway's request timeout).
+    pub fn timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            Code::Timeout,
+            format!("the request took longer than {}s", limit.as_secs()),
         )
     }
     /// Logs the cause; the client sees only that something went wrong and the request id.
@@ -108,33 +244,9 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            Code::InternalError,
             "an internal error occurred; quote the request_id when reporting it",
         )
-    }
-
-    fn title(&self) -> &'static str {
-        match self.code {
-            "unauthorized" => "Unauthorized",
-            "not_found" => "Not found",
-            "validation_failed" => "Validation failed",
-            "invalid_cursor" => "Invalid cursor",
-            "payload_too_large" => "Payload too large",
-            "rate_limited" => "Rate limited",
-            "method_not_allowed" => "Method not allowed",
-            "unsupported_operation" => "Unsupported operation",
-            "store_auth_failed" => "Store authentication failed",
-            "store_permission_denied" => "Store permission denied",
-            "upstream_rate_limited" => "Upstream rate limited",
-            "upstream_unavailable" => "Upstream unavailable",
-            "upstream_error" => "Upstream error",
-            "timeout" => "Timeout",
-            "storage_unavailable" => "Storage unavailable",
-            "master_key_unavailable" => "Master key unavailable",
-            "idempotency_conflict" => "Idempotency key reused",
-            "idempotency_in_progress" => "Idempotency key in use",
-            _ => "Internal error",
-        }
     }
 }
 
@@ -143,31 +255,33 @@ impl From<ConnectorError> for ApiError {
         match e {
             ConnectorError::NotFound(d) => ApiError::not_found(d),
             ConnectorError::Validation(d) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", d)
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::ValidationFailed, d)
             }
             ConnectorError::Unsupported(d) => {
-                ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported_operation", d)
+                ApiError::new(StatusCode::NOT_IMPLEMENTED, Code::UnsupportedOperation, d)
             }
             ConnectorError::AuthFailed(d) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "store_auth_failed", d)
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::StoreAuthFailed, d)
             }
             ConnectorError::PermissionDenied(d) => {
-                ApiError::new(StatusCode::FORBIDDEN, "store_permission_denied", d)
+                ApiError::new(StatusCode::FORBIDDEN, Code::StorePermissionDenied, d)
             }
             ConnectorError::RateLimited { retry_after } => ApiError {
                 retry_after: Some(retry_after.map_or(1, |d| d.as_secs().max(1))),
                 ..ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "upstream_rate_limited",
+                    Code::UpstreamRateLimited,
                     "the platform is rate limiting this store; retry later",
                 )
             },
-            ConnectorError::Unavailable(d) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", d)
-            }
+            ConnectorError::Unavailable(d) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::UpstreamUnavailable,
+                d,
+            ),
             ConnectorError::Upstream { status, message } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "upstream_error",
+                Code::UpstreamError,
                 match status {
                     Some(s) => format!("the platform answered {s}: {message}"),
                     None => message,
@@ -179,18 +293,13 @@ impl From<ConnectorError> for ApiError {
 
 /// The problem+json response for a status and code; used by `ApiError` and by the layer
 /// that turns bare error responses of other layers (413, 405, …) into problems.
-pub fn problem_response(
-    status: StatusCode,
-    code: &'static str,
-    title: &str,
-    detail: String,
-) -> Response {
+pub fn problem_response(status: StatusCode, code: Code, detail: String) -> Response {
     let body = Problem {
         type_uri: format!("https://cartgate.dev/problems/{code}"),
-        title: title.to_owned(),
+        title: code.title().to_owned(),
         status: status.as_u16(),
         detail,
-        code: code.to_owned(),
+        code,
         request_id: REQUEST_ID.try_with(Clone::clone).ok(),
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
@@ -205,11 +314,29 @@ pub fn problem_response(
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp = problem_response(self.status, self.code, self.title(), self.detail);
+        let mut resp = problem_response(self.status, self.code, self.detail);
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn each_code_has_one_name_everywhere() {
+        for code in Code::ALL {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(json, code.as_str(), "serde and as_str agree");
+            assert_eq!(Code::parse(code.as_str()), Some(code));
+            assert!(!code.title().is_empty());
+        }
+        assert_eq!(Code::parse("no_such_code"), None);
+        let unique: std::collections::HashSet<_> = Code::ALL.iter().collect();
+        assert_eq!(unique.len(), Code::ALL.len());
     }
 }

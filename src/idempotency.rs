@@ -38,7 +38,7 @@ use chrono::Utc;
 use futures::FutureExt;
 use tower::ServiceExt;
 
-use crate::error::{ApiError, ErrorCode, REQUEST_ID};
+use crate::error::{ApiError, Code, ErrorCode, REQUEST_ID};
 use crate::middleware::{Caller, RequestId, UpstreamCalls};
 use crate::state::AppState;
 use crate::storage::{IdempotencyBegin, IdempotencyRecord, IdempotentOutcome};
@@ -111,7 +111,7 @@ fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
     hex::encode(ctx.finish().as_ref())
 }
 
-fn conflict(code: &'static str, detail: &str) -> Response {
+fn conflict(code: Code, detail: &str) -> Response {
     ApiError::new(StatusCode::CONFLICT, code, detail).into_response()
 }
 
@@ -195,7 +195,7 @@ pub async fn idempotency(
             metrics::counter!("cartgate_idempotency_total", "outcome" => "in_progress")
                 .increment(1);
             let mut resp = conflict(
-                "idempotency_in_progress",
+                Code::IdempotencyInProgress,
                 "a request with this Idempotency-Key is still running; retry once it has ended",
             );
             resp.headers_mut()
@@ -205,7 +205,7 @@ pub async fn idempotency(
         Ok(IdempotencyBegin::Conflict) => {
             metrics::counter!("cartgate_idempotency_total", "outcome" => "conflict").increment(1);
             return conflict(
-                "idempotency_conflict",
+                Code::IdempotencyConflict,
                 "this Idempotency-Key was used for a different request (method, path or body); \
                  use a new key for a new request",
             );
@@ -228,12 +228,7 @@ pub async fn idempotency(
         let resp = match tokio::time::timeout(limit, run).await {
             Ok(Ok(resp)) => resp,
             Ok(Err(_)) => ApiError::internal("a handler panicked").into_response(),
-            Err(_) => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                format!("the request took longer than {}s", limit.as_secs()),
-            )
-            .into_response(),
+            Err(_) => ApiError::timeout(limit).into_response(),
         };
         let outcome = outcome_of(&resp, write.started());
         settle(&*storage, &account, &digest, claim, outcome, ttl).await;
@@ -269,7 +264,8 @@ fn outcome_of(resp: &Response, write_started: bool) -> Option<IdempotentOutcome>
             code: resp
                 .extensions()
                 .get::<ErrorCode>()
-                .map_or("internal_error", |c| c.0)
+                .map_or(Code::InternalError, |c| c.0)
+                .as_str()
                 .to_owned(),
         })
     }
@@ -357,7 +353,7 @@ async fn replay(
         Some(IdempotentOutcome::Bare { status: s }) => status(s).into_response(),
         Some(IdempotentOutcome::Failed { status: s, code }) => ApiError::new(
             status(s),
-            recorded_code(&code),
+            Code::parse(&code).unwrap_or(Code::InternalError),
             format!(
                 "replay: the first request with this Idempotency-Key ({}) answered {code} after \
                  it began writing to the platform; its details are not kept. Check the \
@@ -370,30 +366,6 @@ async fn replay(
     resp.headers_mut()
         .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     resp
-}
-
-/// The gateway's own name of a recorded error code (codes are `&'static str`).
-fn recorded_code(code: &str) -> &'static str {
-    const CODES: &[&str] = &[
-        "validation_failed",
-        "not_found",
-        "unsupported_operation",
-        "store_auth_failed",
-        "store_permission_denied",
-        "upstream_rate_limited",
-        "upstream_unavailable",
-        "upstream_error",
-        "timeout",
-        "storage_unavailable",
-        "master_key_unavailable",
-        "payload_too_large",
-        "unauthorized",
-    ];
-    CODES
-        .iter()
-        .copied()
-        .find(|c| *c == code)
-        .unwrap_or("internal_error")
 }
 
 /// Documents the header, the replay header and the 409 answers on every POST and PATCH

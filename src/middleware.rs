@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use crate::api::stores::is_store_id;
-use crate::error::{problem_response, ApiError, ErrorCode, REQUEST_ID};
+use crate::error::{problem_response, ApiError, Code, ErrorCode, REQUEST_ID};
 use crate::ratelimit::Decision;
 use crate::state::AppState;
 use crate::storage::{AccountRecord, LogRecord};
@@ -67,35 +67,26 @@ pub async fn problem_bodies(req: Request, next: Next) -> Response {
     {
         return resp;
     }
-    let (code, title, detail) = match status {
-        StatusCode::NOT_FOUND => ("not_found", "Not found", "no such route".to_owned()),
+    let (code, detail) = match status {
+        StatusCode::NOT_FOUND => (Code::NotFound, "no such route"),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
-            "Method not allowed",
-            "this route does not accept that method".to_owned(),
+            Code::MethodNotAllowed,
+            "this route does not accept that method",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload_too_large",
-            "Payload too large",
-            "the request body exceeds the gateway's limit".to_owned(),
+            Code::PayloadTooLarge,
+            "the request body exceeds the gateway's limit",
         ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "validation_failed",
-            "Validation failed",
-            "send the body as application/json".to_owned(),
-        ),
-        s if s.is_client_error() => (
-            "validation_failed",
-            "Validation failed",
-            "the request is invalid".to_owned(),
-        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (Code::ValidationFailed, "send the body as application/json")
+        }
+        s if s.is_client_error() => (Code::ValidationFailed, "the request is invalid"),
         _ => (
-            "internal_error",
-            "Internal error",
-            "an internal error occurred; quote the request_id when reporting it".to_owned(),
+            Code::InternalError,
+            "an internal error occurred; quote the request_id when reporting it",
         ),
     };
-    let mut out = problem_response(status, code, title, detail);
+    let mut out = problem_response(status, code, detail.to_owned());
     if let Some(allow) = resp.headers().get(header::ALLOW) {
         out.headers_mut().insert(header::ALLOW, allow.clone());
     }
@@ -113,12 +104,7 @@ pub async fn timeout(State(state): State<Arc<AppState>>, req: Request, next: Nex
     let limit = state.settings.request_timeout();
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "timeout",
-            format!("the request took longer than {}s", limit.as_secs()),
-        )
-        .into_response(),
+        Err(_) => ApiError::timeout(limit).into_response(),
     }
 }
 
@@ -269,7 +255,10 @@ pub async fn request_log(
         status,
         latency_ms: latency.as_millis() as u64,
         upstream_calls: admitted.calls.0.load(std::sync::atomic::Ordering::Relaxed),
-        error_code: resp.extensions().get::<ErrorCode>().map(|c| c.0.to_owned()),
+        error_code: resp
+            .extensions()
+            .get::<ErrorCode>()
+            .map(|c| c.0.as_str().to_owned()),
     });
     resp
 }

@@ -11,7 +11,7 @@ use cartgate_connector::util::valid_id;
 use cartgate_connector::CallContext;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::idempotency::UpstreamWrite;
 use crate::middleware::{Caller, UpstreamCalls};
 use crate::state::AppState;
@@ -32,7 +32,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             {
                 Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    Code::PayloadTooLarge,
                     "the request body exceeds the gateway's limit",
                 ))
             }
