@@ -26,13 +26,75 @@ macro_rules! query_struct {
     };
 }
 
-query_struct!(OrderListQuery {
-    /// Page size, 1..=250 (default 50).
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// `raw` adds each object's untouched platform payload as `raw`.
-    include: Option<String>,
+const ORDER_STATUSES: &str = "pending, processing, on_hold, completed, cancelled, refunded, failed";
+const PRODUCT_STATUSES: &str = "active, draft, archived";
+
+macro_rules! common {
+    ($q:expr) => {
+        Common {
+            created_from: &$q.created_from,
+            created_to: &$q.created_to,
+            updated_from: &$q.updated_from,
+            updated_to: &$q.updated_to,
+        }
+    };
+}
+
+/// `page()`: the paging part of a list query.
+macro_rules! paged {
+    ($name:ident) => {
+        impl $name {
+            pub fn page(&self) -> PageQuery<'_> {
+                PageQuery {
+                    limit: self.limit,
+                    cursor: &self.cursor,
+                    include: &self.include,
+                }
+            }
+        }
+    };
+}
+
+/// A list query (paging, `include` and the filters) and its count query (the same
+/// filters), with one `filters()` written once for both.
+macro_rules! list_queries {
+    ($list:ident, $count:ident {
+        $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)?
+    } |$q:ident| $filters:expr) => {
+        query_struct!($list {
+            /// Page size, 1..=250 (default 50).
+            limit: Option<u32>,
+            /// `next_cursor` of the previous page.
+            cursor: Option<String>,
+            /// `raw` adds each object's untouched platform payload as `raw`.
+            include: Option<String>,
+            $($(#[$fm])* $field: $ty),*
+        });
+        query_struct!($count { $($(#[$fm])* $field: $ty),* });
+        paged!($list);
+        impl $list {
+            pub fn filters(&self) -> ApiResult<Filters> {
+                let $q = self;
+                $filters
+            }
+        }
+        impl $count {
+            pub fn filters(&self) -> ApiResult<Filters> {
+                let $q = self;
+                $filters
+            }
+        }
+    };
+}
+
+/// `limit`, `cursor` and `include` of a list query.
+pub struct PageQuery<'a> {
+    pub limit: Option<u32>,
+    pub cursor: &'a Option<String>,
+    pub include: &'a Option<String>,
+}
+
+list_queries!(OrderListQuery, OrderCountQuery {
     /// RFC 3339.
     created_from: Option<String>,
     created_to: Option<String>,
@@ -40,19 +102,12 @@ query_struct!(OrderListQuery {
     updated_to: Option<String>,
     /// pending, processing, on_hold, completed, cancelled, refunded or failed.
     status: Option<String>,
-});
-query_struct!(OrderCountQuery {
-    created_from: Option<String>,
-    created_to: Option<String>,
-    updated_from: Option<String>,
-    updated_to: Option<String>,
-    status: Option<String>,
-});
-query_struct!(ProductListQuery {
-    /// Page size, 1..=250 (default 50).
-    limit: Option<u32>,
-    cursor: Option<String>,
-    include: Option<String>,
+} |q| Ok(Filters {
+    status: status::<OrderStatus>(&q.status, ORDER_STATUSES)?,
+    ..filters(common!(q))?
+}));
+list_queries!(ProductListQuery, ProductCountQuery {
+    /// RFC 3339.
     created_from: Option<String>,
     created_to: Option<String>,
     updated_from: Option<String>,
@@ -61,40 +116,32 @@ query_struct!(ProductListQuery {
     status: Option<String>,
     /// Exact SKU.
     sku: Option<String>,
-});
-query_struct!(ProductCountQuery {
-    created_from: Option<String>,
-    created_to: Option<String>,
-    updated_from: Option<String>,
-    updated_to: Option<String>,
-    status: Option<String>,
-    sku: Option<String>,
-});
-query_struct!(CustomerListQuery {
-    /// Page size, 1..=250 (default 50).
-    limit: Option<u32>,
-    cursor: Option<String>,
-    include: Option<String>,
+} |q| Ok(Filters {
+    status: status::<ProductStatus>(&q.status, PRODUCT_STATUSES)?,
+    sku: q.sku.clone(),
+    ..filters(common!(q))?
+}));
+list_queries!(CustomerListQuery, CustomerCountQuery {
+    /// RFC 3339.
     created_from: Option<String>,
     created_to: Option<String>,
     updated_from: Option<String>,
     updated_to: Option<String>,
     /// Exact email.
     email: Option<String>,
-});
-query_struct!(CustomerCountQuery {
-    created_from: Option<String>,
-    created_to: Option<String>,
-    updated_from: Option<String>,
-    updated_to: Option<String>,
-    email: Option<String>,
-});
+} |q| Ok(Filters {
+    email: q.email.clone(),
+    ..filters(common!(q))?
+}));
 query_struct!(CategoryListQuery {
     /// Page size, 1..=250 (default 50).
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// `raw` adds each object's untouched platform payload as `raw`.
     include: Option<String>,
 });
+paged!(CategoryListQuery);
 query_struct!(IncludeQuery {
     /// `raw` adds the untouched platform payload as `raw`.
     include: Option<String>,
@@ -183,71 +230,6 @@ fn filters(c: Common<'_>) -> ApiResult<Filters> {
         }
     }
     Ok(f)
-}
-
-const ORDER_STATUSES: &str = "pending, processing, on_hold, completed, cancelled, refunded, failed";
-const PRODUCT_STATUSES: &str = "active, draft, archived";
-
-macro_rules! common {
-    ($q:expr) => {
-        Common {
-            created_from: &$q.created_from,
-            created_to: &$q.created_to,
-            updated_from: &$q.updated_from,
-            updated_to: &$q.updated_to,
-        }
-    };
-}
-
-impl OrderCountQuery {
-    pub fn filters(&self) -> ApiResult<Filters> {
-        Ok(Filters {
-            status: status::<OrderStatus>(&self.status, ORDER_STATUSES)?,
-            ..filters(common!(self))?
-        })
-    }
-}
-impl OrderListQuery {
-    pub fn filters(&self) -> ApiResult<Filters> {
-        Ok(Filters {
-            status: status::<OrderStatus>(&self.status, ORDER_STATUSES)?,
-            ..filters(common!(self))?
-        })
-    }
-}
-impl ProductCountQuery {
-    pub fn filters(&self) -> ApiResult<Filters> {
-        Ok(Filters {
-            status: status::<ProductStatus>(&self.status, PRODUCT_STATUSES)?,
-            sku: self.sku.clone(),
-            ..filters(common!(self))?
-        })
-    }
-}
-impl ProductListQuery {
-    pub fn filters(&self) -> ApiResult<Filters> {
-        Ok(Filters {
-            status: status::<ProductStatus>(&self.status, PRODUCT_STATUSES)?,
-            sku: self.sku.clone(),
-            ..filters(common!(self))?
-        })
-    }
-}
-impl CustomerCountQuery {
-    pub fn filters(&self) -> ApiResult<Filters> {
-        Ok(Filters {
-            email: self.email.clone(),
-            ..filters(common!(self))?
-        })
-    }
-}
-impl CustomerListQuery {
-    pub fn filters(&self) -> ApiResult<Filters> {
-        Ok(Filters {
-            email: self.email.clone(),
-            ..filters(common!(self))?
-        })
-    }
 }
 
 #[derive(Serialize, Deserialize)]

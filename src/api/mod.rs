@@ -1,13 +1,18 @@
 //! The HTTP API: every route in one place ([`router`]) and the order of the tower stack.
 
 pub mod admin;
+pub mod calls;
+pub mod categories;
+pub mod customers;
 pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod lists;
 pub mod logs;
+pub mod orders;
 pub mod platforms;
-pub mod resources;
+pub mod products;
+pub mod proxy;
 pub mod stores;
 
 use std::sync::Arc;
@@ -26,7 +31,6 @@ use crate::state::AppState;
 
 /// The `/v1` routes, documented by the same declaration that routes them.
 fn v1() -> OpenApiRouter<Arc<AppState>> {
-    use resources::*;
     OpenApiRouter::new()
         .routes(routes!(platforms::list_platforms))
         .routes(routes!(stores::create_store, stores::list_stores))
@@ -36,20 +40,20 @@ fn v1() -> OpenApiRouter<Arc<AppState>> {
             stores::delete_store
         ))
         .routes(routes!(stores::store_info))
-        .routes(routes!(list_orders))
-        .routes(routes!(count_orders))
-        .routes(routes!(get_order))
-        .routes(routes!(create_shipment))
-        .routes(routes!(list_products, create_product))
-        .routes(routes!(count_products))
-        .routes(routes!(get_product, update_product))
-        .routes(routes!(update_variant))
-        .routes(routes!(list_customers))
-        .routes(routes!(count_customers))
-        .routes(routes!(get_customer))
-        .routes(routes!(list_categories))
-        .routes(routes!(get_category))
-        .routes(routes!(proxy))
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::count_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::create_shipment))
+        .routes(routes!(products::list_products, products::create_product))
+        .routes(routes!(products::count_products))
+        .routes(routes!(products::get_product, products::update_product))
+        .routes(routes!(products::update_variant))
+        .routes(routes!(customers::list_customers))
+        .routes(routes!(customers::count_customers))
+        .routes(routes!(customers::get_customer))
+        .routes(routes!(categories::list_categories))
+        .routes(routes!(categories::get_category))
+        .routes(routes!(proxy::proxy))
         .routes(routes!(logs::list_logs))
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::calls::StorePath;
 use super::docs::{CommonErrors, UpstreamErrors};
 use super::extract::{ApiJson, ApiPath, Scope};
 use crate::error::{ApiError, ApiResult};
@@ -88,11 +89,6 @@ pub fn is_store_id(s: &str) -> bool {
     s.strip_prefix("st_").is_some_and(|hex| {
         hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
-}
-
-#[derive(Deserialize)]
-pub struct StorePath {
-    pub store_id: String,
 }
 
 /// What a store write answered, for idempotent replays: the store, read again.

@@ -1,0 +1,199 @@
+//! Products with their variants: list, count, read, create, update, and variant updates.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use cartgate_connector::model::{NewProduct, Product, ProductUpdate, VariantUpdate};
+use cartgate_connector::util::Decimal;
+use serde::Deserialize;
+
+use super::calls::{self, list_type, produced, Count, StorePath};
+use super::docs::{CommonErrors, UpstreamErrors};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Scope};
+use super::lists::{IncludeQuery, ProductCountQuery, ProductListQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::Produced;
+use crate::state::AppState;
+
+list_type!(ProductList, Product);
+
+#[derive(Deserialize)]
+pub struct ProductPath {
+    pub store_id: String,
+    pub product_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct VariantPath {
+    pub store_id: String,
+    pub product_id: String,
+    pub variant_id: String,
+}
+
+/// What a product write answered, for idempotent replays: the product, read again.
+fn product_produced(store_id: &str, product_id: &str) -> Extension<Produced> {
+    produced(format!("/v1/stores/{store_id}/products/{product_id}"))
+}
+
+/// Products with their variants.
+#[utoipa::path(get, path = "/v1/stores/{store_id}/products", tag = "products", operation_id = "listProducts",
+    params(("store_id" = String, Path), ProductListQuery),
+    responses((status = 200, body = ProductList), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn list_products(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<StorePath>,
+    ApiQuery(q): ApiQuery<ProductListQuery>,
+) -> ApiResult<Json<ProductList>> {
+    calls::list_page(
+        &state,
+        &scope,
+        &p.store_id,
+        "products",
+        q.page(),
+        q.filters()?,
+        |s, cx, params| async move { s.list_products(&cx, &params).await },
+    )
+    .await
+    .map(|l| Json(l.into()))
+}
+
+/// How many products match the filters.
+#[utoipa::path(get, path = "/v1/stores/{store_id}/products/count", tag = "products", operation_id = "countProducts",
+    params(("store_id" = String, Path), ProductCountQuery),
+    responses((status = 200, body = Count), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn count_products(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<StorePath>,
+    ApiQuery(q): ApiQuery<ProductCountQuery>,
+) -> ApiResult<Json<Count>> {
+    calls::count(
+        &state,
+        &scope,
+        &p.store_id,
+        q.filters()?,
+        |s, cx, f| async move { s.count_products(&cx, &f).await },
+    )
+    .await
+}
+
+/// One product with its variants.
+#[utoipa::path(get, path = "/v1/stores/{store_id}/products/{product_id}", tag = "products", operation_id = "getProduct",
+    params(("store_id" = String, Path), ("product_id" = String, Path), IncludeQuery),
+    responses((status = 200, body = Product), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn get_product(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<ProductPath>,
+    ApiQuery(q): ApiQuery<IncludeQuery>,
+) -> ApiResult<Json<Product>> {
+    calls::read_one(
+        &state,
+        &scope,
+        &p.store_id,
+        &q.include,
+        |s, cx| async move { s.get_product(&cx, &p.product_id).await },
+    )
+    .await
+}
+
+fn check_money(name: &str, v: &Option<String>) -> ApiResult<()> {
+    if let Some(m) = v {
+        let ok = m.parse::<Decimal>().is_ok_and(|d| !d.is_sign_negative());
+        if !ok {
+            return Err(ApiError::validation(format!(
+                "{name} must be a non-negative decimal string such as \"19.99\""
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_quantity(v: Option<i64>) -> ApiResult<()> {
+    match v {
+        Some(q) if !(0..=1_000_000_000).contains(&q) => Err(ApiError::validation(
+            "quantity must be between 0 and 1000000000",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Create a product (a simple product without variants).
+#[utoipa::path(post, path = "/v1/stores/{store_id}/products", tag = "products", operation_id = "createProduct",
+    params(("store_id" = String, Path)), request_body = NewProduct,
+    responses((status = 201, body = Product), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn create_product(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<StorePath>,
+    ApiJson(body): ApiJson<NewProduct>,
+) -> ApiResult<(StatusCode, Option<Extension<Produced>>, Json<Product>)> {
+    if body.name.trim().is_empty() {
+        return Err(ApiError::validation("name must not be empty"));
+    }
+    check_money("price", &body.price)?;
+    check_quantity(body.quantity)?;
+    let product = calls::write(&state, &scope, &p.store_id, |s, cx| async move {
+        s.create_product(&cx, &body).await
+    })
+    .await?;
+    let produced = cartgate_connector::util::valid_id(&product.id)
+        .then(|| product_produced(&p.store_id, &product.id));
+    Ok((StatusCode::CREATED, produced, Json(product)))
+}
+
+/// Update a product's name, description, status, price, quantity or sku.
+#[utoipa::path(patch, path = "/v1/stores/{store_id}/products/{product_id}", tag = "products",
+    operation_id = "updateProduct",
+    params(("store_id" = String, Path), ("product_id" = String, Path)), request_body = ProductUpdate,
+    responses((status = 200, body = Product), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn update_product(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<ProductPath>,
+    ApiJson(body): ApiJson<ProductUpdate>,
+) -> ApiResult<(Extension<Produced>, Json<Product>)> {
+    if body == ProductUpdate::default() {
+        return Err(ApiError::validation("send at least one field to change"));
+    }
+    if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(ApiError::validation("name must not be empty"));
+    }
+    check_money("price", &body.price)?;
+    check_quantity(body.quantity)?;
+    let produced = product_produced(&p.store_id, &p.product_id);
+    let product = calls::write(&state, &scope, &p.store_id, |s, cx| async move {
+        s.update_product(&cx, &p.product_id, &body).await
+    })
+    .await?;
+    Ok((produced, Json(product)))
+}
+
+/// Update one variant's price, quantity or sku; answers the product afterwards.
+#[utoipa::path(patch, path = "/v1/stores/{store_id}/products/{product_id}/variants/{variant_id}",
+    tag = "products", operation_id = "updateVariant",
+    params(("store_id" = String, Path), ("product_id" = String, Path), ("variant_id" = String, Path)),
+    request_body = VariantUpdate,
+    responses((status = 200, body = Product), CommonErrors, UpstreamErrors), security(("api_key" = [])))]
+pub async fn update_variant(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    ApiPath(p): ApiPath<VariantPath>,
+    ApiJson(body): ApiJson<VariantUpdate>,
+) -> ApiResult<(Extension<Produced>, Json<Product>)> {
+    if body == VariantUpdate::default() {
+        return Err(ApiError::validation("send at least one field to change"));
+    }
+    check_money("price", &body.price)?;
+    check_quantity(body.quantity)?;
+    let produced = product_produced(&p.store_id, &p.product_id);
+    let product = calls::write(&state, &scope, &p.store_id, |s, cx| async move {
+        s.update_variant(&cx, &p.product_id, &p.variant_id, &body)
+            .await
+    })
+    .await?;
+    Ok((produced, Json(product)))
+}
