@@ -254,9 +254,12 @@ impl From<ConnectorError> for ApiError {
     fn from(e: ConnectorError) -> Self {
         match e {
             ConnectorError::NotFound(d) => ApiError::not_found(d),
+            // The platform refused the input: 422. Our own URL rules refused it: 400, like
+            // every other check of the gateway's own.
             ConnectorError::Validation(d) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::ValidationFailed, d)
             }
+            ConnectorError::InvalidTarget(d) => ApiError::validation(d),
             ConnectorError::Unsupported(d) => {
                 ApiError::new(StatusCode::NOT_IMPLEMENTED, Code::UnsupportedOperation, d)
             }

@@ -13,6 +13,12 @@ pub enum ConnectorError {
     /// platform rejects (its own message is kept), a mutation's userErrors.
     #[error("{0}")]
     Validation(String),
+    /// cartgate's own rules refuse the URL a call would reach (not http(s), credentials in
+    /// the URL, an address in the SSRF block list, a name resolving only into it). Nothing
+    /// was sent. The gateway answers 400 `validation_failed`, unlike a platform's own
+    /// refusal (`Validation`, 422).
+    #[error("{0}")]
+    InvalidTarget(String),
     /// The platform cannot do this at all (an operation, a filter, a field).
     #[error("{0}")]
     Unsupported(String),
