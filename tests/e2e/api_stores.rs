@@ -176,6 +176,40 @@ async fn ssrf_rules_apply_without_the_private_switch() {
     );
 }
 
+/// A store URL that redirects to another origin (here: another port of the same host) is
+/// not followed: the connect fails as upstream_error naming where it redirects, and the
+/// other origin is never reached.
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed() {
+    let gw = Gateway::start().await;
+    let woo = WooSandbox::start().await;
+    let target = woo.base().trim_end_matches('/').to_owned();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let to = format!("{target}{uri}");
+        async move { axum::response::Redirect::temporary(&to) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirector = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = gw.account("a").await;
+    let mut creds = woo.credentials();
+    creds["url"] = json!(redirector);
+    let r = c
+        .post(
+            "/v1/stores",
+            json!({"platform": "woocommerce", "name": "x", "credentials": creds}),
+        )
+        .await;
+    r.problem(502, "upstream_error");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("another origin"), "{detail}");
+    assert_eq!(
+        sandbox_requests(&woo).await,
+        0,
+        "the redirect was not followed"
+    );
+}
+
 #[tokio::test]
 async fn rename_replace_credentials_and_delete() {
     let w = World::new().await;

@@ -2,8 +2,8 @@
 //!
 //! It owns: a pooled `reqwest::Client` with connect and request timeouts; the SSRF rules
 //! (http(s) only; no address of the block list below unless allowed, checked on literal IPs,
-//! on every IPv4 address an IPv6 address embeds, and on every DNS answer; no redirects to
-//! another host);
+//! on every IPv4 address an IPv6 address embeds, and on every DNS answer; no redirect to
+//! another origin, no `Referer`);
 //! and the retry policy (idempotent calls only, on 429/5xx/timeouts, jittered exponential
 //! backoff that honours `Retry-After`, within a bounded total wait).
 //!
@@ -24,6 +24,9 @@ use url::Url;
 
 use crate::pace::{LocalPacer, Pacer};
 use crate::{CallContext, ConnectorError, Result};
+
+/// Redirects followed within one origin, at most.
+const MAX_REDIRECTS: usize = 5;
 
 /// Limits of upstream calls. Every one is documented in the README.
 #[derive(Debug, Clone)]
@@ -205,6 +208,30 @@ impl std::fmt::Display for ForbiddenResolution {
 
 impl std::error::Error for ForbiddenResolution {}
 
+/// A redirect the client refused to follow (found again in a reqwest error's sources).
+#[derive(Debug)]
+enum RedirectRefused {
+    OtherOrigin(String),
+    TooMany,
+}
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedirectRefused::OtherOrigin(origin) => write!(
+                f,
+                "the platform redirects to another origin ({origin}); cartgate follows no \
+                 redirect off the store's URL: connect the store with the URL it redirects to"
+            ),
+            RedirectRefused::TooMany => {
+                write!(f, "the platform redirected more than {MAX_REDIRECTS} times")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
 /// DNS resolver that drops forbidden addresses, so a hostname cannot smuggle a private IP.
 struct SsrfSafeResolver {
     allow_private: bool,
@@ -351,13 +378,18 @@ impl Upstream {
 
     /// An upstream client whose per-store budgets live in `pacer` (e.g. shared through Redis).
     pub fn with_pacer(config: UpstreamConfig, pacer: Arc<dyn Pacer>) -> Self {
+        // Same origin only (scheme, host and port of the URL the call was built for): a
+        // platform redirecting elsewhere is an answer to report, not a place to go.
         let redirect = reqwest::redirect::Policy::custom(|attempt| {
-            let same_host = attempt
+            let same_origin = attempt
                 .previous()
                 .first()
-                .is_some_and(|first| first.host_str() == attempt.url().host_str());
-            if attempt.previous().len() >= 5 || !same_host {
-                attempt.stop()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if !same_origin {
+                let origin = attempt.url().origin().ascii_serialization();
+                attempt.error(RedirectRefused::OtherOrigin(origin))
+            } else if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error(RedirectRefused::TooMany)
             } else {
                 attempt.follow()
             }
@@ -368,6 +400,7 @@ impl Upstream {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(32)
             .redirect(redirect)
+            .referer(false)
             .user_agent(concat!("cartgate/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(SsrfSafeResolver {
                 allow_private: config.allow_private,
@@ -568,6 +601,9 @@ fn transport_error(e: reqwest::Error) -> ConnectorError {
     let e = e.without_url();
     if let Some(refused) = find_source::<ForbiddenResolution>(&e) {
         return ConnectorError::InvalidTarget(refused.to_string());
+    }
+    if let Some(refused) = find_source::<RedirectRefused>(&e) {
+        return ConnectorError::upstream(None, refused.to_string());
     }
     if e.is_timeout() {
         ConnectorError::Unavailable("the platform did not answer in time".into())
