@@ -33,9 +33,14 @@ pub enum ConnectorError {
     /// The platform kept answering 429 beyond our bounded retry budget.
     #[error("the platform is rate limiting this store")]
     RateLimited { retry_after: Option<Duration> },
-    /// Could not reach the platform, or it kept failing (5xx, timeouts) after retries.
+    /// Could not reach the platform, or it kept failing (5xx, timeouts) after retries, or
+    /// the request's upstream deadline passed.
     #[error("{0}")]
     Unavailable(String),
+    /// The store's upstream calls are all in use and none freed up within the queue wait
+    /// (`UpstreamConfig::queue_wait`); nothing was sent for this call.
+    #[error("{0}")]
+    Busy(String),
     /// The platform answered something we cannot use (unexpected status, malformed body).
     #[error("{message}")]
     Upstream {

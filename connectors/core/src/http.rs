@@ -1,14 +1,29 @@
 //! The one upstream HTTP client every connector uses.
 //!
-//! It owns: a pooled `reqwest::Client` with connect and request timeouts; the SSRF rules
-//! (http(s) only; no address of the block list below unless allowed, checked on literal IPs,
-//! on every IPv4 address an IPv6 address embeds, and on every DNS answer; no redirect to
-//! another origin, no `Referer`);
-//! and the retry policy (idempotent calls only, on 429/5xx/timeouts, jittered exponential
-//! backoff that honours `Retry-After`, within a bounded total wait).
+//! It owns: a pooled `reqwest::Client` with a connect timeout; the SSRF rules (http(s) only;
+//! no address of the block list below unless allowed, checked on literal IPs, on every IPv4
+//! address an IPv6 address embeds, and on every DNS answer; no redirect to another origin,
+//! no `Referer`); and the retry contract (below).
 //!
-//! Per-store concurrency is bounded by a [`StoreGate`] that each session owns; per-store
-//! budgets (platform rate limits) are kept by the [`Pacer`] the client carries.
+//! # Retry contract
+//!
+//! * Every call of one request shares one deadline ([`CallContext::deadline`], else
+//!   [`UpstreamConfig::deadline`] from the call's start): no attempt, wait or queueing runs
+//!   past it, so an upstream failure is answered as such before the gateway's own request
+//!   timeout.
+//! * One attempt of an idempotent call lasts at most [`UpstreamConfig::attempt_timeout`]
+//!   (and never past the deadline). A call that may not be sent twice gets all the time left
+//!   before the deadline instead: cutting it short would lose its answer, not gain a retry.
+//! * Idempotent calls are retried on 429, 5xx, timeouts, refused or dropped connections and
+//!   cut bodies, up to [`UpstreamConfig::max_retries`] times, after full-jitter exponential
+//!   backoff that honours `Retry-After`. The waits between attempts (not the attempts) add
+//!   up to at most [`UpstreamConfig::max_retry_wait`]; a retry starts only when at least
+//!   [`MIN_RETRY_ATTEMPT`] (or the attempt timeout, if shorter) is left before the deadline.
+//! * Per store at most [`UpstreamConfig::per_store_concurrency`] attempts are in flight (a
+//!   [`StoreGate`] each session owns); a call waits at most [`UpstreamConfig::queue_wait`]
+//!   for a slot, then fails with [`ConnectorError::Busy`].
+//!
+//! Per-store budgets (platform rate limits) are kept by the [`Pacer`] the client carries.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -25,24 +40,26 @@ use url::Url;
 use crate::pace::{LocalPacer, Pacer};
 use crate::{CallContext, ConnectorError, Result};
 
-/// Redirects followed within one origin, at most.
-const MAX_REDIRECTS: usize = 5;
-
 /// Limits of upstream calls. Every one is documented in the README.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
     /// Allow loopback/private/link-local targets (demo and tests; never in production).
     pub allow_private: bool,
     pub connect_timeout: Duration,
-    /// Timeout of one attempt, headers and body.
-    pub request_timeout: Duration,
+    /// Longest attempt of an idempotent call, headers and body (see the retry contract).
+    pub attempt_timeout: Duration,
+    /// Time all the calls of one request may take together when the [`CallContext`] sets
+    /// no deadline (counted from each call's start then).
+    pub deadline: Duration,
     /// Attempts after the first for idempotent calls.
     pub max_retries: u32,
-    /// Total time one call may spend waiting between attempts.
+    /// Total time one call may spend waiting between attempts (attempts not counted).
     pub max_retry_wait: Duration,
     pub base_backoff: Duration,
-    /// Concurrent upstream calls per store.
+    /// Concurrent upstream attempts per store.
     pub per_store_concurrency: usize,
+    /// Longest wait for a free slot of the store's gate before [`ConnectorError::Busy`].
+    pub queue_wait: Duration,
     /// Largest upstream body read.
     pub max_body_bytes: usize,
 }
@@ -52,15 +69,24 @@ impl Default for UpstreamConfig {
         UpstreamConfig {
             allow_private: false,
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(25),
             max_retries: 3,
             max_retry_wait: Duration::from_secs(10),
             base_backoff: Duration::from_millis(200),
             per_store_concurrency: 4,
+            queue_wait: Duration::from_secs(10),
             max_body_bytes: 32 * 1024 * 1024,
         }
     }
 }
+
+/// A retry is started only when at least this much time (or the attempt timeout, if
+/// shorter) is left before the deadline after its wait.
+pub const MIN_RETRY_ATTEMPT: Duration = Duration::from_secs(1);
+
+/// Redirects followed within one origin, at most.
+const MAX_REDIRECTS: usize = 5;
 
 // ---------------------------------------------------------------------------------------
 // SSRF: the one block list
@@ -327,13 +353,20 @@ impl UpstreamResponse {
     }
 }
 
-/// Bounds concurrent upstream calls of one store.
+/// Bounds concurrent upstream attempts of one store.
 #[derive(Debug, Clone)]
-pub struct StoreGate(Arc<Semaphore>);
+pub struct StoreGate {
+    permits: Arc<Semaphore>,
+    size: usize,
+}
 
 impl StoreGate {
     pub fn new(permits: usize) -> Self {
-        StoreGate(Arc::new(Semaphore::new(permits.max(1))))
+        let size = permits.max(1);
+        StoreGate {
+            permits: Arc::new(Semaphore::new(size)),
+            size,
+        }
     }
 }
 
@@ -394,9 +427,9 @@ impl Upstream {
                 attempt.follow()
             }
         });
+        // No client-wide timeout: each attempt gets its own (see `send`).
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(32)
             .redirect(redirect)
@@ -463,7 +496,8 @@ impl Upstream {
         }
     }
 
-    /// Sends one request: SSRF check, per-store gate, retries for idempotent requests.
+    /// Sends one request under the retry contract (module docs): SSRF check, per-store
+    /// gate, per-attempt timeouts, retries of idempotent requests, the request's deadline.
     /// Answers with the response for any status the connector must interpret (2xx, 4xx);
     /// turns lasting 429s, 5xx and transport failures into errors.
     pub async fn send(
@@ -473,18 +507,13 @@ impl Upstream {
         spec: RequestSpec,
     ) -> Result<UpstreamResponse> {
         self.check_url(&spec.url)?;
-        let started = Instant::now();
+        let deadline = cx
+            .deadline
+            .unwrap_or_else(|| Instant::now() + self.config.deadline);
+        let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
         loop {
-            let outcome = {
-                let _permit = gate
-                    .0
-                    .acquire()
-                    .await
-                    .map_err(|_| ConnectorError::Unavailable("store gate closed".into()))?;
-                cx.count_call();
-                self.attempt(&spec).await
-            };
+            let outcome = self.gated_attempt(cx, gate, &spec, deadline).await;
             // A 2xx JSON answer that does not parse was cut short on the way (a dropped
             // connection behind a proxy, a crashed worker): transient, worth a retry.
             let outcome = match outcome {
@@ -514,9 +543,11 @@ impl Upstream {
             };
             let backoff = self.backoff(attempt);
             let wait = retry_after.map_or(backoff, |ra| ra.max(backoff));
+            let time_for_attempt = MIN_RETRY_ATTEMPT.min(self.config.attempt_timeout);
             let can_retry = spec.idempotent
                 && attempt < self.config.max_retries
-                && started.elapsed() + wait <= self.config.max_retry_wait;
+                && waited + wait <= self.config.max_retry_wait
+                && Instant::now() + wait + time_for_attempt <= deadline;
             if !can_retry {
                 return match outcome {
                     Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS => {
@@ -532,7 +563,57 @@ impl Upstream {
             }
             tracing::debug!(attempt, ?wait, "retrying upstream call");
             tokio::time::sleep(wait).await;
+            waited += wait;
             attempt += 1;
+        }
+    }
+
+    /// One attempt: a slot of the store's gate (waiting at most the queue wait), then the
+    /// request, bounded by the attempt timeout (idempotent calls) and the deadline.
+    async fn gated_attempt(
+        &self,
+        cx: &CallContext,
+        gate: &StoreGate,
+        spec: &RequestSpec,
+        deadline: Instant,
+    ) -> Result<UpstreamResponse> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ConnectorError::Unavailable(
+                "no time was left for the platform within this request's deadline".into(),
+            ));
+        }
+        let queue_wait = self.config.queue_wait.min(left);
+        let _permit = match tokio::time::timeout(queue_wait, gate.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(ConnectorError::Unavailable("store gate closed".into())),
+            Err(_) => {
+                return Err(ConnectorError::Busy(format!(
+                    "this store already has {} upstream calls in flight and none finished \
+                     within {} ms; retry shortly or send fewer requests at once",
+                    gate.size,
+                    queue_wait.as_millis()
+                )))
+            }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let limit = if spec.idempotent {
+            self.config.attempt_timeout.min(left)
+        } else {
+            left
+        };
+        cx.count_call();
+        match tokio::time::timeout(limit, self.attempt(spec)).await {
+            Ok(outcome) => outcome,
+            Err(_) if limit < self.config.attempt_timeout || !spec.idempotent => {
+                Err(ConnectorError::Unavailable(
+                    "the platform did not answer within this request's deadline".into(),
+                ))
+            }
+            Err(_) => Err(ConnectorError::Unavailable(format!(
+                "the platform did not answer within {} ms",
+                limit.as_millis()
+            ))),
         }
     }
 

@@ -1,14 +1,15 @@
 //! The upstream client against small local servers on 127.0.0.1: redirects (same origin
-//! only, no `Referer`).
+//! only, no `Referer`) and the retry contract (per-attempt timeouts retried within the
+//! deadline, writes given the whole deadline, the store gate's bounded queue).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Redirect;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
 use axum::Router;
 use cartgate_connector::http::{RequestSpec, Upstream, UpstreamConfig};
 use cartgate_connector::{CallContext, ConnectorError};
@@ -155,4 +156,135 @@ async fn a_same_origin_redirect_is_followed_without_referer() {
         matches!(got, Err(ConnectorError::Upstream { .. })),
         "{got:?}"
     );
+}
+
+/// Answers after `hang` for the first `hanging` requests, at once afterwards.
+fn flaky(hanging: u32, hang: Duration, hits: Arc<AtomicU32>) -> Router {
+    let handler = move || {
+        let hits = hits.clone();
+        async move {
+            if hits.fetch_add(1, Ordering::SeqCst) < hanging {
+                tokio::time::sleep(hang).await;
+            }
+            "{\"ok\":true}".into_response()
+        }
+    };
+    Router::new()
+        .route("/r", get(handler.clone()))
+        .route("/w", post(handler))
+}
+
+/// The attempt timeout is longer than the whole retry-wait budget: a timed-out attempt is
+/// still retried, because only the waits between attempts count against that budget.
+#[tokio::test]
+async fn a_timed_out_attempt_is_retried() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let base = serve(flaky(1, Duration::from_secs(30), hits.clone())).await;
+    let up = Upstream::new(UpstreamConfig {
+        attempt_timeout: Duration::from_millis(400),
+        max_retry_wait: Duration::from_millis(100),
+        ..config()
+    });
+    let cx = CallContext::default();
+    let t = Instant::now();
+    let r = up
+        .send(&cx, &up.gate(), get_spec(&format!("{base}/r")))
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(cx.calls(), 2);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+}
+
+/// Every attempt hangs: the call ends at the request's deadline with `Unavailable`, having
+/// tried again as long as an attempt fitted.
+#[tokio::test]
+async fn the_deadline_bounds_every_attempt_and_wait() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let base = serve(flaky(u32::MAX, Duration::from_secs(30), hits.clone())).await;
+    let up = Upstream::new(UpstreamConfig {
+        attempt_timeout: Duration::from_millis(500),
+        max_retries: 10,
+        ..config()
+    });
+    let cx = CallContext::default().with_deadline(Instant::now() + Duration::from_millis(1500));
+    let t = Instant::now();
+    let got = up
+        .send(&cx, &up.gate(), get_spec(&format!("{base}/r")))
+        .await;
+    let took = t.elapsed();
+    assert!(
+        matches!(got, Err(ConnectorError::Unavailable(_))),
+        "{got:?}"
+    );
+    assert!(took <= Duration::from_millis(1700), "{took:?}");
+    assert!(
+        cx.calls() >= 2,
+        "retried within the deadline: {}",
+        cx.calls()
+    );
+    // Nothing is left for a second call of the same request.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got = up
+        .send(&cx, &up.gate(), get_spec(&format!("{base}/r")))
+        .await;
+    assert!(
+        matches!(got, Err(ConnectorError::Unavailable(_))),
+        "{got:?}"
+    );
+}
+
+/// A write is sent once and may take all the time left before the deadline: cutting it at
+/// the attempt timeout would lose its answer, not gain a retry.
+#[tokio::test]
+async fn a_write_gets_the_whole_deadline() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let base = serve(flaky(1, Duration::from_millis(700), hits.clone())).await;
+    let up = Upstream::new(UpstreamConfig {
+        attempt_timeout: Duration::from_millis(200),
+        ..config()
+    });
+    let cx = CallContext::default().with_deadline(Instant::now() + Duration::from_secs(5));
+    let spec = RequestSpec::new(Method::POST, Url::parse(&format!("{base}/w")).unwrap());
+    let r = up.send(&cx, &up.gate(), spec).await.unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "sent once");
+}
+
+/// With the store's only slot held by a hanging call, the next call waits the queue wait
+/// and fails as `Busy` without sending anything.
+#[tokio::test]
+async fn a_full_store_gate_fails_fast_as_busy() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let base = serve(flaky(1, Duration::from_secs(3), hits.clone())).await;
+    let up = Upstream::new(UpstreamConfig {
+        per_store_concurrency: 1,
+        queue_wait: Duration::from_millis(300),
+        attempt_timeout: Duration::from_secs(5),
+        ..config()
+    });
+    let gate = up.gate();
+    let first = {
+        let (up, gate, url) = (up.clone(), gate.clone(), format!("{base}/r"));
+        tokio::spawn(async move {
+            up.send(&CallContext::default(), &gate, get_spec(&url))
+                .await
+                .map(|r| r.status)
+        })
+    };
+    while hits.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let t = Instant::now();
+    let got = up
+        .send(
+            &CallContext::default(),
+            &gate,
+            get_spec(&format!("{base}/r")),
+        )
+        .await;
+    assert!(matches!(got, Err(ConnectorError::Busy(_))), "{got:?}");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "nothing sent");
+    assert_eq!(first.await.unwrap().unwrap(), StatusCode::OK);
 }
