@@ -605,11 +605,14 @@ impl Upstream {
         cx.count_call();
         match tokio::time::timeout(limit, self.attempt(spec)).await {
             Ok(outcome) => outcome,
-            Err(_) if limit < self.config.attempt_timeout || !spec.idempotent => {
-                Err(ConnectorError::Unavailable(
-                    "the platform did not answer within this request's deadline".into(),
-                ))
-            }
+            Err(_) if !spec.idempotent => Err(ConnectorError::Unavailable(
+                "the platform did not answer within this request's deadline; the change may \
+                 still have been applied"
+                    .into(),
+            )),
+            Err(_) if limit < self.config.attempt_timeout => Err(ConnectorError::Unavailable(
+                "the platform did not answer within this request's deadline".into(),
+            )),
             Err(_) => Err(ConnectorError::Unavailable(format!(
                 "the platform did not answer within {} ms",
                 limit.as_millis()

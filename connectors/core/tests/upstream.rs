@@ -246,9 +246,19 @@ async fn a_write_gets_the_whole_deadline() {
     });
     let cx = CallContext::default().with_deadline(Instant::now() + Duration::from_secs(5));
     let spec = RequestSpec::new(Method::POST, Url::parse(&format!("{base}/w")).unwrap());
-    let r = up.send(&cx, &up.gate(), spec).await.unwrap();
+    let r = up.send(&cx, &up.gate(), spec.clone()).await.unwrap();
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(hits.load(Ordering::SeqCst), 1, "sent once");
+
+    // Past the deadline it is cut, once, and the error says the change may have happened.
+    let slow = serve(flaky(u32::MAX, Duration::from_secs(30), Arc::default())).await;
+    let spec = RequestSpec::new(Method::POST, Url::parse(&format!("{slow}/w")).unwrap());
+    let cx = CallContext::default().with_deadline(Instant::now() + Duration::from_millis(500));
+    match up.send(&cx, &up.gate(), spec).await {
+        Err(ConnectorError::Unavailable(m)) => assert!(m.contains("may still"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cx.calls(), 1);
 }
 
 /// With the store's only slot held by a hanging call, the next call waits the queue wait
