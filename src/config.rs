@@ -91,15 +91,26 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
-    /// Seconds one upstream attempt may take.
-    #[arg(long, env = "CARTGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 20)]
+    /// Seconds one attempt of an idempotent upstream call may take (a timed-out attempt is
+    /// retried); calls that are not sent twice get the time left before the upstream
+    /// deadline instead.
+    #[arg(long, env = "CARTGATE_UPSTREAM_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_timeout_secs: u64,
+
+    /// Seconds all upstream calls of one request may take together, attempts, waits and
+    /// queueing included (then: 503 upstream_unavailable). Must be less than the request
+    /// timeout. Default: 5 s less than the request timeout, at least half of it (25 s).
+    #[arg(long, env = "CARTGATE_UPSTREAM_DEADLINE_SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub upstream_deadline_secs: Option<u64>,
 
     /// Retries of an idempotent upstream call on 429, 5xx and timeouts.
     #[arg(long, env = "CARTGATE_UPSTREAM_MAX_RETRIES", default_value_t = 3)]
     pub upstream_max_retries: u32,
 
-    /// Seconds one upstream call may spend waiting between retries in total.
+    /// Seconds one upstream call may spend waiting between attempts in total (the
+    /// attempts themselves are not counted).
     #[arg(
         long,
         env = "CARTGATE_UPSTREAM_MAX_RETRY_WAIT_SECS",
@@ -107,13 +118,18 @@ pub struct Settings {
     )]
     pub upstream_max_retry_wait_secs: u64,
 
-    /// Concurrent upstream calls per store.
+    /// Concurrent upstream attempts per store.
     #[arg(
         long,
         env = "CARTGATE_UPSTREAM_CONCURRENCY_PER_STORE",
         default_value_t = 4
     )]
     pub upstream_concurrency_per_store: usize,
+
+    /// Seconds a request waits for one of its store's upstream slots before it answers
+    /// 503 upstream_busy.
+    #[arg(long, env = "CARTGATE_UPSTREAM_QUEUE_WAIT_SECS", default_value_t = 10)]
+    pub upstream_queue_wait_secs: u64,
 
     /// Seconds an `Idempotency-Key` is kept after the call that used it ended; a retry with
     /// the same key within this time answers what that call answered.
@@ -139,15 +155,45 @@ impl Settings {
         }
     }
 
+    /// The time all upstream calls of one request may take: the setting, else 5 s less than
+    /// the request timeout but at least half of it.
+    pub fn upstream_deadline(&self) -> Duration {
+        match self.upstream_deadline_secs {
+            Some(secs) => Duration::from_secs(secs),
+            None => {
+                let request = self.request_timeout();
+                request
+                    .saturating_sub(Duration::from_secs(5))
+                    .max(request / 2)
+            }
+        }
+    }
+
     pub fn upstream_config(&self) -> cartgate_connector::http::UpstreamConfig {
         cartgate_connector::http::UpstreamConfig {
             allow_private: self.allow_private_upstreams,
-            request_timeout: Duration::from_secs(self.upstream_timeout_secs),
+            attempt_timeout: Duration::from_secs(self.upstream_timeout_secs),
+            deadline: self.upstream_deadline(),
             max_retries: self.upstream_max_retries,
             max_retry_wait: Duration::from_secs(self.upstream_max_retry_wait_secs),
             per_store_concurrency: self.upstream_concurrency_per_store,
+            queue_wait: Duration::from_secs(self.upstream_queue_wait_secs),
             ..Default::default()
         }
+    }
+
+    /// Refuses settings that contradict each other.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(deadline) = self.upstream_deadline_secs {
+            if deadline >= self.request_timeout_secs {
+                anyhow::bail!(
+                    "upstream_deadline_secs ({deadline}) must be less than request_timeout_secs \
+                     ({}), so an upstream failure is answered before the request times out",
+                    self.request_timeout_secs
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Settings from the environment and defaults only (tests, demo).
@@ -188,6 +234,7 @@ impl Settings {
             let from_file = Settings::from_arg_matches(&file_matches)?;
             settings.merge_defaults_from(matches, from_file);
         }
+        settings.validate()?;
         Ok(settings)
     }
 
@@ -219,10 +266,12 @@ impl Settings {
             idle_timeout_secs,
             max_connections,
             upstream_timeout_secs,
+            upstream_deadline_secs,
             upstream_max_retries,
             upstream_max_retry_wait_secs,
             upstream_concurrency_per_store,
             idempotency_ttl_secs,
+            upstream_queue_wait_secs,
             log_format
         );
     }

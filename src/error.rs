@@ -47,9 +47,12 @@ pub enum Code {
     StorePermissionDenied,
     /// 429: the platform keeps rate limiting this store.
     UpstreamRateLimited,
-    /// 503: the platform is unreachable or kept failing.
+    /// 503: the platform is unreachable or kept failing, or the request's upstream deadline
+    /// passed.
     UpstreamUnavailable,
-    /// 502: the platform answered something unusable.
+    /// 503 with Retry-After: the store's upstream slots stayed taken for the queue wait.
+    UpstreamBusy,
+    /// 502: the platform answered something unusable, or redirected to another origin.
     UpstreamError,
     /// 504: the request took longer than the gateway's request timeout.
     Timeout,
@@ -62,7 +65,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::Unauthorized,
         Code::NotFound,
         Code::MethodNotAllowed,
@@ -77,6 +80,7 @@ impl Code {
         Code::StorePermissionDenied,
         Code::UpstreamRateLimited,
         Code::UpstreamUnavailable,
+        Code::UpstreamBusy,
         Code::UpstreamError,
         Code::Timeout,
         Code::StorageUnavailable,
@@ -100,6 +104,7 @@ impl Code {
             Code::StorePermissionDenied => "store_permission_denied",
             Code::UpstreamRateLimited => "upstream_rate_limited",
             Code::UpstreamUnavailable => "upstream_unavailable",
+            Code::UpstreamBusy => "upstream_busy",
             Code::UpstreamError => "upstream_error",
             Code::Timeout => "timeout",
             Code::StorageUnavailable => "storage_unavailable",
@@ -124,6 +129,7 @@ impl Code {
             Code::StorePermissionDenied => "Store permission denied",
             Code::UpstreamRateLimited => "Upstream rate limited",
             Code::UpstreamUnavailable => "Upstream unavailable",
+            Code::UpstreamBusy => "Upstream busy",
             Code::UpstreamError => "Upstream error",
             Code::Timeout => "Timeout",
             Code::StorageUnavailable => "Storage unavailable",
@@ -254,9 +260,12 @@ impl From<ConnectorError> for ApiError {
     fn from(e: ConnectorError) -> Self {
         match e {
             ConnectorError::NotFound(d) => ApiError::not_found(d),
+            // The platform refused the input: 422. Our own URL rules refused it: 400, like
+            // every other check of the gateway's own.
             ConnectorError::Validation(d) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::ValidationFailed, d)
             }
+            ConnectorError::InvalidTarget(d) => ApiError::validation(d),
             ConnectorError::Unsupported(d) => {
                 ApiError::new(StatusCode::NOT_IMPLEMENTED, Code::UnsupportedOperation, d)
             }
@@ -279,6 +288,10 @@ impl From<ConnectorError> for ApiError {
                 Code::UpstreamUnavailable,
                 d,
             ),
+            ConnectorError::Busy(d) => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::UpstreamBusy, d)
+            },
             ConnectorError::Upstream { status, message } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 Code::UpstreamError,

@@ -96,10 +96,12 @@ pub enum UpstreamErrors {
     /// unsupported_operation: the platform cannot do this
     #[response(status = 501, content_type = "application/problem+json")]
     NotImplemented(Problem),
-    /// upstream_error: the platform answered something unusable
+    /// upstream_error: the platform answered something unusable, or redirected to another
+    /// origin
     #[response(status = 502, content_type = "application/problem+json")]
     BadGateway(Problem),
-    /// upstream_unavailable, storage_unavailable or master_key_unavailable
+    /// upstream_unavailable, upstream_busy (see Retry-After), storage_unavailable or
+    /// master_key_unavailable
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(Problem),
     /// timeout

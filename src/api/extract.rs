@@ -2,6 +2,7 @@
 //! handler receives from authentication.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -82,11 +83,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The authenticated account of a `/v1` request and its upstream-call counter.
+/// The authenticated account of a `/v1` request, its upstream-call counter and the
+/// deadline of its upstream calls.
 pub struct Scope {
     pub account: AccountRecord,
     calls: UpstreamCalls,
     write: UpstreamWrite,
+    upstream_deadline: Instant,
 }
 
 impl Scope {
@@ -94,6 +97,7 @@ impl Scope {
         CallContext {
             include_raw,
             upstream_calls: self.calls.0.clone(),
+            deadline: Some(self.upstream_deadline),
         }
     }
 
@@ -107,7 +111,13 @@ impl Scope {
 impl FromRequestParts<Arc<AppState>> for Scope {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &Arc<AppState>) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        // Counted from here, a moment after the request timeout started: the deadline is
+        // shorter than that timeout by a margin far larger than authentication takes.
+        let upstream_deadline = Instant::now() + state.upstream.config().deadline;
         let caller = parts
             .extensions
             .get::<Caller>()
@@ -127,6 +137,7 @@ impl FromRequestParts<Arc<AppState>> for Scope {
             account: caller.account,
             calls,
             write,
+            upstream_deadline,
         })
     }
 }

@@ -101,28 +101,113 @@ async fn connect_validates_against_the_store_first() {
         .contains(woo.credentials()["consumer_secret"].as_str().unwrap()));
 }
 
+/// Requests the WooCommerce sandbox has served (API routes only).
+async fn sandbox_requests(woo: &WooSandbox) -> u64 {
+    let stats: serde_json::Value = http()
+        .get(format!("{}/__sandbox/stats", woo.base()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["requests"].as_u64().unwrap()
+}
+
+/// Every spelling of a forbidden address, as the store URL or as its `endpoint`, is refused
+/// by the gateway's own check: 400 validation_failed, and nothing reaches the address.
 #[tokio::test]
 async fn ssrf_rules_apply_without_the_private_switch() {
     let gw = Gateway::start_with(|s| s.allow_private_upstreams = false).await;
     let woo = WooSandbox::start().await;
+    let port = woo
+        .base()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
     let c = gw.account("a").await;
-    for url in [
-        woo.base().to_owned(),
-        "http://169.254.169.254".into(),
-        "http://localhost:1".into(),
-        "file:///etc/passwd".into(),
+    let mut urls: Vec<String> = [
+        "http://169.254.169.254",
+        "http://localhost:1",
+        "file:///etc/passwd",
+        "http://[::7f00:1]/",
+        "http://[0:0:0:0:0:ffff:7f00:1]/",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for host in [
+        "127.0.0.1",
+        "127.1",
+        "2130706433",
+        "0x7f.0.0.1",
+        "0177.0.0.1",
+        "localhost.",
+        "[::7f00:1]",
+        "[::127.0.0.1]",
+        "[::ffff:127.0.0.1]",
+        "[2002:7f00:1::]",
+        "[64:ff9b::7f00:1]",
     ] {
-        let mut creds = woo.credentials();
-        creds["url"] = json!(url);
-        let r = c
-            .post(
+        urls.push(format!("http://{host}:{port}"));
+    }
+    for url in &urls {
+        for field in ["url", "endpoint"] {
+            let mut creds = woo.credentials();
+            creds[field] = json!(url);
+            c.post(
                 "/v1/stores",
                 json!({"platform": "woocommerce", "name": "x", "credentials": creds}),
             )
-            .await;
-        assert!(r.status.is_client_error(), "{url}: {r:?}");
-        assert_eq!(r.body["code"], "validation_failed", "{url}: {r:?}");
+            .await
+            .problem(400, "validation_failed");
+        }
     }
+    assert_eq!(
+        sandbox_requests(&woo).await,
+        0,
+        "nothing reached the sandbox"
+    );
+    assert_eq!(
+        c.ok("/v1/stores").await["data"].as_array().unwrap().len(),
+        0,
+        "nothing saved"
+    );
+}
+
+/// A store URL that redirects to another origin (here: another port of the same host) is
+/// not followed: the connect fails as upstream_error naming where it redirects, and the
+/// other origin is never reached.
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed() {
+    let gw = Gateway::start().await;
+    let woo = WooSandbox::start().await;
+    let target = woo.base().trim_end_matches('/').to_owned();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let to = format!("{target}{uri}");
+        async move { axum::response::Redirect::temporary(&to) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirector = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = gw.account("a").await;
+    let mut creds = woo.credentials();
+    creds["url"] = json!(redirector);
+    let r = c
+        .post(
+            "/v1/stores",
+            json!({"platform": "woocommerce", "name": "x", "credentials": creds}),
+        )
+        .await;
+    r.problem(502, "upstream_error");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("another origin"), "{detail}");
+    assert_eq!(
+        sandbox_requests(&woo).await,
+        0,
+        "the redirect was not followed"
+    );
 }
 
 #[tokio::test]

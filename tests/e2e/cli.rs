@@ -61,6 +61,12 @@ fn serve_help_lists_every_setting_with_defaults() {
         ("CARTGATE_HEADER_READ_TIMEOUT_SECS", Some("10")),
         ("CARTGATE_IDLE_TIMEOUT_SECS", Some("60")),
         ("CARTGATE_MAX_CONNECTIONS", Some("10000")),
+        ("CARTGATE_UPSTREAM_TIMEOUT_SECS", Some("10")),
+        ("CARTGATE_UPSTREAM_DEADLINE_SECS", None),
+        ("CARTGATE_UPSTREAM_MAX_RETRIES", Some("3")),
+        ("CARTGATE_UPSTREAM_MAX_RETRY_WAIT_SECS", Some("10")),
+        ("CARTGATE_UPSTREAM_CONCURRENCY_PER_STORE", Some("4")),
+        ("CARTGATE_UPSTREAM_QUEUE_WAIT_SECS", Some("10")),
     ] {
         assert!(help.contains(env), "{env} missing from --help");
         if let Some(d) = default {
@@ -70,6 +76,36 @@ fn serve_help_lists_every_setting_with_defaults() {
             );
         }
     }
+}
+
+/// The upstream deadline must end before the request timeout: `serve` refuses to start
+/// otherwise, saying why; unset, it is derived from the request timeout.
+#[test]
+fn an_upstream_deadline_past_the_request_timeout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("serve")
+        .env("CARTGATE_DATA_DIR", dir.path())
+        .env("CARTGATE_LISTEN", "127.0.0.1:0")
+        .env("CARTGATE_REQUEST_TIMEOUT_SECS", "20")
+        .env("CARTGATE_UPSTREAM_DEADLINE_SECS", "25")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("upstream_deadline_secs (25)") && err.contains("request_timeout_secs (20)"),
+        "{err}"
+    );
+    let mut s = cartgate::Settings::from_env().unwrap();
+    assert_eq!(s.upstream_deadline(), Duration::from_secs(25));
+    s.request_timeout_secs = 8;
+    assert_eq!(s.upstream_deadline(), Duration::from_secs(4));
+    s.upstream_deadline_secs = Some(7);
+    assert_eq!(s.upstream_deadline(), Duration::from_secs(7));
+    assert!(s.validate().is_ok());
+    s.upstream_deadline_secs = Some(8);
+    assert!(s.validate().is_err());
 }
 
 #[test]

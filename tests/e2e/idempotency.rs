@@ -469,7 +469,13 @@ async fn an_error_after_an_upstream_write_began_is_replayed() {
 /// the order is shipped once.
 #[tokio::test]
 async fn a_retry_after_a_timeout_gets_the_first_calls_result() {
-    let gw = Gateway::start_with(|s| s.request_timeout_secs = 1).await;
+    let gw = Gateway::start_with(|s| {
+        s.request_timeout_secs = 1;
+        // Upstream calls may outlast the request, so the gateway's own timeout answers (504)
+        // rather than the upstream deadline (503), which is otherwise shorter.
+        s.upstream_deadline_secs = Some(10);
+    })
+    .await;
     let woo = WooSandbox::start().await;
     let client = gw.account("acme").await;
     let store = client.connect("woocommerce", &woo.credentials()).await;

@@ -250,7 +250,13 @@ async fn creating_a_store_logs_its_id() {
 
 #[tokio::test]
 async fn a_timed_out_request_is_logged_and_counted() {
-    let gw = Gateway::start_with(|s| s.request_timeout_secs = 1).await;
+    let gw = Gateway::start_with(|s| {
+        s.request_timeout_secs = 1;
+        // Upstream calls may outlast the request, so the gateway's own timeout answers (504)
+        // rather than the upstream deadline (503), which is otherwise shorter.
+        s.upstream_deadline_secs = Some(10);
+    })
+    .await;
     let woo = WooSandbox::start().await;
     let c = gw.account("a").await;
     let store = c.connect("woocommerce", &woo.credentials()).await;

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// What one gateway request lends to the connector calls it makes.
 #[derive(Debug, Clone, Default)]
@@ -10,6 +11,11 @@ pub struct CallContext {
     pub include_raw: bool,
     /// Upstream HTTP calls made for this request (retries included); ends up in the request log.
     pub upstream_calls: Arc<AtomicU32>,
+    /// When every upstream call of this request must be over, attempts and waits included
+    /// (`None`: each call gets `UpstreamConfig::deadline` from its own start). The gateway
+    /// sets it below its request timeout, so an upstream failure is answered as such
+    /// instead of as the request's 504.
+    pub deadline: Option<Instant>,
 }
 
 impl CallContext {
@@ -17,7 +23,14 @@ impl CallContext {
         CallContext {
             include_raw,
             upstream_calls: Arc::default(),
+            deadline: None,
         }
+    }
+
+    /// The same context with every upstream call ending by `at`.
+    pub fn with_deadline(mut self, at: Instant) -> Self {
+        self.deadline = Some(at);
+        self
     }
 
     /// `item` with its platform payload attached when the client asked for it.

@@ -13,6 +13,12 @@ pub enum ConnectorError {
     /// platform rejects (its own message is kept), a mutation's userErrors.
     #[error("{0}")]
     Validation(String),
+    /// cartgate's own rules refuse the URL a call would reach (not http(s), credentials in
+    /// the URL, an address in the SSRF block list, a name resolving only into it). Nothing
+    /// was sent. The gateway answers 400 `validation_failed`, unlike a platform's own
+    /// refusal (`Validation`, 422).
+    #[error("{0}")]
+    InvalidTarget(String),
     /// The platform cannot do this at all (an operation, a filter, a field).
     #[error("{0}")]
     Unsupported(String),
@@ -27,9 +33,14 @@ pub enum ConnectorError {
     /// The platform kept answering 429 beyond our bounded retry budget.
     #[error("the platform is rate limiting this store")]
     RateLimited { retry_after: Option<Duration> },
-    /// Could not reach the platform, or it kept failing (5xx, timeouts) after retries.
+    /// Could not reach the platform, or it kept failing (5xx, timeouts) after retries, or
+    /// the request's upstream deadline passed.
     #[error("{0}")]
     Unavailable(String),
+    /// The store's upstream calls are all in use and none freed up within the queue wait
+    /// (`UpstreamConfig::queue_wait`); nothing was sent for this call.
+    #[error("{0}")]
+    Busy(String),
     /// The platform answered something we cannot use (unexpected status, malformed body).
     #[error("{message}")]
     Upstream {

@@ -1,20 +1,37 @@
 //! The one upstream HTTP client every connector uses.
 //!
-//! It owns: a pooled `reqwest::Client` with connect and request timeouts; the SSRF rules
-//! (http(s) only, no private, loopback, link-local, unique-local or metadata addresses unless
-//! allowed, checked on literal IPs and on every DNS answer, no redirects to another host);
-//! and the retry policy (idempotent calls only, on 429/5xx/timeouts, jittered exponential
-//! backoff that honours `Retry-After`, within a bounded total wait).
+//! It owns: a pooled `reqwest::Client` with a connect timeout; the SSRF rules (http(s) only;
+//! no address of the block list below unless allowed, checked on literal IPs, on every IPv4
+//! address an IPv6 address embeds, and on every DNS answer; no redirect to another origin,
+//! no `Referer`); and the retry contract (below).
 //!
-//! Per-store concurrency is bounded by a [`StoreGate`] that each session owns; per-store
-//! budgets (platform rate limits) are kept by the [`Pacer`] the client carries.
+//! # Retry contract
+//!
+//! * Every call of one request shares one deadline ([`CallContext::deadline`], else
+//!   [`UpstreamConfig::deadline`] from the call's start): no attempt, wait or queueing runs
+//!   past it, so an upstream failure is answered as such before the gateway's own request
+//!   timeout.
+//! * One attempt of an idempotent call lasts at most [`UpstreamConfig::attempt_timeout`]
+//!   (and never past the deadline). A call that may not be sent twice gets all the time left
+//!   before the deadline instead: cutting it short would lose its answer, not gain a retry.
+//! * Idempotent calls are retried on 429, 5xx, timeouts, refused or dropped connections and
+//!   cut bodies, up to [`UpstreamConfig::max_retries`] times, after full-jitter exponential
+//!   backoff that honours `Retry-After`. The waits between attempts (not the attempts) add
+//!   up to at most [`UpstreamConfig::max_retry_wait`]; a retry starts only when at least
+//!   [`MIN_RETRY_ATTEMPT`] (or the attempt timeout, if shorter) is left before the deadline.
+//! * Per store at most [`UpstreamConfig::per_store_concurrency`] attempts are in flight (a
+//!   [`StoreGate`] each session owns); a call waits at most [`UpstreamConfig::queue_wait`]
+//!   for a slot, then fails with [`ConnectorError::Busy`].
+//!
+//! Per-store budgets (platform rate limits) are kept by the [`Pacer`] the client carries.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
+use ipnet::{Ipv4Net, Ipv6Net};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::Semaphore;
@@ -29,15 +46,20 @@ pub struct UpstreamConfig {
     /// Allow loopback/private/link-local targets (demo and tests; never in production).
     pub allow_private: bool,
     pub connect_timeout: Duration,
-    /// Timeout of one attempt, headers and body.
-    pub request_timeout: Duration,
+    /// Longest attempt of an idempotent call, headers and body (see the retry contract).
+    pub attempt_timeout: Duration,
+    /// Time all the calls of one request may take together when the [`CallContext`] sets
+    /// no deadline (counted from each call's start then).
+    pub deadline: Duration,
     /// Attempts after the first for idempotent calls.
     pub max_retries: u32,
-    /// Total time one call may spend waiting between attempts.
+    /// Total time one call may spend waiting between attempts (attempts not counted).
     pub max_retry_wait: Duration,
     pub base_backoff: Duration,
-    /// Concurrent upstream calls per store.
+    /// Concurrent upstream attempts per store.
     pub per_store_concurrency: usize,
+    /// Longest wait for a free slot of the store's gate before [`ConnectorError::Busy`].
+    pub queue_wait: Duration,
     /// Largest upstream body read.
     pub max_body_bytes: usize,
 }
@@ -47,46 +69,194 @@ impl Default for UpstreamConfig {
         UpstreamConfig {
             allow_private: false,
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(25),
             max_retries: 3,
             max_retry_wait: Duration::from_secs(10),
             base_backoff: Duration::from_millis(200),
             per_store_concurrency: 4,
+            queue_wait: Duration::from_secs(10),
             max_body_bytes: 32 * 1024 * 1024,
         }
     }
 }
 
+/// A retry is started only when at least this much time (or the attempt timeout, if
+/// shorter) is left before the deadline after its wait.
+pub const MIN_RETRY_ATTEMPT: Duration = Duration::from_secs(1);
+
+/// Redirects followed within one origin, at most.
+const MAX_REDIRECTS: usize = 5;
+
+// ---------------------------------------------------------------------------------------
+// SSRF: the one block list
+// ---------------------------------------------------------------------------------------
+
+const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), len)
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn v6(a: u16, b: u16, c: u16, d: u16, e: u16, f: u16, g: u16, h: u16, len: u8) -> Ipv6Net {
+    Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, d, e, f, g, h), len)
+}
+
+/// IPv4 ranges a user-supplied URL must not reach (IANA special-purpose ranges that are not
+/// globally reachable, plus multicast and reserved), with what each is.
+pub const FORBIDDEN_V4: &[(Ipv4Net, &str)] = &[
+    (
+        v4(0, 0, 0, 0, 8),
+        "\"this network\" (0.0.0.0 reaches the host itself)",
+    ),
+    (v4(10, 0, 0, 0, 8), "private"),
+    (v4(100, 64, 0, 0, 10), "carrier-grade NAT shared"),
+    (v4(127, 0, 0, 0, 8), "loopback"),
+    (v4(169, 254, 0, 0, 16), "link-local (cloud metadata)"),
+    (v4(172, 16, 0, 0, 12), "private"),
+    (v4(192, 0, 0, 0, 24), "IETF protocol assignment"),
+    (v4(192, 0, 2, 0, 24), "documentation"),
+    (v4(192, 88, 99, 0, 24), "6to4 relay anycast"),
+    (v4(192, 168, 0, 0, 16), "private"),
+    (v4(198, 18, 0, 0, 15), "benchmarking"),
+    (v4(198, 51, 100, 0, 24), "documentation"),
+    (v4(203, 0, 113, 0, 24), "documentation"),
+    (v4(224, 0, 0, 0, 4), "multicast"),
+    (v4(240, 0, 0, 0, 4), "reserved or broadcast"),
+];
+
+/// IPv6 ranges a user-supplied URL must not reach. Teredo (`2001::/32`, inside the IETF
+/// assignments) is refused whole: its client address is obfuscated and a relay forwards
+/// to whatever IPv4 address it names; no shop is reached through it.
+pub const FORBIDDEN_V6: &[(Ipv6Net, &str)] = &[
+    (v6(0, 0, 0, 0, 0, 0, 0, 0, 128), "unspecified"),
+    (v6(0, 0, 0, 0, 0, 0, 0, 1, 128), "loopback"),
+    (v6(0x64, 0xff9b, 1, 0, 0, 0, 0, 0, 48), "local-use NAT64"),
+    (v6(0x100, 0, 0, 0, 0, 0, 0, 0, 64), "discard-only"),
+    (
+        v6(0x2001, 0, 0, 0, 0, 0, 0, 0, 23),
+        "IETF protocol assignment (incl. Teredo)",
+    ),
+    (v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0, 32), "documentation"),
+    (v6(0x3fff, 0, 0, 0, 0, 0, 0, 0, 20), "documentation"),
+    (v6(0x5f00, 0, 0, 0, 0, 0, 0, 0, 16), "segment routing"),
+    (v6(0xfc00, 0, 0, 0, 0, 0, 0, 0, 7), "unique local"),
+    (v6(0xfe80, 0, 0, 0, 0, 0, 0, 0, 10), "link-local"),
+    (v6(0xfec0, 0, 0, 0, 0, 0, 0, 0, 10), "site-local"),
+    (v6(0xff00, 0, 0, 0, 0, 0, 0, 0, 8), "multicast"),
+];
+
+/// Where an IPv6 form carries an IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedding {
+    /// The last 32 bits.
+    Last32,
+    /// Bits 16..48 (6to4).
+    Bits16To48,
+}
+
+/// IPv6 forms that embed an IPv4 address; the embedded address is checked against
+/// [`FORBIDDEN_V4`] (a public IPv4 address stays reachable through them, e.g. behind
+/// DNS64/NAT64).
+pub const EMBEDS_V4: &[(Ipv6Net, Embedding, &str)] = &[
+    (
+        v6(0, 0, 0, 0, 0, 0, 0, 0, 96),
+        Embedding::Last32,
+        "IPv4-compatible",
+    ),
+    (
+        v6(0, 0, 0, 0, 0, 0xffff, 0, 0, 96),
+        Embedding::Last32,
+        "IPv4-mapped",
+    ),
+    (
+        v6(0, 0, 0, 0, 0xffff, 0, 0, 0, 96),
+        Embedding::Last32,
+        "IPv4-translated",
+    ),
+    (
+        v6(0x64, 0xff9b, 0, 0, 0, 0, 0, 0, 96),
+        Embedding::Last32,
+        "NAT64",
+    ),
+    (
+        v6(0x2002, 0, 0, 0, 0, 0, 0, 0, 16),
+        Embedding::Bits16To48,
+        "6to4",
+    ),
+];
+
+/// The IPv4 address an IPv6 address embeds, if it is of one of the [`EMBEDS_V4`] forms.
+pub fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let (_, how, _) = EMBEDS_V4.iter().find(|(net, _, _)| net.contains(&ip))?;
+    let o = ip.octets();
+    Some(match how {
+        Embedding::Last32 => Ipv4Addr::new(o[12], o[13], o[14], o[15]),
+        Embedding::Bits16To48 => Ipv4Addr::new(o[2], o[3], o[4], o[5]),
+    })
+}
+
+/// Why a user-supplied URL must not reach this address (`None`: it may).
+pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => FORBIDDEN_V4
+            .iter()
+            .find(|(net, _)| net.contains(&v4))
+            .map(|(_, why)| *why),
+        IpAddr::V6(v6) => FORBIDDEN_V6
+            .iter()
+            .find(|(net, _)| net.contains(&v6))
+            .map(|(_, why)| *why)
+            .or_else(|| embedded_ipv4(v6).and_then(|v4| forbidden_reason(IpAddr::V4(v4)))),
+    }
+}
+
 /// Is this address one a user-supplied URL must not reach?
 pub fn is_forbidden_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local() // includes 169.254.169.254 (cloud metadata)
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 carrier-grade NAT
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24 IETF protocol
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_forbidden_ip(IpAddr::V4(v4));
+    forbidden_reason(ip).is_some()
+}
+
+/// `localhost`, `*.localhost` (RFC 6761: loopback by definition), with or without the
+/// final dot.
+fn is_localhost_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
+}
+
+/// A DNS answer held only forbidden addresses (found again in a reqwest error's sources).
+#[derive(Debug)]
+struct ForbiddenResolution;
+
+impl std::fmt::Display for ForbiddenResolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the host name resolves only to addresses cartgate may not reach")
+    }
+}
+
+impl std::error::Error for ForbiddenResolution {}
+
+/// A redirect the client refused to follow (found again in a reqwest error's sources).
+#[derive(Debug)]
+enum RedirectRefused {
+    OtherOrigin(String),
+    TooMany,
+}
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedirectRefused::OtherOrigin(origin) => write!(
+                f,
+                "the platform redirects to another origin ({origin}); cartgate follows no \
+                 redirect off the store's URL: connect the store with the URL it redirects to"
+            ),
+            RedirectRefused::TooMany => {
+                write!(f, "the platform redirected more than {MAX_REDIRECTS} times")
             }
-            let seg = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local (incl. fd00:ec2::254)
-                || (seg[0] & 0xffc0) == 0xfe80 // fe80::/10 link local
-                || (seg[0] == 0x64 && seg[1] == 0xff9b) // NAT64 can reach private IPv4
         }
     }
 }
+
+impl std::error::Error for RedirectRefused {}
 
 /// DNS resolver that drops forbidden addresses, so a hostname cannot smuggle a private IP.
 struct SsrfSafeResolver {
@@ -98,14 +268,14 @@ impl Resolve for SsrfSafeResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> = all
+                .iter()
+                .copied()
                 .filter(|a| allow_private || !is_forbidden_ip(a.ip()))
                 .collect();
-            if addrs.is_empty() {
-                return Err(
-                    format!("{host} resolves only to addresses cartgate may not reach").into(),
-                );
+            if addrs.is_empty() && !all.is_empty() {
+                return Err(Box::new(ForbiddenResolution) as Box<_>);
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -183,13 +353,20 @@ impl UpstreamResponse {
     }
 }
 
-/// Bounds concurrent upstream calls of one store.
+/// Bounds concurrent upstream attempts of one store.
 #[derive(Debug, Clone)]
-pub struct StoreGate(Arc<Semaphore>);
+pub struct StoreGate {
+    permits: Arc<Semaphore>,
+    size: usize,
+}
 
 impl StoreGate {
     pub fn new(permits: usize) -> Self {
-        StoreGate(Arc::new(Semaphore::new(permits.max(1))))
+        let size = permits.max(1);
+        StoreGate {
+            permits: Arc::new(Semaphore::new(size)),
+            size,
+        }
     }
 }
 
@@ -234,23 +411,29 @@ impl Upstream {
 
     /// An upstream client whose per-store budgets live in `pacer` (e.g. shared through Redis).
     pub fn with_pacer(config: UpstreamConfig, pacer: Arc<dyn Pacer>) -> Self {
+        // Same origin only (scheme, host and port of the URL the call was built for): a
+        // platform redirecting elsewhere is an answer to report, not a place to go.
         let redirect = reqwest::redirect::Policy::custom(|attempt| {
-            let same_host = attempt
+            let same_origin = attempt
                 .previous()
                 .first()
-                .is_some_and(|first| first.host_str() == attempt.url().host_str());
-            if attempt.previous().len() >= 5 || !same_host {
-                attempt.stop()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if !same_origin {
+                let origin = attempt.url().origin().ascii_serialization();
+                attempt.error(RedirectRefused::OtherOrigin(origin))
+            } else if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error(RedirectRefused::TooMany)
             } else {
                 attempt.follow()
             }
         });
+        // No client-wide timeout: each attempt gets its own (see `send`).
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(32)
             .redirect(redirect)
+            .referer(false)
             .user_agent(concat!("cartgate/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(SsrfSafeResolver {
                 allow_private: config.allow_private,
@@ -277,45 +460,44 @@ impl Upstream {
         StoreGate::new(self.config.per_store_concurrency)
     }
 
-    /// Checks a user-supplied base URL: http(s), a host, and (unless allowed) no literal
-    /// forbidden IP. Hostnames are checked again on every resolution.
+    /// Checks a user-supplied base URL: http(s), a host, no credentials and (unless
+    /// allowed) no forbidden literal IP, no `localhost`. Host names are checked again on
+    /// every resolution.
     pub fn check_url(&self, url: &Url) -> Result<()> {
+        let refuse = |why: String| Err(ConnectorError::InvalidTarget(why));
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConnectorError::Validation(format!(
+            return refuse(format!(
                 "URL scheme {:?} is not allowed: use http or https",
                 url.scheme()
-            )));
+            ));
         }
         let Some(host) = url.host() else {
-            return Err(ConnectorError::Validation("URL has no host".into()));
+            return refuse("URL has no host".into());
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(ConnectorError::Validation(
-                "URL must not carry credentials".into(),
-            ));
+            return refuse("URL must not carry credentials".into());
         }
         if self.config.allow_private {
             return Ok(());
         }
         let ip = match host {
-            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
-            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
-            url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => {
-                return Err(ConnectorError::Validation(
-                    "URL points at a private or loopback address".into(),
-                ))
+            url::Host::Ipv4(ip) => IpAddr::V4(ip),
+            url::Host::Ipv6(ip) => IpAddr::V6(ip),
+            url::Host::Domain(d) if is_localhost_name(d) => {
+                return refuse("URL points at a loopback address (localhost)".into())
             }
-            url::Host::Domain(_) => None,
+            url::Host::Domain(_) => return Ok(()),
         };
-        if ip.is_some_and(is_forbidden_ip) {
-            return Err(ConnectorError::Validation(
-                "URL points at a private or loopback address".into(),
-            ));
+        match forbidden_reason(ip) {
+            Some(why) => refuse(format!(
+                "URL points at an address cartgate may not reach ({why})"
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// Sends one request: SSRF check, per-store gate, retries for idempotent requests.
+    /// Sends one request under the retry contract (module docs): SSRF check, per-store
+    /// gate, per-attempt timeouts, retries of idempotent requests, the request's deadline.
     /// Answers with the response for any status the connector must interpret (2xx, 4xx);
     /// turns lasting 429s, 5xx and transport failures into errors.
     pub async fn send(
@@ -325,18 +507,13 @@ impl Upstream {
         spec: RequestSpec,
     ) -> Result<UpstreamResponse> {
         self.check_url(&spec.url)?;
-        let started = Instant::now();
+        let deadline = cx
+            .deadline
+            .unwrap_or_else(|| Instant::now() + self.config.deadline);
+        let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
         loop {
-            let outcome = {
-                let _permit = gate
-                    .0
-                    .acquire()
-                    .await
-                    .map_err(|_| ConnectorError::Unavailable("store gate closed".into()))?;
-                cx.count_call();
-                self.attempt(&spec).await
-            };
+            let outcome = self.gated_attempt(cx, gate, &spec, deadline).await;
             // A 2xx JSON answer that does not parse was cut short on the way (a dropped
             // connection behind a proxy, a crashed worker): transient, worth a retry.
             let outcome = match outcome {
@@ -366,9 +543,11 @@ impl Upstream {
             };
             let backoff = self.backoff(attempt);
             let wait = retry_after.map_or(backoff, |ra| ra.max(backoff));
+            let time_for_attempt = MIN_RETRY_ATTEMPT.min(self.config.attempt_timeout);
             let can_retry = spec.idempotent
                 && attempt < self.config.max_retries
-                && started.elapsed() + wait <= self.config.max_retry_wait;
+                && waited + wait <= self.config.max_retry_wait
+                && Instant::now() + wait + time_for_attempt <= deadline;
             if !can_retry {
                 return match outcome {
                     Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS => {
@@ -384,7 +563,60 @@ impl Upstream {
             }
             tracing::debug!(attempt, ?wait, "retrying upstream call");
             tokio::time::sleep(wait).await;
+            waited += wait;
             attempt += 1;
+        }
+    }
+
+    /// One attempt: a slot of the store's gate (waiting at most the queue wait), then the
+    /// request, bounded by the attempt timeout (idempotent calls) and the deadline.
+    async fn gated_attempt(
+        &self,
+        cx: &CallContext,
+        gate: &StoreGate,
+        spec: &RequestSpec,
+        deadline: Instant,
+    ) -> Result<UpstreamResponse> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ConnectorError::Unavailable(
+                "no time was left for the platform within this request's deadline".into(),
+            ));
+        }
+        let queue_wait = self.config.queue_wait.min(left);
+        let _permit = match tokio::time::timeout(queue_wait, gate.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(ConnectorError::Unavailable("store gate closed".into())),
+            Err(_) => {
+                return Err(ConnectorError::Busy(format!(
+                    "this store already has {} upstream calls in flight and none finished \
+                     within {} ms; retry shortly or send fewer requests at once",
+                    gate.size,
+                    queue_wait.as_millis()
+                )))
+            }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let limit = if spec.idempotent {
+            self.config.attempt_timeout.min(left)
+        } else {
+            left
+        };
+        cx.count_call();
+        match tokio::time::timeout(limit, self.attempt(spec)).await {
+            Ok(outcome) => outcome,
+            Err(_) if !spec.idempotent => Err(ConnectorError::Unavailable(
+                "the platform did not answer within this request's deadline; the change may \
+                 still have been applied"
+                    .into(),
+            )),
+            Err(_) if limit < self.config.attempt_timeout => Err(ConnectorError::Unavailable(
+                "the platform did not answer within this request's deadline".into(),
+            )),
+            Err(_) => Err(ConnectorError::Unavailable(format!(
+                "the platform did not answer within {} ms",
+                limit.as_millis()
+            ))),
         }
     }
 
@@ -434,9 +666,29 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("json"))
 }
 
+/// The first error of `T` among `e`'s sources.
+fn find_source<'e, T: std::error::Error + 'static>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cur = err.source();
+    }
+    None
+}
+
 fn transport_error(e: reqwest::Error) -> ConnectorError {
     // Never include the URL: it may carry query-string credentials.
     let e = e.without_url();
+    if let Some(refused) = find_source::<ForbiddenResolution>(&e) {
+        return ConnectorError::InvalidTarget(refused.to_string());
+    }
+    if let Some(refused) = find_source::<RedirectRefused>(&e) {
+        return ConnectorError::upstream(None, refused.to_string());
+    }
     if e.is_timeout() {
         ConnectorError::Unavailable("the platform did not answer in time".into())
     } else if e.is_connect() {
@@ -453,44 +705,258 @@ fn transport_error(e: reqwest::Error) -> ConnectorError {
 mod tests {
     use super::*;
 
+    /// Every range of the block list, written independently of the tables, with whether the
+    /// address just before and just after it may be reached.
+    const V4_RANGES: &[(&str, bool, bool)] = &[
+        ("0.0.0.0/8", false, true),
+        ("10.0.0.0/8", true, true),
+        ("100.64.0.0/10", true, true),
+        ("127.0.0.0/8", true, true),
+        ("169.254.0.0/16", true, true),
+        ("172.16.0.0/12", true, true),
+        ("192.0.0.0/24", true, true),
+        ("192.0.2.0/24", true, true),
+        ("192.88.99.0/24", true, true),
+        ("192.168.0.0/16", true, true),
+        ("198.18.0.0/15", true, true),
+        ("198.51.100.0/24", true, true),
+        ("203.0.113.0/24", true, true),
+        ("224.0.0.0/4", true, false),
+        ("240.0.0.0/4", false, false),
+    ];
+
+    const V6_RANGES: &[(&str, bool, bool)] = &[
+        ("::/128", false, false),
+        ("::1/128", false, false),
+        ("64:ff9b:1::/48", true, true),
+        ("100::/64", true, true),
+        ("2001::/23", true, true),
+        ("2001:db8::/32", true, true),
+        ("3fff::/20", true, true),
+        ("5f00::/16", true, true),
+        ("fc00::/7", true, true),
+        ("fe80::/10", true, false),
+        ("fec0::/10", false, false),
+        ("ff00::/8", false, false),
+    ];
+
+    fn v4_step(ip: Ipv4Addr, up: bool) -> Option<Ipv4Addr> {
+        let n = u32::from(ip);
+        (if up {
+            n.checked_add(1)
+        } else {
+            n.checked_sub(1)
+        })
+        .map(Ipv4Addr::from)
+    }
+
+    fn v6_step(ip: Ipv6Addr, up: bool) -> Option<Ipv6Addr> {
+        let n = u128::from(ip);
+        (if up {
+            n.checked_add(1)
+        } else {
+            n.checked_sub(1)
+        })
+        .map(Ipv6Addr::from)
+    }
+
     #[test]
-    fn forbidden_ranges() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00:ec2::254",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_forbidden_ip(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
-            assert!(!is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+    fn the_tables_are_exactly_the_tested_ranges() {
+        let tables: Vec<String> = FORBIDDEN_V4.iter().map(|(n, _)| n.to_string()).collect();
+        let tested: Vec<String> = V4_RANGES.iter().map(|(n, _, _)| n.to_string()).collect();
+        assert_eq!(tables, tested);
+        let tables: Vec<String> = FORBIDDEN_V6.iter().map(|(n, _)| n.to_string()).collect();
+        let tested: Vec<String> = V6_RANGES.iter().map(|(n, _, _)| n.to_string()).collect();
+        assert_eq!(tables, tested);
+        for (net, _, _) in EMBEDS_V4 {
+            assert_eq!(*net, net.trunc(), "{net} is a network address");
         }
     }
 
     #[test]
-    fn check_url_refuses_private_and_odd_schemes() {
+    fn every_v4_range_inside_edges_and_just_outside() {
+        for (cidr, before_ok, after_ok) in V4_RANGES {
+            let net: Ipv4Net = cidr.parse().unwrap();
+            for ip in [net.network(), net.broadcast(), v4_mid(net)] {
+                assert!(is_forbidden_ip(ip.into()), "{ip} in {cidr}");
+            }
+            if let Some(before) = v4_step(net.network(), false) {
+                assert_eq!(
+                    !is_forbidden_ip(before.into()),
+                    *before_ok,
+                    "{before} before {cidr}"
+                );
+            }
+            if let Some(after) = v4_step(net.broadcast(), true) {
+                assert_eq!(
+                    !is_forbidden_ip(after.into()),
+                    *after_ok,
+                    "{after} after {cidr}"
+                );
+            }
+        }
+    }
+
+    fn v4_mid(net: Ipv4Net) -> Ipv4Addr {
+        let (a, b) = (u32::from(net.network()), u32::from(net.broadcast()));
+        Ipv4Addr::from(a + (b - a) / 2)
+    }
+
+    #[test]
+    fn every_v6_range_inside_edges_and_just_outside() {
+        for (cidr, before_ok, after_ok) in V6_RANGES {
+            let net: Ipv6Net = cidr.parse().unwrap();
+            for ip in [net.network(), net.broadcast()] {
+                assert!(is_forbidden_ip(ip.into()), "{ip} in {cidr}");
+            }
+            if let Some(before) = v6_step(net.network(), false) {
+                assert_eq!(
+                    !is_forbidden_ip(before.into()),
+                    *before_ok,
+                    "{before} before {cidr}"
+                );
+            }
+            if let Some(after) = v6_step(net.broadcast(), true) {
+                assert_eq!(
+                    !is_forbidden_ip(after.into()),
+                    *after_ok,
+                    "{after} after {cidr}"
+                );
+            }
+        }
+    }
+
+    /// Every IPv6 form embedding an IPv4 address is held to the IPv4 rules, at both ends of
+    /// every IPv4 range; public IPv4 addresses stay reachable through them.
+    #[test]
+    fn every_embedding_of_every_v4_range() {
+        fn embed(net: Ipv6Net, how: Embedding, v4: Ipv4Addr) -> Ipv6Addr {
+            let mut o = net.network().octets();
+            match how {
+                Embedding::Last32 => o[12..16].copy_from_slice(&v4.octets()),
+                Embedding::Bits16To48 => o[2..6].copy_from_slice(&v4.octets()),
+            }
+            Ipv6Addr::from(o)
+        }
+        let public: [Ipv4Addr; 3] = [
+            "8.8.8.8".parse().unwrap(),
+            "93.184.216.34".parse().unwrap(),
+            "1.0.0.1".parse().unwrap(),
+        ];
+        for (prefix, how, name) in EMBEDS_V4 {
+            for (cidr, _, _) in V4_RANGES {
+                let net: Ipv4Net = cidr.parse().unwrap();
+                for v4 in [net.network(), net.broadcast()] {
+                    let ip = embed(*prefix, *how, v4);
+                    assert_eq!(embedded_ipv4(ip), Some(v4), "{name} {ip}");
+                    assert!(is_forbidden_ip(ip.into()), "{name} {ip} embeds {v4}");
+                }
+            }
+            for v4 in public {
+                let ip = embed(*prefix, *how, v4);
+                assert!(
+                    !is_forbidden_ip(ip.into()),
+                    "{name} {ip} embeds public {v4}"
+                );
+            }
+            // Just outside the prefix, nothing is embedded.
+            if let Some(after) = v6_step(prefix.broadcast(), true) {
+                assert_ne!(
+                    EMBEDS_V4
+                        .iter()
+                        .find(|(n, _, _)| n.contains(&after))
+                        .map(|e| e.2),
+                    Some(*name),
+                    "{after} after {prefix}"
+                );
+            }
+        }
+        // 6to4 and NAT64 beside their prefixes are ordinary global addresses.
+        for ok in [
+            "2001:ffff::1",
+            "2003::1",
+            "64:ff9b::1:0:1",
+            "64:ff9b:0:1::1",
+        ] {
+            assert!(!is_forbidden_ip(ok.parse().unwrap()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn url_spellings() {
         let up = Upstream::new(UpstreamConfig::default());
         for u in [
             "http://127.0.0.1/",
-            "http://localhost:8080/",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0x7f.1/",
+            "http://0177.0.0.1/",
+            "http://017700000001/",
+            "http://0/",
+            "http://0.0.0.0/",
+            "http://10.0.0.1:8080/",
+            "http://172.31.255.255/",
+            "http://192.168.1.1/",
             "http://169.254.169.254/latest",
-            "ftp://example.com/",
-            "http://user:pw@example.com/",
+            "http://0xa9.0xfe.0xa9.0xfe/",
+            "http://2852039166/",
+            "http://100.100.100.200/",
+            "http://198.18.0.1/",
+            "http://224.0.0.1/",
+            "http://255.255.255.255/",
+            "http://localhost/",
+            "http://LOCALHOST:8080/",
+            "http://localhost./",
+            "http://api.localhost/",
+            "http://[::]/",
             "http://[::1]/",
+            "http://[0:0:0:0:0:0:0:1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[::ffff:0:a00:1]/",
+            "http://[::7f00:1]/",
+            "http://[::127.0.0.1]/",
+            "http://[::a9fe:a9fe]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[2002:c0a8:101:1::]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[64:ff9b::10.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[2001:db8::1]/",
+            "http://[fd00:ec2::254]/",
+            "http://[fc00::1]/",
+            "http://[fe80::1]/",
+            "http://[fec0::1]/",
+            "http://[ff02::1]/",
+            "http://[100::1]/",
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "http://user:pw@example.com/",
         ] {
-            assert!(up.check_url(&Url::parse(u).unwrap()).is_err(), "{u}");
+            let got = up.check_url(&Url::parse(u).unwrap());
+            assert!(
+                matches!(got, Err(ConnectorError::InvalidTarget(_))),
+                "{u}: {got:?}"
+            );
         }
-        assert!(up
-            .check_url(&Url::parse("https://example.com/").unwrap())
-            .is_ok());
+        for u in [
+            "https://example.com/",
+            "http://localhost.example.com/",
+            "http://93.184.216.34/",
+            "http://8.8.8.8/",
+            "http://[2606:2800:220:1::1]/",
+            "http://[::ffff:93.184.216.34]/",
+            "http://[64:ff9b::5db8:d822]/",
+            "http://[2002:5db8:d822::1]/",
+            "http://[2001:200::1]/",
+        ] {
+            assert!(up.check_url(&Url::parse(u).unwrap()).is_ok(), "{u}");
+        }
         let open = Upstream::new(UpstreamConfig {
             allow_private: true,
             ..Default::default()
@@ -498,6 +964,36 @@ mod tests {
         assert!(open
             .check_url(&Url::parse("http://127.0.0.1/").unwrap())
             .is_ok());
+        assert!(open
+            .check_url(&Url::parse("ftp://127.0.0.1/").unwrap())
+            .is_err());
+    }
+
+    /// A name is checked again when it resolves: one that resolves only into the block list
+    /// is refused before any connection, as an invalid target (not a transient failure).
+    #[tokio::test]
+    async fn a_name_resolving_only_to_forbidden_addresses_is_refused() {
+        let resolver = SsrfSafeResolver {
+            allow_private: false,
+        };
+        let err = match resolver.resolve("localhost".parse().unwrap()).await {
+            Ok(_) => panic!("localhost resolved"),
+            Err(e) => e,
+        };
+        assert!(err.downcast_ref::<ForbiddenResolution>().is_some(), "{err}");
+        let open = SsrfSafeResolver {
+            allow_private: true,
+        };
+        assert!(open.resolve("localhost".parse().unwrap()).await.is_ok());
+
+        // Through the client (past check_url, which would refuse `localhost` itself).
+        let up = Upstream::new(UpstreamConfig::default());
+        let spec = RequestSpec::new(Method::GET, Url::parse("http://localhost:9/").unwrap());
+        let got = up.attempt(&spec).await;
+        assert!(
+            matches!(got, Err(ConnectorError::InvalidTarget(_))),
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -156,7 +156,10 @@ impl Session {
             let reserved = self.estimate(op, ours).min(quota.burst);
             let wait = pacer.reserve(key, reserved, quota).await?;
             if !wait.is_zero() {
-                if started.elapsed() + wait > max_wait.max(Duration::from_secs(1)) {
+                // Within the upstream's wait budget and the request's deadline.
+                let past_deadline = cx.deadline.is_some_and(|d| Instant::now() + wait >= d);
+                if past_deadline || started.elapsed() + wait > max_wait.max(Duration::from_secs(1))
+                {
                     pacer.refund(key, reserved, quota).await?;
                     return Err(ConnectorError::RateLimited {
                         retry_after: Some(wait),
