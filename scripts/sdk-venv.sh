@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# A Python venv with a pinned OpenAPI client generator, for the test that generates a
-# Python SDK from openapi/openapi.json and drives a gateway with it (tests/e2e/sdk.rs).
+# A Python venv with pinned tools the tests run against, written by others than us: the
+# OpenAPI client generator (tests/e2e/sdk.rs generates a Python SDK from openapi/openapi.json
+# and drives a gateway with it) and the Standard Webhooks reference verifier (the webhook
+# tests check every delivery's signature with it).
 # Idempotent; prints the venv's path. Needs python3 with venv (installed with apt if absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-GENERATOR="openapi-python-client==0.29.1"
+PINS=("openapi-python-client==0.29.1" "standardwebhooks==1.1.0")
 VENV="$PWD/target/sdk-venv"
 
-if [ -x "$VENV/bin/openapi-python-client" ] && "$VENV/bin/pip" show -q openapi-python-client 2>/dev/null \
-  && [ "$("$VENV/bin/pip" show openapi-python-client | sed -n 's/^Version: //p')" = "${GENERATOR#*==}" ]; then
+installed() {
+  local pin
+  for pin in "${PINS[@]}"; do
+    [ "$("$VENV/bin/pip" show "${pin%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" = "${pin#*==}" ] || return 1
+  done
+}
+if [ -x "$VENV/bin/pip" ] && installed; then
   echo "$VENV"
   exit 0
 fi
@@ -24,5 +31,5 @@ fi
 rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
 python3 -m venv "$VENV" >&2
-"$VENV/bin/pip" install -q --disable-pip-version-check "$GENERATOR" >&2
+"$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}" >&2
 echo "$VENV"

@@ -21,6 +21,7 @@ pub mod registry;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

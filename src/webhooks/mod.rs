@@ -1,0 +1,3 @@
+//! The webhook stream: subscriptions, signed deliveries and the event sources that feed them.
+
+pub mod sign;
