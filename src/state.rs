@@ -13,10 +13,12 @@ use crate::config::Settings;
 use crate::crypto::{CryptoError, GatewaySecrets, KeyRing, MasterKey, Signers};
 use crate::error::{ApiError, ApiResult};
 use crate::logsink::LogSink;
+use crate::ratelimit::pace::RedisPacer;
+use crate::ratelimit::redis::RedisRateLimiter;
 use crate::ratelimit::{ApiLimit, ApiRateLimiter};
 use crate::registry::Registry;
 use crate::storage::embedded::EmbeddedStorage;
-use crate::storage::redis::{RedisPacer, RedisRateLimiter, RedisStorage};
+use crate::storage::redis::RedisStorage;
 use crate::storage::{
     AccountRecord, CasOutcome, Storage, StorageError, StoreRecord, StoreStatus, META_SECRETS,
 };

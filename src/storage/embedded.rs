@@ -37,10 +37,6 @@ pub struct EmbeddedStorage {
     db: Arc<Database>,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StorageError {
-    StorageError::Unavailable(e.to_string())
-}
-
 fn to_json<T: Serialize>(v: &T) -> StorageResult<Vec<u8>> {
     serde_json::to_vec(v).map_err(|e| StorageError::Corrupt(e.to_string()))
 }

@@ -28,8 +28,6 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `cg:log:{<account_id>}` | sorted set | request-log entries scored by time (µs) |
-//! | `cg:rl:{<key_id>}` | hash | token bucket of an API key's rate limit ([`RedisRateLimiter`]) |
-//! | `cg:pace:{<hmac of bucket>}` | hash | token bucket of an upstream budget ([`RedisPacer`]) |
 //! | `cg:idem:{<account_id>}:<hmac of key>` | string | idempotency-key record, no body; expires by itself (lease, then retention) |
 //!
 //! Log retention is enforced by Redis itself: each append trims entries older than the
@@ -37,8 +35,8 @@
 //! write, so an idle account's log disappears without any gateway running. The gateway's
 //! hourly purge (`purge_logs`) is a second, belt-and-braces pass.
 //!
-//! Rate limits are token buckets on Redis' own clock (`TIME`) in one Lua script, so every
-//! instance shares one budget per key and their clocks do not matter.
+//! The API rate limit (`cg:rl:…`) and the upstream budgets (`cg:pace:…`) share this Redis
+//! but are not storage: their keys are documented in `src/ratelimit/`.
 //!
 //! Durability: what Redis acknowledged survives a restart when Redis persists it
 //! (`appendonly yes`; `appendfsync always` to lose nothing, `everysec` to lose at most a
@@ -49,22 +47,16 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::AsyncCommands;
 use async_trait::async_trait;
-use cartgate_connector::pace::{Pacer, Quota};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::*;
-use crate::ratelimit::Decision;
 
 /// How long one Redis command may take before the request fails with `storage_unavailable`.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one connection attempt may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
-fn unavailable(e: impl std::fmt::Display) -> StorageError {
-    StorageError::Unavailable(e.to_string())
-}
 
 fn to_json<T: Serialize>(v: &T) -> StorageResult<String> {
     serde_json::to_string(v).map_err(|e| StorageError::Corrupt(e.to_string()))
@@ -106,12 +98,6 @@ mod keys {
         format!("cg:log:{{{account}}}")
     }
     pub const LOG_PATTERN: &str = "cg:log:*";
-    pub fn rate_limit(key_id: &str) -> String {
-        format!("cg:rl:{{{key_id}}}")
-    }
-    pub fn pace(hashed: &str) -> String {
-        format!("cg:pace:{{{hashed}}}")
-    }
 }
 
 /// Connects lazily and reconnects by itself: while Redis is away every call fails fast with
@@ -565,72 +551,6 @@ impl Storage for RedisStorage {
     }
 }
 
-/// A token bucket on Redis' clock, shared by the API rate limit and the upstream pacer; the
-/// same algorithm as `cartgate_connector::pace::bucket`.
-///
-/// KEYS[1]: the bucket, a hash `{level, at, rate, burst}` (units available, negative while
-/// reservations queue; milliseconds from Redis `TIME`; the quota last reported by the
-/// platform, which wins over the caller's). ARGV: op (`check`, `reserve`, `refund`,
-/// `observe`), units, rate per millisecond, burst. Returns `{allowed (0/1), wait_ms,
-/// remaining_units, reset_ms}` as strings (Lua numbers would be truncated to integers).
-const BUCKET: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local op = ARGV[1]
-local units = tonumber(ARGV[2])
-local rate = tonumber(ARGV[3])
-local burst = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 'level', 'at', 'rate', 'burst')
--- The quota the platform last reported (observe) wins over the caller's default.
-if state[3] and op ~= 'observe' then
-  rate = tonumber(state[3])
-  burst = tonumber(state[4])
-end
-local level = burst
-if state[1] then
-  level = tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate
-  if level > burst then level = burst end
-end
-local function store(v)
-  redis.call('HSET', KEYS[1], 'level', string.format('%.6f', v), 'at', string.format('%.3f', now))
-  if op == 'observe' then
-    redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'burst', tostring(burst))
-  end
-  -- Gone once full again: a missing bucket reads as full.
-  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(0, burst - v) / rate) + 1000)
-end
-local function reset(v) return tostring(math.max(0, burst - v) / rate) end
-if op == 'check' then
-  -- All or nothing: the API limit refuses instead of queueing.
-  if level < units then
-    return {'0', tostring((units - level) / rate), '0', reset(level)}
-  end
-  level = level - units
-  store(level)
-  return {'1', '0', tostring(math.floor(level + 1e-9)), reset(level)}
-elseif op == 'reserve' then
-  if units > burst then units = burst end
-  level = level - units
-  store(level)
-  local wait = 0
-  if level < 0 then wait = -level / rate end
-  return {'1', tostring(wait), '0', reset(level)}
-elseif op == 'refund' then
-  level = level + units
-  if level > burst then level = burst end
-  store(level)
-  return {'1', '0', '0', reset(level)}
-elseif op == 'observe' then
-  -- units: what the platform says is available; rate and burst: its bucket.
-  if units < 0 then units = 0 end
-  if units < level then level = units end
-  if level > burst then level = burst end
-  store(level)
-  return {'1', '0', '0', reset(level)}
-end
-return redis.error_reply('unknown op')
-"#;
-
 /// Compare-and-set of store records. For each key i: ARGV[2i-1] is the version the caller
 /// read, ARGV[2i] the record to write. Writes only where the stored record exists and still
 /// has that version (`version` absent reads as 0, like serde's default). Answers per key
@@ -650,166 +570,6 @@ for i, key in ipairs(KEYS) do
 end
 return out
 "#;
-
-struct BucketOutcome {
-    allowed: bool,
-    wait: Duration,
-    remaining: u32,
-    reset: Duration,
-}
-
-async fn bucket(
-    conn: &mut ConnectionManager,
-    script: &::redis::Script,
-    key: String,
-    op: &str,
-    units: f64,
-    quota: Quota,
-) -> StorageResult<BucketOutcome> {
-    let rate_per_ms = quota.rate_per_sec.max(1e-9) / 1000.0;
-    let out: Vec<String> = script
-        .key(key)
-        .arg(op)
-        .arg(units)
-        .arg(rate_per_ms)
-        .arg(quota.burst)
-        .invoke_async(conn)
-        .await
-        .map_err(unavailable)?;
-    let num = |i: usize| {
-        out.get(i)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
-    Ok(BucketOutcome {
-        allowed: num(0) == 1.0,
-        wait: ms(num(1)),
-        remaining: num(2).max(0.0) as u32,
-        reset: ms(num(3)),
-    })
-}
-
-/// The per-API-key limit shared by every instance.
-pub struct RedisRateLimiter {
-    conn: ConnectionManager,
-    script: ::redis::Script,
-    quota: Quota,
-}
-
-impl RedisRateLimiter {
-    pub fn new(conn: ConnectionManager, per_second: u32, burst: u32) -> Self {
-        RedisRateLimiter {
-            conn,
-            script: ::redis::Script::new(BUCKET),
-            quota: Quota {
-                rate_per_sec: f64::from(per_second.max(1)),
-                burst: f64::from(burst.max(1)),
-            },
-        }
-    }
-
-    pub async fn check(&self, key_id: &str) -> StorageResult<Decision> {
-        let o = bucket(
-            &mut self.conn.clone(),
-            &self.script,
-            keys::rate_limit(key_id),
-            "check",
-            1.0,
-            self.quota,
-        )
-        .await?;
-        Ok(if o.allowed {
-            Decision::Allowed {
-                remaining: o.remaining,
-                reset_secs: o.reset.as_secs_f64().ceil() as u64,
-            }
-        } else {
-            Decision::Limited {
-                retry_after: o.wait,
-            }
-        })
-    }
-}
-
-/// Upstream budgets shared by every instance. Bucket names (which name a merchant's shop) are
-/// keyed with an HMAC so that Redis holds no store identifiers.
-pub struct RedisPacer {
-    conn: ConnectionManager,
-    script: ::redis::Script,
-    key_hasher: Box<dyn Fn(&str) -> String + Send + Sync>,
-}
-
-impl std::fmt::Debug for RedisPacer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RedisPacer")
-    }
-}
-
-impl RedisPacer {
-    pub fn new(
-        conn: ConnectionManager,
-        key_hasher: impl Fn(&str) -> String + Send + Sync + 'static,
-    ) -> Self {
-        RedisPacer {
-            conn,
-            script: ::redis::Script::new(BUCKET),
-            key_hasher: Box::new(key_hasher),
-        }
-    }
-
-    async fn run(&self, key: &str, op: &str, units: f64, quota: Quota) -> StorageResult<Duration> {
-        let o = bucket(
-            &mut self.conn.clone(),
-            &self.script,
-            keys::pace(&(self.key_hasher)(key)),
-            op,
-            units,
-            quota,
-        )
-        .await?;
-        Ok(o.wait)
-    }
-}
-
-fn pace_error(e: StorageError) -> cartgate_connector::ConnectorError {
-    cartgate_connector::ConnectorError::Unavailable(format!(
-        "the shared upstream budget is unavailable: {e}"
-    ))
-}
-
-#[async_trait]
-impl Pacer for RedisPacer {
-    async fn reserve(
-        &self,
-        key: &str,
-        cost: f64,
-        quota: Quota,
-    ) -> cartgate_connector::Result<Duration> {
-        self.run(key, "reserve", cost, quota)
-            .await
-            .map_err(pace_error)
-    }
-
-    async fn refund(&self, key: &str, units: f64, quota: Quota) -> cartgate_connector::Result<()> {
-        self.run(key, "refund", units, quota)
-            .await
-            .map(|_| ())
-            .map_err(pace_error)
-    }
-
-    async fn observe(
-        &self,
-        key: &str,
-        available: f64,
-        quota: Quota,
-    ) -> cartgate_connector::Result<()> {
-        self.run(key, "observe", available, quota)
-            .await
-            .map(|_| ())
-            .map_err(pace_error)
-    }
-}
 
 // ---- Idempotency keys.
 

@@ -462,7 +462,8 @@ async fn redis_trims_logs_past_retention_by_itself() {
 /// The upstream budget in Redis is the same bucket as the in-process one, and instances share it.
 #[tokio::test]
 async fn redis_pacer_matches_the_local_one_and_is_shared() {
-    use cartgate::storage::redis::{connect, RedisPacer};
+    use cartgate::ratelimit::pace::RedisPacer;
+    use cartgate::storage::redis::connect;
     use cartgate_connector::pace::{LocalPacer, Pacer, Quota};
     use std::time::Instant;
 

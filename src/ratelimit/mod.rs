@@ -1,5 +1,20 @@
-//! Per-API-key rate limiting: GCRA via governor in one process (embedded mode), a token bucket in a Redis
-//! script shared by every instance in the distributed mode (`storage::redis`).
+//! Rate limits in both directions: the per-API-key limit on clients ([`ApiLimit`]) and, in
+//! distributed mode, the upstream budgets toward platforms ([`pace::RedisPacer`]).
+//!
+//! The API limit is GCRA via governor in one process (embedded mode, [`ApiRateLimiter`]) or
+//! a token bucket on Redis shared by every instance (distributed mode,
+//! [`redis::RedisRateLimiter`]). The upstream budgets are the connectors' `Pacer`: in one
+//! process `cartgate_connector::pace::LocalPacer`, on Redis [`pace::RedisPacer`]. Both Redis
+//! ones run the one token-bucket script (`bucket.rs`) on Redis' clock, so every instance
+//! shares one budget per key and their clocks do not matter.
+//!
+//! Redis failures are [`StorageError`](crate::storage::StorageError)s: the limiter fails as
+//! the storage does (503 `storage_unavailable`). Nothing here is storage; this module uses
+//! storage's error (`StorageError`, `storage::unavailable`) and nothing else of it.
+
+mod bucket;
+pub mod pace;
+pub mod redis;
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -9,7 +24,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::storage::redis::RedisRateLimiter;
+use self::redis::RedisRateLimiter;
 use crate::storage::StorageResult;
 
 /// The API rate limit of this deployment.
