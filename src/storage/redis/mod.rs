@@ -1,0 +1,166 @@
+//! Redis storage: many gateway instances sharing one Redis (`CARTGATE_REDIS_URL`).
+//!
+//! # Key design
+//!
+//! Every key starts with `cg:`. Values are the same JSON records the embedded store keeps;
+//! credentials and gateway secrets are sealed (AES-256-GCM) before they get here, so Redis
+//! never holds a secret or a store's data in clear. Each concern's keys are listed in its
+//! file; all of them, and the two kinds of key outside storage, are:
+//!
+//! | keys | concern |
+//! |---|---|
+//! | `cg:{cg}:account:…`, `cg:{cg}:apikey:…`, `cg:{cg}:apikey-digest:…`, `cg:{cg}:account-keys:…` | accounts and API keys ([`accounts`]) |
+//! | `cg:{cg}:store:…`, `cg:{cg}:account-stores:…`, `cg:{cg}:stores` | stores ([`stores`]) |
+//! | `cg:{cg}:meta:…`, `cg:{cg}:metas` | sealed gateway secrets ([`secrets`]) |
+//! | `cg:log:{<account_id>}` | request log ([`logs`]) |
+//! | `cg:idem:{<account_id>}:…` | idempotency keys ([`idempotency`]) |
+//! | `cg:rl:{<key_id>}` | the API rate limit (not storage: `src/ratelimit/redis.rs`) |
+//! | `cg:pace:{<hmac of bucket>}` | upstream budgets (not storage: `src/ratelimit/pace.rs`) |
+//!
+//! The control plane (accounts, API keys, stores, sealed meta) is small — a few hundred bytes
+//! per record — and shares the hash tag `{cg}`, so that the writes that touch several keys
+//! (a key and its digest index, a store and its account's set, a master-key rotation that
+//! re-seals everything) are single `MULTI`/`EXEC` transactions or scripts even on Redis
+//! Cluster. The traffic-heavy keys are spread over the cluster, one slot per account or
+//! bucket.
+//!
+//! Durability: what Redis acknowledged survives a restart when Redis persists it
+//! (`appendonly yes`; `appendfsync always` to lose nothing, `everysec` to lose at most a
+//! second). The tests run Redis with `appendonly yes` and `appendfsync always`.
+
+mod accounts;
+mod idempotency;
+mod logs;
+mod secrets;
+mod stores;
+
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::AsyncCommands;
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{unavailable, Put, Storage, StorageError, StorageResult};
+
+/// How long one Redis command may take before the request fails with `storage_unavailable`.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn to_json<T: Serialize>(v: &T) -> StorageResult<String> {
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(s: &str) -> StorageResult<T> {
+    serde_json::from_str(s).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+/// Connects lazily and reconnects by itself: while Redis is away every call fails fast with
+/// `Unavailable` (after [`RESPONSE_TIMEOUT`] at most), and the first call after it returns
+/// succeeds again.
+pub fn connect(url: &str) -> StorageResult<ConnectionManager> {
+    let client = ::redis::Client::open(url).map_err(|e| {
+        StorageError::Unavailable(format!("CARTGATE_REDIS_URL is not a Redis URL: {e}"))
+    })?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)
+}
+
+#[derive(Clone)]
+pub struct RedisStorage {
+    conn: ConnectionManager,
+    retention: Duration,
+}
+
+impl RedisStorage {
+    /// `retention`: how long request-log entries are kept (Redis trims and expires past it).
+    pub fn new(conn: ConnectionManager, retention: Duration) -> Self {
+        RedisStorage { conn, retention }
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, key: String) -> StorageResult<Option<T>> {
+        let v: Option<String> = self.conn().get(key).await.map_err(unavailable)?;
+        v.as_deref().map(from_json).transpose()
+    }
+
+    async fn get_many<T: DeserializeOwned>(&self, keys: Vec<String>) -> StorageResult<Vec<T>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One slot ({cg}): MGET is fine on Cluster too.
+        let vals: Vec<Option<String>> = self.conn().mget(keys).await.map_err(unavailable)?;
+        vals.into_iter().flatten().map(|v| from_json(&v)).collect()
+    }
+
+    /// The records whose ids the set `index` holds, each at `key(id)` (one slot).
+    async fn get_indexed<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        key: impl Fn(&str) -> String,
+    ) -> StorageResult<Vec<T>> {
+        let ids: Vec<String> = self.conn().smembers(index).await.map_err(unavailable)?;
+        self.get_many(ids.iter().map(|id| key(id)).collect()).await
+    }
+
+    /// Writes `value` at `key`, [`Put::Always`] or only when the key has none yet
+    /// ([`Put::IfAbsent`]), and then adds `member` to each of the `indexes` sets, in one
+    /// script (the keys must share a slot); answers whether it wrote.
+    async fn put<T: Serialize>(
+        &self,
+        key: String,
+        value: &T,
+        indexes: &[String],
+        member: &str,
+        when: Put,
+    ) -> StorageResult<bool> {
+        const PUT: &str = r#"
+            if ARGV[3] == 'if-absent' then
+                if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
+            else
+                redis.call('SET', KEYS[1], ARGV[1])
+            end
+            for i = 2, #KEYS do
+                redis.call('SADD', KEYS[i], ARGV[2])
+            end
+            return 1
+        "#;
+        let script = ::redis::Script::new(PUT);
+        let mut invocation = script.key(key);
+        for index in indexes {
+            invocation.key(index);
+        }
+        let written: u32 = invocation
+            .arg(to_json(value)?)
+            .arg(member)
+            .arg(match when {
+                Put::Always => "always",
+                Put::IfAbsent => "if-absent",
+            })
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(written == 1)
+    }
+}
+
+#[async_trait]
+impl Storage for RedisStorage {
+    async fn ping(&self) -> StorageResult<()> {
+        let _: String = ::redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Sealed gateway secrets in Redis (slot `{cg}`), and the master-key rotation's reads and
+//! writes.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `cg:{cg}:meta:<name>` | string | sealed gateway secrets |
+//! | `cg:{cg}:metas` | set | meta names (rotation) |
+//!
+//! A rotation writes the stores in one compare-and-set script (`RedisStorage::cas_stores`)
+//! and the meta values in one transaction.
+
+use ::redis::AsyncCommands;
+use async_trait::async_trait;
+
+use super::stores::keys as store_keys;
+use super::{to_json, unavailable, RedisStorage};
+use crate::crypto::Sealed;
+use crate::storage::Put;
+use crate::storage::{CasOutcome, SealedSet, Secrets, StorageResult};
+
+mod keys {
+    pub fn meta(name: &str) -> String {
+        format!("cg:{{cg}}:meta:{name}")
+    }
+    pub const METAS: &str = "cg:{cg}:metas";
+}
+
+#[async_trait]
+impl Secrets for RedisStorage {
+    async fn get_meta(&self, key: &str) -> StorageResult<Option<Sealed>> {
+        self.get_json(keys::meta(key)).await
+    }
+
+    async fn put_meta(&self, key: &str, value: &Sealed) -> StorageResult<()> {
+        let indexes = [keys::METAS.to_owned()];
+        self.put(keys::meta(key), value, &indexes, key, Put::Always)
+            .await
+            .map(drop)
+    }
+
+    async fn put_meta_if_absent(&self, key: &str, value: &Sealed) -> StorageResult<bool> {
+        let indexes = [keys::METAS.to_owned()];
+        self.put(keys::meta(key), value, &indexes, key, Put::IfAbsent)
+            .await
+    }
+
+    async fn all_sealed(&self) -> StorageResult<SealedSet> {
+        let stores = self
+            .get_indexed(store_keys::STORES, store_keys::store)
+            .await?;
+        let names: Vec<String> = self
+            .conn()
+            .smembers(keys::METAS)
+            .await
+            .map_err(unavailable)?;
+        let mut meta = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(v) = self.get_meta(&name).await? {
+                meta.push((name, v));
+            }
+        }
+        Ok(SealedSet { stores, meta })
+    }
+
+    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<Vec<String>> {
+        // The stores compare-and-set in one script; the meta values are written as they are.
+        let outcomes = self.cas_stores(&set.stores).await?;
+        if !set.meta.is_empty() {
+            let mut pipe = ::redis::pipe();
+            pipe.atomic();
+            for (k, v) in &set.meta {
+                pipe.set(keys::meta(k), to_json(v)?).ignore();
+            }
+            let _: () = pipe
+                .query_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(set
+            .stores
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, o)| *o != CasOutcome::Written)
+            .map(|(s, _)| s.id.clone())
+            .collect())
+    }
+}
