@@ -1,11 +1,11 @@
 //! The embedded backend: one redb file (`<data dir>/cartgate.redb`).
 //!
 //! Tables (keys are strings, values JSON), each described in the file of its concern:
-//! `accounts`, `api_keys`, `api_key_digests` ([`accounts`]); `stores` ([`stores`]); `meta`
-//! ([`secrets`]); `logs`, `logs_by_time` ([`logs`]); `idempotency` ([`idempotency`]).
+//! `accounts`, `api_keys`, `api_key_digests` (`accounts.rs`); `stores` (`stores.rs`); `meta`
+//! (`secrets.rs`); `logs`, `logs_by_time` (`logs.rs`); `idempotency` (`idempotency.rs`).
 //!
 //! redb is synchronous; writes and scans run on the blocking pool, point reads inline (see
-//! [`EmbeddedStorage::read`]). redb holds an exclusive file lock, so one process owns the
+//! `EmbeddedStorage::read`). redb holds an exclusive file lock, so one process owns the
 //! file (the admin CLI talks to a running gateway over HTTP).
 
 mod accounts;

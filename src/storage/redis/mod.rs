@@ -9,11 +9,11 @@
 //!
 //! | keys | concern |
 //! |---|---|
-//! | `cg:{cg}:account:…`, `cg:{cg}:apikey:…`, `cg:{cg}:apikey-digest:…`, `cg:{cg}:account-keys:…` | accounts and API keys ([`accounts`]) |
-//! | `cg:{cg}:store:…`, `cg:{cg}:account-stores:…`, `cg:{cg}:stores` | stores ([`stores`]) |
-//! | `cg:{cg}:meta:…`, `cg:{cg}:metas` | sealed gateway secrets ([`secrets`]) |
-//! | `cg:log:{<account_id>}` | request log ([`logs`]) |
-//! | `cg:idem:{<account_id>}:…` | idempotency keys ([`idempotency`]) |
+//! | `cg:{cg}:account:…`, `cg:{cg}:apikey:…`, `cg:{cg}:apikey-digest:…`, `cg:{cg}:account-keys:…` | accounts and API keys (`accounts.rs`) |
+//! | `cg:{cg}:store:…`, `cg:{cg}:account-stores:…`, `cg:{cg}:stores` | stores (`stores.rs`) |
+//! | `cg:{cg}:meta:…`, `cg:{cg}:metas` | sealed gateway secrets (`secrets.rs`) |
+//! | `cg:log:{<account_id>}` | request log (`logs.rs`) |
+//! | `cg:idem:{<account_id>}:…` | idempotency keys (`idempotency.rs`) |
 //! | `cg:rl:{<key_id>}` | the API rate limit (not storage: `src/ratelimit/redis.rs`) |
 //! | `cg:pace:{<hmac of bucket>}` | upstream budgets (not storage: `src/ratelimit/pace.rs`) |
 //!
