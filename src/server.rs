@@ -13,7 +13,7 @@
 //! The two timeouts follow Go's `net/http` (`ReadHeaderTimeout`, `IdleTimeout`). hyper's own
 //! `header_read_timeout` cannot express them: its timer also runs while a keep-alive
 //! connection waits for its next request, so it would cut idle connections at the header
-//! timeout. A small per-connection watchdog ([`Tracker`]) times both instead. While a
+//! timeout. A small per-connection watchdog (`Tracker`) times both instead. While a
 //! handler runs no connection timer applies: the request timeout bounds it.
 
 use std::convert::Infallible;

@@ -19,7 +19,7 @@ use crate::idempotency::Produced;
 use crate::state::AppState;
 
 /// One page of a list as the API answers it; the list types (`OrderList`, …) are this with
-/// their item type, named for the spec by [`list_type!`].
+/// their item type, named for the spec by `list_type!`.
 pub struct Listed<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,

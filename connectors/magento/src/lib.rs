@@ -2,7 +2,7 @@
 //!
 //! - [`mapping`]: pure Magento ⇄ unified mapping (also behind `cartgate normalize`).
 //! - [`oauth`]: OAuth 1.0a request signing (HMAC-SHA256) for integrations.
-//! - `client`: the [`StoreSession`](cartgate_connector::StoreSession), all upstream I/O.
+//! - `client`: the [`StoreSession`], all upstream I/O.
 //! - [`sandbox`]: a local simulator of the Magento REST API.
 //!
 //! Credentials: `url` (the store's base URL), optional `endpoint` (replaces `{url}/rest`),

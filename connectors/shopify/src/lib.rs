@@ -4,7 +4,7 @@
 //! - [`mapping`]: pure GraphQL node ⇄ unified mapping (also behind `cartgate normalize`).
 //! - [`queries`]: every GraphQL document the connector sends.
 //! - [`cost`]: Shopify's query cost (pacing and the sandbox's bucket).
-//! - `client`: the [`StoreSession`](cartgate_connector::StoreSession), all upstream I/O.
+//! - `client`: the [`StoreSession`], all upstream I/O.
 //! - [`sandbox`]: a local GraphQL simulator of the Admin API.
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]

@@ -1,7 +1,7 @@
 //! WooCommerce (REST API wc/v3) for cartgate: the connector and its sandbox.
 //!
 //! - [`mapping`]: pure wc/v3 ⇄ unified mapping (also behind `cartgate normalize`).
-//! - `client`: the [`StoreSession`](cartgate_connector::StoreSession), all upstream I/O.
+//! - `client`: the [`StoreSession`], all upstream I/O.
 //! - [`sandbox`]: a local simulator of the wc/v3 API.
 #![forbid(unsafe_code)]
 // The sandbox builds large documented JSON objects with `json!`.
