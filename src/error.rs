@@ -279,6 +279,8 @@ impl From<ConnectorError> for ApiError {
                 Code::UpstreamUnavailable,
                 d,
             ),
+            // A platform webhook at /inbound whose signature is missing or wrong.
+            ConnectorError::InvalidSignature(d) => ApiError::unauthorized(d),
             ConnectorError::Upstream { status, message } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 Code::UpstreamError,

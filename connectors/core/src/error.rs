@@ -30,6 +30,11 @@ pub enum ConnectorError {
     /// Could not reach the platform, or it kept failing (5xx, timeouts) after retries.
     #[error("{0}")]
     Unavailable(String),
+    /// An inbound platform webhook whose signature is missing or does not verify (the
+    /// gateway answers 401 and records no event). The text names what is wrong, never a
+    /// received value.
+    #[error("{0}")]
+    InvalidSignature(String),
     /// The platform answered something we cannot use (unexpected status, malformed body).
     #[error("{message}")]
     Upstream {
