@@ -832,7 +832,9 @@ impl Simulate {
             .as_object()
             .ok_or("the body must be a JSON object {\"event\": …}")?;
         if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "event" | "id")) {
-            return Err(format!("unknown field {k:?}: expected event and optionally id"));
+            return Err(format!(
+                "unknown field {k:?}: expected event and optionally id"
+            ));
         }
         let event: EventType = obj
             .get("event")

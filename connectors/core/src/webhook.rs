@@ -22,7 +22,9 @@ use utoipa::ToSchema;
 use crate::{ConnectorError, Result};
 
 /// The seven unified event types, named as subscribers see them (`order.created`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 pub enum EventType {
     #[serde(rename = "order.created")]
     OrderCreated,
@@ -174,11 +176,7 @@ pub fn header<'a>(headers: &'a http::HeaderMap, names: &[&str]) -> Option<&'a st
 /// A delivery id for a platform that sent none: `sha256:<hex>` of the body.
 pub fn body_delivery_id(body: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, body);
-    let hex: String = digest
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
 
@@ -250,7 +248,11 @@ mod tests {
             b"what do ya want for nothing!",
             &b64
         ));
-        assert!(!verify_hmac_sha256_base64(b"jefe", b"what do ya want for nothing?", &b64));
+        assert!(!verify_hmac_sha256_base64(
+            b"jefe",
+            b"what do ya want for nothing?",
+            &b64
+        ));
         assert!(!verify_hmac_sha256_base64(b"Jefe", b"x", "not base64 ***"));
         assert!(!verify_hmac_sha256_base64(b"Jefe", b"x", ""));
     }

@@ -904,7 +904,9 @@ async fn simulated_changes_are_seen_by_updated_since_polling() {
     // Products and customers the same way.
     let product = all_products(s.as_ref(), 250, Filters::default()).await[0].clone();
     let pt0 = product.updated_at.expect("updated_at");
-    let id = sb.simulate(EventType::ProductUpdated, Some(&product.id)).await;
+    let id = sb
+        .simulate(EventType::ProductUpdated, Some(&product.id))
+        .await;
     let p = s.get_product(&cx(), &id).await.unwrap();
     assert!(p.name.contains("(renamed "), "{}", p.name);
     let ids: HashSet<String> = all_products(s.as_ref(), 250, since(pt0))
@@ -914,7 +916,10 @@ async fn simulated_changes_are_seen_by_updated_since_polling() {
         .collect();
     assert!(ids.contains(&product.id));
     let created = sb.simulate(EventType::ProductCreated, None).await;
-    let p = s.get_product(&cx(), &created).await.expect("the new product");
+    let p = s
+        .get_product(&cx(), &created)
+        .await
+        .expect("the new product");
     assert_eq!(p.created_at, p.updated_at);
     let deleted = sb.simulate(EventType::ProductDeleted, Some(&created)).await;
     assert!(matches!(

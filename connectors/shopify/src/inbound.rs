@@ -67,22 +67,26 @@ pub fn verify(credentials: &Value, headers: &http::HeaderMap, body: &[u8]) -> Re
         ));
     }
     // Authentic from here on.
-    let shop = shopify_header(headers, "shop-domain")
-        .ok_or_else(|| ConnectorError::Validation("the X-Shopify-Shop-Domain header is missing".into()))?;
-    let ours = credentials.get("shop").and_then(Value::as_str).unwrap_or("");
+    let shop = shopify_header(headers, "shop-domain").ok_or_else(|| {
+        ConnectorError::Validation("the X-Shopify-Shop-Domain header is missing".into())
+    })?;
+    let ours = credentials
+        .get("shop")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !shop.eq_ignore_ascii_case(ours) {
         return Err(invalid_signature(
             "X-Shopify-Shop-Domain names another shop than this store's",
         ));
     }
-    let topic = shopify_header(headers, "topic")
-        .ok_or_else(|| ConnectorError::Validation("the X-Shopify-Topic header is missing".into()))?;
+    let topic = shopify_header(headers, "topic").ok_or_else(|| {
+        ConnectorError::Validation("the X-Shopify-Topic header is missing".into())
+    })?;
     let Some(event_type) = event_type(topic) else {
         return Ok(Inbound::Ignored);
     };
-    let payload: Value = serde_json::from_slice(body).map_err(|_| {
-        ConnectorError::Validation("the Shopify webhook body is not JSON".into())
-    })?;
+    let payload: Value = serde_json::from_slice(body)
+        .map_err(|_| ConnectorError::Validation("the Shopify webhook body is not JSON".into()))?;
     let object_id = object_id(&payload).ok_or_else(|| {
         ConnectorError::Validation("the Shopify webhook body has no numeric id".into())
     })?;
@@ -145,7 +149,10 @@ mod tests {
             ("X-Shopify-Topic", "orders/create"),
             ("X-Shopify-Hmac-Sha256", SIGNATURE),
             ("X-Shopify-Shop-Domain", "demo.myshopify.com"),
-            ("X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+            (
+                "X-Shopify-Webhook-Id",
+                "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+            ),
             ("X-Shopify-Triggered-At", "2025-06-01T12:00:06.123456789Z"),
         ])
     }
@@ -206,7 +213,10 @@ mod tests {
         // A body that is not even JSON is refused for its signature, not parsed.
         assert!(sig(verify(&creds(), &good(), b"not json")));
         let mut shop = good();
-        shop.insert("x-shopify-shop-domain", "evil.myshopify.com".parse().unwrap());
+        shop.insert(
+            "x-shopify-shop-domain",
+            "evil.myshopify.com".parse().unwrap(),
+        );
         assert!(sig(verify(&creds(), &shop, BODY)));
     }
 

@@ -281,12 +281,16 @@ mod tests {
         assert_eq!(c["api_secret_key"], "shpss_1");
         assert!(Shopify.native_webhooks(&c));
         let c = Shopify
-            .parse_credentials(&json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": ""}))
+            .parse_credentials(
+                &json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": ""}),
+            )
             .expect("an empty app secret is no app secret");
         assert!(c.get("api_secret_key").is_none());
         assert!(!Shopify.native_webhooks(&c));
         let err = Shopify
-            .parse_credentials(&json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": "a b"}))
+            .parse_credentials(
+                &json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": "a b"}),
+            )
             .unwrap_err();
         assert!(!err.to_string().contains("a b"), "{err}");
         for bad in ["ftp://a.b", "https://u:p@a.b", "https://a.b/?x=1"] {

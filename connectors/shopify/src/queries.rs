@@ -285,7 +285,8 @@ pub const WEBHOOK_DELETE: &str = "mutation CartgateWebhookDelete($id: ID!) {
 }";
 
 /// The subscriptions of a callback (to find one already registered for a topic).
-pub const WEBHOOKS: &str = "query CartgateWebhooks($callbackUrl: URL!, $topics: [WebhookSubscriptionTopic!]) {
+pub const WEBHOOKS: &str =
+    "query CartgateWebhooks($callbackUrl: URL!, $topics: [WebhookSubscriptionTopic!]) {
   webhookSubscriptions(first: 25, callbackUrl: $callbackUrl, topics: $topics) {
     nodes { id topic }
   }

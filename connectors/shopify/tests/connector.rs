@@ -953,7 +953,8 @@ mod webhooks {
 
     async fn next_topic(rx: &WebhookReceiver, topic: &str, id: &str) -> Received {
         rx.next_where(WAIT, |r| {
-            r.header("x-shopify-topic") == Some(topic) && r.json()["id"].to_string() == id
+            r.header("x-shopify-topic") == Some(topic)
+                && r.json()["id"].as_u64().map(|n| n.to_string()).as_deref() == Some(id)
         })
         .await
         .unwrap_or_else(|| panic!("no {topic} webhook for {id}"))
@@ -1071,8 +1072,12 @@ mod webhooks {
         ));
 
         // Unregistered: no more deliveries. Unregistering twice is fine.
-        s.unregister_webhooks(&cx(), &ids).await.expect("unregisters");
-        s.unregister_webhooks(&cx(), &ids).await.expect("missing ids are fine");
+        s.unregister_webhooks(&cx(), &ids)
+            .await
+            .expect("unregisters");
+        s.unregister_webhooks(&cx(), &ids)
+            .await
+            .expect("missing ids are fine");
         let listed = graphql(&sb, "{ webhookSubscriptions(first: 10) { nodes { id } } }").await;
         assert_eq!(listed["data"]["webhookSubscriptions"]["nodes"], json!([]));
         sb.outbox_idle(WAIT).await;

@@ -336,7 +336,10 @@ async fn webhook_subscriptions_are_created_listed_and_deleted_as_documented() {
         )
         .await;
     let sub = &made["data"]["webhookSubscriptionCreate"]["webhookSubscription"];
-    assert_eq!(made["data"]["webhookSubscriptionCreate"]["userErrors"], json!([]));
+    assert_eq!(
+        made["data"]["webhookSubscriptionCreate"]["userErrors"],
+        json!([])
+    );
     assert!(sub["id"]
         .as_str()
         .unwrap()
@@ -350,7 +353,12 @@ async fn webhook_subscriptions_are_created_listed_and_deleted_as_documented() {
     assert_eq!(sub["includeFields"], json!([]));
     assert!(sub["createdAt"].as_str().unwrap().ends_with('Z'));
     // Mutations cost 10 plus their selection.
-    assert!(made["extensions"]["cost"]["requestedQueryCost"].as_u64().unwrap() >= 10);
+    assert!(
+        made["extensions"]["cost"]["requestedQueryCost"]
+            .as_u64()
+            .unwrap()
+            >= 10
+    );
 
     // userErrors: the same topic and address twice, a blank or invalid address.
     for (vars, message) in [
@@ -358,7 +366,10 @@ async fn webhook_subscriptions_are_created_listed_and_deleted_as_documented() {
             json!({"t": "ORDERS_CREATE", "s": {"callbackUrl": url}}),
             "Address for this topic has already been taken",
         ),
-        (json!({"t": "ORDERS_UPDATED", "s": {}}), "Address can't be blank"),
+        (
+            json!({"t": "ORDERS_UPDATED", "s": {}}),
+            "Address can't be blank",
+        ),
         (
             json!({"t": "ORDERS_UPDATED", "s": {"callbackUrl": "ftp://x.example/"}}),
             "Address is invalid",
@@ -459,10 +470,16 @@ fn same_shape(path: &str, ours: &Value, theirs: &Value, problems: &mut Vec<Strin
             Value::Object(_) => "object",
         };
         if !v.is_null() && !tv.is_null() && kind(v) != kind(tv) {
-            problems.push(format!("{path}.{k} is a {} in Shopify's, a {} here", kind(tv), kind(v)));
+            problems.push(format!(
+                "{path}.{k} is a {} in Shopify's, a {} here",
+                kind(tv),
+                kind(v)
+            ));
         }
         match (v, tv) {
-            (Value::Object(_), Value::Object(_)) => same_shape(&format!("{path}.{k}"), v, tv, problems),
+            (Value::Object(_), Value::Object(_)) => {
+                same_shape(&format!("{path}.{k}"), v, tv, problems)
+            }
             (Value::Array(a), Value::Array(b)) => {
                 if let (Some(x), Some(y)) = (a.first(), b.first()) {
                     same_shape(&format!("{path}.{k}[]"), x, y, problems);
@@ -483,11 +500,23 @@ async fn webhooks_carry_shopifys_headers_rest_bodies_and_signature() {
         .to_owned();
     assert!(secret.starts_with("shpss_"));
     let rx = WebhookReceiver::start().await;
-    for t in ["ORDERS_CREATE", "ORDERS_UPDATED", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "CUSTOMERS_CREATE"] {
+    for t in [
+        "ORDERS_CREATE",
+        "ORDERS_UPDATED",
+        "PRODUCTS_UPDATE",
+        "PRODUCTS_DELETE",
+        "CUSTOMERS_CREATE",
+    ] {
         let r = sb
-            .gql(&create_doc(), json!({"t": t, "s": {"callbackUrl": rx.url.as_str()}}))
+            .gql(
+                &create_doc(),
+                json!({"t": t, "s": {"callbackUrl": rx.url.as_str()}}),
+            )
             .await;
-        assert_eq!(r["data"]["webhookSubscriptionCreate"]["userErrors"], json!([]));
+        assert_eq!(
+            r["data"]["webhookSubscriptionCreate"]["userErrors"],
+            json!([])
+        );
     }
     let simulate = |event: &str| {
         let http = sb.http.clone();
@@ -496,7 +525,10 @@ async fn webhooks_carry_shopifys_headers_rest_bodies_and_signature() {
         async move {
             let r = http.post(url).json(&body).send().await.unwrap();
             assert_eq!(r.status(), 200);
-            r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
         }
     };
     let order_id = simulate("order.created").await;
@@ -513,9 +545,10 @@ async fn webhooks_carry_shopifys_headers_rest_bodies_and_signature() {
     let dir = support::specs();
     let fixture = |name: &str, key: &str| -> Option<Value> {
         let d = dir.as_ref()?;
-        let v: Value =
-            serde_json::from_str(&std::fs::read_to_string(d.join("rest-fixtures").join(name)).ok()?)
-                .ok()?;
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(d.join("rest-fixtures").join(name)).ok()?,
+        )
+        .ok()?;
         Some(v[key].clone())
     };
     let mut seen = std::collections::BTreeMap::new();
@@ -526,13 +559,19 @@ async fn webhooks_carry_shopifys_headers_rest_bodies_and_signature() {
             .unwrap_or_else(|| panic!("only {:?} arrived", seen.keys()));
         let topic = r.header("x-shopify-topic").unwrap().to_owned();
         assert_eq!(r.header("content-type"), Some("application/json"));
-        assert_eq!(r.header("x-shopify-shop-domain"), Some("cartgate-demo.myshopify.com"));
+        assert_eq!(
+            r.header("x-shopify-shop-domain"),
+            Some("cartgate-demo.myshopify.com")
+        );
         assert_eq!(r.header("x-shopify-api-version"), Some("2025-01"));
         let webhook_id = r.header("x-shopify-webhook-id").expect("a webhook id");
         assert_eq!(webhook_id.len(), 36, "a UUID: {webhook_id}");
         assert!(r.header("x-shopify-event-id").is_some());
         let triggered = r.header("x-shopify-triggered-at").expect("triggered-at");
-        assert!(chrono::DateTime::parse_from_rfc3339(triggered).is_ok(), "{triggered}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(triggered).is_ok(),
+            "{triggered}"
+        );
         assert_eq!(
             r.header("x-shopify-hmac-sha256"),
             Some(shopify_signature(&secret, &r.body).as_str()),
@@ -567,13 +606,20 @@ async fn webhooks_carry_shopifys_headers_rest_bodies_and_signature() {
                     same_shape("product", &body, &f, &mut problems);
                 }
             }
-            "products/delete" => assert_eq!(body, json!({"id": product_id.parse::<u64>().unwrap()})),
+            "products/delete" => {
+                assert_eq!(body, json!({"id": product_id.parse::<u64>().unwrap()}))
+            }
             other => panic!("unexpected topic {other}"),
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         seen.insert(topic, ());
     }
-    assert!(rx.next(std::time::Duration::from_millis(200)).await.is_none(), "one each");
+    assert!(
+        rx.next(std::time::Duration::from_millis(200))
+            .await
+            .is_none(),
+        "one each"
+    );
 }
 
 #[tokio::test]
@@ -590,9 +636,15 @@ async fn simulate_changes_the_data_and_refuses_bad_bodies() {
     let (s, b) = post(json!({"event": "customer.updated", "id": "7000000001"})).await;
     assert_eq!((s, b["id"].as_str()), (200, Some("7000000001")));
     let c = sb
-        .gql("{ customer(id: \"gid://shopify/Customer/7000000001\") { firstName updatedAt } }", json!({}))
+        .gql(
+            "{ customer(id: \"gid://shopify/Customer/7000000001\") { firstName updatedAt } }",
+            json!({}),
+        )
         .await;
-    assert!(c["data"]["customer"]["firstName"].as_str().unwrap().contains("(renamed "));
+    assert!(c["data"]["customer"]["firstName"]
+        .as_str()
+        .unwrap()
+        .contains("(renamed "));
     // updatedAt moved to the sandbox clock (past every seeded date).
     assert!(c["data"]["customer"]["updatedAt"].as_str().unwrap() > "2025-06-01T12:00:00Z");
     let (s, b) = post(json!({"event": "order.created"})).await;
@@ -603,17 +655,44 @@ async fn simulate_changes_the_data_and_refuses_bad_bodies() {
             json!({}),
         )
         .await;
-    assert_eq!(o["data"]["order"]["lineItems"]["nodes"], json!([{"quantity": 1}]));
+    assert_eq!(
+        o["data"]["order"]["lineItems"]["nodes"],
+        json!([{"quantity": 1}])
+    );
     for (body, status) in [
         (json!({"event": "order.deleted"}), 400),
         (json!({}), 400),
         (json!({"event": "order.created", "id": "5"}), 400),
         (json!({"event": "order.updated", "extra": 1}), 400),
         (json!({"event": "order.updated", "id": "1"}), 404),
-        (json!({"event": "product.updated", "id": "not-a-number"}), 404),
+        (
+            json!({"event": "product.updated", "id": "not-a-number"}),
+            404,
+        ),
     ] {
         let (s, b) = post(body.clone()).await;
         assert_eq!(s, status, "{body}: {b}");
         assert!(b["error"].is_string(), "{b}");
+    }
+    // A shop with nothing to sell or change: 409.
+    let empty = Sb::start(
+        SandboxOptions {
+            orders: 0,
+            products: 0,
+            customers: 0,
+            ..Default::default()
+        },
+        ThrottleConfig::standard(false),
+    )
+    .await;
+    for event in ["order.created", "product.updated", "customer.updated"] {
+        let r = empty
+            .http
+            .post(format!("{}/__sandbox/simulate", empty.handle.banner.base_url))
+            .json(&json!({ "event": event }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409, "{event}");
     }
 }

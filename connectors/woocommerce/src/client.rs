@@ -891,7 +891,14 @@ impl StoreSession for Session {
                 "status": "active",
             });
             let made = self
-                .write(cx, Method::POST, "/wc/v3/webhooks", &body, false, What("webhook"))
+                .write(
+                    cx,
+                    Method::POST,
+                    "/wc/v3/webhooks",
+                    &body,
+                    false,
+                    What("webhook"),
+                )
                 .await
                 .and_then(|w| match w.get("id") {
                     Some(Value::Number(n)) => Ok(n.to_string()),

@@ -148,7 +148,10 @@ mod tests {
             ("X-WC-Webhook-Event", topic.split('.').nth(1).unwrap()),
             ("X-WC-Webhook-Signature", SIGNATURE),
             ("X-WC-Webhook-ID", "7"),
-            ("X-WC-Webhook-Delivery-ID", "0c9d3c3fd1d6c4a8f0b2e1d2c3b4a596"),
+            (
+                "X-WC-Webhook-Delivery-ID",
+                "0c9d3c3fd1d6c4a8f0b2e1d2c3b4a596",
+            ),
         ])
     }
 
@@ -212,7 +215,12 @@ mod tests {
 
     #[test]
     fn unmapped_topics_are_ignored() {
-        for topic in ["coupon.created", "order.deleted", "customer.deleted", "action.woocommerce_add_to_cart"] {
+        for topic in [
+            "coupon.created",
+            "order.deleted",
+            "customer.deleted",
+            "action.woocommerce_add_to_cart",
+        ] {
             assert_eq!(
                 verify(Some(SECRET), &good(topic), BODY).unwrap(),
                 Inbound::Ignored,

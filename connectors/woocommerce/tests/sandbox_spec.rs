@@ -1199,7 +1199,10 @@ async fn webhooks_are_created_read_listed_updated_and_deleted_as_documented() {
         .await;
     assert_eq!(r.status(), 201);
     let second: Value = r.json().await.unwrap();
-    assert!(second["name"].as_str().unwrap().starts_with("Webhook created on "));
+    assert!(second["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("Webhook created on "));
     let r = s.get("/webhooks").await;
     assert_eq!(r.headers()["x-wp-total"], "2");
     let list: Vec<Value> = r.json().await.unwrap();
@@ -1213,7 +1216,11 @@ async fn webhooks_are_created_read_listed_updated_and_deleted_as_documented() {
     // Update (the documented request), then the status filter sees it.
     let update = sample("05-update-a-webhook.request.json").unwrap_or(json!({"status": "paused"}));
     let r = s
-        .send(reqwest::Method::PUT, &format!("/webhooks/{id}"), Some(update))
+        .send(
+            reqwest::Method::PUT,
+            &format!("/webhooks/{id}"),
+            Some(update),
+        )
         .await;
     assert_eq!(r.status(), 200);
     let updated: Value = r.json().await.unwrap();
@@ -1221,12 +1228,20 @@ async fn webhooks_are_created_read_listed_updated_and_deleted_as_documented() {
         assert_shape("updated webhook", &doc, &updated);
     }
     assert_eq!(updated["status"], "paused");
-    assert_eq!(s.ids("/webhooks?status=paused").await, BTreeSet::from([id.as_i64().unwrap()]));
+    assert_eq!(
+        s.ids("/webhooks?status=paused").await,
+        BTreeSet::from([id.as_i64().unwrap()])
+    );
     assert_eq!(s.list("/webhooks?status=disabled").await.len(), 0);
 
     // Errors.
     let post = |body: Value| s.send(reqwest::Method::POST, "/webhooks", Some(body));
-    error(post(json!({"name": "x"})).await, 400, "rest_missing_callback_param").await;
+    error(
+        post(json!({"name": "x"})).await,
+        400,
+        "rest_missing_callback_param",
+    )
+    .await;
     error(
         post(json!({"topic": "order.exploded", "delivery_url": "https://a.example/"})).await,
         400,
@@ -1240,30 +1255,49 @@ async fn webhooks_are_created_read_listed_updated_and_deleted_as_documented() {
     )
     .await;
     error(
-        s.send(reqwest::Method::PUT, &format!("/webhooks/{id}"), Some(json!({"status": "sleeping"})))
-            .await,
+        s.send(
+            reqwest::Method::PUT,
+            &format!("/webhooks/{id}"),
+            Some(json!({"status": "sleeping"})),
+        )
+        .await,
         400,
         "rest_invalid_param",
     )
     .await;
-    error(s.get("/webhooks/9999").await, 404, "woocommerce_rest_webhook_invalid_id").await;
+    error(
+        s.get("/webhooks/9999").await,
+        404,
+        "woocommerce_rest_webhook_invalid_id",
+    )
+    .await;
 
     // Delete: no trash for webhooks; force deletes and answers it.
     error(
-        s.send(reqwest::Method::DELETE, &format!("/webhooks/{id}"), None).await,
+        s.send(reqwest::Method::DELETE, &format!("/webhooks/{id}"), None)
+            .await,
         501,
         "woocommerce_rest_trash_not_supported",
     )
     .await;
     let r = s
-        .send(reqwest::Method::DELETE, &format!("/webhooks/{id}?force=true"), None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/webhooks/{id}?force=true"),
+            None,
+        )
         .await;
     assert_eq!(r.status(), 200);
     let deleted: Value = r.json().await.unwrap();
     if let Some(doc) = sample("07-delete-a-webhook.response.json") {
         assert_shape("deleted webhook", &doc, &deleted);
     }
-    error(s.get(&format!("/webhooks/{id}")).await, 404, "woocommerce_rest_webhook_invalid_id").await;
+    error(
+        s.get(&format!("/webhooks/{id}")).await,
+        404,
+        "woocommerce_rest_webhook_invalid_id",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1294,7 +1328,10 @@ async fn webhooks_deliver_the_documented_headers_payloads_and_signature() {
         hook_ids.insert(w["id"].as_i64().unwrap(), topic);
         // WooCommerce pings a new webhook: `webhook_id=N`, unsigned.
         let ping = rx.next(Duration::from_secs(10)).await.expect("the ping");
-        assert_eq!(ping.body.as_ref(), format!("webhook_id={}", w["id"]).as_bytes());
+        assert_eq!(
+            ping.body.as_ref(),
+            format!("webhook_id={}", w["id"]).as_bytes()
+        );
         assert_eq!(
             ping.header("content-type"),
             Some("application/x-www-form-urlencoded")
@@ -1306,7 +1343,11 @@ async fn webhooks_deliver_the_documented_headers_payloads_and_signature() {
     // Changes through the API and in the shop.
     let order = s.list("/orders?per_page=1").await[0]["id"].clone();
     let r = s
-        .send(reqwest::Method::PUT, &format!("/orders/{order}"), Some(json!({"status": "completed"})))
+        .send(
+            reqwest::Method::PUT,
+            &format!("/orders/{order}"),
+            Some(json!({"status": "completed"})),
+        )
         .await;
     assert_eq!(r.status(), 200);
     let r = s
@@ -1318,20 +1359,36 @@ async fn webhooks_deliver_the_documented_headers_payloads_and_signature() {
         .await;
     assert_eq!(r.status(), 201);
     let r = s
-        .send(reqwest::Method::POST, "/products", Some(json!({"name": "Webhooked", "regular_price": "5.00"})))
+        .send(
+            reqwest::Method::POST,
+            "/products",
+            Some(json!({"name": "Webhooked", "regular_price": "5.00"})),
+        )
         .await;
     let product: Value = r.json().await.unwrap();
     let pid = product["id"].clone();
-    s.send(reqwest::Method::PUT, &format!("/products/{pid}"), Some(json!({"name": "Webhooked 2"})))
-        .await;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/products/{pid}"),
+        Some(json!({"name": "Webhooked 2"})),
+    )
+    .await;
     let r = s
-        .send(reqwest::Method::POST, "/customers", Some(json!({"email": "new.customer@example.com", "first_name": "Neu"})))
+        .send(
+            reqwest::Method::POST,
+            "/customers",
+            Some(json!({"email": "new.customer@example.com", "first_name": "Neu"})),
+        )
         .await;
     assert_eq!(r.status(), 201);
     let customer: Value = r.json().await.unwrap();
     let cid = customer["id"].clone();
-    s.send(reqwest::Method::PUT, &format!("/customers/{cid}"), Some(json!({"last_name": "Kunde"})))
-        .await;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/customers/{cid}"),
+        Some(json!({"last_name": "Kunde"})),
+    )
+    .await;
     let new_order = s.simulate("order.created", None).await;
 
     // (topic, resource id) in the order made; each delivered once, signed, documented.
@@ -1342,13 +1399,19 @@ async fn webhooks_deliver_the_documented_headers_payloads_and_signature() {
         ("product.updated", pid.clone()),
         ("customer.created", cid.clone()),
         ("customer.updated", cid.clone()),
-        ("order.created", json!(new_order.as_str().unwrap().parse::<i64>().unwrap())),
+        (
+            "order.created",
+            json!(new_order.as_str().unwrap().parse::<i64>().unwrap()),
+        ),
     ];
     let mut got = Vec::new();
     for _ in 0..expected.len() {
         got.push(rx.next(Duration::from_secs(10)).await.expect("a delivery"));
     }
-    assert!(rx.next(Duration::from_millis(200)).await.is_none(), "nothing more");
+    assert!(
+        rx.next(Duration::from_millis(200)).await.is_none(),
+        "nothing more"
+    );
     let mut delivery_ids = BTreeSet::new();
     let mut seen = Vec::new();
     for r in &got {
@@ -1356,7 +1419,10 @@ async fn webhooks_deliver_the_documented_headers_payloads_and_signature() {
         let (resource, event) = topic.split_once('.').unwrap();
         assert_eq!(r.header("x-wc-webhook-resource"), Some(resource));
         assert_eq!(r.header("x-wc-webhook-event"), Some(event));
-        assert_eq!(r.header("x-wc-webhook-source"), Some(format!("{}/", s.base).as_str()));
+        assert_eq!(
+            r.header("x-wc-webhook-source"),
+            Some(format!("{}/", s.base).as_str())
+        );
         assert_eq!(r.header("content-type"), Some("application/json"));
         let hook: i64 = r.header("x-wc-webhook-id").unwrap().parse().unwrap();
         assert_eq!(hook_ids[&hook], topic);
@@ -1372,18 +1438,33 @@ async fn webhooks_deliver_the_documented_headers_payloads_and_signature() {
         assert_shape(&topic, &s.json(&path).await, &body);
         seen.push((topic, body["id"].clone()));
     }
-    let mut want: Vec<(String, Value)> = expected.iter().map(|(t, id)| ((*t).to_owned(), id.clone())).collect();
+    let mut want: Vec<(String, Value)> = expected
+        .iter()
+        .map(|(t, id)| ((*t).to_owned(), id.clone()))
+        .collect();
     want.sort_by_key(|(t, id)| (t.clone(), id.to_string()));
     seen.sort_by_key(|(t, id)| (t.clone(), id.to_string()));
     assert_eq!(seen, want);
 
     // A deletion sends `{"id"}`.
     let r = s
-        .send(reqwest::Method::DELETE, &format!("/products/{pid}?force=true"), None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/products/{pid}?force=true"),
+            None,
+        )
         .await;
     assert_eq!(r.status(), 200);
-    error(s.get(&format!("/products/{pid}")).await, 404, "woocommerce_rest_product_invalid_id").await;
-    let r = rx.next(Duration::from_secs(10)).await.expect("product.deleted");
+    error(
+        s.get(&format!("/products/{pid}")).await,
+        404,
+        "woocommerce_rest_product_invalid_id",
+    )
+    .await;
+    let r = rx
+        .next(Duration::from_secs(10))
+        .await
+        .expect("product.deleted");
     assert_eq!(r.header("x-wc-webhook-topic"), Some("product.deleted"));
     assert_eq!(r.header("x-wc-webhook-event"), Some("deleted"));
     assert_eq!(r.json(), json!({"id": pid}));
@@ -1413,7 +1494,15 @@ async fn five_failed_deliveries_disable_a_webhook_until_it_is_set_active() {
     }
     let outbox = |s: &Sandbox| {
         let (http, url) = (s.http.clone(), s.url("/__sandbox/outbox"));
-        async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let settle = || async {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -1432,15 +1521,30 @@ async fn five_failed_deliveries_disable_a_webhook_until_it_is_set_active() {
     let o = settle().await;
     assert_eq!(o["failed"], 6, "the ping and five deliveries: {o}");
     assert_eq!(o["attempts"], 6 * 3, "3 attempts each: {o}");
-    assert_eq!(status().await, "disabled", "the fifth failure in a row disables it");
+    assert_eq!(
+        status().await,
+        "disabled",
+        "the fifth failure in a row disables it"
+    );
     s.simulate("customer.updated", Some(&json!("2"))).await;
-    assert_eq!(outbox(&s).await["queued"], o["queued"], "a disabled webhook sends nothing");
+    assert_eq!(
+        outbox(&s).await["queued"],
+        o["queued"],
+        "a disabled webhook sends nothing"
+    );
     rx.answer_with(200);
-    s.send(reqwest::Method::PUT, &format!("/webhooks/{id}"), Some(json!({"status": "active"})))
-        .await;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/webhooks/{id}"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
     rx.drain().await;
     s.simulate("customer.updated", Some(&json!("2"))).await;
-    let r = rx.next(Duration::from_secs(10)).await.expect("delivered again");
+    let r = rx
+        .next(Duration::from_secs(10))
+        .await
+        .expect("delivered again");
     assert_eq!(r.header("x-wc-webhook-topic"), Some("customer.updated"));
 }
 
@@ -1456,21 +1560,37 @@ async fn simulate_makes_each_change_and_refuses_bad_bodies() {
     // Polling by modification time sees it.
     let after = before["date_modified_gmt"].as_str().unwrap();
     let ids = s
-        .ids(&format!("/orders?modified_after={after}&dates_are_gmt=true&per_page=100"))
+        .ids(&format!(
+            "/orders?modified_after={after}&dates_are_gmt=true&per_page=100"
+        ))
         .await;
     assert!(ids.contains(&id.as_str().unwrap().parse::<i64>().unwrap()));
     let c = s.simulate("customer.updated", Some(&json!("3"))).await;
     assert_eq!(c, "3");
-    assert!(s.json("/customers/3").await["first_name"].as_str().unwrap().contains("(renamed "));
+    assert!(s.json("/customers/3").await["first_name"]
+        .as_str()
+        .unwrap()
+        .contains("(renamed "));
     let p = s.simulate("product.deleted", None).await;
-    error(s.get(&format!("/products/{}", p.as_str().unwrap())).await, 404, "woocommerce_rest_product_invalid_id").await;
+    error(
+        s.get(&format!("/products/{}", p.as_str().unwrap())).await,
+        404,
+        "woocommerce_rest_product_invalid_id",
+    )
+    .await;
     for (body, status) in [
         (json!({"event": "coupon.created"}), 400),
         (json!({"event": "product.created", "id": 5}), 400),
         (json!({"event": "order.updated", "id": "999999"}), 404),
         (json!("order.created"), 400),
     ] {
-        let r = s.http.post(s.url("/__sandbox/simulate")).json(&body).send().await.unwrap();
+        let r = s
+            .http
+            .post(s.url("/__sandbox/simulate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status().as_u16(), status, "{body}");
         assert!(r.json::<Value>().await.unwrap()["error"].is_string());
     }

@@ -1223,13 +1223,7 @@ fn max_at(v: &Value, key: &str) -> i64 {
 
 /// Renumbers a copied order: item ids through `items`, the order's id in `order_id` and
 /// `parent_id`, and every `created_at`/`updated_at` set to `when`.
-fn renumber(
-    v: &mut Value,
-    old_order: i64,
-    new_order: i64,
-    items: &BTreeMap<i64, i64>,
-    when: &str,
-) {
+fn renumber(v: &mut Value, old_order: i64, new_order: i64, items: &BTreeMap<i64, i64>, when: &str) {
     match v {
         Value::Object(o) => {
             for (k, x) in o.iter_mut() {
@@ -1271,7 +1265,12 @@ impl Db {
             .orders
             .values()
             .rev()
-            .find(|o| o["state"] == "new" && !o["entity_id"].as_i64().is_some_and(|i| shipped.contains(&i)))?
+            .find(|o| {
+                o["state"] == "new"
+                    && !o["entity_id"]
+                        .as_i64()
+                        .is_some_and(|i| shipped.contains(&i))
+            })?
             .clone();
         let old = template["entity_id"].as_i64()?;
         let now = self.now();
@@ -1285,8 +1284,10 @@ impl Db {
             .flat_map(|o| {
                 [
                     o["billing_address"]["entity_id"].as_i64(),
-                    o.pointer("/extension_attributes/shipping_assignments/0/shipping/address/entity_id")
-                        .and_then(Value::as_i64),
+                    o.pointer(
+                        "/extension_attributes/shipping_assignments/0/shipping/address/entity_id",
+                    )
+                    .and_then(Value::as_i64),
                 ]
             })
             .flatten()
@@ -1309,7 +1310,9 @@ impl Db {
         next_addr += 1;
         o["billing_address"]["entity_id"] = json!(next_addr);
         o["billing_address_id"] = json!(next_addr);
-        if let Some(a) = o.pointer_mut("/extension_attributes/shipping_assignments/0/shipping/address") {
+        if let Some(a) =
+            o.pointer_mut("/extension_attributes/shipping_assignments/0/shipping/address")
+        {
             next_addr += 1;
             a["entity_id"] = json!(next_addr);
         }

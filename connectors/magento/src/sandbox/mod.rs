@@ -54,6 +54,15 @@
 //! The admin token lifetime can also be set at start with the environment variable
 //! `CARTGATE_SANDBOX_MAGENTO_ADMIN_TOKEN_SECONDS` (default 14400, Magento's 4 hours).
 //!
+//! # Simulated changes
+//!
+//! `POST /__sandbox/simulate` (see [`cartgate_connector::sandbox`]) changes the data only:
+//! Magento core sends no webhooks. `order.created` copies the newest `new`/`pending` order
+//! with fresh ids; `order.updated` adds an admin comment to its status history; products
+//! are created, renamed or deleted (a configurable one with its children); customers are
+//! created or renamed. `updated_at` (and `created_at` of new objects) is the sandbox clock,
+//! so `updated_at` searchCriteria see the change.
+//!
 //! # Rate limits
 //!
 //! Magento core has none. With `SandboxOptions::rate_limits` the sandbox simulates a
@@ -79,8 +88,8 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use cartgate_connector::sandbox::{
     random_hex, retry_after_secs, router_with_faults, seeded_rng, serve, simulate_router,
-    CannedResponse, FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions,
-    Simulate, SimulateError, TokenBucket,
+    CannedResponse, FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions, Simulate,
+    SimulateError, TokenBucket,
 };
 use cartgate_connector::webhook::EventType;
 use percent_encoding::percent_decode_str;
@@ -271,7 +280,11 @@ fn simulate(s: &Sandbox, req: &Simulate) -> Result<String, SimulateError> {
         let what = req.event.as_str().split('.').next().unwrap_or("object");
         match id {
             Some(id) => SimulateError::NotFound(format!("no {what} {id}")),
-            None => SimulateError::Nothing(format!("the shop has no {what} to change")),
+            None => SimulateError::Nothing(if req.event.is_creation() {
+                format!("the shop has nothing to make a new {what} from")
+            } else {
+                format!("the shop has no {what} to change")
+            }),
         }
     })
 }

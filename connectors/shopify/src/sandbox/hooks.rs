@@ -237,7 +237,11 @@ pub fn order_json(db: &Db, o: &OrderRec) -> Value {
         .fulfillments
         .iter()
         .map(|f| {
-            let numbers: Vec<&str> = f.tracking.iter().filter_map(|t| t.number.as_deref()).collect();
+            let numbers: Vec<&str> = f
+                .tracking
+                .iter()
+                .filter_map(|t| t.number.as_deref())
+                .collect();
             let urls: Vec<&str> = f.tracking.iter().filter_map(|t| t.url.as_deref()).collect();
             json!({
                 "id": f.id,

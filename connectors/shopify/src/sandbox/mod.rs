@@ -41,6 +41,23 @@
 //! `data: {field: null}`, as Shopify answers a token missing a scope; webhook
 //! subscriptions, which need read scopes only, still work.
 
+//!
+//! # Webhooks and simulated changes
+//!
+//! `webhookSubscriptionCreate(topic:, webhookSubscription: {callbackUrl, format: JSON})`,
+//! `webhookSubscriptionDelete(id:)` and `webhookSubscriptions(…, callbackUrl:, topics:)`
+//! are served for the topics `ORDERS_CREATE`, `ORDERS_UPDATED`, `PRODUCTS_CREATE`,
+//! `PRODUCTS_UPDATE`, `PRODUCTS_DELETE`, `CUSTOMERS_CREATE` and `CUSTOMERS_UPDATE`, with
+//! Shopify's `userErrors` (blank or invalid address, the same topic and address twice,
+//! an unknown subscription). Unlike Shopify, http:// addresses are accepted, so a local
+//! receiver can subscribe. Subscribed changes are sent as [`hooks`] describes:
+//! `fulfillmentCreate` is an `orders/updated`; `productCreate` a `products/create`;
+//! `productUpdate`, `productVariantsBulkUpdate` and the inventory mutations a
+//! `products/update`; and `POST /__sandbox/simulate` (see
+//! [`cartgate_connector::sandbox`]) the topic of its event. The banner's credentials
+//! carry the app's `api_secret_key`, which signs them. `GET /__sandbox/outbox` counts what
+//! was sent.
+
 #![allow(clippy::result_large_err)]
 
 mod data;
@@ -305,7 +322,11 @@ fn simulate(
         let what = req.event.as_str().split('.').next().unwrap_or("object");
         return Err(match id {
             Some(id) => SimulateError::NotFound(format!("no {what} {id}")),
-            None => SimulateError::Nothing(format!("the shop has no {what} to change")),
+            None => SimulateError::Nothing(if req.event.is_creation() {
+                format!("the shop has nothing to make a new {what} from")
+            } else {
+                format!("the shop has no {what} to change")
+            }),
         });
     };
     let at = d.clock();

@@ -1885,10 +1885,9 @@ impl QueryRoot {
             .values()
             .filter(|w| callback_url.as_ref().is_none_or(|u| u.0 == w.callback_url))
             .filter(|w| {
-                topics.as_ref().is_none_or(|t| {
-                    t.iter()
-                        .any(|x| x.topic() == w.topic)
-                })
+                topics
+                    .as_ref()
+                    .is_none_or(|t| t.iter().any(|x| x.topic() == w.topic))
             })
             .map(|w| {
                 let key = match sort_key.unwrap_or(WebhookSubscriptionSortKeys::CreatedAt) {
@@ -2189,8 +2188,7 @@ impl Mutation {
         }
         let mut d = db(ctx);
         let topic = topic.topic();
-        if d
-            .webhooks
+        if d.webhooks
             .values()
             .any(|w| w.topic == topic && w.callback_url == url)
         {

@@ -1149,93 +1149,6 @@ impl Db {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn berlin_time_follows_summer_time() {
-        // 2025-01-15T12:00:00Z is CET (+1), 2025-07-15T12:00:00Z is CEST (+2).
-        assert_eq!(local(1_736_942_400), "2025-01-15T13:00:00");
-        assert_eq!(gmt(1_736_942_400), "2025-01-15T12:00:00");
-        assert_eq!(local(1_752_580_800), "2025-07-15T14:00:00");
-    }
-
-    #[test]
-    fn money_and_slugs() {
-        assert_eq!(money(1250, 2), "12.50");
-        assert_eq!(money(-5, 2), "-0.05");
-        assert_eq!(money(1650, 0), "1650");
-        assert_eq!(cents("12.5"), Some(1250));
-        assert_eq!(slugify("Accessoires & Küche"), "accessoires-kuche");
-        assert_eq!(slugify("Mug 珈琲"), "mug-%e7%8f%88%e7%90%b2");
-    }
-
-    #[test]
-    fn text_is_stored_as_wordpress_stores_it() {
-        assert_eq!(kses("Fish & Chips"), "Fish &amp; Chips");
-        assert_eq!(
-            kses("Fish &amp; Chips"),
-            "Fish &amp; Chips",
-            "references are kept"
-        );
-        assert_eq!(
-            kses("Tom&#8217;s &ndash; A&B;"),
-            "Tom&#8217;s &ndash; A&amp;B;"
-        );
-        assert_eq!(kses("& x &; &bogus; &"), "&amp; x &amp;; &amp;bogus; &amp;");
-        assert_eq!(kses("<b>x</b>"), "<b>x</b>");
-        assert_eq!(
-            esc_html("Cartgate's <Shop> & \"Café\""),
-            "Cartgate&#039;s &lt;Shop&gt; &amp; &quot;Café&quot;"
-        );
-        let db = Db::seed(&SandboxOptions::default(), "http://127.0.0.1:1");
-        assert_eq!(db.categories[&22]["name"], "Accessoires &amp; Küche");
-        assert_eq!(db.categories[&22]["slug"], "accessoires-kuche");
-        let names: Vec<&str> = db
-            .products
-            .values()
-            .filter_map(|p| p["name"].as_str())
-            .collect();
-        assert!(names.contains(&"Beanie &amp; Schal #4"), "{names:?}");
-        assert!(names.contains(&"Mug &ldquo;珈琲&rdquo; #5"), "{names:?}");
-        let beanie = db
-            .products
-            .values()
-            .find(|p| p["name"] == "Beanie &amp; Schal #4");
-        assert_eq!(beanie.unwrap()["slug"], "beanie-schal-4");
-    }
-
-    #[test]
-    fn seeding_is_deterministic_and_varied() {
-        let opts = SandboxOptions::default();
-        let (a, b) = (
-            Db::seed(&opts, "http://127.0.0.1:1"),
-            Db::seed(&opts, "http://127.0.0.1:1"),
-        );
-        assert_eq!(a.orders, b.orders);
-        assert_eq!(a.products, b.products);
-        assert_eq!(a.consumer_key, b.consumer_key);
-        assert!(a.consumer_key.starts_with("ck_") && a.consumer_key.len() == 43);
-        let currencies: std::collections::BTreeSet<_> = a
-            .orders
-            .values()
-            .map(|o| o["currency"].as_str().unwrap_or(""))
-            .collect();
-        assert_eq!(currencies.len(), 4);
-        assert!(a.orders.values().any(|o| o["customer_id"] == 0));
-        // Line items reference real products and variations.
-        for o in a.orders.values() {
-            for l in o["line_items"].as_array().into_iter().flatten() {
-                let pid = l["product_id"].as_i64().unwrap_or(0);
-                assert!(a.products.contains_key(&pid));
-                let vid = l["variation_id"].as_i64().unwrap_or(0);
-                assert!(vid == 0 || a.variations.contains_key(&vid));
-            }
-        }
-    }
-}
-
 /// A name with a `(renamed N)` suffix for the `N`th write, replacing an earlier one.
 fn renamed(s: &str, n: i64) -> String {
     let stem = match s.rfind(" (renamed ") {
@@ -1272,12 +1185,26 @@ impl Db {
                 c["last_name"].as_str().unwrap_or("").to_owned(),
                 c["email"].as_str().unwrap_or("").to_owned(),
             ),
-            None => (0, "Guest".into(), "Checkout".into(), format!("guest{id}@example.org")),
+            None => (
+                0,
+                "Guest".into(),
+                "Checkout".into(),
+                format!("guest{id}@example.org"),
+            ),
         };
         let line_id = 1 + self
             .orders
             .values()
-            .flat_map(|o| ["line_items", "tax_lines", "shipping_lines", "fee_lines", "coupon_lines"].map(|k| o[k].clone()))
+            .flat_map(|o| {
+                [
+                    "line_items",
+                    "tax_lines",
+                    "shipping_lines",
+                    "fee_lines",
+                    "coupon_lines",
+                ]
+                .map(|k| o[k].clone())
+            })
             .flat_map(|l| l.as_array().cloned().unwrap_or_default())
             .filter_map(|l| l["id"].as_i64())
             .max()
@@ -1329,7 +1256,8 @@ impl Db {
             "_links": links(&base, &format!("/orders/{id}"), "/orders"),
         });
         if cid != 0 {
-            o["_links"]["customer"] = json!([{"href": format!("{base}/wp-json/wc/v3/customers/{cid}")}]);
+            o["_links"]["customer"] =
+                json!([{"href": format!("{base}/wp-json/wc/v3/customers/{cid}")}]);
         }
         set_date(&mut o, "date_created", now);
         set_date(&mut o, "date_modified", now);
@@ -1458,5 +1386,92 @@ impl Db {
         c["first_name"] = json!(renamed(c["first_name"].as_str().unwrap_or("Customer"), n));
         set_date(c, "date_modified", now);
         Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn berlin_time_follows_summer_time() {
+        // 2025-01-15T12:00:00Z is CET (+1), 2025-07-15T12:00:00Z is CEST (+2).
+        assert_eq!(local(1_736_942_400), "2025-01-15T13:00:00");
+        assert_eq!(gmt(1_736_942_400), "2025-01-15T12:00:00");
+        assert_eq!(local(1_752_580_800), "2025-07-15T14:00:00");
+    }
+
+    #[test]
+    fn money_and_slugs() {
+        assert_eq!(money(1250, 2), "12.50");
+        assert_eq!(money(-5, 2), "-0.05");
+        assert_eq!(money(1650, 0), "1650");
+        assert_eq!(cents("12.5"), Some(1250));
+        assert_eq!(slugify("Accessoires & Küche"), "accessoires-kuche");
+        assert_eq!(slugify("Mug 珈琲"), "mug-%e7%8f%88%e7%90%b2");
+    }
+
+    #[test]
+    fn text_is_stored_as_wordpress_stores_it() {
+        assert_eq!(kses("Fish & Chips"), "Fish &amp; Chips");
+        assert_eq!(
+            kses("Fish &amp; Chips"),
+            "Fish &amp; Chips",
+            "references are kept"
+        );
+        assert_eq!(
+            kses("Tom&#8217;s &ndash; A&B;"),
+            "Tom&#8217;s &ndash; A&amp;B;"
+        );
+        assert_eq!(kses("& x &; &bogus; &"), "&amp; x &amp;; &amp;bogus; &amp;");
+        assert_eq!(kses("<b>x</b>"), "<b>x</b>");
+        assert_eq!(
+            esc_html("Cartgate's <Shop> & \"Café\""),
+            "Cartgate&#039;s &lt;Shop&gt; &amp; &quot;Café&quot;"
+        );
+        let db = Db::seed(&SandboxOptions::default(), "http://127.0.0.1:1");
+        assert_eq!(db.categories[&22]["name"], "Accessoires &amp; Küche");
+        assert_eq!(db.categories[&22]["slug"], "accessoires-kuche");
+        let names: Vec<&str> = db
+            .products
+            .values()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(names.contains(&"Beanie &amp; Schal #4"), "{names:?}");
+        assert!(names.contains(&"Mug &ldquo;珈琲&rdquo; #5"), "{names:?}");
+        let beanie = db
+            .products
+            .values()
+            .find(|p| p["name"] == "Beanie &amp; Schal #4");
+        assert_eq!(beanie.unwrap()["slug"], "beanie-schal-4");
+    }
+
+    #[test]
+    fn seeding_is_deterministic_and_varied() {
+        let opts = SandboxOptions::default();
+        let (a, b) = (
+            Db::seed(&opts, "http://127.0.0.1:1"),
+            Db::seed(&opts, "http://127.0.0.1:1"),
+        );
+        assert_eq!(a.orders, b.orders);
+        assert_eq!(a.products, b.products);
+        assert_eq!(a.consumer_key, b.consumer_key);
+        assert!(a.consumer_key.starts_with("ck_") && a.consumer_key.len() == 43);
+        let currencies: std::collections::BTreeSet<_> = a
+            .orders
+            .values()
+            .map(|o| o["currency"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(currencies.len(), 4);
+        assert!(a.orders.values().any(|o| o["customer_id"] == 0));
+        // Line items reference real products and variations.
+        for o in a.orders.values() {
+            for l in o["line_items"].as_array().into_iter().flatten() {
+                let pid = l["product_id"].as_i64().unwrap_or(0);
+                assert!(a.products.contains_key(&pid));
+                let vid = l["variation_id"].as_i64().unwrap_or(0);
+                assert!(vid == 0 || a.variations.contains_key(&vid));
+            }
+        }
     }
 }

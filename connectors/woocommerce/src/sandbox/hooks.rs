@@ -59,7 +59,10 @@ fn topic_hooks(topic: &str) -> Vec<&'static str> {
         ],
         "customer.updated" => vec!["profile_update", "woocommerce_update_customer"],
         "customer.deleted" => vec!["delete_user"],
-        "product.created" => vec!["woocommerce_process_product_meta", "woocommerce_new_product"],
+        "product.created" => vec![
+            "woocommerce_process_product_meta",
+            "woocommerce_new_product",
+        ],
         "product.updated" => vec![
             "woocommerce_process_product_meta",
             "woocommerce_update_product",

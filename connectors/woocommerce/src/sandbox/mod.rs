@@ -15,6 +15,20 @@
 //!   `settings/general[/{id}]`, `data/currencies/current`.
 //! * Shipment Tracking: `GET|POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings`,
 //!   `GET|DELETE …/shipment-trackings/{tracking_id}`.
+//! * Also under `/wp-json/wc/v3`: `DELETE products/{id}` (`force=true` deletes, otherwise
+//!   the trash), `POST customers`, `PUT|POST customers/{id}`, and the webhooks:
+//!   `GET|POST webhooks`, `GET|PUT|POST|DELETE webhooks/{id}` (see `hooks`).
+//!
+//! # Webhooks and simulated changes
+//!
+//! Webhooks registered through `/wc/v3/webhooks` receive WooCommerce's ping, then every
+//! change of their topic: `PUT orders/{id}` and adding a shipment tracking are
+//! `order.updated`; product create, update (a variation's update is its parent's),
+//! delete and trash are `product.created|updated|deleted`; customer create and update
+//! are `customer.created|updated`; and `POST /__sandbox/simulate` (see
+//! [`cartgate_connector::sandbox`]) the topic of its event. Order notes change no order
+//! and send nothing, as in WooCommerce. Headers, signature and the disabling after five
+//! failures are described in `hooks`. `GET /__sandbox/outbox` counts what was sent.
 //!
 //! Unknown routes, and known routes with another method, answer 404 `rest_no_route`, as
 //! WordPress does. The store is in Berlin (Europe/Berlin, local dates in CET/CEST) and
@@ -59,8 +73,8 @@ use axum::{Json, Router};
 use base64::Engine;
 use cartgate_connector::sandbox::{
     random_hex, retry_after_secs, router_with_faults, seeded_rng, serve, simulate_router,
-    CannedResponse, FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions,
-    Simulate, SimulateError, TokenBucket, WebhookOutbox, SANDBOX_EPOCH,
+    CannedResponse, FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions, Simulate,
+    SimulateError, TokenBucket, WebhookOutbox, SANDBOX_EPOCH,
 };
 use cartgate_connector::webhook::EventType;
 use serde_json::{json, Value};
@@ -1803,7 +1817,9 @@ fn email_param(db: &Db, body: &Value, except: i64) -> Result<Option<String>, Res
     }
     if db.customers.values().any(|c| {
         c["id"].as_i64() != Some(except)
-            && c["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))
+            && c["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
     }) {
         return Err(wc_error(
             StatusCode::BAD_REQUEST,
@@ -1877,7 +1893,11 @@ fn simulate(s: &S, req: &Simulate) -> Result<String, SimulateError> {
         let what = req.event.as_str().split('.').next().unwrap_or("object");
         return Err(match id {
             Some(id) => SimulateError::NotFound(format!("no {what} {id}")),
-            None => SimulateError::Nothing(format!("the shop has no {what} to change")),
+            None => SimulateError::Nothing(if req.event.is_creation() {
+                format!("the shop has nothing to make a new {what} from")
+            } else {
+                format!("the shop has no {what} to change")
+            }),
         });
     };
     hooks::emit(s, &mut db, topic, made);
