@@ -292,6 +292,8 @@ impl From<ConnectorError> for ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::UpstreamBusy, d)
             },
+            // A platform webhook at /inbound whose signature is missing or wrong.
+            ConnectorError::InvalidSignature(d) => ApiError::unauthorized(d),
             ConnectorError::Upstream { status, message } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 Code::UpstreamError,

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use crate::http::Upstream;
 use crate::model::*;
 use crate::page::{Filters, ListParams, Page};
+use crate::webhook::Inbound;
 use crate::{CallContext, ConnectorError, Result};
 
 /// The kinds of objects `cartgate normalize` understands.
@@ -114,6 +115,29 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Maps one raw platform object to its unified JSON (`cartgate normalize`).
     fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value>;
+
+    /// Whether this store's platform webhooks can be registered and verified with these
+    /// (canonical) credentials; when not, the gateway polls the store. No I/O. Default:
+    /// no native webhooks.
+    fn native_webhooks(&self, _credentials: &Value) -> bool {
+        false
+    }
+
+    /// Verifies and reads one platform webhook as it reached the gateway (`headers` and
+    /// the raw `body`). The signature is checked first, in constant time, before anything
+    /// is parsed: a missing or wrong one is [`ConnectorError::InvalidSignature`].
+    /// `credentials` are the store's canonical credentials (Shopify's app secret lives
+    /// there); `webhook_secret` is the per-store secret the gateway generated and gave to
+    /// [`StoreSession::register_webhooks`]. No I/O. Default: `Unsupported`.
+    fn verify_inbound(
+        &self,
+        _credentials: &Value,
+        _webhook_secret: Option<&str>,
+        _headers: &http::HeaderMap,
+        _body: &[u8],
+    ) -> Result<Inbound> {
+        unsupported("inbound webhooks")
+    }
 }
 
 fn unsupported<T>(what: &str) -> Result<T> {
@@ -196,5 +220,25 @@ pub trait StoreSession: Send + Sync {
 
     async fn proxy(&self, _cx: &CallContext, _r: &ProxyRequest) -> Result<ProxyResponse> {
         unsupported("the proxy")
+    }
+
+    /// Registers the platform webhooks that cover the seven unified event types, delivered
+    /// to `callback` and (where the platform signs with a per-webhook secret) signed with
+    /// `secret`. Answers the platform's ids of what was registered, for
+    /// [`StoreSession::unregister_webhooks`]. All or nothing: when one registration fails,
+    /// those already made are removed (best effort) and the error is answered.
+    async fn register_webhooks(
+        &self,
+        _cx: &CallContext,
+        _callback: &url::Url,
+        _secret: &str,
+    ) -> Result<Vec<String>> {
+        unsupported("webhook registration")
+    }
+
+    /// Removes webhooks [`StoreSession::register_webhooks`] registered. An id the platform
+    /// no longer knows is not an error.
+    async fn unregister_webhooks(&self, _cx: &CallContext, _ids: &[String]) -> Result<()> {
+        unsupported("webhook registration")
     }
 }

@@ -41,6 +41,11 @@ pub enum ConnectorError {
     /// (`UpstreamConfig::queue_wait`); nothing was sent for this call.
     #[error("{0}")]
     Busy(String),
+    /// An inbound platform webhook whose signature is missing or does not verify (the
+    /// gateway answers 401 and records no event). The text names what is wrong, never a
+    /// received value.
+    #[error("{0}")]
+    InvalidSignature(String),
     /// The platform answered something we cannot use (unexpected status, malformed body).
     #[error("{message}")]
     Upstream {

@@ -17,8 +17,10 @@ pub mod sandbox;
 #[cfg(feature = "sandbox")]
 pub mod testing;
 pub mod util;
+pub mod webhook;
 
 pub use connector::{Connector, ObjectKind, PlatformDescriptor, StoreSession};
 pub use context::CallContext;
 pub use error::{ConnectorError, Result};
 pub use page::{Filters, ListParams, Page};
+pub use webhook::{EventType, Inbound, InboundEvent};

@@ -27,9 +27,30 @@
 //! | `PUT /__sandbox/hold` | `{"count": N}`: hold the next N API requests at the door (before authentication and handlers) until released; answers the hold state `{"remaining", "waiting"}` |
 //! | `GET /__sandbox/hold` | the hold state: `remaining` requests still to be held, `waiting` requests held now |
 //! | `DELETE /__sandbox/hold` | release every held request (they then run as usual) and hold no more |
+//! | `POST /__sandbox/simulate` | `{"event": "order.created"\|"order.updated"\|"product.created"\|"product.updated"\|"product.deleted"\|"customer.created"\|"customer.updated", "id"?: "…"}`: a change made in the shop itself (storefront or admin, not through the API), see below; answers `{"id", "event"}` |
+//! | `GET /__sandbox/outbox` | the webhooks the sandbox sent: `{"queued", "delivered", "failed", "dropped", "attempts"}` |
 //!
 //! Holding makes races deterministic in tests: hold a request, act while it waits (the hold
 //! state says when it arrived), then release it.
+//!
+//! # Simulated changes and webhooks
+//!
+//! `POST /__sandbox/simulate` changes the sandbox's data as the shop would: `order.created`
+//! places a new order with a line item; `order.updated` changes an order's note (and
+//! status where the platform has a free one); `product.created` adds a product;
+//! `product.updated` renames one; `product.deleted` deletes one; `customer.created` adds a
+//! customer; `customer.updated` changes a customer's name. `id` picks the object of an
+//! update or delete (the id the connector uses; default: the newest such object); an
+//! unknown id answers 404, a creation with an id 400. The object's modification time (and
+//! creation time for new ones) is the sandbox's clock, which moves one second per write
+//! from [`SANDBOX_EPOCH`], so updated-since polling sees the change. It answers the
+//! object's id as the connector uses it. Body errors answer 400 `{"error"}` ([`Simulate`]).
+//!
+//! Where the platform pushes webhooks (Shopify, WooCommerce) and one is registered for the
+//! change, the sandbox sends it with the platform's own headers, body and signature, for
+//! simulated changes and for changes made through its API alike. Sending happens in the
+//! background ([`WebhookOutbox`]): at most 3 attempts of 5 s each, no redirects followed,
+//! never delaying the API answer.
 //!
 //! `PUT` semantics: a key that is absent leaves that setting alone. `"kind": null` switches the
 //! forced mode off; a kind switches it on for the next `count` API requests (`count` null or
@@ -68,6 +89,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+use crate::webhook::EventType;
 
 /// Options every sandbox accepts (`cartgate sandbox <platform> ...`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -785,6 +808,244 @@ pub async fn serve(
         shutdown: tx,
         task,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Simulated shop changes and outgoing webhooks
+// ---------------------------------------------------------------------------------------
+
+/// The body of `POST /__sandbox/simulate` (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simulate {
+    pub event: EventType,
+    /// The object to change or delete (updates and deletes only); `None`: the sandbox
+    /// picks one (the newest).
+    pub id: Option<String>,
+}
+
+impl Simulate {
+    /// Reads a simulate body: `{"event": "<event type>", "id"?: "<id>" | <integer>}`.
+    pub fn parse(body: &[u8]) -> Result<Simulate, String> {
+        let v: Value =
+            serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+        let obj = v
+            .as_object()
+            .ok_or("the body must be a JSON object {\"event\": …}")?;
+        if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "event" | "id")) {
+            return Err(format!(
+                "unknown field {k:?}: expected event and optionally id"
+            ));
+        }
+        let event: EventType = obj
+            .get("event")
+            .and_then(Value::as_str)
+            .ok_or("event is required: one of order.created, order.updated, product.created, product.updated, product.deleted, customer.created, customer.updated")?
+            .parse()?;
+        let id = match obj.get("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+            Some(_) => return Err("id must be a non-empty string or a positive integer".into()),
+        };
+        if id.is_some() && event.is_creation() {
+            return Err(format!("{event} creates a new object: it takes no id"));
+        }
+        Ok(Simulate { event, id })
+    }
+}
+
+/// Why a simulated change was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimulateError {
+    /// The `id` names no object of that kind (404).
+    NotFound(String),
+    /// The shop has nothing to change (no object of that kind at all) (409).
+    Nothing(String),
+}
+
+/// A platform's handler of simulated changes: makes the change in its data (and sends its
+/// webhooks) and answers the object's id as the connector uses it.
+pub type SimulateFn = Arc<dyn Fn(&Simulate) -> Result<String, SimulateError> + Send + Sync>;
+
+/// `POST /__sandbox/simulate` around a platform's handler: 200 `{"id"}`, 400 `{"error"}`
+/// for a body that is not a known event, 404 for an unknown id, 409 when there is
+/// nothing to change.
+pub fn simulate_router(handler: SimulateFn) -> Router {
+    async fn simulate(State(h): State<SimulateFn>, body: axum::body::Bytes) -> Response {
+        let req = match Simulate::parse(&body) {
+            Ok(r) => r,
+            Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
+        };
+        match h(&req) {
+            Ok(id) => Json(json!({"id": id, "event": req.event})).into_response(),
+            Err(SimulateError::NotFound(e)) => {
+                (StatusCode::NOT_FOUND, Json(json!({"error": e}))).into_response()
+            }
+            Err(SimulateError::Nothing(e)) => {
+                (StatusCode::CONFLICT, Json(json!({"error": e}))).into_response()
+            }
+        }
+    }
+    Router::new()
+        .route("/__sandbox/simulate", axum::routing::post(simulate))
+        .with_state(handler)
+}
+
+/// One webhook a sandbox sends, built (and signed) when the change happens.
+pub struct OutgoingWebhook {
+    pub url: String,
+    pub headers: Vec<(axum::http::HeaderName, HeaderValue)>,
+    pub body: axum::body::Bytes,
+    /// Told whether the delivery finally succeeded (a 2xx within the attempts).
+    pub on_done: Option<Box<dyn FnOnce(bool) + Send>>,
+}
+
+/// What `GET /__sandbox/outbox` answers: webhooks queued since the start, and how they
+/// ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxStats {
+    pub queued: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    /// Not sent because the queue was full.
+    pub dropped: u64,
+    pub attempts: u64,
+}
+
+impl OutboxStats {
+    /// Every queued webhook has ended (delivered, failed or dropped).
+    pub fn idle(&self) -> bool {
+        self.delivered + self.failed + self.dropped >= self.queued
+    }
+}
+
+/// How a sandbox sends its webhooks: at most [`OUTBOX_ATTEMPTS`] attempts of
+/// [`OUTBOX_TIMEOUT`] each, backing off 250 ms then 1 s; a 2xx is success, redirects are
+/// not followed. At most [`OUTBOX_CONCURRENCY`] deliveries at once; at most
+/// [`OUTBOX_CAPACITY`] waiting, more are dropped (and counted).
+pub const OUTBOX_ATTEMPTS: u32 = 3;
+pub const OUTBOX_TIMEOUT: Duration = Duration::from_secs(5);
+pub const OUTBOX_CONCURRENCY: usize = 32;
+pub const OUTBOX_CAPACITY: usize = 10_000;
+
+/// The queue of a sandbox's outgoing webhooks, sent in the background so an API answer
+/// never waits on a receiver. Cheap to clone. Its task ends when every clone is dropped.
+#[derive(Clone)]
+pub struct WebhookOutbox {
+    tx: tokio::sync::mpsc::Sender<OutgoingWebhook>,
+    stats: Arc<Mutex<OutboxStats>>,
+}
+
+impl std::fmt::Debug for WebhookOutbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookOutbox").finish_non_exhaustive()
+    }
+}
+
+impl WebhookOutbox {
+    /// Starts the sender task; call within a Tokio runtime.
+    pub fn start() -> WebhookOutbox {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<OutgoingWebhook>(OUTBOX_CAPACITY);
+        let stats = Arc::new(Mutex::new(OutboxStats::default()));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(OUTBOX_TIMEOUT)
+            .user_agent("cartgate-sandbox-webhooks")
+            .build()
+            .unwrap_or_default();
+        let permits = Arc::new(tokio::sync::Semaphore::new(OUTBOX_CONCURRENCY));
+        let counters = stats.clone();
+        tokio::spawn(async move {
+            while let Some(hook) = rx.recv().await {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let client = client.clone();
+                let counters = counters.clone();
+                tokio::spawn(async move {
+                    let OutgoingWebhook {
+                        url,
+                        headers,
+                        body,
+                        on_done,
+                    } = hook;
+                    let ok = deliver(&client, &url, &headers, &body, &counters).await;
+                    {
+                        let mut s = counters.lock().unwrap_or_else(|e| e.into_inner());
+                        if ok {
+                            s.delivered += 1;
+                        } else {
+                            s.failed += 1;
+                        }
+                    }
+                    if let Some(done) = on_done {
+                        done(ok);
+                    }
+                    drop(permit);
+                });
+            }
+        });
+        WebhookOutbox { tx, stats }
+    }
+
+    /// Queues one webhook; never waits. A full queue drops it (counted).
+    pub fn send(&self, hook: OutgoingWebhook) {
+        let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        s.queued += 1;
+        if let Err(e) = self.tx.try_send(hook) {
+            s.dropped += 1;
+            drop(s);
+            let hook = match e {
+                tokio::sync::mpsc::error::TrySendError::Full(h)
+                | tokio::sync::mpsc::error::TrySendError::Closed(h) => h,
+            };
+            if let Some(done) = hook.on_done {
+                done(false);
+            }
+        }
+    }
+
+    pub fn stats(&self) -> OutboxStats {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `GET /__sandbox/outbox`: the [`OutboxStats`].
+    pub fn router(&self) -> Router {
+        async fn outbox(State(o): State<WebhookOutbox>) -> Json<OutboxStats> {
+            Json(o.stats())
+        }
+        Router::new()
+            .route("/__sandbox/outbox", get(outbox))
+            .with_state(self.clone())
+    }
+}
+
+async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(axum::http::HeaderName, HeaderValue)],
+    body: &axum::body::Bytes,
+    stats: &Mutex<OutboxStats>,
+) -> bool {
+    for attempt in 0..OUTBOX_ATTEMPTS {
+        if attempt > 0 {
+            let backoff = if attempt == 1 { 250 } else { 1_000 };
+            tokio::time::sleep(Duration::from_millis(backoff)).await;
+        }
+        stats.lock().unwrap_or_else(|e| e.into_inner()).attempts += 1;
+        let mut req = client.post(url).body(body.clone());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        match req.send().await {
+            Ok(resp) if resp.status().is_success() => return true,
+            Ok(resp) => {
+                tracing::debug!(status = %resp.status(), attempt, "sandbox webhook refused")
+            }
+            Err(e) => tracing::debug!(error = %e, attempt, "sandbox webhook not delivered"),
+        }
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------

@@ -846,3 +846,110 @@ async fn rate_limited_sandbox_is_paced_by_retries() {
     }
     assert!(ok >= 20, "{ok}");
 }
+
+/// Magento has no webhooks: a change made in the shop (`/__sandbox/simulate`) is seen by
+/// listing with `updated_from`, and told apart as a creation by its `created_at`.
+#[tokio::test]
+async fn simulated_changes_are_seen_by_updated_since_polling() {
+    use cartgate_connector::EventType;
+    let connector = cartgate_magento::connector();
+    let sb = start_sandbox(SandboxOptions::default()).await;
+    let s = sb.session();
+    let creds = connector.parse_credentials(&sb.credentials()).unwrap();
+    assert!(!connector.native_webhooks(&creds), "polled");
+    assert!(matches!(
+        connector.verify_inbound(&creds, Some("x"), &Default::default(), b"{}"),
+        Err(ConnectorError::Unsupported(_))
+    ));
+    let rx_url = url::Url::parse("http://127.0.0.1:9/hooks").unwrap();
+    assert!(matches!(
+        s.register_webhooks(&cx(), &rx_url, "x").await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+
+    let since = |t: chrono::DateTime<chrono::Utc>| Filters {
+        updated_from: Some(t + chrono::Duration::seconds(1)),
+        ..Default::default()
+    };
+    let one_second = chrono::Duration::seconds(1);
+
+    // Updates: absent from "changed since its last change" before, present after.
+    let order = all_orders(s.as_ref(), 250, Filters::default()).await[3].clone();
+    let t0 = order.updated_at.expect("updated_at");
+    let listed = |f: Filters| {
+        let s = s.clone();
+        async move {
+            all_orders(s.as_ref(), 250, f)
+                .await
+                .into_iter()
+                .map(|o| o.id)
+                .collect::<HashSet<_>>()
+        }
+    };
+    assert!(!listed(since(t0)).await.contains(&order.id));
+    let id = sb.simulate(EventType::OrderUpdated, Some(&order.id)).await;
+    assert_eq!(id, order.id);
+    let after = s.get_order(&cx(), &id).await.unwrap();
+    assert!(after.updated_at > Some(t0));
+    assert!(listed(since(t0)).await.contains(&order.id));
+
+    // A new order: listed as changed since before it, created when it was updated.
+    let id = sb.simulate(EventType::OrderCreated, None).await;
+    let new = s.get_order(&cx(), &id).await.expect("the new order");
+    assert_eq!(new.created_at, new.updated_at);
+    assert!(!new.line_items.is_empty());
+    assert!(listed(since(t0)).await.contains(&id));
+    assert!(new.created_at.unwrap() > after.updated_at.unwrap() - one_second);
+
+    // Products and customers the same way.
+    let product = all_products(s.as_ref(), 250, Filters::default()).await[0].clone();
+    let pt0 = product.updated_at.expect("updated_at");
+    let id = sb
+        .simulate(EventType::ProductUpdated, Some(&product.id))
+        .await;
+    let p = s.get_product(&cx(), &id).await.unwrap();
+    assert!(p.name.contains("(renamed "), "{}", p.name);
+    let ids: HashSet<String> = all_products(s.as_ref(), 250, since(pt0))
+        .await
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(ids.contains(&product.id));
+    let created = sb.simulate(EventType::ProductCreated, None).await;
+    let p = s
+        .get_product(&cx(), &created)
+        .await
+        .expect("the new product");
+    assert_eq!(p.created_at, p.updated_at);
+    let deleted = sb.simulate(EventType::ProductDeleted, Some(&created)).await;
+    assert!(matches!(
+        s.get_product(&cx(), &deleted).await,
+        Err(ConnectorError::NotFound(_))
+    ));
+
+    let id = sb.simulate(EventType::CustomerCreated, None).await;
+    let c = s.get_customer(&cx(), &id).await.expect("the new customer");
+    assert_eq!(c.created_at, c.updated_at);
+    let ct0 = c.updated_at.unwrap();
+    sb.simulate(EventType::CustomerUpdated, Some(&id)).await;
+    let page = s
+        .list_customers(&cx(), &params(100, since(ct0)))
+        .await
+        .expect("customers changed since");
+    assert!(page.items.iter().any(|c| c.id == id));
+
+    // What is not a change: 400 for the body, 404 for an unknown object.
+    for (body, status) in [
+        (json!({"event": "order.deleted"}), 400),
+        (json!({"event": "customer.updated", "id": "999999"}), 404),
+    ] {
+        let r = sb
+            .http()
+            .post(format!("{}/__sandbox/simulate", sb.base()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{body}");
+    }
+}

@@ -66,6 +66,16 @@ const LIST_ADDRESSES: u64 = 10;
 const ONE_ADDRESSES: u64 = 50;
 /// Longest Shopify message passed on to clients.
 const MAX_MESSAGE_CHARS: usize = 300;
+/// The webhook topics behind the seven unified event types (see `crate::inbound`).
+pub(crate) const WEBHOOK_TOPICS: [&str; 7] = [
+    "ORDERS_CREATE",
+    "ORDERS_UPDATED",
+    "PRODUCTS_CREATE",
+    "PRODUCTS_UPDATE",
+    "PRODUCTS_DELETE",
+    "CUSTOMERS_CREATE",
+    "CUSTOMERS_UPDATE",
+];
 
 pub(crate) struct Session {
     upstream: Upstream,
@@ -541,6 +551,62 @@ impl Session {
 
     fn category_from(&self, cx: &CallContext, raw: Value) -> Result<Category> {
         Ok(cx.keep_raw(mapping::category(&raw)?, raw))
+    }
+
+    /// Subscribes `callback` to one topic; a subscription of the same topic and callback
+    /// that already exists (an earlier registration that was not removed) is reused.
+    async fn register_webhook(
+        &self,
+        cx: &CallContext,
+        topic: &str,
+        callback: &Url,
+    ) -> Result<String> {
+        let data = self
+            .gql(
+                cx,
+                "CartgateWebhookCreate",
+                q::WEBHOOK_CREATE,
+                json!({"topic": topic, "webhookSubscription": {"callbackUrl": callback.as_str(), "format": "JSON"}}),
+            )
+            .await?;
+        let taken = data
+            .pointer("/webhookSubscriptionCreate/userErrors")
+            .and_then(Value::as_array)
+            .is_some_and(|errs| {
+                errs.iter().any(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .is_some_and(|m| m.contains("already been taken"))
+                })
+            });
+        if taken {
+            let found = self
+                .gql(
+                    cx,
+                    "CartgateWebhooks",
+                    q::WEBHOOKS,
+                    json!({"callbackUrl": callback.as_str(), "topics": [topic]}),
+                )
+                .await?;
+            let existing = found
+                .pointer("/webhookSubscriptions/nodes")
+                .and_then(Value::as_array)
+                .and_then(|nodes| {
+                    nodes
+                        .iter()
+                        .find(|n| n.get("topic").and_then(Value::as_str) == Some(topic))
+                })
+                .and_then(|n| n.get("id"))
+                .and_then(Value::as_str);
+            if let Some(id) = existing {
+                return Ok(id.to_owned());
+            }
+        }
+        user_errors(&data, "/webhookSubscriptionCreate/userErrors")?;
+        data.pointer("/webhookSubscriptionCreate/webhookSubscription/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ConnectorError::bad_body("webhook subscription", "no id"))
     }
 
     async fn count(
@@ -1076,6 +1142,68 @@ impl StoreSession for Session {
             .await?;
         let raw = found(data.get("collection"), "category")?;
         self.category_from(cx, raw)
+    }
+
+    /// One `webhookSubscriptionCreate` per topic of [`WEBHOOK_TOPICS`], JSON format.
+    /// Shopify signs every webhook with the app's API secret key, so `secret` is unused.
+    async fn register_webhooks(
+        &self,
+        cx: &CallContext,
+        callback: &Url,
+        _secret: &str,
+    ) -> Result<Vec<String>> {
+        let mut ids = Vec::with_capacity(WEBHOOK_TOPICS.len());
+        for topic in WEBHOOK_TOPICS {
+            match self.register_webhook(cx, topic, callback).await {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    if let Err(undo) = self.unregister_webhooks(cx, &ids).await {
+                        tracing::warn!(error = %undo, "could not remove the Shopify webhooks of a failed registration");
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn unregister_webhooks(&self, cx: &CallContext, ids: &[String]) -> Result<()> {
+        for id in ids {
+            if !id.starts_with("gid://shopify/WebhookSubscription/") {
+                return Err(ConnectorError::Validation(format!(
+                    "{:?} is not a Shopify webhook subscription id",
+                    short(id)
+                )));
+            }
+            let data = match self
+                .gql(
+                    cx,
+                    "CartgateWebhookDelete",
+                    q::WEBHOOK_DELETE,
+                    json!({ "id": id }),
+                )
+                .await
+            {
+                // An id Shopify does not know (any more) is gone already.
+                Err(ConnectorError::NotFound(_)) => continue,
+                other => other?,
+            };
+            let missing = data
+                .pointer("/webhookSubscriptionDelete/userErrors")
+                .and_then(Value::as_array)
+                .is_some_and(|errs| {
+                    !errs.is_empty()
+                        && errs.iter().all(|e| {
+                            e.get("message")
+                                .and_then(Value::as_str)
+                                .is_some_and(|m| m.contains("does not exist"))
+                        })
+                });
+            if !missing {
+                user_errors(&data, "/webhookSubscriptionDelete/userErrors")?;
+            }
+        }
+        Ok(())
     }
 
     async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {

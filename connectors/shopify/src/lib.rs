@@ -4,7 +4,9 @@
 //! - [`mapping`]: pure GraphQL node ⇄ unified mapping (also behind `cartgate normalize`).
 //! - [`queries`]: every GraphQL document the connector sends.
 //! - [`cost`]: Shopify's query cost (pacing and the sandbox's bucket).
-//! - `client`: the [`StoreSession`], all upstream I/O.
+//! - `client`: the [`StoreSession`], all upstream I/O
+//!   (webhook registration included).
+//! - [`inbound`]: verifying and reading Shopify's webhooks.
 //! - [`sandbox`]: a local GraphQL simulator of the Admin API.
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
@@ -22,6 +24,7 @@ use serde_json::Value;
 
 mod client;
 pub mod cost;
+pub mod inbound;
 pub mod mapping;
 pub mod queries;
 pub mod sandbox;
@@ -46,7 +49,7 @@ pub fn connector() -> Arc<dyn Connector> {
     Arc::new(Shopify)
 }
 
-const CREDENTIAL_FIELDS: [&str; 3] = ["shop", "access_token", "endpoint"];
+const CREDENTIAL_FIELDS: [&str; 4] = ["shop", "access_token", "api_secret_key", "endpoint"];
 
 /// `shop` lower-cased, without scheme, path or trailing slash.
 fn normalize_shop(raw: &str) -> String {
@@ -102,6 +105,12 @@ impl Connector for Shopify {
                     description: "Admin API access token (shpat_…) of a custom app with read/write scopes for orders, products, customers, inventory and fulfillments",
                 },
                 CredentialField {
+                    name: "api_secret_key",
+                    required: false,
+                    secret: true,
+                    description: "The app's API secret key (API credentials of the custom app): verifies Shopify's webhooks. Without it the store's events are polled",
+                },
+                CredentialField {
                     name: "endpoint",
                     required: false,
                     secret: false,
@@ -131,12 +140,13 @@ impl Connector for Shopify {
             .find(|k| !CREDENTIAL_FIELDS.contains(&k.as_str()))
         {
             return Err(ConnectorError::Validation(format!(
-                "unknown Shopify credential field {unknown:?}: expected shop, access_token and optionally endpoint"
+                "unknown Shopify credential field {unknown:?}: expected shop, access_token and optionally api_secret_key and endpoint"
             )));
         }
         let shop =
             normalize_shop(&credential_str(PLATFORM, obj, "shop", true)?.unwrap_or_default());
         let token = credential_str(PLATFORM, obj, "access_token", true)?.unwrap_or_default();
+        let api_secret_key = credential_str(PLATFORM, obj, "api_secret_key", false)?;
         let endpoint = credential_str(PLATFORM, obj, "endpoint", false)?
             .map(|e| credential_base_url(PLATFORM, "endpoint", &e))
             .transpose()?;
@@ -155,9 +165,20 @@ impl Connector for Shopify {
                 "Shopify credential \"access_token\" has invalid characters".into(),
             ));
         }
+        if api_secret_key
+            .as_deref()
+            .is_some_and(|k| k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConnectorError::Validation(
+                "Shopify credential \"api_secret_key\" must be printable ASCII of at most 256 characters".into(),
+            ));
+        }
         let mut out = serde_json::Map::new();
         out.insert("shop".into(), Value::String(shop));
         out.insert("access_token".into(), Value::String(token));
+        if let Some(k) = api_secret_key {
+            out.insert("api_secret_key".into(), Value::String(k));
+        }
         if let Some(e) = endpoint {
             out.insert("endpoint".into(), Value::String(e));
         }
@@ -174,6 +195,25 @@ impl Connector for Shopify {
             field("endpoint").as_deref(),
         )?;
         Ok(Arc::new(session))
+    }
+
+    /// Native when the store has the app's API secret key (it verifies the webhooks).
+    fn native_webhooks(&self, credentials: &Value) -> bool {
+        credentials
+            .get("api_secret_key")
+            .and_then(Value::as_str)
+            .is_some_and(|k| !k.is_empty())
+    }
+
+    /// See [`inbound`]. Shopify signs with the app's secret, not a per-store one.
+    fn verify_inbound(
+        &self,
+        credentials: &Value,
+        _webhook_secret: Option<&str>,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<cartgate_connector::Inbound> {
+        inbound::verify(credentials, headers, body)
     }
 
     fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value> {
@@ -235,6 +275,24 @@ mod tests {
             )
             .unwrap_err();
         assert!(!err.to_string().contains("shpat_secret"), "{err}");
+        let c = Shopify
+            .parse_credentials(&json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": " shpss_1 "}))
+            .expect("an app secret");
+        assert_eq!(c["api_secret_key"], "shpss_1");
+        assert!(Shopify.native_webhooks(&c));
+        let c = Shopify
+            .parse_credentials(
+                &json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": ""}),
+            )
+            .expect("an empty app secret is no app secret");
+        assert!(c.get("api_secret_key").is_none());
+        assert!(!Shopify.native_webhooks(&c));
+        let err = Shopify
+            .parse_credentials(
+                &json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": "a b"}),
+            )
+            .unwrap_err();
+        assert!(!err.to_string().contains("a b"), "{err}");
         for bad in ["ftp://a.b", "https://u:p@a.b", "https://a.b/?x=1"] {
             let r = Shopify.parse_credentials(
                 &json!({"shop": "a.myshopify.com", "access_token": "t", "endpoint": bad}),
@@ -251,5 +309,9 @@ mod tests {
             .credential_fields
             .iter()
             .any(|f| f.name == "access_token" && f.secret));
+        assert!(d
+            .credential_fields
+            .iter()
+            .any(|f| f.name == "api_secret_key" && f.secret && !f.required));
     }
 }

@@ -269,6 +269,29 @@ pub const COLLECTION: &str = concat!(
     collection_fragment!()
 );
 
+/// Subscribes a callback to one topic (JSON, the REST-shaped payload).
+pub const WEBHOOK_CREATE: &str = "mutation CartgateWebhookCreate($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+    webhookSubscription { id topic }
+    userErrors { field message }
+  }
+}";
+
+pub const WEBHOOK_DELETE: &str = "mutation CartgateWebhookDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}";
+
+/// The subscriptions of a callback (to find one already registered for a topic).
+pub const WEBHOOKS: &str =
+    "query CartgateWebhooks($callbackUrl: URL!, $topics: [WebhookSubscriptionTopic!]) {
+  webhookSubscriptions(first: 25, callbackUrl: $callbackUrl, topics: $topics) {
+    nodes { id topic }
+  }
+}";
+
 /// Every document the connector sends, by operation name (the proxy's client-supplied
 /// documents aside).
 pub fn all_documents() -> Vec<(&'static str, &'static str)> {
@@ -293,5 +316,8 @@ pub fn all_documents() -> Vec<(&'static str, &'static str)> {
         ("CartgateCustomersCount", CUSTOMERS_COUNT),
         ("CartgateCollections", COLLECTIONS),
         ("CartgateCollection", COLLECTION),
+        ("CartgateWebhookCreate", WEBHOOK_CREATE),
+        ("CartgateWebhookDelete", WEBHOOK_DELETE),
+        ("CartgateWebhooks", WEBHOOKS),
     ]
 }

@@ -910,3 +910,210 @@ async fn a_quantity_written_reads_back_on_a_shop_with_several_locations() {
         assert_eq!(again.variants[0].quantity, Some(wanted));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+// ---------------------------------------------------------------------------------------
+
+mod webhooks {
+    use super::*;
+    use cartgate_connector::testing::{Received, WebhookReceiver};
+    use cartgate_connector::{EventType, Inbound, InboundEvent};
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    fn topic_of(t: EventType) -> &'static str {
+        match t {
+            EventType::OrderCreated => "orders/create",
+            EventType::OrderUpdated => "orders/updated",
+            EventType::ProductCreated => "products/create",
+            EventType::ProductUpdated => "products/update",
+            EventType::ProductDeleted => "products/delete",
+            EventType::CustomerCreated => "customers/create",
+            EventType::CustomerUpdated => "customers/update",
+        }
+    }
+
+    fn canonical(sb: &TestSandbox) -> Value {
+        cartgate_shopify::connector()
+            .parse_credentials(&sb.credentials())
+            .expect("sandbox credentials")
+    }
+
+    fn verify(creds: &Value, r: &Received) -> cartgate_connector::Result<Inbound> {
+        cartgate_shopify::connector().verify_inbound(creds, None, &r.headers, &r.body)
+    }
+
+    fn event(creds: &Value, r: &Received) -> InboundEvent {
+        match verify(creds, r).expect("the sandbox's webhook verifies") {
+            Inbound::Event(e) => e,
+            Inbound::Ignored => panic!("an event, not ignored"),
+        }
+    }
+
+    async fn next_topic(rx: &WebhookReceiver, topic: &str, id: &str) -> Received {
+        rx.next_where(WAIT, |r| {
+            r.header("x-shopify-topic") == Some(topic)
+                && r.json()["id"].as_u64().map(|n| n.to_string()).as_deref() == Some(id)
+        })
+        .await
+        .unwrap_or_else(|| panic!("no {topic} webhook for {id}"))
+    }
+
+    #[tokio::test]
+    async fn registered_webhooks_deliver_verifiable_events_until_unregistered() {
+        let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+        let s = sb.session();
+        let creds = canonical(&sb);
+        assert!(cartgate_shopify::connector().native_webhooks(&creds));
+        let rx = WebhookReceiver::start().await;
+
+        let ids = s
+            .register_webhooks(&cx(), &rx.url, "unused by Shopify")
+            .await
+            .expect("registers");
+        assert_eq!(ids.len(), 7, "{ids:?}");
+        assert!(ids
+            .iter()
+            .all(|id| id.starts_with("gid://shopify/WebhookSubscription/")));
+        // Registering again (a retry after a crash) reuses what is there.
+        let again = s
+            .register_webhooks(&cx(), &rx.url, "unused")
+            .await
+            .expect("registers again");
+        assert_eq!(again, ids);
+
+        // Every event type, made in the shop: created objects first, then changed.
+        let mut made = std::collections::HashMap::new();
+        for t in EventType::ALL {
+            let target = match t {
+                EventType::OrderUpdated => made.get(&EventType::OrderCreated).cloned(),
+                EventType::ProductUpdated | EventType::ProductDeleted => {
+                    made.get(&EventType::ProductCreated).cloned()
+                }
+                EventType::CustomerUpdated => made.get(&EventType::CustomerCreated).cloned(),
+                _ => None,
+            };
+            let id = sb.simulate(t, target.as_deref()).await;
+            if let Some(target) = &target {
+                assert_eq!(&id, target);
+            }
+            made.insert(t, id.clone());
+            let got = next_topic(&rx, topic_of(t), &id).await;
+            let e = event(&creds, &got);
+            assert_eq!(e.event_type, t);
+            assert_eq!(e.object_id, id);
+            assert_eq!(
+                Some(e.delivery_id.as_str()),
+                got.header("x-shopify-webhook-id")
+            );
+            assert!(e.occurred_at.is_some());
+            assert_eq!(e.data, None, "Shopify events are read fresh");
+            // The id is the one the connector reads the object with.
+            match t.resource() {
+                _ if t == EventType::ProductDeleted => {
+                    let err = s.get_product(&cx(), &id).await.expect_err("deleted");
+                    assert!(matches!(err, ConnectorError::NotFound(_)), "{err:?}");
+                }
+                cartgate_connector::webhook::Resource::Order => {
+                    assert_eq!(s.get_order(&cx(), &id).await.expect("order").id, id)
+                }
+                cartgate_connector::webhook::Resource::Product => {
+                    assert_eq!(s.get_product(&cx(), &id).await.expect("product").id, id)
+                }
+                cartgate_connector::webhook::Resource::Customer => {
+                    assert_eq!(s.get_customer(&cx(), &id).await.expect("customer").id, id)
+                }
+            }
+            if t == EventType::CustomerUpdated {
+                let c = s.get_customer(&cx(), &id).await.unwrap();
+                assert!(c.first_name.unwrap_or_default().contains("renamed"));
+            }
+        }
+
+        // A shipment added through the connector is an orders/updated.
+        let order = made[&EventType::OrderCreated].clone();
+        s.create_shipment(
+            &cx(),
+            &order,
+            &NewShipment {
+                carrier: "UPS".into(),
+                tracking_number: "1Z999".into(),
+                tracking_url: None,
+                line_items: None,
+                notify_customer: false,
+            },
+        )
+        .await
+        .expect("ships");
+        let got = next_topic(&rx, "orders/updated", &order).await;
+        let e = event(&creds, &got);
+        assert_eq!(
+            (e.event_type, e.object_id.as_str()),
+            (EventType::OrderUpdated, order.as_str())
+        );
+        assert_eq!(got.json()["fulfillment_status"], "fulfilled");
+
+        // Forgeries: a changed body, another app's secret.
+        let mut tampered = got.clone();
+        let mut body = tampered.body.to_vec();
+        let at = body.iter().position(|b| b.is_ascii_digit()).unwrap();
+        body[at] = if body[at] == b'9' { b'8' } else { b'9' };
+        tampered.body = body.into();
+        assert!(matches!(
+            verify(&creds, &tampered),
+            Err(ConnectorError::InvalidSignature(_))
+        ));
+        let mut other = creds.clone();
+        other["api_secret_key"] = json!("shpss_another_app");
+        assert!(matches!(
+            verify(&other, &got),
+            Err(ConnectorError::InvalidSignature(_))
+        ));
+
+        // Unregistered: no more deliveries. Unregistering twice is fine.
+        s.unregister_webhooks(&cx(), &ids)
+            .await
+            .expect("unregisters");
+        s.unregister_webhooks(&cx(), &ids)
+            .await
+            .expect("missing ids are fine");
+        let listed = graphql(&sb, "{ webhookSubscriptions(first: 10) { nodes { id } } }").await;
+        assert_eq!(listed["data"]["webhookSubscriptions"]["nodes"], json!([]));
+        sb.outbox_idle(WAIT).await;
+        rx.drain().await;
+        let before = sb.outbox().await.queued;
+        sb.simulate(EventType::OrderUpdated, Some(&order)).await;
+        sb.simulate(EventType::ProductCreated, None).await;
+        assert_eq!(sb.outbox().await.queued, before, "nothing queued");
+        assert!(rx.next(Duration::from_millis(300)).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn registration_errors_are_validation_and_leave_nothing_behind() {
+        let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+        let s = sb.session();
+        // The schema's URL scalar refuses it: nothing registered.
+        let bad = url::Url::parse("ftp://127.0.0.1/x").unwrap();
+        let err = s
+            .register_webhooks(&cx(), &bad, "")
+            .await
+            .expect_err("not http");
+        assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+        let listed = graphql(&sb, "{ webhookSubscriptions(first: 10) { nodes { id } } }").await;
+        assert_eq!(listed["data"]["webhookSubscriptions"]["nodes"], json!([]));
+        let err = s
+            .unregister_webhooks(&cx(), &["12".into()])
+            .await
+            .expect_err("not a subscription id");
+        assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+        // Subscribing needs read scopes only: a read-only token may.
+        sb.control("access", Some(json!({"read_only": true}))).await;
+        let rx = WebhookReceiver::start().await;
+        let ids = s
+            .register_webhooks(&cx(), &rx.url, "")
+            .await
+            .expect("read scopes suffice");
+        assert_eq!(ids.len(), 7);
+    }
+}

@@ -39,6 +39,16 @@ const TRACKING_NAMESPACE: &str = "wc-shipment-tracking/v3";
 const TRACKING_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 /// Longest WooCommerce error message passed on to clients.
 const MAX_MESSAGE_CHARS: usize = 300;
+/// The webhook topics behind the seven unified event types (see `crate::inbound`).
+pub(crate) const WEBHOOK_TOPICS: [&str; 7] = [
+    "order.created",
+    "order.updated",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "customer.created",
+    "customer.updated",
+];
 
 pub(crate) struct Session {
     upstream: Upstream,
@@ -856,6 +866,74 @@ impl StoreSession for Session {
         let path = format!("/wc/v3/products/categories/{}", segment(id)?);
         let (raw, _) = self.get(cx, &path, &[], What("category")).await?;
         Ok(cx.keep_raw(mapping::category(&raw)?, raw))
+    }
+
+    /// One `POST /wc/v3/webhooks` per topic of [`WEBHOOK_TOPICS`], active, delivering to
+    /// `callback` and signed with `secret`.
+    async fn register_webhooks(
+        &self,
+        cx: &CallContext,
+        callback: &Url,
+        secret: &str,
+    ) -> Result<Vec<String>> {
+        if secret.is_empty() {
+            return Err(ConnectorError::Validation(
+                "WooCommerce webhooks need a secret to be signed with".into(),
+            ));
+        }
+        let mut ids = Vec::with_capacity(WEBHOOK_TOPICS.len());
+        for topic in WEBHOOK_TOPICS {
+            let body = json!({
+                "name": format!("cartgate {topic}"),
+                "topic": topic,
+                "delivery_url": callback.as_str(),
+                "secret": secret,
+                "status": "active",
+            });
+            let made = self
+                .write(
+                    cx,
+                    Method::POST,
+                    "/wc/v3/webhooks",
+                    &body,
+                    false,
+                    What("webhook"),
+                )
+                .await
+                .and_then(|w| match w.get("id") {
+                    Some(Value::Number(n)) => Ok(n.to_string()),
+                    Some(Value::String(s)) if valid_id(s) => Ok(s.clone()),
+                    _ => Err(ConnectorError::bad_body("webhook", "no id")),
+                });
+            match made {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    if let Err(undo) = self.unregister_webhooks(cx, &ids).await {
+                        tracing::warn!(error = %undo, "could not remove the WooCommerce webhooks of a failed registration");
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// `DELETE /wc/v3/webhooks/{id}?force=true` (webhooks cannot be trashed).
+    async fn unregister_webhooks(&self, cx: &CallContext, ids: &[String]) -> Result<()> {
+        for id in ids {
+            let url = self.url(
+                &format!("/wc/v3/webhooks/{}", segment(id)?),
+                &[("force", "true".into())],
+            )?;
+            let mut spec = self.spec(Method::DELETE, url, None);
+            // Deleting twice is harmless: a retry finds it gone.
+            spec.idempotent = true;
+            match self.send(cx, spec, What("webhook")).await {
+                Ok(_) | Err(ConnectorError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {

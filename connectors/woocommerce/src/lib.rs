@@ -1,7 +1,9 @@
 //! WooCommerce (REST API wc/v3) for cartgate: the connector and its sandbox.
 //!
 //! - [`mapping`]: pure wc/v3 ⇄ unified mapping (also behind `cartgate normalize`).
-//! - `client`: the [`StoreSession`], all upstream I/O.
+//! - `client`: the [`StoreSession`], all upstream I/O
+//!   (webhook registration included).
+//! - [`inbound`]: verifying and reading WooCommerce's webhooks.
 //! - [`sandbox`]: a local simulator of the wc/v3 API.
 #![forbid(unsafe_code)]
 // The sandbox builds large documented JSON objects with `json!`.
@@ -19,6 +21,7 @@ use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSes
 use serde_json::Value;
 
 mod client;
+pub mod inbound;
 pub mod mapping;
 pub mod sandbox;
 
@@ -138,6 +141,22 @@ impl Connector for WooCommerce {
             &field("consumer_secret").unwrap_or_default(),
         )?;
         Ok(Arc::new(session))
+    }
+
+    /// Every store: the gateway generates the per-store secret webhooks are signed with.
+    fn native_webhooks(&self, _credentials: &Value) -> bool {
+        true
+    }
+
+    /// See [`inbound`]: signed with the per-store `webhook_secret`.
+    fn verify_inbound(
+        &self,
+        _credentials: &Value,
+        webhook_secret: Option<&str>,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<cartgate_connector::Inbound> {
+        inbound::verify(webhook_secret, headers, body)
     }
 
     fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value> {

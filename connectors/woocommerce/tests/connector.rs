@@ -652,3 +652,194 @@ async fn a_read_only_key_is_permission_denied_not_auth_failed() {
         "{err:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+// ---------------------------------------------------------------------------------------
+
+mod webhooks {
+    use super::*;
+    use cartgate_connector::testing::{Received, WebhookReceiver};
+    use cartgate_connector::{EventType, Inbound, InboundEvent};
+
+    const WAIT: Duration = Duration::from_secs(10);
+    const SECRET: &str = "per-store-secret-the-gateway-generated";
+
+    fn verify(secret: Option<&str>, r: &Received) -> cartgate_connector::Result<Inbound> {
+        cartgate_woocommerce::connector().verify_inbound(&json!({}), secret, &r.headers, &r.body)
+    }
+
+    fn event(r: &Received) -> InboundEvent {
+        match verify(Some(SECRET), r).expect("the sandbox's webhook verifies") {
+            Inbound::Event(e) => e,
+            Inbound::Ignored => panic!("an event, not ignored"),
+        }
+    }
+
+    async fn next_topic(rx: &WebhookReceiver, topic: &str, id: &str) -> Received {
+        rx.next_where(WAIT, |r| {
+            r.header("x-wc-webhook-topic") == Some(topic)
+                && r.json()["id"].as_u64().map(|n| n.to_string()).as_deref() == Some(id)
+        })
+        .await
+        .unwrap_or_else(|| panic!("no {topic} webhook for {id}"))
+    }
+
+    #[tokio::test]
+    async fn registered_webhooks_deliver_verifiable_events_until_unregistered() {
+        let sb = start_sandbox().await;
+        let s = sb.session();
+        assert!(cartgate_woocommerce::connector().native_webhooks(&sb.credentials()));
+        let rx = WebhookReceiver::start().await;
+        let ids = s
+            .register_webhooks(&cx(), &rx.url, SECRET)
+            .await
+            .expect("registers");
+        assert_eq!(ids.len(), 7, "{ids:?}");
+        // WooCommerce pings each new webhook, unsigned: acknowledged and ignored.
+        for _ in 0..7 {
+            let ping = rx.next(WAIT).await.expect("a ping");
+            assert!(ping.body.starts_with(b"webhook_id="));
+            assert_eq!(verify(Some(SECRET), &ping).unwrap(), Inbound::Ignored);
+        }
+
+        let mut made = std::collections::HashMap::new();
+        for t in EventType::ALL {
+            let target = match t {
+                EventType::OrderUpdated => made.get(&EventType::OrderCreated).cloned(),
+                EventType::ProductUpdated | EventType::ProductDeleted => {
+                    made.get(&EventType::ProductCreated).cloned()
+                }
+                EventType::CustomerUpdated => made.get(&EventType::CustomerCreated).cloned(),
+                _ => None,
+            };
+            let id = sb.simulate(t, target.as_deref()).await;
+            made.insert(t, id.clone());
+            let got = next_topic(&rx, t.as_str(), &id).await;
+            let e = event(&got);
+            assert_eq!((e.event_type, e.object_id.as_str()), (t, id.as_str()));
+            assert_eq!(
+                Some(e.delivery_id.as_str()),
+                got.header("x-wc-webhook-delivery-id")
+            );
+            assert_eq!(e.occurred_at.is_some(), t != EventType::ProductDeleted);
+            match t {
+                EventType::CustomerCreated | EventType::CustomerUpdated => {
+                    // The payload maps to exactly what get_customer answers.
+                    let fresh = s.get_customer(&cx(), &id).await.expect("customer");
+                    assert_eq!(e.data, Some(serde_json::to_value(&fresh).unwrap()));
+                }
+                EventType::ProductDeleted => {
+                    assert_eq!(e.data, None);
+                    let err = s.get_product(&cx(), &id).await.expect_err("deleted");
+                    assert!(matches!(err, ConnectorError::NotFound(_)), "{err:?}");
+                }
+                EventType::OrderCreated | EventType::OrderUpdated => {
+                    assert_eq!(e.data, None, "orders are read fresh (shipments)");
+                    assert_eq!(s.get_order(&cx(), &id).await.expect("order").id, id);
+                }
+                _ => {
+                    assert_eq!(
+                        e.data, None,
+                        "products are read fresh (currency, variations)"
+                    );
+                    assert_eq!(s.get_product(&cx(), &id).await.expect("product").id, id);
+                }
+            }
+        }
+
+        // A shipment added through the connector is an order.updated.
+        let order = made[&EventType::OrderCreated].clone();
+        s.create_shipment(
+            &cx(),
+            &order,
+            &NewShipment {
+                carrier: "DHL".into(),
+                tracking_number: "00340434161234567890".into(),
+                tracking_url: None,
+                line_items: None,
+                notify_customer: false,
+            },
+        )
+        .await
+        .expect("ships");
+        let got = next_topic(&rx, "order.updated", &order).await;
+        assert_eq!(event(&got).event_type, EventType::OrderUpdated);
+
+        // Forgeries: a changed body, another secret, no secret.
+        let mut tampered = got.clone();
+        let mut body = tampered.body.to_vec();
+        let at = body.iter().position(|b| b.is_ascii_digit()).unwrap();
+        body[at] = if body[at] == b'9' { b'8' } else { b'9' };
+        tampered.body = body.into();
+        for (secret, r) in [
+            (Some(SECRET), &tampered),
+            (Some("another-secret"), &got),
+            (None, &got),
+        ] {
+            assert!(
+                matches!(verify(secret, r), Err(ConnectorError::InvalidSignature(_))),
+                "{secret:?}"
+            );
+        }
+
+        // Unregistered: no more deliveries; unregistering twice is fine.
+        s.unregister_webhooks(&cx(), &ids)
+            .await
+            .expect("unregisters");
+        s.unregister_webhooks(&cx(), &ids)
+            .await
+            .expect("missing ids are fine");
+        sb.outbox_idle(WAIT).await;
+        rx.drain().await;
+        let before = sb.outbox().await.queued;
+        sb.simulate(EventType::OrderUpdated, Some(&order)).await;
+        sb.simulate(EventType::CustomerCreated, None).await;
+        assert_eq!(sb.outbox().await.queued, before, "nothing queued");
+        assert!(rx.next(Duration::from_millis(300)).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn registration_needs_a_secret_and_write_permission() {
+        let sb = start_sandbox().await;
+        let s = sb.session();
+        let rx = WebhookReceiver::start().await;
+        let err = s
+            .register_webhooks(&cx(), &rx.url, "")
+            .await
+            .expect_err("no secret");
+        assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+        // A key without write permission: refused, nothing left behind.
+        sb.control("key", Some(json!({"permissions": "read"})))
+            .await;
+        let err = s
+            .register_webhooks(&cx(), &rx.url, SECRET)
+            .await
+            .expect_err("read-only key");
+        assert!(
+            matches!(err, ConnectorError::PermissionDenied(_)),
+            "{err:?}"
+        );
+        sb.control("key", Some(json!({"permissions": "read_write"})))
+            .await;
+        let listed: Vec<Value> = sb
+            .http()
+            .get(format!("{}/wp-json/wc/v3/webhooks", sb.base()))
+            .basic_auth(
+                sb.credentials()["consumer_key"].as_str().unwrap(),
+                sb.credentials()["consumer_secret"].as_str(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed, Vec::<Value>::new());
+        let err = s
+            .unregister_webhooks(&cx(), &["../orders".into()])
+            .await
+            .expect_err("not an id");
+        assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+    }
+}

@@ -1124,3 +1124,474 @@ async fn shipment_tracking_extension_can_be_switched_off() {
         .await;
     assert_eq!(s.list(&base).await.len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Webhooks (docs/webhooks.md)
+// ---------------------------------------------------------------------------------------
+
+/// base64 HMAC-SHA256 of the payload keyed with the webhook's secret, as docs/webhooks.md
+/// and NOTES-webhook-signatures.md state it (computed here with ring directly).
+fn wc_signature(secret: &str, body: &[u8]) -> String {
+    use base64::Engine as _;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(ring::hmac::sign(&key, body).as_ref())
+}
+
+impl Sandbox {
+    async fn simulate(&self, event: &str, id: Option<&Value>) -> Value {
+        let mut body = json!({ "event": event });
+        if let Some(id) = id {
+            body["id"] = id.clone();
+        }
+        let r = self
+            .http
+            .post(self.url("/__sandbox/simulate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "simulate {event}");
+        r.json::<Value>().await.unwrap()["id"].clone()
+    }
+}
+
+#[tokio::test]
+async fn webhooks_are_created_read_listed_updated_and_deleted_as_documented() {
+    let s = Sandbox::start().await;
+    let dir = specs();
+    let sample = |f: &str| -> Option<Value> {
+        let d = dir.as_ref()?;
+        serde_json::from_str(&std::fs::read_to_string(d.join("samples/webhooks").join(f)).ok()?)
+            .ok()
+    };
+    let request = sample("01-create-a-webhook.request.json").unwrap_or(
+        json!({"name": "Order updated", "topic": "order.updated", "delivery_url": "http://requestb.in/1g0sxmo1"}),
+    );
+    let r = s
+        .send(reqwest::Method::POST, "/webhooks", Some(request.clone()))
+        .await;
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    if let Some(doc) = sample("02-create-a-webhook.response.json") {
+        assert_shape("created webhook", &doc, &made);
+    }
+    assert_eq!(made["name"], request["name"]);
+    assert_eq!(made["status"], "active", "the documented default");
+    assert_eq!(
+        (&made["topic"], &made["resource"], &made["event"]),
+        (&json!("order.updated"), &json!("order"), &json!("updated"))
+    );
+    assert!(made.get("secret").is_none(), "secret is write-only");
+    let id = made["id"].clone();
+    let one = s.json(&format!("/webhooks/{id}")).await;
+    if let Some(doc) = sample("03-retrieve-a-webhook.response.json") {
+        assert_shape("webhook", &doc, &one);
+    }
+    assert_eq!(one, made);
+
+    // A second one, then the list (newest first) and its status filter.
+    let r = s
+        .send(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(json!({"topic": "customer.created", "delivery_url": "https://hooks.example.com/c", "secret": "s3cret"})),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let second: Value = r.json().await.unwrap();
+    assert!(second["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("Webhook created on "));
+    let r = s.get("/webhooks").await;
+    assert_eq!(r.headers()["x-wp-total"], "2");
+    let list: Vec<Value> = r.json().await.unwrap();
+    if let Some(doc) = sample("04-list-all-webhooks.response.json") {
+        for w in &list {
+            assert_shape("listed webhook", &doc[0], w);
+        }
+    }
+    assert_eq!(list[0]["id"], second["id"]);
+
+    // Update (the documented request), then the status filter sees it.
+    let update = sample("05-update-a-webhook.request.json").unwrap_or(json!({"status": "paused"}));
+    let r = s
+        .send(
+            reqwest::Method::PUT,
+            &format!("/webhooks/{id}"),
+            Some(update),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let updated: Value = r.json().await.unwrap();
+    if let Some(doc) = sample("06-update-a-webhook.response.json") {
+        assert_shape("updated webhook", &doc, &updated);
+    }
+    assert_eq!(updated["status"], "paused");
+    assert_eq!(
+        s.ids("/webhooks?status=paused").await,
+        BTreeSet::from([id.as_i64().unwrap()])
+    );
+    assert_eq!(s.list("/webhooks?status=disabled").await.len(), 0);
+
+    // Errors.
+    let post = |body: Value| s.send(reqwest::Method::POST, "/webhooks", Some(body));
+    error(
+        post(json!({"name": "x"})).await,
+        400,
+        "rest_missing_callback_param",
+    )
+    .await;
+    error(
+        post(json!({"topic": "order.exploded", "delivery_url": "https://a.example/"})).await,
+        400,
+        "woocommerce_rest_webhook_invalid_topic",
+    )
+    .await;
+    error(
+        post(json!({"topic": "order.created", "delivery_url": "ftp://a.example/"})).await,
+        400,
+        "woocommerce_rest_webhook_invalid_delivery_url",
+    )
+    .await;
+    error(
+        s.send(
+            reqwest::Method::PUT,
+            &format!("/webhooks/{id}"),
+            Some(json!({"status": "sleeping"})),
+        )
+        .await,
+        400,
+        "rest_invalid_param",
+    )
+    .await;
+    error(
+        s.get("/webhooks/9999").await,
+        404,
+        "woocommerce_rest_webhook_invalid_id",
+    )
+    .await;
+
+    // Delete: no trash for webhooks; force deletes and answers it.
+    error(
+        s.send(reqwest::Method::DELETE, &format!("/webhooks/{id}"), None)
+            .await,
+        501,
+        "woocommerce_rest_trash_not_supported",
+    )
+    .await;
+    let r = s
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/webhooks/{id}?force=true"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let deleted: Value = r.json().await.unwrap();
+    if let Some(doc) = sample("07-delete-a-webhook.response.json") {
+        assert_shape("deleted webhook", &doc, &deleted);
+    }
+    error(
+        s.get(&format!("/webhooks/{id}")).await,
+        404,
+        "woocommerce_rest_webhook_invalid_id",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn webhooks_deliver_the_documented_headers_payloads_and_signature() {
+    use cartgate_connector::testing::WebhookReceiver;
+    let s = Sandbox::start().await;
+    let rx = WebhookReceiver::start().await;
+    let secret = "a-webhook-secret";
+    let mut hook_ids = std::collections::BTreeMap::new();
+    for topic in [
+        "order.created",
+        "order.updated",
+        "product.created",
+        "product.updated",
+        "product.deleted",
+        "customer.created",
+        "customer.updated",
+    ] {
+        let r = s
+            .send(
+                reqwest::Method::POST,
+                "/webhooks",
+                Some(json!({"name": topic, "topic": topic, "delivery_url": rx.url.as_str(), "secret": secret, "status": "active"})),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let w: Value = r.json().await.unwrap();
+        hook_ids.insert(w["id"].as_i64().unwrap(), topic);
+        // WooCommerce pings a new webhook: `webhook_id=N`, unsigned.
+        let ping = rx.next(Duration::from_secs(10)).await.expect("the ping");
+        assert_eq!(
+            ping.body.as_ref(),
+            format!("webhook_id={}", w["id"]).as_bytes()
+        );
+        assert_eq!(
+            ping.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert!(ping.header("x-wc-webhook-signature").is_none());
+        assert!(ping.header("x-wc-webhook-topic").is_none());
+    }
+
+    // Changes through the API and in the shop.
+    let order = s.list("/orders?per_page=1").await[0]["id"].clone();
+    let r = s
+        .send(
+            reqwest::Method::PUT,
+            &format!("/orders/{order}"),
+            Some(json!({"status": "completed"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = s
+        .send(
+            reqwest::Method::POST,
+            &format!("/wp-json/wc-shipment-tracking/v3/orders/{order}/shipment-trackings"),
+            Some(json!({"tracking_provider": "DHL", "tracking_number": "123456"})),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = s
+        .send(
+            reqwest::Method::POST,
+            "/products",
+            Some(json!({"name": "Webhooked", "regular_price": "5.00"})),
+        )
+        .await;
+    let product: Value = r.json().await.unwrap();
+    let pid = product["id"].clone();
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/products/{pid}"),
+        Some(json!({"name": "Webhooked 2"})),
+    )
+    .await;
+    let r = s
+        .send(
+            reqwest::Method::POST,
+            "/customers",
+            Some(json!({"email": "new.customer@example.com", "first_name": "Neu"})),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let customer: Value = r.json().await.unwrap();
+    let cid = customer["id"].clone();
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/customers/{cid}"),
+        Some(json!({"last_name": "Kunde"})),
+    )
+    .await;
+    let new_order = s.simulate("order.created", None).await;
+
+    // (topic, resource id) in the order made; each delivered once, signed, documented.
+    let expected = [
+        ("order.updated", order.clone()),
+        ("order.updated", order.clone()),
+        ("product.created", pid.clone()),
+        ("product.updated", pid.clone()),
+        ("customer.created", cid.clone()),
+        ("customer.updated", cid.clone()),
+        (
+            "order.created",
+            json!(new_order.as_str().unwrap().parse::<i64>().unwrap()),
+        ),
+    ];
+    let mut got = Vec::new();
+    for _ in 0..expected.len() {
+        got.push(rx.next(Duration::from_secs(10)).await.expect("a delivery"));
+    }
+    assert!(
+        rx.next(Duration::from_millis(200)).await.is_none(),
+        "nothing more"
+    );
+    let mut delivery_ids = BTreeSet::new();
+    let mut seen = Vec::new();
+    for r in &got {
+        let topic = r.header("x-wc-webhook-topic").unwrap().to_owned();
+        let (resource, event) = topic.split_once('.').unwrap();
+        assert_eq!(r.header("x-wc-webhook-resource"), Some(resource));
+        assert_eq!(r.header("x-wc-webhook-event"), Some(event));
+        assert_eq!(
+            r.header("x-wc-webhook-source"),
+            Some(format!("{}/", s.base).as_str())
+        );
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let hook: i64 = r.header("x-wc-webhook-id").unwrap().parse().unwrap();
+        assert_eq!(hook_ids[&hook], topic);
+        assert!(delivery_ids.insert(r.header("x-wc-webhook-delivery-id").unwrap().to_owned()));
+        assert_eq!(
+            r.header("x-wc-webhook-signature"),
+            Some(wc_signature(secret, &r.body).as_str()),
+            "{topic} is signed with the webhook's secret"
+        );
+        let body = r.json();
+        // The payload is the resource as the REST API answers it.
+        let path = format!("/{resource}s/{}", body["id"]);
+        assert_shape(&topic, &s.json(&path).await, &body);
+        seen.push((topic, body["id"].clone()));
+    }
+    let mut want: Vec<(String, Value)> = expected
+        .iter()
+        .map(|(t, id)| ((*t).to_owned(), id.clone()))
+        .collect();
+    want.sort_by_key(|(t, id)| (t.clone(), id.to_string()));
+    seen.sort_by_key(|(t, id)| (t.clone(), id.to_string()));
+    assert_eq!(seen, want);
+
+    // A deletion sends `{"id"}`.
+    let r = s
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/products/{pid}?force=true"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    error(
+        s.get(&format!("/products/{pid}")).await,
+        404,
+        "woocommerce_rest_product_invalid_id",
+    )
+    .await;
+    let r = rx
+        .next(Duration::from_secs(10))
+        .await
+        .expect("product.deleted");
+    assert_eq!(r.header("x-wc-webhook-topic"), Some("product.deleted"));
+    assert_eq!(r.header("x-wc-webhook-event"), Some("deleted"));
+    assert_eq!(r.json(), json!({"id": pid}));
+    assert_eq!(
+        r.header("x-wc-webhook-signature"),
+        Some(wc_signature(secret, &r.body).as_str())
+    );
+}
+
+#[tokio::test]
+async fn five_failed_deliveries_disable_a_webhook_until_it_is_set_active() {
+    use cartgate_connector::testing::WebhookReceiver;
+    let s = Sandbox::start().await;
+    let rx = WebhookReceiver::start().await;
+    rx.answer_with(500);
+    let r = s
+        .send(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(json!({"topic": "customer.updated", "delivery_url": rx.url.as_str(), "secret": "x"})),
+        )
+        .await;
+    let id = r.json::<Value>().await.unwrap()["id"].clone();
+    let status = || async { s.json(&format!("/webhooks/{id}")).await["status"].clone() };
+    for _ in 0..4 {
+        s.simulate("customer.updated", Some(&json!("2"))).await;
+    }
+    let outbox = |s: &Sandbox| {
+        let (http, url) = (s.http.clone(), s.url("/__sandbox/outbox"));
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let settle = || async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let o = outbox(&s).await;
+            let done = o["delivered"].as_u64().unwrap() + o["failed"].as_u64().unwrap();
+            if done >= o["queued"].as_u64().unwrap() || Instant::now() > deadline {
+                return o;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    settle().await;
+    assert_eq!(status().await, "active", "four failures in a row");
+    s.simulate("customer.updated", Some(&json!("2"))).await;
+    let o = settle().await;
+    assert_eq!(o["failed"], 6, "the ping and five deliveries: {o}");
+    assert_eq!(o["attempts"], 6 * 3, "3 attempts each: {o}");
+    assert_eq!(
+        status().await,
+        "disabled",
+        "the fifth failure in a row disables it"
+    );
+    s.simulate("customer.updated", Some(&json!("2"))).await;
+    assert_eq!(
+        outbox(&s).await["queued"],
+        o["queued"],
+        "a disabled webhook sends nothing"
+    );
+    rx.answer_with(200);
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/webhooks/{id}"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    rx.drain().await;
+    s.simulate("customer.updated", Some(&json!("2"))).await;
+    let r = rx
+        .next(Duration::from_secs(10))
+        .await
+        .expect("delivered again");
+    assert_eq!(r.header("x-wc-webhook-topic"), Some("customer.updated"));
+}
+
+#[tokio::test]
+async fn simulate_makes_each_change_and_refuses_bad_bodies() {
+    let s = Sandbox::start().await;
+    let before = s.list("/orders?per_page=1").await[0].clone();
+    let id = s.simulate("order.created", None).await;
+    let o = s.json(&format!("/orders/{}", id.as_str().unwrap())).await;
+    assert_eq!(o["line_items"].as_array().unwrap().len(), 1);
+    assert_eq!(o["status"], "processing");
+    assert!(o["date_created_gmt"].as_str() > before["date_modified_gmt"].as_str());
+    // Polling by modification time sees it.
+    let after = before["date_modified_gmt"].as_str().unwrap();
+    let ids = s
+        .ids(&format!(
+            "/orders?modified_after={after}&dates_are_gmt=true&per_page=100"
+        ))
+        .await;
+    assert!(ids.contains(&id.as_str().unwrap().parse::<i64>().unwrap()));
+    let c = s.simulate("customer.updated", Some(&json!("3"))).await;
+    assert_eq!(c, "3");
+    assert!(s.json("/customers/3").await["first_name"]
+        .as_str()
+        .unwrap()
+        .contains("(renamed "));
+    let p = s.simulate("product.deleted", None).await;
+    error(
+        s.get(&format!("/products/{}", p.as_str().unwrap())).await,
+        404,
+        "woocommerce_rest_product_invalid_id",
+    )
+    .await;
+    for (body, status) in [
+        (json!({"event": "coupon.created"}), 400),
+        (json!({"event": "product.created", "id": 5}), 400),
+        (json!({"event": "order.updated", "id": "999999"}), 404),
+        (json!("order.created"), 400),
+    ] {
+        let r = s
+            .http
+            .post(s.url("/__sandbox/simulate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{body}");
+        assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+    }
+}

@@ -1195,3 +1195,240 @@ impl Db {
 fn parent_id_of(p: &Value) -> i64 {
     p["id"].as_i64().unwrap_or_default()
 }
+
+/// A name with a `(renamed N)` suffix for the `N`th write, replacing an earlier one.
+fn renamed(s: &str, n: i64) -> String {
+    let stem = match s.rfind(" (renamed ") {
+        Some(i) if s.ends_with(')') => &s[..i],
+        _ => s,
+    };
+    format!("{stem} (renamed {n})")
+}
+
+/// The largest integer at `key` anywhere in `v`.
+fn max_at(v: &Value, key: &str) -> i64 {
+    match v {
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, x)| {
+                let own = if k == key { x.as_i64().unwrap_or(0) } else { 0 };
+                own.max(max_at(x, key))
+            })
+            .max()
+            .unwrap_or(0),
+        Value::Array(a) => a.iter().map(|x| max_at(x, key)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Renumbers a copied order: item ids through `items`, the order's id in `order_id` and
+/// `parent_id`, and every `created_at`/`updated_at` set to `when`.
+fn renumber(v: &mut Value, old_order: i64, new_order: i64, items: &BTreeMap<i64, i64>, when: &str) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                match k.as_str() {
+                    "item_id" | "parent_item_id" => {
+                        if let Some(n) = x.as_i64().and_then(|i| items.get(&i)) {
+                            *x = json!(n);
+                        }
+                    }
+                    "order_id" | "parent_id" if x.as_i64() == Some(old_order) => {
+                        *x = json!(new_order)
+                    }
+                    "created_at" | "updated_at" if x.is_string() => *x = json!(when),
+                    _ => renumber(x, old_order, new_order, items, when),
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                renumber(x, old_order, new_order, items, when);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Changes the shop makes by itself (`POST /__sandbox/simulate`). Each answers the
+/// object's id as the connector uses it (entity ids); `None`: no such object.
+impl Db {
+    /// A new order placed at the storefront (`new`/`pending`, nothing shipped or
+    /// invoiced): a copy of the newest such seeded order with fresh ids and dates.
+    pub fn simulate_order_created(&mut self) -> Option<i64> {
+        let shipped: std::collections::BTreeSet<i64> = self
+            .shipments
+            .values()
+            .filter_map(|s| s["order_id"].as_i64())
+            .collect();
+        let template = self
+            .orders
+            .values()
+            .rev()
+            .find(|o| {
+                o["state"] == "new"
+                    && !o["entity_id"]
+                        .as_i64()
+                        .is_some_and(|i| shipped.contains(&i))
+            })?
+            .clone();
+        let old = template["entity_id"].as_i64()?;
+        let now = self.now();
+        let when = date(now);
+        let id = 1 + self.orders.keys().next_back().copied().unwrap_or(0);
+        let all = Value::Array(self.orders.values().cloned().collect());
+        let mut next_item = max_at(&all, "item_id");
+        let mut next_addr = self
+            .orders
+            .values()
+            .flat_map(|o| {
+                [
+                    o["billing_address"]["entity_id"].as_i64(),
+                    o.pointer(
+                        "/extension_attributes/shipping_assignments/0/shipping/address/entity_id",
+                    )
+                    .and_then(Value::as_i64),
+                ]
+            })
+            .flatten()
+            .max()
+            .unwrap_or(0);
+        let mut items = BTreeMap::new();
+        for i in template["items"].as_array().into_iter().flatten() {
+            if let Some(old_item) = i["item_id"].as_i64() {
+                next_item += 1;
+                items.insert(old_item, next_item);
+            }
+        }
+        let mut o = template;
+        renumber(&mut o, old, id, &items, &when);
+        o["entity_id"] = json!(id);
+        o["increment_id"] = json!(format!("{id:09}"));
+        o["quote_id"] = json!(id + 1000);
+        o["status_histories"] = json!([]);
+        o["payment"]["entity_id"] = json!(id);
+        next_addr += 1;
+        o["billing_address"]["entity_id"] = json!(next_addr);
+        o["billing_address_id"] = json!(next_addr);
+        if let Some(a) =
+            o.pointer_mut("/extension_attributes/shipping_assignments/0/shipping/address")
+        {
+            next_addr += 1;
+            a["entity_id"] = json!(next_addr);
+        }
+        self.orders.insert(id, o);
+        Some(id)
+    }
+
+    /// A comment added to the order in the admin (its status history).
+    pub fn simulate_order_updated(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| self.orders.keys().next_back().copied())?;
+        if !self.orders.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes;
+        let o = self.orders.get_mut(&id)?;
+        let status = o["status"].clone();
+        let entry = json!({
+            "comment": format!("Changed in the admin (edit {n})."), "created_at": date(now),
+            "entity_id": id * 1000 + n, "entity_name": "order", "is_customer_notified": 0,
+            "is_visible_on_front": 0, "parent_id": id, "status": status,
+        });
+        match o["status_histories"].as_array_mut() {
+            Some(list) => list.insert(0, entry),
+            None => o["status_histories"] = json!([entry]),
+        }
+        o["updated_at"] = json!(date(now));
+        Some(id)
+    }
+
+    /// The newest product the catalogue lists on its own (not a configurable's child).
+    fn newest_listed_product(&self) -> Option<i64> {
+        self.products
+            .iter()
+            .rev()
+            .find(|(_, p)| p["visibility"] != 1)
+            .map(|(id, _)| *id)
+    }
+
+    /// A new enabled simple product, in stock at the default source.
+    pub fn simulate_product_created(&mut self) -> Option<i64> {
+        let now = self.now();
+        let id = self.next_id();
+        let sku = format!("SIM-{id}");
+        let name = format!("Simulated Product {}", self.writes);
+        let mut p = product_json(id, &sku, &name, 1900, "simple", 4, 1, now);
+        p["extension_attributes"]["stock_item"] = stock_item(id, id, 10, true);
+        self.source_items.insert(
+            (sku.clone(), "default".into()),
+            json!({"sku": sku, "source_code": "default", "quantity": 10, "status": 1}),
+        );
+        self.products.insert(id, p);
+        Some(id)
+    }
+
+    /// The product renamed in the admin.
+    pub fn simulate_product_updated(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| self.newest_listed_product())?;
+        if !self.products.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes;
+        let p = self.products.get_mut(&id)?;
+        p["name"] = json!(renamed(p["name"].as_str().unwrap_or("Product"), n));
+        p["updated_at"] = json!(date(now));
+        Some(id)
+    }
+
+    /// The product deleted in the admin (a configurable one with its children).
+    pub fn simulate_product_deleted(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| self.newest_listed_product())?;
+        if !self.products.contains_key(&id) {
+            return None;
+        }
+        let mut gone = self.children(id);
+        gone.push(id);
+        for p in gone {
+            if let Some(p) = self.products.remove(&p) {
+                let sku = p["sku"].as_str().unwrap_or("").to_owned();
+                self.source_items.retain(|(s, _), _| *s != sku);
+            }
+        }
+        self.now();
+        Some(id)
+    }
+
+    /// A customer account created at the storefront.
+    pub fn simulate_customer_created(&mut self) -> Option<i64> {
+        let now = self.now();
+        let id = 1 + self.customers.keys().next_back().copied().unwrap_or(0);
+        let (first, last, stem) = NAMES[(id as usize) % NAMES.len()];
+        self.customers.insert(
+            id,
+            json!({
+                "id": id, "group_id": 1, "created_at": date(now), "updated_at": date(now),
+                "created_in": "Default Store View", "email": format!("{stem}.{id}@example.com"),
+                "firstname": first, "lastname": last, "store_id": 1, "website_id": 1,
+                "addresses": [], "disable_auto_group_change": 0,
+                "extension_attributes": {"is_subscribed": false}
+            }),
+        );
+        Some(id)
+    }
+
+    /// The customer's first name changed in the admin.
+    pub fn simulate_customer_updated(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| self.customers.keys().next_back().copied())?;
+        if !self.customers.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes;
+        let c = self.customers.get_mut(&id)?;
+        c["firstname"] = json!(renamed(c["firstname"].as_str().unwrap_or("Customer"), n));
+        c["updated_at"] = json!(date(now));
+        Some(id)
+    }
+}

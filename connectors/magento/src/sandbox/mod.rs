@@ -54,6 +54,15 @@
 //! The admin token lifetime can also be set at start with the environment variable
 //! `CARTGATE_SANDBOX_MAGENTO_ADMIN_TOKEN_SECONDS` (default 14400, Magento's 4 hours).
 //!
+//! # Simulated changes
+//!
+//! `POST /__sandbox/simulate` (see [`cartgate_connector::sandbox`]) changes the data only:
+//! Magento core sends no webhooks. `order.created` copies the newest `new`/`pending` order
+//! with fresh ids; `order.updated` adds an admin comment to its status history; products
+//! are created, renamed or deleted (a configurable one with its children); customers are
+//! created or renamed. `updated_at` (and `created_at` of new objects) is the sandbox clock,
+//! so `updated_at` searchCriteria see the change.
+//!
 //! # Rate limits
 //!
 //! Magento core has none. With `SandboxOptions::rate_limits` the sandbox simulates a
@@ -78,9 +87,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use cartgate_connector::sandbox::{
-    random_hex, retry_after_secs, router_with_faults, seeded_rng, serve, CannedResponse,
-    FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions, TokenBucket,
+    random_hex, retry_after_secs, router_with_faults, seeded_rng, serve, simulate_router,
+    CannedResponse, FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions, Simulate,
+    SimulateError, TokenBucket,
 };
+use cartgate_connector::webhook::EventType;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
@@ -198,7 +209,12 @@ pub async fn start(
     let control = Router::new()
         .route("/__sandbox/settings", get(get_settings).put(put_settings))
         .with_state(state.clone());
-    let app = router_with_faults(api, faults).merge(control);
+    let simulated = state.clone();
+    let app = router_with_faults(api, faults)
+        .merge(control)
+        .merge(simulate_router(Arc::new(move |req: &Simulate| {
+            simulate(&simulated, req)
+        })));
     let banner = SandboxBanner {
         platform: "magento".into(),
         base_url,
@@ -239,6 +255,38 @@ async fn put_settings(State(s): State<S>, Json(body): Json<Value>) -> Json<Value
         s.admin_lifetime_secs.store(secs, Ordering::Relaxed);
     }
     Json(settings(&s))
+}
+
+/// `POST /__sandbox/simulate`: Magento has no webhooks, so the change is only made in the
+/// data (with `updated_at` on the sandbox clock, for updated-since polling).
+fn simulate(s: &Sandbox, req: &Simulate) -> Result<String, SimulateError> {
+    let id = match &req.id {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+            SimulateError::NotFound(format!("no object with id {raw:?}: ids are numbers"))
+        })?),
+    };
+    let mut db = lock(s);
+    let made = match req.event {
+        EventType::OrderCreated => db.simulate_order_created(),
+        EventType::OrderUpdated => db.simulate_order_updated(id),
+        EventType::ProductCreated => db.simulate_product_created(),
+        EventType::ProductUpdated => db.simulate_product_updated(id),
+        EventType::ProductDeleted => db.simulate_product_deleted(id),
+        EventType::CustomerCreated => db.simulate_customer_created(),
+        EventType::CustomerUpdated => db.simulate_customer_updated(id),
+    };
+    made.map(|id| id.to_string()).ok_or_else(|| {
+        let what = req.event.as_str().split('.').next().unwrap_or("object");
+        match id {
+            Some(id) => SimulateError::NotFound(format!("no {what} {id}")),
+            None => SimulateError::Nothing(if req.event.is_creation() {
+                format!("the shop has nothing to make a new {what} from")
+            } else {
+                format!("the shop has no {what} to change")
+            }),
+        }
+    })
 }
 
 fn lock(s: &Sandbox) -> std::sync::MutexGuard<'_, Db> {

@@ -249,8 +249,48 @@ pub struct LocationRec {
     pub active: bool,
 }
 
+/// The webhook topics the sandbox sends (Shopify's `WebhookSubscriptionTopic` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    OrdersCreate,
+    OrdersUpdated,
+    ProductsCreate,
+    ProductsUpdate,
+    ProductsDelete,
+    CustomersCreate,
+    CustomersUpdate,
+}
+
+impl Topic {
+    /// The topic as webhooks name it in `X-Shopify-Topic`.
+    pub fn header(self) -> &'static str {
+        match self {
+            Topic::OrdersCreate => "orders/create",
+            Topic::OrdersUpdated => "orders/updated",
+            Topic::ProductsCreate => "products/create",
+            Topic::ProductsUpdate => "products/update",
+            Topic::ProductsDelete => "products/delete",
+            Topic::CustomersCreate => "customers/create",
+            Topic::CustomersUpdate => "customers/update",
+        }
+    }
+}
+
+/// One webhook subscription (`webhookSubscriptionCreate`).
+#[derive(Debug, Clone)]
+pub struct WebhookRec {
+    pub id: u64,
+    pub topic: Topic,
+    pub callback_url: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 pub struct Db {
     pub access_token: String,
+    /// The app's API secret key: signs webhooks.
+    pub api_secret_key: String,
+    pub webhooks: BTreeMap<u64, WebhookRec>,
     pub orders: BTreeMap<u64, OrderRec>,
     pub products: BTreeMap<u64, ProductRec>,
     pub customers: BTreeMap<u64, CustomerRec>,
@@ -468,6 +508,11 @@ impl Db {
                 "shpat_{}",
                 random_hex(&mut seeded_rng(opts.seed, "token"), 32)
             ),
+            api_secret_key: format!(
+                "shpss_{}",
+                random_hex(&mut seeded_rng(opts.seed, "api-secret-key"), 32)
+            ),
+            webhooks: BTreeMap::new(),
             orders: BTreeMap::new(),
             products: BTreeMap::new(),
             customers: BTreeMap::new(),
@@ -863,5 +908,208 @@ impl Db {
             db.orders.insert(id, order);
         }
         db
+    }
+}
+
+/// A title or name with a `(renamed N)` suffix for the `N`th write, replacing an earlier one.
+fn renamed(s: &str, n: i64) -> String {
+    let stem = match s.rfind(" (renamed ") {
+        Some(i) if s.ends_with(')') => &s[..i],
+        _ => s,
+    };
+    format!("{stem} (renamed {n})")
+}
+
+/// Changes the shop makes by itself (`POST /__sandbox/simulate`): each answers the
+/// webhook topic it triggers and the object's id. `None`: no such object.
+impl Db {
+    /// The write counter behind [`Db::now`], for readable names.
+    fn writes(&self) -> i64 {
+        self.writes
+    }
+
+    /// A new paid order of one unit of the first product's first variant, by the first
+    /// customer (a guest checkout without customers).
+    pub fn simulate_order_created(&mut self) -> Option<u64> {
+        let (product, variant) = self
+            .products
+            .values()
+            .find_map(|p| p.variants.first().map(|v| (p.clone(), v.clone())))?;
+        let customer = self.customers.values().next().cloned();
+        let now = self.now();
+        let id = self.next_id();
+        let line_id = self.next_id();
+        let fo_line = self.next_id();
+        let fo = self.next_id();
+        let number = self.orders.values().map(|o| o.number).max().unwrap_or(1000) + 1;
+        let name = if variant.title == "Default Title" {
+            product.title.clone()
+        } else {
+            format!("{} - {}", product.title, variant.title)
+        };
+        let address = customer.as_ref().and_then(|c| c.addresses.first().cloned());
+        let tax = round_to(variant.price * dec("0.08"), 2);
+        self.orders.insert(
+            id,
+            OrderRec {
+                id,
+                number,
+                email: customer
+                    .as_ref()
+                    .and_then(|c| c.email.clone())
+                    .or_else(|| Some("guest.checkout@example.org".into())),
+                phone: None,
+                note: None,
+                created_at: now,
+                updated_at: now,
+                closed_at: None,
+                cancelled_at: None,
+                cancel_reason: None,
+                financial: "PAID",
+                on_hold: false,
+                presentment_currency: SHOP_CURRENCY,
+                rate: Decimal::ONE,
+                shipping: dec("5.99"),
+                tax,
+                discounts: Decimal::ZERO,
+                refunded: Decimal::ZERO,
+                customer_id: customer.as_ref().map(|c| c.id),
+                billing: address.clone(),
+                shipping_address: address,
+                line_items: vec![LineItemRec {
+                    id: line_id,
+                    name,
+                    sku: variant.sku.clone(),
+                    quantity: 1,
+                    unit_price: variant.price,
+                    product_id: Some(product.id),
+                    variant_id: Some(variant.id),
+                    fo_line_id: fo_line,
+                }],
+                fulfillments: Vec::new(),
+                fulfillment_order_id: fo,
+            },
+        );
+        Some(id)
+    }
+
+    /// A note written on the order in the admin.
+    pub fn simulate_order_updated(&mut self, id: Option<u64>) -> Option<u64> {
+        let id = id.or_else(|| self.orders.keys().next_back().copied())?;
+        if !self.orders.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes();
+        let o = self.orders.get_mut(&id)?;
+        o.note = Some(format!("Changed in the admin (edit {n})."));
+        o.updated_at = now;
+        Some(id)
+    }
+
+    /// A new active product with its default variant.
+    pub fn simulate_product_created(&mut self) -> Option<u64> {
+        let now = self.now();
+        let id = self.next_id();
+        let vid = self.next_id();
+        let item = self.next_id();
+        let title = format!("Simulated Product {}", self.writes());
+        let mut stock = BTreeMap::new();
+        stock.insert(self.primary_location(), 10);
+        self.products.insert(
+            id,
+            ProductRec {
+                id,
+                handle: handleize(&title),
+                description_html: "<p>Added in the admin.</p>".into(),
+                title,
+                status: "ACTIVE",
+                vendor: "Cartgate Demo".into(),
+                product_type: "Simulated".into(),
+                created_at: now,
+                updated_at: now,
+                images: Vec::new(),
+                collection_ids: Vec::new(),
+                variants: vec![VariantRec {
+                    id: vid,
+                    title: "Default Title".into(),
+                    sku: Some(format!("SIM-{id}")),
+                    price: dec("19.00"),
+                    position: 1,
+                    inventory_item_id: item,
+                    tracked: true,
+                    stock,
+                    options: vec![("Title".into(), "Default Title".into())],
+                    created_at: now,
+                    updated_at: now,
+                }],
+            },
+        );
+        Some(id)
+    }
+
+    /// The product renamed in the admin.
+    pub fn simulate_product_updated(&mut self, id: Option<u64>) -> Option<u64> {
+        let id = id.or_else(|| self.products.keys().next_back().copied())?;
+        if !self.products.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes();
+        let p = self.products.get_mut(&id)?;
+        p.title = renamed(&p.title, n);
+        p.updated_at = now;
+        Some(id)
+    }
+
+    /// The product deleted in the admin (orders keep their line items).
+    pub fn simulate_product_deleted(&mut self, id: Option<u64>) -> Option<u64> {
+        let id = id.or_else(|| self.products.keys().next_back().copied())?;
+        self.products.remove(&id)?;
+        self.now();
+        Some(id)
+    }
+
+    /// A customer account created at the storefront.
+    pub fn simulate_customer_created(&mut self) -> Option<u64> {
+        let now = self.now();
+        let id = self.next_id();
+        let (first, last, stem) = NAMES[(id % NAMES.len() as u64) as usize];
+        self.customers.insert(
+            id,
+            CustomerRec {
+                id,
+                first_name: Some(first.into()),
+                last_name: Some(last.into()),
+                email: Some(format!("{stem}.{id}@example.com")),
+                phone: None,
+                state: "ENABLED",
+                created_at: now,
+                updated_at: now,
+                addresses: Vec::new(),
+            },
+        );
+        Some(id)
+    }
+
+    /// The customer's first name changed in the admin.
+    pub fn simulate_customer_updated(&mut self, id: Option<u64>) -> Option<u64> {
+        let id = id.or_else(|| self.customers.keys().next_back().copied())?;
+        if !self.customers.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes();
+        let c = self.customers.get_mut(&id)?;
+        c.first_name = Some(renamed(c.first_name.as_deref().unwrap_or("Customer"), n));
+        c.updated_at = now;
+        Some(id)
+    }
+}
+
+impl Db {
+    /// The sandbox clock as of the last write (see [`Db::now`]).
+    pub fn clock(&self) -> i64 {
+        SANDBOX_EPOCH + self.writes
     }
 }

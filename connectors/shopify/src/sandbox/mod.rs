@@ -38,11 +38,30 @@
 //! PUT); a PUT refills every bucket. `GET|PUT /__sandbox/access` `{"read_only": bool}`
 //! leaves the access token only `read_*` scopes: every mutation then answers HTTP 200 with
 //! `ACCESS_DENIED` for its first field (`requiredAccess` naming the write scope) and
-//! `data: {field: null}`, as Shopify answers a token missing a scope.
+//! `data: {field: null}`, as Shopify answers a token missing a scope; webhook
+//! subscriptions, which need read scopes only, still work.
+
+//!
+//! # Webhooks and simulated changes
+//!
+//! `webhookSubscriptionCreate(topic:, webhookSubscription: {callbackUrl, format: JSON})`,
+//! `webhookSubscriptionDelete(id:)` and `webhookSubscriptions(…, callbackUrl:, topics:)`
+//! are served for the topics `ORDERS_CREATE`, `ORDERS_UPDATED`, `PRODUCTS_CREATE`,
+//! `PRODUCTS_UPDATE`, `PRODUCTS_DELETE`, `CUSTOMERS_CREATE` and `CUSTOMERS_UPDATE`, with
+//! Shopify's `userErrors` (blank or invalid address, the same topic and address twice,
+//! an unknown subscription). Unlike Shopify, http:// addresses are accepted, so a local
+//! receiver can subscribe. Subscribed changes are sent as [`hooks`] describes:
+//! `fulfillmentCreate` is an `orders/updated`; `productCreate` a `products/create`;
+//! `productUpdate`, `productVariantsBulkUpdate` and the inventory mutations a
+//! `products/update`; and `POST /__sandbox/simulate` (see
+//! [`cartgate_connector::sandbox`]) the topic of its event. The banner's credentials
+//! carry the app's `api_secret_key`, which signs them. `GET /__sandbox/outbox` counts what
+//! was sent.
 
 #![allow(clippy::result_large_err)]
 
 mod data;
+pub mod hooks;
 mod schema;
 pub mod search;
 
@@ -57,9 +76,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cartgate_connector::sandbox::{
-    router_with_faults, serve, CannedResponse, FaultResponses, Faults, SandboxBanner,
-    SandboxHandle, SandboxOptions,
+    router_with_faults, serve, simulate_router, CannedResponse, FaultResponses, Faults,
+    SandboxBanner, SandboxHandle, SandboxOptions, Simulate, SimulateError, WebhookOutbox,
 };
+use cartgate_connector::webhook::EventType;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -190,8 +210,11 @@ pub async fn start_with(
     let base_url = format!("http://{addr}");
     let db = data::Db::seed(&opts);
     let token = db.access_token.clone();
+    let api_secret_key = db.api_secret_key.clone();
+    let db = Arc::new(Mutex::new(db));
+    let hooks = Arc::new(hooks::Hooks::new(WebhookOutbox::start(), opts.seed));
     let state = Arc::new(Sandbox {
-        schema: schema::build(Arc::new(Mutex::new(db))),
+        schema: schema::build(db.clone(), Some(hooks.clone())),
         token: token.clone(),
         throttle: Mutex::new(Throttle {
             config: throttle,
@@ -210,13 +233,20 @@ pub async fn start_with(
         .route("/__sandbox/throttle", get(get_throttle).put(set_throttle))
         .route("/__sandbox/access", get(get_access).put(set_access))
         .with_state(state);
-    let app = router_with_faults(api, faults).merge(control);
+    let outbox = hooks.outbox.router();
+    let app = router_with_faults(api, faults)
+        .merge(control)
+        .merge(simulate_router(Arc::new(move |req: &Simulate| {
+            simulate(&db, &hooks, req)
+        })))
+        .merge(outbox);
     let banner = SandboxBanner {
         platform: "shopify".into(),
         base_url: base_url.clone(),
         credentials: json!({
             "shop": SHOP_DOMAIN,
             "access_token": token,
+            "api_secret_key": api_secret_key,
             "endpoint": base_url,
         }),
     };
@@ -225,12 +255,15 @@ pub async fn start_with(
 
 /// The sandbox's schema in SDL (for the test that checks it against Shopify's).
 pub fn schema_sdl() -> String {
-    schema::build(Arc::new(Mutex::new(data::Db::seed(&SandboxOptions {
-        orders: 0,
-        products: 0,
-        customers: 0,
-        ..Default::default()
-    }))))
+    schema::build(
+        Arc::new(Mutex::new(data::Db::seed(&SandboxOptions {
+            orders: 0,
+            products: 0,
+            customers: 0,
+            ..Default::default()
+        }))),
+        None,
+    )
     .sdl()
 }
 
@@ -242,7 +275,7 @@ pub fn seeded_order_nodes(seed: u64, n: usize) -> Vec<Value> {
         orders: n,
         ..Default::default()
     };
-    let schema = schema::build(Arc::new(Mutex::new(data::Db::seed(&opts))));
+    let schema = schema::build(Arc::new(Mutex::new(data::Db::seed(&opts))), None);
     let mut out = Vec::with_capacity(n);
     let mut after: Option<String> = None;
     loop {
@@ -260,6 +293,45 @@ pub fn seeded_order_nodes(seed: u64, n: usize) -> Vec<Value> {
             _ => return out,
         }
     }
+}
+
+/// `POST /__sandbox/simulate`: the change in the data, then the webhook of its topic.
+fn simulate(
+    db: &Mutex<data::Db>,
+    hooks: &hooks::Hooks,
+    req: &Simulate,
+) -> Result<String, SimulateError> {
+    use data::Topic;
+    let id = match &req.id {
+        None => None,
+        Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+            SimulateError::NotFound(format!("no object with id {raw:?}: ids are numbers"))
+        })?),
+    };
+    let mut d = db.lock().unwrap_or_else(|e| e.into_inner());
+    let (topic, made) = match req.event {
+        EventType::OrderCreated => (Topic::OrdersCreate, d.simulate_order_created()),
+        EventType::OrderUpdated => (Topic::OrdersUpdated, d.simulate_order_updated(id)),
+        EventType::ProductCreated => (Topic::ProductsCreate, d.simulate_product_created()),
+        EventType::ProductUpdated => (Topic::ProductsUpdate, d.simulate_product_updated(id)),
+        EventType::ProductDeleted => (Topic::ProductsDelete, d.simulate_product_deleted(id)),
+        EventType::CustomerCreated => (Topic::CustomersCreate, d.simulate_customer_created()),
+        EventType::CustomerUpdated => (Topic::CustomersUpdate, d.simulate_customer_updated(id)),
+    };
+    let Some(made) = made else {
+        let what = req.event.as_str().split('.').next().unwrap_or("object");
+        return Err(match id {
+            Some(id) => SimulateError::NotFound(format!("no {what} {id}")),
+            None => SimulateError::Nothing(if req.event.is_creation() {
+                format!("the shop has nothing to make a new {what} from")
+            } else {
+                format!("the shop has no {what} to change")
+            }),
+        });
+    };
+    let at = d.clock();
+    hooks::emit(hooks, &d, topic, made, at);
+    Ok(made.to_string())
 }
 
 fn shopify_error(status: StatusCode, errors: Value) -> Response {
@@ -406,10 +478,12 @@ async fn graphql(
     };
     let costed = Costed::parse(query, op).ok();
     if s.read_only.load(std::sync::atomic::Ordering::Relaxed) {
-        if let Some(field) = costed
-            .as_ref()
-            .and_then(|c| c.mutation_fields().first().copied())
-        {
+        // Subscribing to webhooks needs the topics' read scopes only.
+        if let Some(field) = costed.as_ref().and_then(|c| {
+            c.mutation_fields()
+                .into_iter()
+                .find(|f| !f.starts_with("webhookSubscription"))
+        }) {
             let required = write_scope(field);
             return answer(json!({
                 "errors": [{

@@ -13,16 +13,27 @@ use chrono::{SecondsFormat, TimeZone, Utc};
 use rust_decimal::Decimal;
 
 use super::data::*;
+use super::hooks::Hooks;
 use super::search::{self, Field, Searchable};
 use cartgate_connector::sandbox::SANDBOX_EPOCH;
 
 pub type Handle = Arc<Mutex<Db>>;
 pub type SandboxSchema = Schema<QueryRoot, Mutation, EmptySubscription>;
 
-pub fn build(db: Handle) -> SandboxSchema {
-    Schema::build(QueryRoot, Mutation, EmptySubscription)
-        .data(db)
-        .finish()
+/// The schema over `db`; with `hooks`, subscribed changes send webhooks.
+pub fn build(db: Handle, hooks: Option<Arc<Hooks>>) -> SandboxSchema {
+    let schema = Schema::build(QueryRoot, Mutation, EmptySubscription).data(db);
+    match hooks {
+        Some(h) => schema.data(h).finish(),
+        None => schema.finish(),
+    }
+}
+
+/// Sends `topic` about `id` to its subscriptions (a schema without hooks sends nothing).
+fn emit(ctx: &Context<'_>, d: &Db, topic: Topic, id: u64, at: i64) {
+    if let Some(h) = ctx.data_opt::<Arc<Hooks>>() {
+        super::hooks::emit(h, d, topic, id, at);
+    }
 }
 
 fn db<'a>(ctx: &'a Context<'_>) -> MutexGuard<'a, Db> {
@@ -342,6 +353,56 @@ pub enum ProductSortKeys {
     Id,
     Title,
     UpdatedAt,
+}
+
+/// The topics the sandbox sends (a subset of Shopify's).
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum WebhookSubscriptionTopic {
+    OrdersCreate,
+    OrdersUpdated,
+    ProductsCreate,
+    ProductsUpdate,
+    ProductsDelete,
+    CustomersCreate,
+    CustomersUpdate,
+}
+
+impl WebhookSubscriptionTopic {
+    fn topic(self) -> Topic {
+        match self {
+            WebhookSubscriptionTopic::OrdersCreate => Topic::OrdersCreate,
+            WebhookSubscriptionTopic::OrdersUpdated => Topic::OrdersUpdated,
+            WebhookSubscriptionTopic::ProductsCreate => Topic::ProductsCreate,
+            WebhookSubscriptionTopic::ProductsUpdate => Topic::ProductsUpdate,
+            WebhookSubscriptionTopic::ProductsDelete => Topic::ProductsDelete,
+            WebhookSubscriptionTopic::CustomersCreate => Topic::CustomersCreate,
+            WebhookSubscriptionTopic::CustomersUpdate => Topic::CustomersUpdate,
+        }
+    }
+
+    fn of(t: Topic) -> Self {
+        match t {
+            Topic::OrdersCreate => WebhookSubscriptionTopic::OrdersCreate,
+            Topic::OrdersUpdated => WebhookSubscriptionTopic::OrdersUpdated,
+            Topic::ProductsCreate => WebhookSubscriptionTopic::ProductsCreate,
+            Topic::ProductsUpdate => WebhookSubscriptionTopic::ProductsUpdate,
+            Topic::ProductsDelete => WebhookSubscriptionTopic::ProductsDelete,
+            Topic::CustomersCreate => WebhookSubscriptionTopic::CustomersCreate,
+            Topic::CustomersUpdate => WebhookSubscriptionTopic::CustomersUpdate,
+        }
+    }
+}
+
+/// JSON only: the sandbox does not send XML.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum WebhookSubscriptionFormat {
+    Json,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum WebhookSubscriptionSortKeys {
+    CreatedAt,
+    Id,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -1480,6 +1541,55 @@ fn filter<'a, T: Searchable + 'a>(
 // Query root
 // ---------------------------------------------------------------------------------------
 
+#[derive(SimpleObject, Clone)]
+pub struct WebhookHttpEndpoint {
+    pub callback_url: Url,
+}
+
+#[derive(async_graphql::Union, Clone)]
+pub enum WebhookSubscriptionEndpoint {
+    WebhookHttpEndpoint(WebhookHttpEndpoint),
+}
+
+#[derive(Clone)]
+pub struct WebhookSubscription(WebhookRec);
+
+#[Object]
+impl WebhookSubscription {
+    async fn id(&self) -> ID {
+        gid("WebhookSubscription", self.0.id)
+    }
+    async fn topic(&self) -> WebhookSubscriptionTopic {
+        WebhookSubscriptionTopic::of(self.0.topic)
+    }
+    async fn format(&self) -> WebhookSubscriptionFormat {
+        WebhookSubscriptionFormat::Json
+    }
+    async fn endpoint(&self) -> WebhookSubscriptionEndpoint {
+        WebhookSubscriptionEndpoint::WebhookHttpEndpoint(WebhookHttpEndpoint {
+            callback_url: Url(self.0.callback_url.clone()),
+        })
+    }
+    async fn include_fields(&self) -> Vec<String> {
+        Vec::new()
+    }
+    async fn filter(&self) -> Option<String> {
+        None
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+connection!(
+    WebhookSubscriptionConnection,
+    WebhookSubscriptionEdge,
+    WebhookSubscription
+);
+
 pub struct QueryRoot;
 
 #[Object]
@@ -1754,6 +1864,51 @@ impl QueryRoot {
         )?;
         Ok(CollectionConnection::build(page, info))
     }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn webhook_subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        reverse: Option<bool>,
+        sort_key: Option<WebhookSubscriptionSortKeys>,
+        callback_url: Option<Url>,
+        format: Option<WebhookSubscriptionFormat>,
+        topics: Option<Vec<WebhookSubscriptionTopic>>,
+    ) -> async_graphql::Result<WebhookSubscriptionConnection> {
+        let _ = format;
+        let items: Vec<(u64, (i64, WebhookSubscription))> = db(ctx)
+            .webhooks
+            .values()
+            .filter(|w| callback_url.as_ref().is_none_or(|u| u.0 == w.callback_url))
+            .filter(|w| {
+                topics
+                    .as_ref()
+                    .is_none_or(|t| t.iter().any(|x| x.topic() == w.topic))
+            })
+            .map(|w| {
+                let key = match sort_key.unwrap_or(WebhookSubscriptionSortKeys::CreatedAt) {
+                    WebhookSubscriptionSortKeys::CreatedAt => w.created_at,
+                    WebhookSubscriptionSortKeys::Id => w.id as i64,
+                };
+                (w.id, (key, WebhookSubscription(w.clone())))
+            })
+            .collect();
+        let (page, info) = paginate(
+            by_key(items),
+            Window {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+            },
+        )?;
+        Ok(WebhookSubscriptionConnection::build(page, info))
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1984,10 +2139,95 @@ const REASONS: [&str; 12] = [
     "restock",
 ];
 
+#[derive(InputObject)]
+pub struct WebhookSubscriptionInput {
+    pub callback_url: Option<Url>,
+    pub format: Option<WebhookSubscriptionFormat>,
+    pub include_fields: Option<Vec<String>>,
+    pub filter: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookSubscriptionCreatePayload {
+    pub webhook_subscription: Option<WebhookSubscription>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookSubscriptionDeletePayload {
+    pub deleted_webhook_subscription_id: Option<ID>,
+    pub user_errors: Vec<UserError>,
+}
+
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Subscribes `callbackUrl` to `topic`. The sandbox takes http:// addresses too (Shopify
+    /// wants https://), so a local receiver can subscribe.
+    async fn webhook_subscription_create(
+        &self,
+        ctx: &Context<'_>,
+        topic: WebhookSubscriptionTopic,
+        webhook_subscription: WebhookSubscriptionInput,
+    ) -> Option<WebhookSubscriptionCreatePayload> {
+        let fail = |msg: &str| {
+            Some(WebhookSubscriptionCreatePayload {
+                webhook_subscription: None,
+                user_errors: vec![user_error(&["webhookSubscription", "callbackUrl"], msg)],
+            })
+        };
+        let Some(url) = webhook_subscription.callback_url.map(|u| u.0) else {
+            return fail("Address can't be blank");
+        };
+        let valid = url::Url::parse(&url)
+            .ok()
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !valid {
+            return fail("Address is invalid");
+        }
+        let mut d = db(ctx);
+        let topic = topic.topic();
+        if d.webhooks
+            .values()
+            .any(|w| w.topic == topic && w.callback_url == url)
+        {
+            return fail("Address for this topic has already been taken");
+        }
+        let now = d.now();
+        let id = d.next_id();
+        let rec = WebhookRec {
+            id,
+            topic,
+            callback_url: url,
+            created_at: now,
+            updated_at: now,
+        };
+        d.webhooks.insert(id, rec.clone());
+        Some(WebhookSubscriptionCreatePayload {
+            webhook_subscription: Some(WebhookSubscription(rec)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn webhook_subscription_delete(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Option<WebhookSubscriptionDeletePayload> {
+        let mut d = db(ctx);
+        match gid_num("WebhookSubscription", &id).and_then(|n| d.webhooks.remove(&n)) {
+            Some(_) => Some(WebhookSubscriptionDeletePayload {
+                deleted_webhook_subscription_id: Some(id),
+                user_errors: Vec::new(),
+            }),
+            None => Some(WebhookSubscriptionDeletePayload {
+                deleted_webhook_subscription_id: None,
+                user_errors: vec![user_error(&["id"], "Webhook subscription does not exist")],
+            }),
+        }
+    }
+
     async fn fulfillment_create(
         &self,
         ctx: &Context<'_>,
@@ -2129,6 +2369,7 @@ impl Mutation {
         };
         order.fulfillments.push(rec.clone());
         order.updated_at = now;
+        emit(ctx, &d, Topic::OrdersUpdated, order_id, now);
         Some(FulfillmentCreatePayload {
             fulfillment: Some(Fulfillment(rec)),
             user_errors: Vec::new(),
@@ -2200,6 +2441,7 @@ impl Mutation {
             }],
         };
         d.products.insert(id, rec.clone());
+        emit(ctx, &d, Topic::ProductsCreate, id, now);
         Some(ProductCreatePayload {
             product: Some(Product(rec)),
             user_errors: Vec::new(),
@@ -2277,8 +2519,10 @@ impl Mutation {
             }
         }
         p.updated_at = now;
+        let product = p.clone();
+        emit(ctx, &d, Topic::ProductsUpdate, id, now);
         Some(ProductUpdatePayload {
-            product: Some(Product(p.clone())),
+            product: Some(Product(product)),
             user_errors: Vec::new(),
         })
     }
@@ -2370,8 +2614,10 @@ impl Mutation {
             changed.push(ProductVariant(rec.clone()));
         }
         p.updated_at = now;
+        let product = p.clone();
+        emit(ctx, &d, Topic::ProductsUpdate, pid, now);
         Some(ProductVariantsBulkUpdatePayload {
-            product: Some(Product(p.clone())),
+            product: Some(Product(product)),
             product_variants: Some(changed),
             user_errors: Vec::new(),
         })
@@ -2456,12 +2702,19 @@ impl Mutation {
         }
         let now = d.now();
         let group = d.next_id();
+        let mut changed = Vec::new();
         for (pid, vi, loc, delta) in plan {
             if let Some(p) = d.products.get_mut(&pid) {
                 *p.variants[vi].stock.entry(loc).or_insert(0) += delta;
                 p.variants[vi].updated_at = now;
                 p.updated_at = now;
+                if !changed.contains(&pid) {
+                    changed.push(pid);
+                }
             }
+        }
+        for pid in changed {
+            emit(ctx, &d, Topic::ProductsUpdate, pid, now);
         }
         Some(InventoryAdjustQuantitiesPayload {
             inventory_adjustment_group: Some(InventoryAdjustmentGroup {
@@ -2554,12 +2807,19 @@ impl Mutation {
         }
         let now = d.now();
         let group = d.next_id();
+        let mut changed = Vec::new();
         for (pid, vi, loc, qty) in plan {
             if let Some(p) = d.products.get_mut(&pid) {
                 p.variants[vi].stock.insert(loc, qty);
                 p.variants[vi].updated_at = now;
                 p.updated_at = now;
+                if !changed.contains(&pid) {
+                    changed.push(pid);
+                }
             }
+        }
+        for pid in changed {
+            emit(ctx, &d, Topic::ProductsUpdate, pid, now);
         }
         Some(InventorySetQuantitiesPayload {
             inventory_adjustment_group: Some(InventoryAdjustmentGroup {

@@ -31,6 +31,9 @@ pub struct Db {
     pub categories: BTreeMap<i64, Value>,
     pub notes: BTreeMap<i64, Vec<Value>>,
     pub trackings: BTreeMap<i64, Vec<Value>>,
+    pub webhooks: BTreeMap<i64, super::hooks::WebhookRec>,
+    /// Webhook deliveries made (their ids).
+    pub deliveries: i64,
     next_id: i64,
     writes: i64,
 }
@@ -516,6 +519,8 @@ impl Db {
             categories: BTreeMap::new(),
             notes: BTreeMap::new(),
             trackings: BTreeMap::new(),
+            webhooks: BTreeMap::new(),
+            deliveries: 0,
             next_id: 0,
             writes: 0,
         };
@@ -1141,6 +1146,246 @@ impl Db {
                 c["is_paying_customer"] = json!(true);
             }
         }
+    }
+}
+
+/// A name with a `(renamed N)` suffix for the `N`th write, replacing an earlier one.
+fn renamed(s: &str, n: i64) -> String {
+    let stem = match s.rfind(" (renamed ") {
+        Some(i) if s.ends_with(')') => &s[..i],
+        _ => s,
+    };
+    format!("{stem} (renamed {n})")
+}
+
+/// Changes the shop makes by itself (`POST /__sandbox/simulate`, and the webhooks' own
+/// bookkeeping). Each answers the object's id; `None`: no such object.
+impl Db {
+    /// The sandbox clock as of the last write (see [`Db::now`]).
+    pub fn clock(&self) -> i64 {
+        SANDBOX_EPOCH + self.writes
+    }
+
+    /// A new order placed at checkout: one unit of the first sellable product, by the first
+    /// customer (a guest without customers), paid, processing.
+    pub fn simulate_order_created(&mut self) -> Option<i64> {
+        let (pid, vid, name, sku, unit, meta) = self.catalogue().into_iter().next()?;
+        let now = self.now();
+        let id = self.next_id();
+        let base = self.base.clone();
+        let customer = self
+            .customers
+            .values()
+            .find(|c| c["role"] == "customer")
+            .cloned();
+        let (cid, first, last, email) = match &customer {
+            Some(c) => (
+                c["id"].as_i64().unwrap_or(0),
+                c["first_name"].as_str().unwrap_or("").to_owned(),
+                c["last_name"].as_str().unwrap_or("").to_owned(),
+                c["email"].as_str().unwrap_or("").to_owned(),
+            ),
+            None => (
+                0,
+                "Guest".into(),
+                "Checkout".into(),
+                format!("guest{id}@example.org"),
+            ),
+        };
+        let line_id = 1 + self
+            .orders
+            .values()
+            .flat_map(|o| {
+                [
+                    "line_items",
+                    "tax_lines",
+                    "shipping_lines",
+                    "fee_lines",
+                    "coupon_lines",
+                ]
+                .map(|k| o[k].clone())
+            })
+            .flat_map(|l| l.as_array().cloned().unwrap_or_default())
+            .filter_map(|l| l["id"].as_i64())
+            .max()
+            .unwrap_or(0);
+        let tax = (unit * 19 + 50) / 100;
+        let shipping = 490;
+        let meta: Vec<Value> = meta
+            .iter()
+            .enumerate()
+            .map(|(m, (k, v))| json!({"id": line_id * 10 + m as i64, "key": k, "value": v}))
+            .collect();
+        let price = unit as f64 / 100.0;
+        let price = if price.fract() == 0.0 {
+            json!(price as i64)
+        } else {
+            json!(price)
+        };
+        let mut o = json!({
+            "id": id, "parent_id": 0, "number": format!("{id}"), "order_key": format!("wc_order_sim{id}"),
+            "created_via": "checkout", "version": "9.4.2", "status": "processing", "currency": "EUR",
+            "date_created": "", "date_created_gmt": "", "date_modified": "", "date_modified_gmt": "",
+            "discount_total": money(0, 2), "discount_tax": money(0, 2),
+            "shipping_total": money(shipping, 2), "shipping_tax": money(0, 2),
+            "cart_tax": money(tax, 2), "total": money(unit + tax + shipping, 2), "total_tax": money(tax, 2),
+            "prices_include_tax": false, "customer_id": cid,
+            "customer_ip_address": "203.0.113.7",
+            "customer_user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+            "customer_note": "",
+            "billing": address(&first, &last, "", 0, Some((&email, ""))),
+            "shipping": address(&first, &last, "", 0, None),
+            "payment_method": "paypal", "payment_method_title": "PayPal",
+            "transaction_id": format!("PAY-SIM{id}"),
+            "date_paid": null, "date_paid_gmt": null, "date_completed": null, "date_completed_gmt": null,
+            "cart_hash": "",
+            "meta_data": [],
+            "line_items": [{
+                "id": line_id, "name": name, "product_id": pid, "variation_id": vid, "quantity": 1,
+                "tax_class": "", "subtotal": money(unit, 2), "subtotal_tax": money(tax, 2),
+                "total": money(unit, 2), "total_tax": money(tax, 2),
+                "taxes": [{"id": 1, "total": money(tax, 2), "subtotal": money(tax, 2)}], "meta_data": meta,
+                "sku": sku, "price": price,
+            }],
+            "tax_lines": [{"id": line_id + 2, "rate_code": "DE-MWST.-1", "rate_id": 1, "label": "MwSt.", "compound": false,
+                "tax_total": money(tax, 2), "shipping_tax_total": money(0, 2), "rate_percent": 19, "meta_data": []}],
+            "shipping_lines": [{"id": line_id + 1, "method_title": "Flat rate", "method_id": "flat_rate", "instance_id": "1",
+                "total": money(shipping, 2), "total_tax": money(0, 2), "taxes": [], "meta_data": []}],
+            "fee_lines": [], "coupon_lines": [], "refunds": [],
+            "payment_url": format!("{base}/checkout/order-pay/{id}/"),
+            "_links": links(&base, &format!("/orders/{id}"), "/orders"),
+        });
+        if cid != 0 {
+            o["_links"]["customer"] =
+                json!([{"href": format!("{base}/wp-json/wc/v3/customers/{cid}")}]);
+        }
+        set_date(&mut o, "date_created", now);
+        set_date(&mut o, "date_modified", now);
+        set_date(&mut o, "date_paid", now);
+        self.orders.insert(id, o);
+        self.add_note(
+            id,
+            now,
+            "Order status changed from Pending payment to Processing.",
+            false,
+            "system",
+        );
+        Some(id)
+    }
+
+    /// The customer-provided note changed in the admin.
+    pub fn simulate_order_updated(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| self.orders.keys().next_back().copied())?;
+        if !self.orders.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes;
+        let o = self.orders.get_mut(&id)?;
+        o["customer_note"] = json!(format!("Changed in the admin (edit {n})."));
+        set_date(o, "date_modified", now);
+        Some(id)
+    }
+
+    /// A new published simple product.
+    pub fn simulate_product_created(&mut self) -> Option<i64> {
+        let now = self.now();
+        let id = self.next_id();
+        let mut p = blank_product(&self.base, id, now);
+        let name = format!("Simulated Product {}", self.writes);
+        p["slug"] = json!(slugify(&name));
+        p["permalink"] = json!(format!("{}/product/{}/", self.base, slugify(&name)));
+        p["name"] = json!(kses(&name));
+        p["sku"] = json!(format!("SIM-{id}"));
+        p["regular_price"] = json!(money(1900, 2));
+        p["manage_stock"] = json!(true);
+        p["stock_quantity"] = json!(10);
+        p["categories"] = self.category_refs([15]);
+        derive_product_fields(&mut p);
+        self.products.insert(id, p);
+        self.recount_categories();
+        Some(id)
+    }
+
+    /// The product renamed in the admin.
+    pub fn simulate_product_updated(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| self.products.keys().next_back().copied())?;
+        if !self.products.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes;
+        let p = self.products.get_mut(&id)?;
+        p["name"] = json!(renamed(p["name"].as_str().unwrap_or("Product"), n));
+        set_date(p, "date_modified", now);
+        Some(id)
+    }
+
+    /// The product deleted permanently in the admin (with its variations).
+    pub fn simulate_product_deleted(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| self.products.keys().next_back().copied())?;
+        self.delete_product(id)?;
+        self.now();
+        Some(id)
+    }
+
+    /// Removes a product and its variations; answers what the product was.
+    pub fn delete_product(&mut self, id: i64) -> Option<Value> {
+        let p = self.products.remove(&id)?;
+        for v in p["variations"].as_array().into_iter().flatten() {
+            if let Some(v) = v.as_i64() {
+                self.variations.remove(&v);
+            }
+        }
+        self.recount_categories();
+        Some(p)
+    }
+
+    /// A customer account registered at the storefront.
+    pub fn simulate_customer_created(&mut self) -> Option<i64> {
+        let now = self.now();
+        let id = 1 + self.customers.keys().next_back().copied().unwrap_or(1);
+        let (first, last, stem) = NAMES[(id as usize) % NAMES.len()];
+        let email = format!("{stem}.{id}@example.com");
+        let c = self.new_customer(id, &email, first, last, now);
+        self.customers.insert(id, c);
+        Some(id)
+    }
+
+    /// A customer as WooCommerce creates one: empty addresses but the billing e-mail.
+    pub fn new_customer(&self, id: i64, email: &str, first: &str, last: &str, now: i64) -> Value {
+        let mut billing = empty_address(true);
+        billing["email"] = json!(email);
+        let mut c = json!({
+            "id": id, "email": email, "first_name": first, "last_name": last, "role": "customer",
+            "username": email.split('@').next().unwrap_or_default(), "billing": billing,
+            "shipping": empty_address(false), "is_paying_customer": false,
+            "avatar_url": format!("https://secure.gravatar.com/avatar/{:032x}?s=96&d=mm&r=g", id),
+            "meta_data": [], "_links": links(&self.base, &format!("/customers/{id}"), "/customers"),
+        });
+        set_date(&mut c, "date_created", now);
+        set_date(&mut c, "date_modified", now);
+        c
+    }
+
+    /// The customer's first name changed in the admin.
+    pub fn simulate_customer_updated(&mut self, id: Option<i64>) -> Option<i64> {
+        let id = id.or_else(|| {
+            self.customers
+                .iter()
+                .rev()
+                .find(|(_, c)| c["role"] == "customer")
+                .map(|(id, _)| *id)
+        })?;
+        if !self.customers.contains_key(&id) {
+            return None;
+        }
+        let now = self.now();
+        let n = self.writes;
+        let c = self.customers.get_mut(&id)?;
+        c["first_name"] = json!(renamed(c["first_name"].as_str().unwrap_or("Customer"), n));
+        set_date(c, "date_modified", now);
+        Some(id)
     }
 }
 

@@ -15,6 +15,20 @@
 //!   `settings/general[/{id}]`, `data/currencies/current`.
 //! * Shipment Tracking: `GET|POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings`,
 //!   `GET|DELETE …/shipment-trackings/{tracking_id}`.
+//! * Also under `/wp-json/wc/v3`: `DELETE products/{id}` (`force=true` deletes, otherwise
+//!   the trash), `POST customers`, `PUT|POST customers/{id}`, and the webhooks:
+//!   `GET|POST webhooks`, `GET|PUT|POST|DELETE webhooks/{id}` (see `hooks`).
+//!
+//! # Webhooks and simulated changes
+//!
+//! Webhooks registered through `/wc/v3/webhooks` receive WooCommerce's ping, then every
+//! change of their topic: `PUT orders/{id}` and adding a shipment tracking are
+//! `order.updated`; product create, update (a variation's update is its parent's),
+//! delete and trash are `product.created|updated|deleted`; customer create and update
+//! are `customer.created|updated`; and `POST /__sandbox/simulate` (see
+//! [`cartgate_connector::sandbox`]) the topic of its event. Order notes change no order
+//! and send nothing, as in WooCommerce. Headers, signature and the disabling after five
+//! failures are described in `hooks`. `GET /__sandbox/outbox` counts what was sent.
 //!
 //! Unknown routes, and known routes with another method, answer 404 `rest_no_route`, as
 //! WordPress does. The store is in Berlin (Europe/Berlin, local dates in CET/CEST) and
@@ -58,10 +72,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use cartgate_connector::sandbox::{
-    random_hex, retry_after_secs, router_with_faults, seeded_rng, serve, CannedResponse,
-    FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions, TokenBucket,
-    SANDBOX_EPOCH,
+    random_hex, retry_after_secs, router_with_faults, seeded_rng, serve, simulate_router,
+    CannedResponse, FaultResponses, Faults, SandboxBanner, SandboxHandle, SandboxOptions, Simulate,
+    SimulateError, TokenBucket, WebhookOutbox, SANDBOX_EPOCH,
 };
+use cartgate_connector::webhook::EventType;
 use serde_json::{json, Value};
 
 use data::Db;
@@ -77,6 +92,8 @@ struct Sandbox {
     /// The merchant deleted the key (`/__sandbox/key` `revoked`).
     key_revoked: AtomicBool,
     limiter: Option<TokenBucket>,
+    /// Outgoing webhooks (see `hooks`).
+    outbox: WebhookOutbox,
 }
 
 type S = Arc<Sandbox>;
@@ -144,6 +161,7 @@ pub async fn start(
         key_permissions: Mutex::new("read_write".into()),
         key_revoked: AtomicBool::new(false),
         limiter: opts.rate_limits.then(|| TokenBucket::new(10.0, 20)),
+        outbox: WebhookOutbox::start(),
     });
     let wc = Router::new()
         .route("/wp-json/wc/v3/orders", get(list_orders))
@@ -163,7 +181,10 @@ pub async fn start(
         .route("/wp-json/wc/v3/products/categories/{id}", get(get_category))
         .route(
             "/wp-json/wc/v3/products/{id}",
-            get(get_product).put(update_product).post(update_product),
+            get(get_product)
+                .put(update_product)
+                .post(update_product)
+                .delete(delete_product),
         )
         .route(
             "/wp-json/wc/v3/products/{id}/variations",
@@ -175,8 +196,25 @@ pub async fn start(
                 .put(update_variation)
                 .post(update_variation),
         )
-        .route("/wp-json/wc/v3/customers", get(list_customers))
-        .route("/wp-json/wc/v3/customers/{id}", get(get_customer))
+        .route(
+            "/wp-json/wc/v3/customers",
+            get(list_customers).post(create_customer),
+        )
+        .route(
+            "/wp-json/wc/v3/customers/{id}",
+            get(get_customer).put(update_customer).post(update_customer),
+        )
+        .route(
+            "/wp-json/wc/v3/webhooks",
+            get(hooks::list_webhooks).post(hooks::create_webhook),
+        )
+        .route(
+            "/wp-json/wc/v3/webhooks/{id}",
+            get(hooks::get_webhook)
+                .put(hooks::update_webhook)
+                .post(hooks::update_webhook)
+                .delete(hooks::delete_webhook),
+        )
         .route("/wp-json/wc/v3/system_status", get(system_status))
         .route("/wp-json/wc/v3/settings/{group}", get(settings_group))
         .route("/wp-json/wc/v3/settings/{group}/{id}", get(setting))
@@ -216,7 +254,14 @@ pub async fn start(
         )
         .route("/__sandbox/key", get(get_key).put(set_key))
         .with_state(state.clone());
-    let app = router_with_faults(wc, faults).merge(control);
+    let outbox = state.outbox.router();
+    let simulated = state.clone();
+    let app = router_with_faults(wc, faults)
+        .merge(control)
+        .merge(simulate_router(Arc::new(move |req: &Simulate| {
+            simulate(&simulated, req)
+        })))
+        .merge(outbox);
     let banner = SandboxBanner {
         platform: "woocommerce".into(),
         base_url: base_url.clone(),
@@ -409,13 +454,16 @@ async fn get_extensions(State(s): State<S>) -> Json<Value> {
 }
 
 /// The routes this sandbox serves, as WordPress lists them (regex paths, methods).
-const WC_ROUTES: [(&str, &[&str]); 16] = [
+const WC_ROUTES: [(&str, &[&str]); 18] = [
     ("/wc/v3", &["GET"]),
     ("/wc/v3/orders", &["GET"]),
     ("/wc/v3/orders/(?P<id>[\\d]+)", &["GET", "POST", "PUT"]),
     ("/wc/v3/orders/(?P<order_id>[\\d]+)/notes", &["GET", "POST"]),
     ("/wc/v3/products", &["GET", "POST"]),
-    ("/wc/v3/products/(?P<id>[\\d]+)", &["GET", "POST", "PUT"]),
+    (
+        "/wc/v3/products/(?P<id>[\\d]+)",
+        &["GET", "POST", "PUT", "DELETE"],
+    ),
     (
         "/wc/v3/products/(?P<product_id>[\\d]+)/variations",
         &["GET"],
@@ -426,8 +474,13 @@ const WC_ROUTES: [(&str, &[&str]); 16] = [
     ),
     ("/wc/v3/products/categories", &["GET"]),
     ("/wc/v3/products/categories/(?P<id>[\\d]+)", &["GET"]),
-    ("/wc/v3/customers", &["GET"]),
-    ("/wc/v3/customers/(?P<id>[\\d]+)", &["GET"]),
+    ("/wc/v3/customers", &["GET", "POST"]),
+    ("/wc/v3/customers/(?P<id>[\\d]+)", &["GET", "POST", "PUT"]),
+    ("/wc/v3/webhooks", &["GET", "POST"]),
+    (
+        "/wc/v3/webhooks/(?P<id>[\\d]+)",
+        &["GET", "POST", "PUT", "DELETE"],
+    ),
     ("/wc/v3/system_status", &["GET"]),
     ("/wc/v3/settings/(?P<group_id>[\\w-]+)", &["GET"]),
     (
@@ -729,6 +782,9 @@ macro_rules! tryr {
     };
 }
 
+// After `tryr!`: it uses the macro.
+mod hooks;
+
 const ORDER_STATUSES: [&str; 8] = [
     "pending",
     "processing",
@@ -1015,6 +1071,7 @@ async fn update_order(State(s): State<S>, Path(id): Path<String>, body: Bytes) -
         );
         db.add_note(id, now, &msg, false, "system");
     }
+    hooks::emit(&s, &mut db, "order.updated", id);
     Json(out).into_response()
 }
 
@@ -1184,6 +1241,8 @@ async fn create_tracking(State(s): State<S>, Path(id): Path<String>, body: Bytes
     if let Some(o) = db.orders.get_mut(&oid) {
         data::set_date(o, "date_modified", now);
     }
+    // The extension saves the order's meta: an order.updated.
+    hooks::emit(&s, &mut db, "order.updated", oid);
     (StatusCode::CREATED, Json(t)).into_response()
 }
 
@@ -1237,6 +1296,10 @@ async fn list_products(State(s): State<S>, Query(q): Q) -> Response {
         });
         for p in db.products.values() {
             let st = p["status"].as_str().unwrap_or("");
+            // "any" leaves the trash out.
+            if statuses.is_none() && st == "trash" {
+                continue;
+            }
             if statuses
                 .as_ref()
                 .is_some_and(|l| !l.iter().any(|x| x == st))
@@ -1443,6 +1506,7 @@ async fn create_product(State(s): State<S>, body: Bytes) -> Response {
     data::set_date(&mut p, "date_created", now);
     db.products.insert(id, p.clone());
     db.recount_categories();
+    hooks::emit(&s, &mut db, "product.created", id);
     (StatusCode::CREATED, Json(p)).into_response()
 }
 
@@ -1462,7 +1526,38 @@ async fn update_product(State(s): State<S>, Path(id): Path<String>, body: Bytes)
     tryr!(apply_product_fields(&db, &mut p, &body, now, false));
     db.products.insert(pid, p.clone());
     db.recount_categories();
+    hooks::emit(&s, &mut db, "product.updated", pid);
     Json(p).into_response()
+}
+
+/// `DELETE /products/{id}`: `force=true` deletes (with the variations), otherwise the
+/// product moves to the trash (`status: trash`, left out of lists); both answer the
+/// product and send `product.deleted`.
+async fn delete_product(State(s): State<S>, Path(id): Path<String>, Query(q): Q) -> Response {
+    let Some(pid) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let force = tryr!(bool_param(&q, "force")).unwrap_or(false);
+    let mut db = lock(&s);
+    if !db.products.contains_key(&pid) {
+        return not_found("woocommerce_rest_product_invalid_id");
+    }
+    let now = db.now();
+    let out = if force {
+        db.delete_product(pid)
+    } else {
+        db.products.get_mut(&pid).map(|p| {
+            p["status"] = json!("trash");
+            data::set_date(p, "date_modified", now);
+            p.clone()
+        })
+    };
+    db.recount_categories();
+    hooks::emit(&s, &mut db, "product.deleted", pid);
+    match out {
+        Some(p) => Json(p).into_response(),
+        None => not_found("woocommerce_rest_product_invalid_id"),
+    }
 }
 
 async fn list_variations(State(s): State<S>, Path(id): Path<String>, Query(q): Q) -> Response {
@@ -1565,6 +1660,8 @@ async fn update_variation(
         data::derive_product_fields(p);
         data::set_date(p, "date_modified", now);
     }
+    // The parent changed with it: a product.updated of the parent.
+    hooks::emit(&s, &mut db, "product.updated", pid);
     Json(v).into_response()
 }
 
@@ -1677,6 +1774,134 @@ async fn get_customer(State(s): State<S>, Path(id): Path<String>) -> Response {
             "Invalid resource ID.",
         ),
     }
+}
+
+fn customer_fields(c: &mut Value, body: &Value) -> Result<(), Response> {
+    for k in ["first_name", "last_name", "username"] {
+        if let Some(v) = body.get(k) {
+            let Some(v) = v.as_str() else {
+                return Err(invalid_param(k, &format!("{k} is not of type string.")));
+            };
+            c[k] = json!(v.trim());
+        }
+    }
+    for k in ["billing", "shipping"] {
+        if let Some(fields) = body.get(k) {
+            let Some(fields) = fields.as_object() else {
+                return Err(invalid_param(k, &format!("{k} is not of type object.")));
+            };
+            for (f, v) in fields {
+                if c[k].get(f).is_some() && v.is_string() {
+                    c[k][f] = v.clone();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn email_param(db: &Db, body: &Value, except: i64) -> Result<Option<String>, Response> {
+    let Some(v) = body.get("email") else {
+        return Ok(None);
+    };
+    let email = v.as_str().map(str::trim).unwrap_or("");
+    let valid = email
+        .split_once('@')
+        .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !email.contains(' '));
+    if !valid {
+        return Err(wc_error(
+            StatusCode::BAD_REQUEST,
+            "registration-error-invalid-email",
+            "Please provide a valid email address.",
+        ));
+    }
+    if db.customers.values().any(|c| {
+        c["id"].as_i64() != Some(except)
+            && c["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+    }) {
+        return Err(wc_error(
+            StatusCode::BAD_REQUEST,
+            "registration-error-email-exists",
+            "An account is already registered with your email address. <a href=\"#\" class=\"showlogin\">Please log in.</a>",
+        ));
+    }
+    Ok(Some(email.to_owned()))
+}
+
+/// `POST /customers` (docs/customers.md): `email` required and unique.
+async fn create_customer(State(s): State<S>, body: Bytes) -> Response {
+    let body = tryr!(json_body(&body));
+    if body.get("email").is_none_or(Value::is_null) {
+        return missing_param("email");
+    }
+    let mut db = lock(&s);
+    let email = tryr!(email_param(&db, &body, 0)).unwrap_or_default();
+    let now = db.now();
+    let id = 1 + db.customers.keys().next_back().copied().unwrap_or(1);
+    let mut c = db.new_customer(id, &email, "", "", now);
+    tryr!(customer_fields(&mut c, &body));
+    db.customers.insert(id, c.clone());
+    hooks::emit(&s, &mut db, "customer.created", id);
+    (StatusCode::CREATED, Json(c)).into_response()
+}
+
+async fn update_customer(State(s): State<S>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
+    let Some(mut c) = db.customers.get(&id).cloned() else {
+        return wc_error(
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_invalid_id",
+            "Invalid resource ID.",
+        );
+    };
+    if let Some(email) = tryr!(email_param(&db, &body, id)) {
+        c["email"] = json!(email);
+    }
+    tryr!(customer_fields(&mut c, &body));
+    let now = db.now();
+    data::set_date(&mut c, "date_modified", now);
+    db.customers.insert(id, c.clone());
+    hooks::emit(&s, &mut db, "customer.updated", id);
+    Json(c).into_response()
+}
+
+/// `POST /__sandbox/simulate`: the change in the data, then the webhooks of its topic.
+fn simulate(s: &S, req: &Simulate) -> Result<String, SimulateError> {
+    let id = match &req.id {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+            SimulateError::NotFound(format!("no object with id {raw:?}: ids are numbers"))
+        })?),
+    };
+    let mut db = lock(s);
+    let (topic, made) = match req.event {
+        EventType::OrderCreated => ("order.created", db.simulate_order_created()),
+        EventType::OrderUpdated => ("order.updated", db.simulate_order_updated(id)),
+        EventType::ProductCreated => ("product.created", db.simulate_product_created()),
+        EventType::ProductUpdated => ("product.updated", db.simulate_product_updated(id)),
+        EventType::ProductDeleted => ("product.deleted", db.simulate_product_deleted(id)),
+        EventType::CustomerCreated => ("customer.created", db.simulate_customer_created()),
+        EventType::CustomerUpdated => ("customer.updated", db.simulate_customer_updated(id)),
+    };
+    let Some(made) = made else {
+        let what = req.event.as_str().split('.').next().unwrap_or("object");
+        return Err(match id {
+            Some(id) => SimulateError::NotFound(format!("no {what} {id}")),
+            None => SimulateError::Nothing(if req.event.is_creation() {
+                format!("the shop has nothing to make a new {what} from")
+            } else {
+                format!("the shop has no {what} to change")
+            }),
+        });
+    };
+    hooks::emit(s, &mut db, topic, made);
+    Ok(made.to_string())
 }
 
 async fn system_status(State(s): State<S>) -> Json<Value> {
