@@ -60,6 +60,15 @@ enum Put {
     IfAbsent,
 }
 
+/// What a backend's conditional write does where no record is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IfMissing {
+    /// Nothing: the record was deleted, and stays so ([`CasOutcome::Missing`]).
+    Refuse,
+    /// Creates it, when the caller read version 0 (it never existed): poll state.
+    Create,
+}
+
 /// Everything the gateway stores. Each backend implements every concern and this, so a
 /// backend that misses a concern does not compile.
 #[async_trait]

@@ -5,15 +5,15 @@
 //! | `meta` | name → Sealed |
 //!
 //! A rotation reads `stores` and `meta` in one read transaction and writes them back in one
-//! write transaction, the stores conditionally ([`super::stores::cas`]).
+//! write transaction, the stores conditionally (`super::cas`).
 
 use async_trait::async_trait;
 use redb::TableDefinition;
 
-use super::stores::{cas, STORES};
-use super::{rows, to_json, unavailable, EmbeddedStorage, JsonTable, Put};
+use super::stores::STORES;
+use super::{cas, rows, to_json, unavailable, EmbeddedStorage, JsonTable, Put};
 use crate::crypto::Sealed;
-use crate::storage::{CasOutcome, SealedSet, Secrets, StorageResult};
+use crate::storage::{CasOutcome, IfMissing, SealedSet, Secrets, StorageResult};
 
 pub(super) const META: JsonTable = TableDefinition::new("meta");
 
@@ -61,7 +61,7 @@ impl Secrets for EmbeddedStorage {
             {
                 let mut t = tx.open_table(STORES).map_err(unavailable)?;
                 for (id, expected, v) in &stores {
-                    if cas(&mut t, id, *expected, v)? != CasOutcome::Written {
+                    if cas(&mut t, id, *expected, v, IfMissing::Refuse)? != CasOutcome::Written {
                         skipped.push(id.clone());
                     }
                 }

@@ -42,7 +42,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{unavailable, Put, Storage, StorageError, StorageResult};
+use super::{unavailable, CasOutcome, IfMissing, Put, Storage, StorageError, StorageResult};
 
 /// How long one Redis command may take before the request fails with `storage_unavailable`.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -72,6 +72,47 @@ pub fn connect(url: &str) -> StorageResult<ConnectionManager> {
         .set_max_delay(Duration::from_millis(500));
     ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)
 }
+
+/// Compare-and-set of JSON records. ARGV[1] is `create` or `update`; for each key i,
+/// ARGV[2i] is the version the caller read and ARGV[2i+1] the record to write. Writes only
+/// where the stored record exists and still has that version (`version` absent reads as 0,
+/// like serde's default), or, with `create`, where none is stored and the caller read
+/// version 0. Answers per key 0 written, 1 stale, 2 missing.
+const CAS: &str = r#"
+local create = ARGV[1] == 'create'
+local out = {}
+for i, key in ipairs(KEYS) do
+  local expected = tonumber(ARGV[2 * i])
+  local current = redis.call('GET', key)
+  if not current then
+    if create and expected == 0 then
+      redis.call('SET', key, ARGV[2 * i + 1])
+      out[i] = 0
+    else
+      out[i] = 2
+    end
+  elseif tonumber(cjson.decode(current).version or 0) ~= expected then
+    out[i] = 1
+  else
+    redis.call('SET', key, ARGV[2 * i + 1])
+    out[i] = 0
+  end
+end
+return out
+"#;
+
+/// A script's answer to a conditional write: 0 written, 1 stale, 2 missing.
+fn cas_outcome(answer: i32) -> CasOutcome {
+    match answer {
+        0 => CasOutcome::Written,
+        1 => CasOutcome::Stale,
+        _ => CasOutcome::Missing,
+    }
+}
+
+/// A record for [`RedisStorage::cas_records`]: its key, the version the caller read, and the
+/// JSON of the record to write (at that version + 1).
+type CasRecord = (String, u64, String);
 
 #[derive(Clone)]
 pub struct RedisStorage {
@@ -111,6 +152,68 @@ impl RedisStorage {
     ) -> StorageResult<Vec<T>> {
         let ids: Vec<String> = self.conn().smembers(index).await.map_err(unavailable)?;
         self.get_many(ids.iter().map(|id| key(id)).collect()).await
+    }
+
+    /// Compare-and-set of each record in one script (their keys must share a slot): answers
+    /// what happened to each, in order.
+    async fn cas_records(
+        &self,
+        records: &[CasRecord],
+        if_missing: IfMissing,
+    ) -> StorageResult<Vec<CasOutcome>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let script = ::redis::Script::new(CAS);
+        let mut invocation = script.prepare_invoke();
+        invocation.arg(match if_missing {
+            IfMissing::Refuse => "update",
+            IfMissing::Create => "create",
+        });
+        for (key, read_at, next) in records {
+            invocation.key(key).arg(read_at).arg(next);
+        }
+        let outcomes: Vec<i32> = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(outcomes.into_iter().map(cas_outcome).collect())
+    }
+
+    /// The compare-and-set of one record: `next` (at `expected + 1`) at `key`.
+    async fn update<T: Serialize>(
+        &self,
+        key: String,
+        expected: u64,
+        next: &T,
+        if_missing: IfMissing,
+    ) -> StorageResult<CasOutcome> {
+        let outcomes = self
+            .cas_records(&[(key, expected, to_json(next)?)], if_missing)
+            .await?;
+        Ok(outcomes.first().copied().unwrap_or(CasOutcome::Missing))
+    }
+
+    /// Runs `pipe`, whose replies are all ignored.
+    async fn exec(&self, pipe: &::redis::Pipeline) -> StorageResult<()> {
+        pipe.query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Deletes `key` and removes `member` from each of the `indexes` sets, in one
+    /// transaction (the keys must share a slot); answers whether `key` existed.
+    async fn delete(&self, key: String, indexes: &[String], member: &str) -> StorageResult<bool> {
+        let mut pipe = ::redis::pipe();
+        pipe.atomic().del(key);
+        for index in indexes {
+            pipe.srem(index, member).ignore();
+        }
+        let (deleted,): (u32,) = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted > 0)
     }
 
     /// Writes `value` at `key`, [`Put::Always`] or only when the key has none yet

@@ -6,17 +6,16 @@
 //! | `cg:{cg}:meta:<name>` | string | sealed gateway secrets |
 //! | `cg:{cg}:metas` | set | meta names (rotation) |
 //!
-//! A rotation writes the stores in one compare-and-set script (`RedisStorage::cas_stores`)
+//! A rotation writes the stores in one compare-and-set script (`RedisStorage::cas_records`)
 //! and the meta values in one transaction.
 
 use ::redis::AsyncCommands;
 use async_trait::async_trait;
 
 use super::stores::keys as store_keys;
-use super::{to_json, unavailable, RedisStorage};
+use super::{to_json, unavailable, CasRecord, RedisStorage};
 use crate::crypto::Sealed;
-use crate::storage::Put;
-use crate::storage::{CasOutcome, SealedSet, Secrets, StorageResult};
+use crate::storage::{CasOutcome, IfMissing, Put, SealedSet, Secrets, StorageResult};
 
 mod keys {
     pub fn meta(name: &str) -> String {
@@ -64,17 +63,25 @@ impl Secrets for RedisStorage {
 
     async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<Vec<String>> {
         // The stores compare-and-set in one script; the meta values are written as they are.
-        let outcomes = self.cas_stores(&set.stores).await?;
+        let records = set
+            .stores
+            .iter()
+            .map(|s| {
+                Ok((
+                    store_keys::store(&s.id),
+                    s.version,
+                    to_json(&s.next_version())?,
+                ))
+            })
+            .collect::<StorageResult<Vec<CasRecord>>>()?;
+        let outcomes = self.cas_records(&records, IfMissing::Refuse).await?;
         if !set.meta.is_empty() {
             let mut pipe = ::redis::pipe();
             pipe.atomic();
             for (k, v) in &set.meta {
                 pipe.set(keys::meta(k), to_json(v)?).ignore();
             }
-            let _: () = pipe
-                .query_async(&mut self.conn())
-                .await
-                .map_err(unavailable)?;
+            self.exec(&pipe).await?;
         }
         Ok(set
             .stores
