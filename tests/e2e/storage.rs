@@ -1,5 +1,7 @@
 //! The storage contract, run against every backend.
 
+mod webhooks;
+
 use chrono::{Duration, Utc};
 
 use cartgate::crypto::MasterKey;
@@ -126,6 +128,7 @@ async fn contract(s: &dyn Storage) {
     s.ping().await.unwrap();
 
     idempotency_contract(s).await;
+    webhooks::contract(s).await;
 }
 
 /// Idempotency keys: claim, refuse, complete, release, expire; per account.

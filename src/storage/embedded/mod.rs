@@ -2,7 +2,10 @@
 //!
 //! Tables (keys are strings, values JSON), each described in the file of its concern:
 //! `accounts`, `api_keys`, `api_key_digests` (`accounts.rs`); `stores` (`stores.rs`); `meta`
-//! (`secrets.rs`); `logs`, `logs_by_time` (`logs.rs`); `idempotency` (`idempotency.rs`).
+//! (`secrets.rs`); `logs`, `logs_by_time` (`logs.rs`); `idempotency` (`idempotency.rs`);
+//! `webhooks`, `account_webhooks`, `deliveries`, `deliveries_by_subscription`,
+//! `delivery_queue`, `delivery_slots`, `deliveries_finished`, `inbound_ids`, `poll_state`,
+//! `poll_leases` (`webhooks.rs`).
 //!
 //! redb is synchronous; writes and scans run on the blocking pool, point reads inline (see
 //! `EmbeddedStorage::read`). redb holds an exclusive file lock, so one process owns the
@@ -13,6 +16,7 @@ mod idempotency;
 mod logs;
 mod secrets;
 mod stores;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,10 +61,23 @@ impl EmbeddedStorage {
             stores::STORES,
             secrets::META,
             logs::LOGS,
+            webhooks::WEBHOOKS,
+            webhooks::DELIVERIES,
+            webhooks::DELIVERY_SLOTS,
+            webhooks::INBOUND_IDS,
+            webhooks::POLL_STATE,
+            webhooks::POLL_LEASES,
         ] {
             tx.open_table(t).map_err(unavailable)?;
         }
-        for t in [accounts::API_KEY_DIGESTS, logs::LOGS_BY_TIME] {
+        for t in [
+            accounts::API_KEY_DIGESTS,
+            logs::LOGS_BY_TIME,
+            webhooks::ACCOUNT_WEBHOOKS,
+            webhooks::DELIVERIES_BY_SUBSCRIPTION,
+            webhooks::DELIVERY_QUEUE,
+            webhooks::DELIVERIES_FINISHED,
+        ] {
             tx.open_table(t).map_err(unavailable)?;
         }
         tx.commit().map_err(unavailable)?;

@@ -3,8 +3,9 @@
 //! # Key design
 //!
 //! Every key starts with `cg:`. Values are the same JSON records the embedded store keeps;
-//! credentials and gateway secrets are sealed (AES-256-GCM) before they get here, so Redis
-//! never holds a secret or a store's data in clear. Each concern's keys are listed in its
+//! credentials, webhook secrets and gateway secrets are sealed (AES-256-GCM) before they get
+//! here, and webhook deliveries hold event references, so Redis never holds a secret or a
+//! store's data in clear. Each concern's keys are listed in its
 //! file; all of them, and the two kinds of key outside storage, are:
 //!
 //! | keys | concern |
@@ -14,15 +15,19 @@
 //! | `cg:{cg}:meta:…`, `cg:{cg}:metas` | sealed gateway secrets (`secrets.rs`) |
 //! | `cg:log:{<account_id>}` | request log (`logs.rs`) |
 //! | `cg:idem:{<account_id>}:…` | idempotency keys (`idempotency.rs`) |
+//! | `cg:{cg}:webhook:…`, `cg:{cg}:account-webhooks:…`, `cg:{cg}:webhooks` | webhook subscriptions (`webhooks.rs`) |
+//! | `cg:whq:{<n>}`, `cg:whl:{<n>}`, `cg:whf:{<n>}`, `cg:dlv:{<n>}:…` | the webhook delivery queue in 16 shards: queue, leases, finished, records (`webhooks.rs`) |
+//! | `cg:whd:{<subscription_id>}` | a subscription's deliveries, for listing (`webhooks.rs`) |
+//! | `cg:inbound:{<store_id>}:…`, `cg:poll:{<store_id>}`, `cg:poll-lease:{<store_id>}` | inbound dedupe ids, poll state and lease (`webhooks.rs`) |
 //! | `cg:rl:{<key_id>}` | the API rate limit (not storage: `src/ratelimit/redis.rs`) |
 //! | `cg:pace:{<hmac of bucket>}` | upstream budgets (not storage: `src/ratelimit/pace.rs`) |
 //!
-//! The control plane (accounts, API keys, stores, sealed meta) is small — a few hundred bytes
-//! per record — and shares the hash tag `{cg}`, so that the writes that touch several keys
-//! (a key and its digest index, a store and its account's set, a master-key rotation that
-//! re-seals everything) are single `MULTI`/`EXEC` transactions or scripts even on Redis
-//! Cluster. The traffic-heavy keys are spread over the cluster, one slot per account or
-//! bucket.
+//! The control plane (accounts, API keys, stores, webhook subscriptions, sealed meta) is
+//! small — a few hundred bytes per record — and shares the hash tag `{cg}`, so that the
+//! writes that touch several keys (a key and its digest index, a store and its account's
+//! set, a master-key rotation that re-seals everything) are single `MULTI`/`EXEC` transactions or scripts even on Redis
+//! Cluster. The traffic-heavy keys are spread over the cluster, one slot per account,
+//! bucket, store, subscription or delivery-queue shard.
 //!
 //! Durability: what Redis acknowledged survives a restart when Redis persists it
 //! (`appendonly yes`; `appendfsync always` to lose nothing, `everysec` to lose at most a
@@ -33,6 +38,7 @@ mod idempotency;
 mod logs;
 mod secrets;
 mod stores;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -214,6 +220,30 @@ impl RedisStorage {
             .await
             .map_err(unavailable)?;
         Ok(deleted > 0)
+    }
+
+    /// Runs `pipe`, whose scripts are all `script`, loading `script` into Redis first when
+    /// Redis does not know it (a restarted or new Redis): pipelined scripts are not loaded
+    /// by themselves as a single invocation is.
+    async fn query_scripted<T: ::redis::FromRedisValue>(
+        &self,
+        script: &::redis::Script,
+        pipe: &::redis::Pipeline,
+    ) -> StorageResult<T> {
+        let no_script = ::redis::ErrorKind::Server(::redis::ServerErrorKind::NoScript);
+        match pipe.query_async(&mut self.conn()).await {
+            Err(e) if e.kind() == no_script => {
+                script
+                    .prepare_invoke()
+                    .load_async(&mut self.conn())
+                    .await
+                    .map_err(unavailable)?;
+                pipe.query_async(&mut self.conn())
+                    .await
+                    .map_err(unavailable)
+            }
+            other => other.map_err(unavailable),
+        }
     }
 
     /// Writes `value` at `key`, [`Put::Always`] or only when the key has none yet
