@@ -39,7 +39,7 @@ use async_trait::async_trait;
 pub use accounts::{AccountRecord, Accounts, ApiKeyRecord};
 pub use idempotency::{IdempotencyBegin, IdempotencyKeys, IdempotencyRecord, IdempotentOutcome};
 pub use logs::{LogQuery, LogRecord, Logs};
-pub use secrets::{SealedSet, Secrets, META_SECRETS};
+pub use secrets::{SealedSet, Secrets, Skipped, META_SECRETS};
 pub use stores::{CasOutcome, StoreRecord, StoreStatus, Stores};
 pub use webhooks::{
     Attempt, Claimed, DeliveryQuery, DeliveryRecord, DeliveryStatus, EventRef, PollState,

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use cartgate::crypto::MasterKey;
+use cartgate::crypto::{KeyRing, MasterKey};
 use cartgate::storage::embedded::EmbeddedStorage;
 use cartgate::storage::redis::RedisStorage;
 use cartgate::storage::webhooks::secret_context;
@@ -820,4 +820,25 @@ async fn redis_queue_spreads_over_shards_and_holds_no_secret() {
     assert_eq!(s.claim_due(now, "a", LEASE, 100).await.unwrap().len(), 64);
     assert!(!dump.contains("whsec_"), "secrets are sealed");
     assert!(!redis.files().contains("whsec_"));
+}
+
+/// A master-key rotation re-seals webhook secrets (current and previous) too.
+#[tokio::test]
+async fn rotation_reseals_webhook_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = EmbeddedStorage::open(&dir.path().join("t.redb")).unwrap();
+    let old = MasterKey::generate();
+    let sub = subscription(&old, "wh_rot", "acct_w");
+    assert!(s.insert_subscription(&sub).await.unwrap());
+    let ring = KeyRing::new(old, Vec::new());
+    let new = MasterKey::generate();
+    let n = cartgate::admin::reseal_all(&s, &ring, &new).await.unwrap();
+    assert_eq!(n, 1);
+    let now = s.get_subscription("wh_rot").await.unwrap().unwrap();
+    assert_eq!(now.version, 1);
+    let ctx = secret_context("wh_rot");
+    assert_eq!(new.open(&now.secret, &ctx).unwrap(), b"whsec_current");
+    let (previous, until) = now.previous_secret.unwrap();
+    assert_eq!(new.open(&previous, &ctx).unwrap(), b"whsec_previous");
+    assert_eq!(until, sub.previous_secret.unwrap().1);
 }
