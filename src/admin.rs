@@ -5,10 +5,12 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::crypto::{generate_api_key, KeyRing, MasterKey, Signers};
+use crate::crypto::{generate_api_key, KeyRing, MasterKey, Sealed, Signers};
 use crate::state::{credentials_context, write_key_file, MasterKeySource, SECRETS_CONTEXT};
+use crate::storage::webhooks::secret_context;
 use crate::storage::{
-    AccountRecord, ApiKeyRecord, SealedSet, Storage, StorageError, StoreRecord, META_SECRETS,
+    AccountRecord, ApiKeyRecord, SealedSet, Storage, StorageError, StoreRecord, SubscriptionRecord,
+    META_SECRETS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +224,11 @@ pub async fn reseal_all(
             .into_iter()
             .map(|s| reseal_store(ring, new, s))
             .collect::<Result<_, _>>()?,
+        subscriptions: set
+            .subscriptions
+            .into_iter()
+            .map(|s| reseal_subscription(ring, new, s))
+            .collect::<Result<_, _>>()?,
         meta: Vec::new(),
     };
     for (key, sealed) in set.meta {
@@ -236,26 +243,35 @@ pub async fn reseal_all(
         out.meta.push((key, new.seal(&plain, &ctx)));
     }
     let mut n = out.meta.len();
-    // Each store is re-sealed only if it still has the version read above: one changed
-    // meanwhile (new credentials, a status change) is read again and re-sealed as it is now,
-    // never overwritten with what it was; one deleted meanwhile stays deleted.
+    // Each store and subscription is re-sealed only if it still has the version read above:
+    // one changed meanwhile (new credentials, a status change, a rotated webhook secret) is
+    // read again and re-sealed as it is now, never overwritten with what it was; one deleted
+    // meanwhile stays deleted.
     for _round in 0..RESEAL_ROUNDS {
         let skipped = storage.replace_sealed(&out).await?;
-        n += out.stores.len() - skipped.len();
-        out.meta.clear();
-        out.stores.clear();
-        for id in skipped {
+        n += out.stores.len() + out.subscriptions.len()
+            - skipped.stores.len()
+            - skipped.subscriptions.len();
+        out = SealedSet::default();
+        for id in skipped.stores {
             if let Some(store) = storage.get_store(&id).await? {
                 out.stores.push(reseal_store(ring, new, store)?);
             }
         }
-        if out.stores.is_empty() {
+        for id in skipped.subscriptions {
+            if let Some(s) = storage.get_subscription(&id).await? {
+                out.subscriptions.push(reseal_subscription(ring, new, s)?);
+            }
+        }
+        if out.stores.is_empty() && out.subscriptions.is_empty() {
             return Ok(n);
         }
     }
     Err(AdminError::Storage(StorageError::Unavailable(format!(
-        "{} store(s) kept changing during the rotation; run it again",
-        out.stores.len()
+        "{} store(s) and {} webhook subscription(s) kept changing during the rotation; run it \
+         again",
+        out.stores.len(),
+        out.subscriptions.len()
     ))))
 }
 
@@ -273,4 +289,27 @@ fn reseal_store(
         .map_err(|e| AdminError::Crypto(format!("store {}: {e}", store.id)))?;
     store.credentials = new.seal(&plain, &ctx);
     Ok(store)
+}
+
+/// Re-seals a webhook subscription's secret and, while it is still honoured, the previous
+/// one.
+fn reseal_subscription(
+    ring: &KeyRing,
+    new: &MasterKey,
+    mut s: SubscriptionRecord,
+) -> Result<SubscriptionRecord, AdminError> {
+    let ctx = secret_context(&s.id);
+    let reseal = |sealed: &Sealed| {
+        ring.open(sealed, &ctx)
+            .map(|plain| new.seal(&plain, &ctx))
+            .map_err(|e| AdminError::Crypto(format!("webhook {}: {e}", s.id)))
+    };
+    let secret = reseal(&s.secret)?;
+    let previous = match &s.previous_secret {
+        Some((sealed, until)) => Some((reseal(sealed)?, *until)),
+        None => None,
+    };
+    s.secret = secret;
+    s.previous_secret = previous;
+    Ok(s)
 }

@@ -137,6 +137,13 @@ async fn entries_past_retention_are_purged_automatically() {
         error_code: None,
     };
     gw.state.storage.append_logs(&[old]).await.unwrap();
+    // An inbound webhook id past its dedupe window goes in the same pass (before the log).
+    assert!(gw
+        .state
+        .storage
+        .remember_inbound("st_1", "platform-delivery-1", Duration::from_millis(1))
+        .await
+        .unwrap());
     // Restart: the purger runs at start and then hourly.
     let dir = gw.stop().await;
     let settings = test_settings(dir.path());
@@ -162,6 +169,11 @@ async fn entries_past_retention_are_purged_automatically() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(purged, "the 31-day-old entry was purged");
+    assert_eq!(
+        gw.state.storage.purge_inbound(Utc::now()).await.unwrap(),
+        0,
+        "the purger forgot the expired inbound id already"
+    );
 }
 
 #[tokio::test]

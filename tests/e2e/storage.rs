@@ -1,5 +1,7 @@
 //! The storage contract, run against every backend.
 
+mod webhooks;
+
 use chrono::{Duration, Utc};
 
 use cartgate::crypto::MasterKey;
@@ -80,6 +82,7 @@ async fn contract(s: &dyn Storage) {
 
     let sealed = s.all_sealed().await.unwrap();
     assert_eq!(sealed.stores, vec![st.clone()]);
+    assert!(sealed.subscriptions.is_empty());
     assert_eq!(sealed.meta, vec![("m".to_owned(), first)]);
     reseal_is_conditional(s, &mk, sealed).await;
     assert!(s.delete_store("st_1").await.unwrap());
@@ -126,6 +129,7 @@ async fn contract(s: &dyn Storage) {
     s.ping().await.unwrap();
 
     idempotency_contract(s).await;
+    webhooks::contract(s).await;
 }
 
 /// Idempotency keys: claim, refuse, complete, release, expire; per account.
@@ -306,8 +310,8 @@ async fn store_compare_and_set(s: &dyn Storage, st: &StoreRecord) {
     assert_eq!(s.list_stores(&st.account_id).await.unwrap().len(), 1);
 }
 
-/// Rotation's write: stores changed or deleted since they were read are skipped (and
-/// reported), the others re-sealed.
+/// Rotation's write: stores and webhook subscriptions changed or deleted since they were
+/// read are skipped (and reported), the others re-sealed.
 async fn reseal_is_conditional(s: &dyn Storage, mk: &MasterKey, read: SealedSet) {
     let st = read.stores[0].clone();
     let other = StoreRecord {
@@ -324,9 +328,31 @@ async fn reseal_is_conditional(s: &dyn Storage, mk: &MasterKey, read: SealedSet)
     };
     assert!(s.insert_store(&other).await.unwrap());
     assert!(s.insert_store(&gone).await.unwrap());
+    for id in ["wh_r1", "wh_r2", "wh_r3"] {
+        let sub = webhooks::subscription(mk, id, "acct_1");
+        assert!(s.insert_subscription(&sub).await.unwrap());
+    }
     let mut set = s.all_sealed().await.unwrap();
     set.stores.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(set.stores.len(), 3);
+    set.subscriptions.sort_by(|a, b| a.id.cmp(&b.id));
+    let read: Vec<_> = set.subscriptions.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(read, ["wh_r1", "wh_r2", "wh_r3"]);
+    assert_eq!(
+        mk.open(&set.subscriptions[0].secret, "webhook:wh_r1")
+            .unwrap(),
+        b"whsec_current"
+    );
+    // Meanwhile: wh_r2's secret is rotated, wh_r3 is deleted.
+    let rotated = SubscriptionRecord {
+        secret: mk.seal(b"whsec_rotated", "webhook:wh_r2"),
+        ..set.subscriptions[1].clone()
+    };
+    assert_eq!(
+        s.update_subscription(&rotated).await.unwrap(),
+        CasOutcome::Written
+    );
+    assert!(s.delete_subscription("wh_r3").await.unwrap());
     // Meanwhile: st_2 gets new credentials, st_3 is deleted.
     let changed = StoreRecord {
         credentials: mk.seal(b"{\"new\":1}", "store:st_2"),
@@ -339,9 +365,34 @@ async fn reseal_is_conditional(s: &dyn Storage, mk: &MasterKey, read: SealedSet)
     for store in &mut set.stores {
         store.credentials = new_key.seal(b"{}", &format!("store:{}", store.id));
     }
+    for sub in &mut set.subscriptions {
+        let ctx = format!("webhook:{}", sub.id);
+        sub.secret = new_key.seal(b"whsec_current", &ctx);
+        if let Some((previous, _)) = sub.previous_secret.as_mut() {
+            *previous = new_key.seal(b"whsec_previous", &ctx);
+        }
+    }
     let mut skipped = s.replace_sealed(&set).await.unwrap();
-    skipped.sort();
-    assert_eq!(skipped, vec!["st_2", "st_3"]);
+    skipped.stores.sort();
+    skipped.subscriptions.sort();
+    assert_eq!(skipped.stores, vec!["st_2", "st_3"]);
+    assert_eq!(skipped.subscriptions, vec!["wh_r2", "wh_r3"]);
+    let r1 = s.get_subscription("wh_r1").await.unwrap().unwrap();
+    assert_eq!(r1.secret.key_id, new_key.id(), "re-sealed");
+    assert_eq!(r1.previous_secret.unwrap().0.key_id, new_key.id());
+    assert_eq!(r1.version, 1);
+    assert_eq!(
+        s.get_subscription("wh_r2").await.unwrap().unwrap().secret,
+        rotated.secret,
+        "not reverted"
+    );
+    assert_eq!(
+        s.get_subscription("wh_r3").await.unwrap(),
+        None,
+        "not recreated"
+    );
+    assert!(s.delete_subscription("wh_r1").await.unwrap());
+    assert!(s.delete_subscription("wh_r2").await.unwrap());
     let st_now = s.get_store(&st.id).await.unwrap().unwrap();
     assert_eq!(st_now.credentials.key_id, new_key.id(), "re-sealed");
     assert_eq!(st_now.version, st.version + 1);

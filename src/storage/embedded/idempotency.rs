@@ -81,46 +81,8 @@ impl IdempotencyKeys for EmbeddedStorage {
     }
 
     async fn purge_idempotency(&self, now: DateTime<Utc>) -> StorageResult<u64> {
-        // Find the expired keys in a read transaction, so writers wait only for the deletes.
-        let expired: Vec<String> = self
-            .blocking(move |db| {
-                let tx = db.begin_read().map_err(unavailable)?;
-                let t = match tx.open_table(IDEMPOTENCY) {
-                    Ok(t) => t,
-                    Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                    Err(e) => return Err(unavailable(e)),
-                };
-                let mut out = Vec::new();
-                for row in t.iter().map_err(unavailable)? {
-                    let (k, v) = row.map_err(unavailable)?;
-                    let r: IdempotencyRecord = from_json(v.value())?;
-                    if r.expires_at <= now {
-                        out.push(k.value().to_owned());
-                    }
-                }
-                Ok(out)
-            })
-            .await?;
-        if expired.is_empty() {
-            return Ok(0);
-        }
-        self.write(move |tx| {
-            let mut n = 0u64;
-            {
-                let mut t = tx.open_table(IDEMPOTENCY).map_err(unavailable)?;
-                for key in expired {
-                    // Re-checked: the key may have been claimed anew since the scan.
-                    let still_expired = match t.get(key.as_str()).map_err(unavailable)? {
-                        Some(v) => from_json::<IdempotencyRecord>(v.value())?.expires_at <= now,
-                        None => false,
-                    };
-                    if still_expired {
-                        t.remove(key.as_str()).map_err(unavailable)?;
-                        n += 1;
-                    }
-                }
-            }
-            Ok(n)
+        self.purge_expired(IDEMPOTENCY, move |v| {
+            Ok(from_json::<IdempotencyRecord>(v)?.expires_at <= now)
         })
         .await
     }

@@ -18,7 +18,7 @@ use crate::storage::{LogQuery, LogRecord, Logs, StorageResult};
 pub(super) const LOGS: JsonTable = TableDefinition::new("logs");
 pub(super) const LOGS_BY_TIME: TableDefinition<&str, &str> = TableDefinition::new("logs_by_time");
 
-fn micros(t: DateTime<Utc>) -> u64 {
+pub(super) fn micros(t: DateTime<Utc>) -> u64 {
     t.timestamp_micros().max(0) as u64
 }
 

@@ -2,7 +2,10 @@
 //!
 //! Tables (keys are strings, values JSON), each described in the file of its concern:
 //! `accounts`, `api_keys`, `api_key_digests` (`accounts.rs`); `stores` (`stores.rs`); `meta`
-//! (`secrets.rs`); `logs`, `logs_by_time` (`logs.rs`); `idempotency` (`idempotency.rs`).
+//! (`secrets.rs`); `logs`, `logs_by_time` (`logs.rs`); `idempotency` (`idempotency.rs`);
+//! `webhooks`, `account_webhooks`, `deliveries`, `deliveries_by_subscription`,
+//! `delivery_queue`, `delivery_slots`, `deliveries_finished`, `inbound_ids`, `poll_state`,
+//! `poll_leases` (`webhooks.rs`).
 //!
 //! redb is synchronous; writes and scans run on the blocking pool, point reads inline (see
 //! `EmbeddedStorage::read`). redb holds an exclusive file lock, so one process owns the
@@ -13,16 +16,17 @@ mod idempotency;
 mod logs;
 mod secrets;
 mod stores;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{unavailable, Put, Storage, StorageError, StorageResult};
+use super::{unavailable, CasOutcome, IfMissing, Put, Storage, StorageError, StorageResult};
 
 /// A table of JSON records by string key.
 type JsonTable = TableDefinition<'static, &'static str, &'static [u8]>;
@@ -57,10 +61,23 @@ impl EmbeddedStorage {
             stores::STORES,
             secrets::META,
             logs::LOGS,
+            webhooks::WEBHOOKS,
+            webhooks::DELIVERIES,
+            webhooks::DELIVERY_SLOTS,
+            webhooks::INBOUND_IDS,
+            webhooks::POLL_STATE,
+            webhooks::POLL_LEASES,
         ] {
             tx.open_table(t).map_err(unavailable)?;
         }
-        for t in [accounts::API_KEY_DIGESTS, logs::LOGS_BY_TIME] {
+        for t in [
+            accounts::API_KEY_DIGESTS,
+            logs::LOGS_BY_TIME,
+            webhooks::ACCOUNT_WEBHOOKS,
+            webhooks::DELIVERIES_BY_SUBSCRIPTION,
+            webhooks::DELIVERY_QUEUE,
+            webhooks::DELIVERIES_FINISHED,
+        ] {
             tx.open_table(t).map_err(unavailable)?;
         }
         tx.commit().map_err(unavailable)?;
@@ -94,6 +111,40 @@ impl EmbeddedStorage {
         .await
     }
 
+    /// Runs the conditional write `f` in one write transaction on the blocking pool and
+    /// commits only when it answers [`CasOutcome::Written`] (a refused write costs no commit).
+    async fn write_cas<F>(&self, f: F) -> StorageResult<CasOutcome>
+    where
+        F: FnOnce(&WriteTransaction) -> StorageResult<CasOutcome> + Send + 'static,
+    {
+        self.blocking(move |db| {
+            let tx = db.begin_write().map_err(unavailable)?;
+            let outcome = f(&tx)?;
+            if outcome == CasOutcome::Written {
+                tx.commit().map_err(unavailable)?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    /// The compare-and-set of one record: `next` (at `expected + 1`) under `key` in `table`.
+    async fn update<T: Serialize>(
+        &self,
+        table: JsonTable,
+        key: String,
+        expected: u64,
+        next: &T,
+        if_missing: IfMissing,
+    ) -> StorageResult<CasOutcome> {
+        let bytes = to_json(next)?;
+        self.write_cas(move |tx| {
+            let mut t = tx.open_table(table).map_err(unavailable)?;
+            cas(&mut t, &key, expected, &bytes, if_missing)
+        })
+        .await
+    }
+
     /// Writes `value` under `key` in `table`, [`Put::Always`] or only when the key has no
     /// value yet ([`Put::IfAbsent`]); answers whether it wrote.
     async fn put<T: Serialize + Send + Sync>(
@@ -112,6 +163,55 @@ impl EmbeddedStorage {
             t.insert(key.as_str(), bytes.as_slice())
                 .map_err(unavailable)?;
             Ok(true)
+        })
+        .await
+    }
+
+    /// Deletes the rows of `table` whose value `expired` says has expired: found in a read
+    /// transaction, so writers wait only for the deletes, and each checked again before it
+    /// is deleted (it may have been written anew since). A table not created yet has none.
+    /// Answers how many it deleted.
+    async fn purge_expired(
+        &self,
+        table: JsonTable,
+        expired: impl Fn(&[u8]) -> StorageResult<bool> + Clone + Send + 'static,
+    ) -> StorageResult<u64> {
+        let is_expired = expired.clone();
+        let found: Vec<String> = self
+            .blocking(move |db| {
+                let tx = db.begin_read().map_err(unavailable)?;
+                let t = match tx.open_table(table) {
+                    Ok(t) => t,
+                    Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                    Err(e) => return Err(unavailable(e)),
+                };
+                let mut out = Vec::new();
+                for row in t.iter().map_err(unavailable)? {
+                    let (k, v) = row.map_err(unavailable)?;
+                    if is_expired(v.value())? {
+                        out.push(k.value().to_owned());
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        if found.is_empty() {
+            return Ok(0);
+        }
+        self.write(move |tx| {
+            let mut n = 0u64;
+            let mut t = tx.open_table(table).map_err(unavailable)?;
+            for key in found {
+                let still_expired = match t.get(key.as_str()).map_err(unavailable)? {
+                    Some(v) => expired(v.value())?,
+                    None => false,
+                };
+                if still_expired {
+                    t.remove(key.as_str()).map_err(unavailable)?;
+                    n += 1;
+                }
+            }
+            Ok(n)
         })
         .await
     }
@@ -152,6 +252,40 @@ impl EmbeddedStorage {
         })
         .await
     }
+}
+
+/// The version of any stored record (absent reads as 0, like the records' serde default).
+#[derive(Deserialize)]
+struct Version {
+    #[serde(default)]
+    version: u64,
+}
+
+/// Within a write transaction: writes `next` (a record serialized at `expected + 1`) under
+/// `key` only when the stored record exists and still has version `expected` (or, with
+/// [`IfMissing::Create`], when none is stored and `expected` is 0).
+fn cas(
+    t: &mut Table<&'static str, &'static [u8]>,
+    key: &str,
+    expected: u64,
+    next: &[u8],
+    if_missing: IfMissing,
+) -> StorageResult<CasOutcome> {
+    let stored = t
+        .get(key)
+        .map_err(unavailable)?
+        .map(|v| from_json::<Version>(v.value()).map(|r| r.version))
+        .transpose()?;
+    let outcome = match stored {
+        None if if_missing == IfMissing::Create && expected == 0 => CasOutcome::Written,
+        None => CasOutcome::Missing,
+        Some(version) if version != expected => CasOutcome::Stale,
+        Some(_) => CasOutcome::Written,
+    };
+    if outcome == CasOutcome::Written {
+        t.insert(key, next).map_err(unavailable)?;
+    }
+    Ok(outcome)
 }
 
 /// Every row of `table`, by key.

@@ -56,11 +56,7 @@ impl Logs for RedisStorage {
             pipe.pexpire(&key, retention_ms).ignore();
             pipe.cmd("EXEC").ignore();
         }
-        let _: () = pipe
-            .query_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.exec(&pipe).await
     }
 
     async fn list_logs(&self, account_id: &str, q: &LogQuery) -> StorageResult<Vec<LogRecord>> {

@@ -3,8 +3,9 @@
 //! # Key design
 //!
 //! Every key starts with `cg:`. Values are the same JSON records the embedded store keeps;
-//! credentials and gateway secrets are sealed (AES-256-GCM) before they get here, so Redis
-//! never holds a secret or a store's data in clear. Each concern's keys are listed in its
+//! credentials, webhook secrets and gateway secrets are sealed (AES-256-GCM) before they get
+//! here, and webhook deliveries hold event references, so Redis never holds a secret or a
+//! store's data in clear. Each concern's keys are listed in its
 //! file; all of them, and the two kinds of key outside storage, are:
 //!
 //! | keys | concern |
@@ -14,15 +15,19 @@
 //! | `cg:{cg}:meta:…`, `cg:{cg}:metas` | sealed gateway secrets (`secrets.rs`) |
 //! | `cg:log:{<account_id>}` | request log (`logs.rs`) |
 //! | `cg:idem:{<account_id>}:…` | idempotency keys (`idempotency.rs`) |
+//! | `cg:{cg}:webhook:…`, `cg:{cg}:account-webhooks:…`, `cg:{cg}:webhooks` | webhook subscriptions (`webhooks.rs`) |
+//! | `cg:whq:{<n>}`, `cg:whl:{<n>}`, `cg:whf:{<n>}`, `cg:dlv:{<n>}:…` | the webhook delivery queue in 16 shards: queue, leases, finished, records (`webhooks.rs`) |
+//! | `cg:whd:{<subscription_id>}` | a subscription's deliveries, for listing (`webhooks.rs`) |
+//! | `cg:inbound:{<store_id>}:…`, `cg:poll:{<store_id>}`, `cg:poll-lease:{<store_id>}` | inbound dedupe ids, poll state and lease (`webhooks.rs`) |
 //! | `cg:rl:{<key_id>}` | the API rate limit (not storage: `src/ratelimit/redis.rs`) |
 //! | `cg:pace:{<hmac of bucket>}` | upstream budgets (not storage: `src/ratelimit/pace.rs`) |
 //!
-//! The control plane (accounts, API keys, stores, sealed meta) is small — a few hundred bytes
-//! per record — and shares the hash tag `{cg}`, so that the writes that touch several keys
-//! (a key and its digest index, a store and its account's set, a master-key rotation that
-//! re-seals everything) are single `MULTI`/`EXEC` transactions or scripts even on Redis
-//! Cluster. The traffic-heavy keys are spread over the cluster, one slot per account or
-//! bucket.
+//! The control plane (accounts, API keys, stores, webhook subscriptions, sealed meta) is
+//! small — a few hundred bytes per record — and shares the hash tag `{cg}`, so that the
+//! writes that touch several keys (a key and its digest index, a store and its account's
+//! set, a master-key rotation that re-seals everything) are single `MULTI`/`EXEC` transactions or scripts even on Redis
+//! Cluster. The traffic-heavy keys are spread over the cluster, one slot per account,
+//! bucket, store, subscription or delivery-queue shard.
 //!
 //! Durability: what Redis acknowledged survives a restart when Redis persists it
 //! (`appendonly yes`; `appendfsync always` to lose nothing, `everysec` to lose at most a
@@ -33,6 +38,7 @@ mod idempotency;
 mod logs;
 mod secrets;
 mod stores;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -42,7 +48,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{unavailable, Put, Storage, StorageError, StorageResult};
+use super::{unavailable, CasOutcome, IfMissing, Put, Storage, StorageError, StorageResult};
 
 /// How long one Redis command may take before the request fails with `storage_unavailable`.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -72,6 +78,47 @@ pub fn connect(url: &str) -> StorageResult<ConnectionManager> {
         .set_max_delay(Duration::from_millis(500));
     ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)
 }
+
+/// Compare-and-set of JSON records. ARGV[1] is `create` or `update`; for each key i,
+/// ARGV[2i] is the version the caller read and ARGV[2i+1] the record to write. Writes only
+/// where the stored record exists and still has that version (`version` absent reads as 0,
+/// like serde's default), or, with `create`, where none is stored and the caller read
+/// version 0. Answers per key 0 written, 1 stale, 2 missing.
+const CAS: &str = r#"
+local create = ARGV[1] == 'create'
+local out = {}
+for i, key in ipairs(KEYS) do
+  local expected = tonumber(ARGV[2 * i])
+  local current = redis.call('GET', key)
+  if not current then
+    if create and expected == 0 then
+      redis.call('SET', key, ARGV[2 * i + 1])
+      out[i] = 0
+    else
+      out[i] = 2
+    end
+  elseif tonumber(cjson.decode(current).version or 0) ~= expected then
+    out[i] = 1
+  else
+    redis.call('SET', key, ARGV[2 * i + 1])
+    out[i] = 0
+  end
+end
+return out
+"#;
+
+/// A script's answer to a conditional write: 0 written, 1 stale, 2 missing.
+fn cas_outcome(answer: i32) -> CasOutcome {
+    match answer {
+        0 => CasOutcome::Written,
+        1 => CasOutcome::Stale,
+        _ => CasOutcome::Missing,
+    }
+}
+
+/// A record for [`RedisStorage::cas_records`]: its key, the version the caller read, and the
+/// JSON of the record to write (at that version + 1).
+type CasRecord = (String, u64, String);
 
 #[derive(Clone)]
 pub struct RedisStorage {
@@ -111,6 +158,92 @@ impl RedisStorage {
     ) -> StorageResult<Vec<T>> {
         let ids: Vec<String> = self.conn().smembers(index).await.map_err(unavailable)?;
         self.get_many(ids.iter().map(|id| key(id)).collect()).await
+    }
+
+    /// Compare-and-set of each record in one script (their keys must share a slot): answers
+    /// what happened to each, in order.
+    async fn cas_records(
+        &self,
+        records: &[CasRecord],
+        if_missing: IfMissing,
+    ) -> StorageResult<Vec<CasOutcome>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let script = ::redis::Script::new(CAS);
+        let mut invocation = script.prepare_invoke();
+        invocation.arg(match if_missing {
+            IfMissing::Refuse => "update",
+            IfMissing::Create => "create",
+        });
+        for (key, read_at, next) in records {
+            invocation.key(key).arg(read_at).arg(next);
+        }
+        let outcomes: Vec<i32> = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(outcomes.into_iter().map(cas_outcome).collect())
+    }
+
+    /// The compare-and-set of one record: `next` (at `expected + 1`) at `key`.
+    async fn update<T: Serialize>(
+        &self,
+        key: String,
+        expected: u64,
+        next: &T,
+        if_missing: IfMissing,
+    ) -> StorageResult<CasOutcome> {
+        let outcomes = self
+            .cas_records(&[(key, expected, to_json(next)?)], if_missing)
+            .await?;
+        Ok(outcomes.first().copied().unwrap_or(CasOutcome::Missing))
+    }
+
+    /// Runs `pipe`, whose replies are all ignored.
+    async fn exec(&self, pipe: &::redis::Pipeline) -> StorageResult<()> {
+        pipe.query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Deletes `key` and removes `member` from each of the `indexes` sets, in one
+    /// transaction (the keys must share a slot); answers whether `key` existed.
+    async fn delete(&self, key: String, indexes: &[String], member: &str) -> StorageResult<bool> {
+        let mut pipe = ::redis::pipe();
+        pipe.atomic().del(key);
+        for index in indexes {
+            pipe.srem(index, member).ignore();
+        }
+        let (deleted,): (u32,) = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted > 0)
+    }
+
+    /// Runs `pipe`, whose scripts are all `script`, loading `script` into Redis first when
+    /// Redis does not know it (a restarted or new Redis): pipelined scripts are not loaded
+    /// by themselves as a single invocation is.
+    async fn query_scripted<T: ::redis::FromRedisValue>(
+        &self,
+        script: &::redis::Script,
+        pipe: &::redis::Pipeline,
+    ) -> StorageResult<T> {
+        let no_script = ::redis::ErrorKind::Server(::redis::ServerErrorKind::NoScript);
+        match pipe.query_async(&mut self.conn()).await {
+            Err(e) if e.kind() == no_script => {
+                script
+                    .prepare_invoke()
+                    .load_async(&mut self.conn())
+                    .await
+                    .map_err(unavailable)?;
+                pipe.query_async(&mut self.conn())
+                    .await
+                    .map_err(unavailable)
+            }
+            other => other.map_err(unavailable),
+        }
     }
 
     /// Writes `value` at `key`, [`Put::Always`] or only when the key has none yet

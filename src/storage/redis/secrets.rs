@@ -6,17 +6,18 @@
 //! | `cg:{cg}:meta:<name>` | string | sealed gateway secrets |
 //! | `cg:{cg}:metas` | set | meta names (rotation) |
 //!
-//! A rotation writes the stores in one compare-and-set script (`RedisStorage::cas_stores`)
-//! and the meta values in one transaction.
+//! A rotation writes the stores and webhook subscriptions (all in slot `{cg}`) in one
+//! compare-and-set script (`RedisStorage::cas_records`) and the meta values in one
+//! transaction.
 
 use ::redis::AsyncCommands;
 use async_trait::async_trait;
 
 use super::stores::keys as store_keys;
-use super::{to_json, unavailable, RedisStorage};
+use super::webhooks::keys as webhook_keys;
+use super::{to_json, unavailable, CasRecord, RedisStorage};
 use crate::crypto::Sealed;
-use crate::storage::Put;
-use crate::storage::{CasOutcome, SealedSet, Secrets, StorageResult};
+use crate::storage::{CasOutcome, IfMissing, Put, SealedSet, Secrets, Skipped, StorageResult};
 
 mod keys {
     pub fn meta(name: &str) -> String {
@@ -48,6 +49,9 @@ impl Secrets for RedisStorage {
         let stores = self
             .get_indexed(store_keys::STORES, store_keys::store)
             .await?;
+        let subscriptions = self
+            .get_indexed(webhook_keys::WEBHOOKS, webhook_keys::webhook)
+            .await?;
         let names: Vec<String> = self
             .conn()
             .smembers(keys::METAS)
@@ -59,29 +63,54 @@ impl Secrets for RedisStorage {
                 meta.push((name, v));
             }
         }
-        Ok(SealedSet { stores, meta })
+        Ok(SealedSet {
+            stores,
+            subscriptions,
+            meta,
+        })
     }
 
-    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<Vec<String>> {
-        // The stores compare-and-set in one script; the meta values are written as they are.
-        let outcomes = self.cas_stores(&set.stores).await?;
+    async fn replace_sealed(&self, set: &SealedSet) -> StorageResult<Skipped> {
+        // Stores and subscriptions compare-and-set in one script; the meta values are
+        // written as they are.
+        let mut records: Vec<CasRecord> = Vec::new();
+        for s in &set.stores {
+            records.push((
+                store_keys::store(&s.id),
+                s.version,
+                to_json(&s.next_version())?,
+            ));
+        }
+        for s in &set.subscriptions {
+            records.push((
+                webhook_keys::webhook(&s.id),
+                s.version,
+                to_json(&s.next_version())?,
+            ));
+        }
+        let outcomes = self.cas_records(&records, IfMissing::Refuse).await?;
         if !set.meta.is_empty() {
             let mut pipe = ::redis::pipe();
             pipe.atomic();
             for (k, v) in &set.meta {
                 pipe.set(keys::meta(k), to_json(v)?).ignore();
             }
-            let _: () = pipe
-                .query_async(&mut self.conn())
-                .await
-                .map_err(unavailable)?;
+            self.exec(&pipe).await?;
         }
-        Ok(set
-            .stores
-            .iter()
-            .zip(outcomes)
-            .filter(|(_, o)| *o != CasOutcome::Written)
-            .map(|(s, _)| s.id.clone())
-            .collect())
+        let (stores, subscriptions) = outcomes.split_at(set.stores.len());
+        let skipped = |ids: Vec<&String>, outcomes: &[CasOutcome]| {
+            ids.into_iter()
+                .zip(outcomes)
+                .filter(|(_, o)| **o != CasOutcome::Written)
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        Ok(Skipped {
+            stores: skipped(set.stores.iter().map(|s| &s.id).collect(), stores),
+            subscriptions: skipped(
+                set.subscriptions.iter().map(|s| &s.id).collect(),
+                subscriptions,
+            ),
+        })
     }
 }
