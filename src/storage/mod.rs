@@ -19,7 +19,7 @@
 //! one file, the default) and [`redis::RedisStorage`] (`CARTGATE_REDIS_URL`, shared by many
 //! instances). Both run the same test-suite (`tests/e2e/storage.rs` and, for webhooks,
 //! `tests/e2e/storage/webhooks.rs`). Conditional writes share one helper per backend
-//! (`update`, over the backend's compare-and-set, and [`IfMissing`]). A new concern adds its
+//! (`update`, over the backend's compare-and-set, and `IfMissing`). A new concern adds its
 //! file here, its trait to [`Storage`]'s supertraits and one file to each backend.
 //!
 //! This module depends on nothing of the gateway but the sealed-value type; the rate
