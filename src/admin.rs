@@ -288,6 +288,13 @@ fn reseal_store(
         .open(&store.credentials, &ctx)
         .map_err(|e| AdminError::Crypto(format!("store {}: {e}", store.id)))?;
     store.credentials = new.seal(&plain, &ctx);
+    if let Some(native) = store.native_webhooks.as_mut() {
+        let ctx = crate::webhooks::native::secret_context(&store.id);
+        let plain = ring
+            .open(&native.secret, &ctx)
+            .map_err(|e| AdminError::Crypto(format!("store {} webhooks: {e}", store.id)))?;
+        native.secret = new.seal(&plain, &ctx);
+    }
     Ok(store)
 }
 

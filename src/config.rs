@@ -137,6 +137,27 @@ pub struct Settings {
         value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub idempotency_ttl_secs: u64,
 
+    /// Seconds between polls of stores whose changes are polled (Magento, and stores
+    /// without native webhooks).
+    #[arg(long, env = "CARTGATE_POLL_INTERVAL_SECS", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub poll_interval_secs: u64,
+
+    /// Seconds between a webhook delivery's attempts, comma-separated: after the first
+    /// attempt fails, the second comes after the first value, and so on; when they are used
+    /// up the delivery is failed. The default spans 3 days and 6 hours.
+    #[arg(
+        long,
+        env = "CARTGATE_WEBHOOK_RETRY_SCHEDULE",
+        default_value = "5,300,1800,7200,18000,36000,86400,86400,86400"
+    )]
+    pub webhook_retry_schedule: String,
+
+    /// Seconds a subscriber has to answer one delivery (no answer: the attempt failed).
+    #[arg(long, env = "CARTGATE_WEBHOOK_TIMEOUT_SECS", default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_secs: u64,
+
     /// Log format on stderr: text or json.
     #[arg(long, env = "CARTGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -182,8 +203,39 @@ impl Settings {
         }
     }
 
+    /// The waits between a delivery's attempts (`CARTGATE_WEBHOOK_RETRY_SCHEDULE`).
+    pub fn webhook_retry_schedule(&self) -> anyhow::Result<Vec<Duration>> {
+        self.webhook_retry_schedule
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=7 * 86_400).contains(n))
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "webhook_retry_schedule: {s:?} is not a number of seconds from 1 \
+                             to 604800"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .and_then(|s| {
+                if s.len() >= crate::storage::webhooks::MAX_ATTEMPTS_KEPT {
+                    anyhow::bail!(
+                        "webhook_retry_schedule: at most {} waits",
+                        crate::storage::webhooks::MAX_ATTEMPTS_KEPT - 1
+                    )
+                }
+                Ok(s)
+            })
+    }
+
     /// Refuses settings that contradict each other.
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.webhook_retry_schedule()?;
         if let Some(deadline) = self.upstream_deadline_secs {
             if deadline >= self.request_timeout_secs {
                 anyhow::bail!(
@@ -272,6 +324,9 @@ impl Settings {
             upstream_concurrency_per_store,
             idempotency_ttl_secs,
             upstream_queue_wait_secs,
+            poll_interval_secs,
+            webhook_retry_schedule,
+            webhook_timeout_secs,
             log_format
         );
     }

@@ -16,6 +16,8 @@ use crate::state::AppState;
 pub struct DemoStore {
     pub id: String,
     pub platform: String,
+    /// The sandbox's base URL (its `/__sandbox/simulate` makes changes in the shop).
+    pub sandbox_url: String,
 }
 
 #[derive(Serialize)]
@@ -46,6 +48,10 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (set CARTGATE_LISTEN)", settings.listen))?;
     let addr = listener.local_addr()?;
+    // The sandboxes push their webhooks to this gateway.
+    if settings.public_url.is_none() {
+        settings.public_url = Some(format!("http://{addr}"));
+    }
     let state = AppState::build(settings, registry).await?;
     let account =
         crate::admin::create_account(state.storage.as_ref(), &state.signers, "demo").await?;
@@ -75,8 +81,26 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
         stores.push(DemoStore {
             id: body["id"].as_str().unwrap_or_default().to_owned(),
             platform: platform.clone(),
+            sandbox_url: handle.banner.base_url.trim_end_matches('/').to_owned(),
         });
     }
+
+    // A subscriber that prints every event it receives, subscribed to everything.
+    let watcher = if json_out {
+        None
+    } else {
+        let url = start_watcher().await?;
+        let resp = client
+            .post(format!("{gateway_url}/v1/webhooks"))
+            .bearer_auth(&account.api_key)
+            .json(&json!({"url": url, "description": "cartgate demo: prints events"}))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            anyhow::bail!("subscribing the demo watcher failed ({})", resp.status());
+        }
+        Some(url)
+    };
 
     let info = DemoInfo {
         gateway_url: gateway_url.clone(),
@@ -86,7 +110,7 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
     if json_out {
         println!("{}", serde_json::to_string(&info)?);
     } else {
-        print_welcome(&info, data.path());
+        print_welcome(&info, data.path(), watcher.as_deref());
     }
 
     let result = server.await.context("gateway task")?;
@@ -96,7 +120,27 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
     result
 }
 
-fn print_welcome(info: &DemoInfo, data: &std::path::Path) {
+/// A loopback subscriber that prints each event's type, store and object id.
+async fn start_watcher() -> anyhow::Result<String> {
+    async fn print(body: axum::body::Bytes) -> axum::http::StatusCode {
+        if let Ok(e) = serde_json::from_slice::<serde_json::Value>(&body) {
+            println!(
+                "webhook: {} store {} object {}",
+                e["type"].as_str().unwrap_or("?"),
+                e["store_id"].as_str().unwrap_or("?"),
+                e["data"]["id"].as_str().unwrap_or("?")
+            );
+        }
+        axum::http::StatusCode::NO_CONTENT
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/events", listener.local_addr()?);
+    let app = axum::Router::new().route("/events", axum::routing::post(print));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+fn print_welcome(info: &DemoInfo, data: &std::path::Path, watcher: Option<&str>) {
     let first = info
         .stores
         .first()
@@ -121,6 +165,18 @@ fn print_welcome(info: &DemoInfo, data: &std::path::Path) {
         "  curl -s -H 'Authorization: Bearer {}' {}/v1/stores/{first}/products/count",
         info.api_key, info.gateway_url
     );
+    if let Some(url) = watcher {
+        println!(
+            "\nWebhooks: a subscriber at {url} prints every event here. Make a change in a shop:"
+        );
+        for s in &info.stores {
+            println!(
+                "  curl -s -X POST {}/__sandbox/simulate -H 'content-type: application/json' -d '{{\"event\": \"order.created\"}}'   # {}",
+                s.sandbox_url, s.platform
+            );
+        }
+        println!("  (WooCommerce and Shopify push at once; Magento is polled every CARTGATE_POLL_INTERVAL_SECS)");
+    }
     println!(
         "\nAPI docs: {}/docs   (Ctrl-C stops everything)",
         info.gateway_url

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod admin_cli;
 pub mod api;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -24,7 +25,6 @@ pub mod storage;
 pub mod webhooks;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use config::Settings;
 pub use registry::Registry;
@@ -37,23 +37,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     metrics::install();
-    let purger = logsink::spawn_purger(
-        state.storage.clone(),
-        state.settings.log_retention_days,
-        Duration::from_secs(3600),
-    );
-    let limiter_state = state.clone();
-    let housekeeping = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            limiter_state.rate_limiter.housekeeping();
-        }
-    });
+    let background = background::Supervisor::start(state.clone())?;
     let limits = state.settings.connection_limits();
     let app = api::router(state);
     let result = server::serve(listener, app, limits, shutdown).await;
-    purger.abort();
-    housekeeping.abort();
+    background.stop().await;
     result.map_err(Into::into)
 }

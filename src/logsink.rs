@@ -11,11 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::mpsc;
 
 use crate::api::stores::is_store_id;
-use crate::storage::{LogRecord, Storage, StorageResult};
+use crate::storage::{LogRecord, Storage};
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 512;
@@ -88,47 +87,10 @@ fn bounded(mut e: LogRecord) -> LogRecord {
     e
 }
 
-/// Deletes expired idempotency keys and inbound webhook ids, and entries past the retention,
-/// now and then every `every`.
-pub fn spawn_purger(
-    storage: Arc<dyn Storage>,
-    retention_days: u32,
-    every: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            let now = Utc::now();
-            report(
-                "expired idempotency keys",
-                storage.purge_idempotency(now).await,
-            );
-            report(
-                "expired inbound webhook ids",
-                storage.purge_inbound(now).await,
-            );
-            // The request log last: a test watches it to know that a pass is done.
-            let cutoff = now - chrono::Duration::days(retention_days as i64);
-            report(
-                "request-log entries past retention",
-                storage.purge_logs(cutoff).await,
-            );
-        }
-    })
-}
-
-fn report(what: &str, purged: StorageResult<u64>) {
-    match purged {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(purged = n, "purged {what}"),
-        Err(e) => tracing::warn!(error = %e, "could not purge {what}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     #[test]
     fn entries_are_bounded() {

@@ -48,6 +48,10 @@ pub struct AppState {
     pub rate_limiter: ApiLimit,
     pub log_sink: LogSink,
     sessions: Mutex<lru::LruCache<String, CachedSession>>,
+    /// The webhook delivery worker, once the background work has started. Weak: the worker
+    /// holds the state, and the state must drop (closing the embedded store) once the
+    /// background work has stopped.
+    webhooks: std::sync::OnceLock<std::sync::Weak<crate::webhooks::deliver::Deliverer>>,
 }
 
 impl From<StorageError> for ApiError {
@@ -257,7 +261,18 @@ impl AppState {
             master_source,
             rate_limiter,
             sessions: Mutex::new(lru::LruCache::new(SESSION_CACHE_MAX)),
+            webhooks: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The webhook delivery worker (none before the background work started: admin CLI,
+    /// tests that build a state alone).
+    pub fn webhooks(&self) -> Option<Arc<crate::webhooks::deliver::Deliverer>> {
+        self.webhooks.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    pub fn set_webhooks(&self, d: &Arc<crate::webhooks::deliver::Deliverer>) {
+        let _ = self.webhooks.set(Arc::downgrade(d));
     }
 
     pub fn master_key(&self) -> Arc<KeyRing> {
@@ -290,6 +305,24 @@ impl AppState {
                 other => ApiError::internal(other),
             })?;
         serde_json::from_slice(&plain).map_err(ApiError::internal)
+    }
+
+    /// The secret a platform signs a store's webhooks with (WooCommerce), when the gateway
+    /// registered them.
+    pub fn native_webhook_secret(&self, store: &StoreRecord) -> ApiResult<Option<String>> {
+        let Some(native) = &store.native_webhooks else {
+            return Ok(None);
+        };
+        let plain = self
+            .master_key()
+            .open(
+                &native.secret,
+                &crate::webhooks::native::secret_context(&store.id),
+            )
+            .map_err(ApiError::internal)?;
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(ApiError::internal)
     }
 
     /// The open session of a store, reusing the cached one while the record is unchanged.

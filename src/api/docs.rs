@@ -25,6 +25,7 @@ use crate::error::Problem;
         (name = "categories", description = "Categories and collections"),
         (name = "proxy", description = "Raw platform calls with the stored credentials"),
         (name = "logs", description = "This account's request log"),
+        (name = "webhooks", description = "Subscriptions to the signed event stream, their deliveries, and the platforms' inbound webhooks"),
         (name = "admin", description = "Accounts and keys; authorized by the admin token"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )

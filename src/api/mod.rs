@@ -7,6 +7,7 @@ pub mod customers;
 pub mod docs;
 pub mod extract;
 pub mod health;
+pub mod inbound;
 pub mod lists;
 pub mod logs;
 pub mod orders;
@@ -14,6 +15,7 @@ pub mod platforms;
 pub mod products;
 pub mod proxy;
 pub mod stores;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -55,6 +57,22 @@ fn v1() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(categories::get_category))
         .routes(routes!(proxy::proxy))
         .routes(routes!(logs::list_logs))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::get_delivery))
+        .routes(routes!(webhooks::retry_delivery))
+}
+
+/// Where platforms push their webhooks: authenticated by the platform's signature, not by
+/// an API key.
+fn inbound_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(inbound::receive))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<AppState>> {
@@ -78,6 +96,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge(v1())
         .merge(admin_routes())
         .merge(health_routes())
+        .merge(inbound_routes())
         .split_for_parts();
     crate::idempotency::document(&mut spec);
     spec
@@ -88,9 +107,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     let (v1, _) = v1().split_for_parts();
     let (admin, _) = admin_routes().split_for_parts();
     let (health, _) = health_routes().split_for_parts();
+    let (inbound, _) = inbound_routes().split_for_parts();
     let admin = admin.layer(from_fn_with_state(state.clone(), admin::require_admin));
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi());
-    let rest = Router::new().merge(admin).merge(health).merge(docs);
+    let rest = Router::new()
+        .merge(admin)
+        .merge(health)
+        .merge(inbound)
+        .merge(docs);
     stack(state, v1, rest)
 }
 

@@ -164,12 +164,14 @@ pub async fn create_store(
         created_at: now,
         updated_at: now,
         version: 0,
+        native_webhooks: None,
     };
     if !state.storage.insert_store(&record).await? {
         return Err(ApiError::internal(
             "a new store id collided with an existing one",
         ));
     }
+    crate::webhooks::native::register(&state, &record).await;
     Ok((
         StatusCode::CREATED,
         Extension(LogStoreId(record.id.clone())),
@@ -228,6 +230,7 @@ pub async fn update_store(
     // Apply the change to the record as it is now: another write may have landed while the
     // credentials were validated (a rename, a status change). Compare-and-set, re-read on a
     // conflict; a store deleted meanwhile stays deleted (404).
+    let replaced = first.clone();
     let mut store = first;
     loop {
         if let Some(name) = &name {
@@ -236,6 +239,7 @@ pub async fn update_store(
         if let Some(sealed) = &credentials {
             store.credentials = sealed.clone();
             store.status = StoreStatus::Active;
+            store.native_webhooks = None;
         }
         store.updated_at = Utc::now().max(store.updated_at + chrono::Duration::microseconds(1));
         match state.storage.update_store(&store).await? {
@@ -248,6 +252,12 @@ pub async fn update_store(
     }
     store.version += 1;
     state.forget_session(&store.id);
+    if credentials.is_some() {
+        // The platform's webhooks follow the credentials: removed with the old ones,
+        // registered with the new ones.
+        crate::webhooks::native::unregister(&state, &replaced).await;
+        crate::webhooks::native::register(&state, &store).await;
+    }
     Ok((store_produced(&store.id), Json(Store::from(&store))))
 }
 
@@ -261,7 +271,9 @@ pub async fn delete_store(
     ApiPath(p): ApiPath<StorePath>,
 ) -> ApiResult<StatusCode> {
     let store = state.store_of(&scope.account, &p.store_id).await?;
+    crate::webhooks::native::unregister(&state, &store).await;
     state.storage.delete_store(&store.id).await?;
+    state.storage.delete_poll_state(&store.id).await?;
     state.forget_session(&store.id);
     Ok(StatusCode::NO_CONTENT)
 }

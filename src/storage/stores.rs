@@ -33,6 +33,18 @@ pub struct StoreRecord {
     /// as 0.
     #[serde(default)]
     pub version: u64,
+    /// The platform webhooks the gateway registered for this store (none: it is polled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_webhooks: Option<NativeWebhooks>,
+}
+
+/// Platform webhooks registered for a store: their ids on the platform (to remove them on
+/// disconnect) and the secret the platform signs them with (WooCommerce), sealed with the
+/// context `store-webhooks:{store_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NativeWebhooks {
+    pub ids: Vec<String>,
+    pub secret: Sealed,
 }
 
 impl StoreRecord {

@@ -44,8 +44,27 @@ impl Gateway {
         Self::start_in(data_dir, settings).await
     }
 
+    /// A gateway whose `CARTGATE_PUBLIC_URL` is its own address, so platforms' webhooks
+    /// (the sandboxes') reach its /inbound routes.
+    pub async fn start_public(tweak: impl FnOnce(&mut Settings)) -> Gateway {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(data_dir.path());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        settings.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+        tweak(&mut settings);
+        Self::start_on(listener, data_dir, settings).await
+    }
+
     pub async fn start_in(data_dir: tempfile::TempDir, settings: Settings) -> Gateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, data_dir, settings).await
+    }
+
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        data_dir: tempfile::TempDir,
+        settings: Settings,
+    ) -> Gateway {
         let url = format!("http://{}", listener.local_addr().unwrap());
         // A gateway stopped in this process releases its storage once its background tasks
         // have wound down: wait for that instead of failing on the file lock.

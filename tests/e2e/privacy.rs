@@ -48,6 +48,8 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
             .env("CARTGATE_LOG", "debug")
             .env("CARTGATE_RATE_LIMIT_PER_SECOND", "10000")
             .env("CARTGATE_RATE_LIMIT_BURST", "10000")
+            .env("CARTGATE_PUBLIC_URL", &base)
+            .env("CARTGATE_POLL_INTERVAL_SECS", "1")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -75,6 +77,12 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
         account_id: String::new(),
         key_id: String::new(),
     };
+    // A webhook subscriber: events carry customer data through the gateway.
+    let rx = crate::receiver::Receiver::start().await;
+    let sub = c
+        .post("/v1/webhooks", serde_json::json!({ "url": rx.url }))
+        .await;
+    assert_eq!(sub.status.as_u16(), 201, "{sub:?}");
     // Every platform: a full run of reads with raw payloads, filters carrying PII, a write.
     let mut needles = Vec::new();
     let mut sandboxes = Vec::new();
@@ -147,6 +155,44 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
             }
         }
         sandboxes.push(sandbox);
+    }
+    // Changes in every shop reach the subscriber, pushed or polled (the first poll only sets
+    // the watermarks, so wait for it); what they carried must not be at rest either.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for sandbox in &sandboxes {
+        let r = http()
+            .post(format!(
+                "{}/__sandbox/simulate",
+                sandbox.banner.base_url.trim_end_matches('/')
+            ))
+            .json(&serde_json::json!({"event": "customer.created"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    let got = rx
+        .wait_for(
+            Duration::from_secs(30),
+            "a customer.created per platform",
+            |g| {
+                g.iter()
+                    .filter(|r| r.json()["type"] == "customer.created")
+                    .count()
+                    >= sandboxes.len()
+            },
+        )
+        .await;
+    for r in got
+        .iter()
+        .filter(|r| r.json()["type"] == "customer.created")
+    {
+        let mut seen = Vec::new();
+        let data = r.json()["data"].clone();
+        strings_of(&data["email"], &mut seen);
+        strings_of(&data["addresses"], &mut seen);
+        seen.retain(|s| s.contains('@') || s.contains(' ') || !s.is_ascii());
+        needles.extend(seen);
     }
     tokio::time::sleep(Duration::from_millis(500)).await; // the request log is written in batches
     drop(serve);

@@ -55,6 +55,7 @@ async fn contract(s: &dyn Storage) {
         created_at: now,
         updated_at: now,
         version: 0,
+        native_webhooks: None,
     };
     assert!(s.insert_store(&st).await.unwrap());
     assert!(

@@ -282,6 +282,53 @@ impl Resolve for SsrfSafeResolver {
     }
 }
 
+/// A client builder for calls to user-supplied URLs outside `Upstream` (webhook
+/// deliveries): every DNS answer checked against the SSRF rules, no redirects followed, no
+/// `Referer`. Check the URL itself with [`check_target`] before each call.
+pub fn ssrf_safe_client(allow_private: bool) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .user_agent(concat!("cartgate/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(SsrfSafeResolver { allow_private }))
+}
+
+/// Checks a user-supplied URL: http(s), a host, no credentials and (unless
+/// `allow_private`) no forbidden literal IP, no `localhost`. Host names are checked again on
+/// every resolution by the clients' resolver.
+pub fn check_target(url: &Url, allow_private: bool) -> Result<()> {
+    let refuse = |why: String| Err(ConnectorError::InvalidTarget(why));
+    if !matches!(url.scheme(), "http" | "https") {
+        return refuse(format!(
+            "URL scheme {:?} is not allowed: use http or https",
+            url.scheme()
+        ));
+    }
+    let Some(host) = url.host() else {
+        return refuse("URL has no host".into());
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("URL must not carry credentials".into());
+    }
+    if allow_private {
+        return Ok(());
+    }
+    let ip = match host {
+        url::Host::Ipv4(ip) => IpAddr::V4(ip),
+        url::Host::Ipv6(ip) => IpAddr::V6(ip),
+        url::Host::Domain(d) if is_localhost_name(d) => {
+            return refuse("URL points at a loopback address (localhost)".into())
+        }
+        url::Host::Domain(_) => return Ok(()),
+    };
+    match forbidden_reason(ip) {
+        Some(why) => refuse(format!(
+            "URL points at an address cartgate may not reach ({why})"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// One upstream request, built by a connector.
 #[derive(Debug, Clone)]
 pub struct RequestSpec {
@@ -460,40 +507,9 @@ impl Upstream {
         StoreGate::new(self.config.per_store_concurrency)
     }
 
-    /// Checks a user-supplied base URL: http(s), a host, no credentials and (unless
-    /// allowed) no forbidden literal IP, no `localhost`. Host names are checked again on
-    /// every resolution.
+    /// Checks a user-supplied base URL ([`check_target`] with this client's setting).
     pub fn check_url(&self, url: &Url) -> Result<()> {
-        let refuse = |why: String| Err(ConnectorError::InvalidTarget(why));
-        if !matches!(url.scheme(), "http" | "https") {
-            return refuse(format!(
-                "URL scheme {:?} is not allowed: use http or https",
-                url.scheme()
-            ));
-        }
-        let Some(host) = url.host() else {
-            return refuse("URL has no host".into());
-        };
-        if !url.username().is_empty() || url.password().is_some() {
-            return refuse("URL must not carry credentials".into());
-        }
-        if self.config.allow_private {
-            return Ok(());
-        }
-        let ip = match host {
-            url::Host::Ipv4(ip) => IpAddr::V4(ip),
-            url::Host::Ipv6(ip) => IpAddr::V6(ip),
-            url::Host::Domain(d) if is_localhost_name(d) => {
-                return refuse("URL points at a loopback address (localhost)".into())
-            }
-            url::Host::Domain(_) => return Ok(()),
-        };
-        match forbidden_reason(ip) {
-            Some(why) => refuse(format!(
-                "URL points at an address cartgate may not reach ({why})"
-            )),
-            None => Ok(()),
-        }
+        check_target(url, self.config.allow_private)
     }
 
     /// Sends one request under the retry contract (module docs): SSRF check, per-store

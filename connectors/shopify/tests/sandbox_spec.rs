@@ -688,7 +688,10 @@ async fn simulate_changes_the_data_and_refuses_bad_bodies() {
     for event in ["order.created", "product.updated", "customer.updated"] {
         let r = empty
             .http
-            .post(format!("{}/__sandbox/simulate", empty.handle.banner.base_url))
+            .post(format!(
+                "{}/__sandbox/simulate",
+                empty.handle.banner.base_url
+            ))
             .json(&json!({ "event": event }))
             .send()
             .await

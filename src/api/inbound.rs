@@ -1,0 +1,102 @@
+//! `POST /inbound/{platform}/{store_id}`: where platforms push their webhooks.
+//!
+//! Not authenticated by API key: the platform's own signature is checked first, in constant
+//! time, by the store's connector (`Connector::verify_inbound`), before anything is parsed.
+//! A missing or wrong signature is 401 and publishes nothing; a platform delivery id seen
+//! before (the platform retrying, or a replay) is acknowledged and dropped; anything else is
+//! queued for the subscribers and acknowledged at once (platforms retry, and eventually
+//! remove, webhooks that answer slowly).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use cartgate_connector::webhook::Inbound;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::webhooks::{publish, NewEvent};
+
+/// How long a platform delivery id is remembered to drop duplicates.
+pub const DEDUPE_WINDOW: Duration = Duration::from_secs(3 * 86_400);
+
+#[derive(Deserialize)]
+pub struct InboundPath {
+    pub platform: String,
+    pub store_id: String,
+}
+
+/// A platform's webhook for one store.
+#[utoipa::path(post, path = "/inbound/{platform}/{store_id}", tag = "webhooks",
+    operation_id = "receivePlatformWebhook",
+    params(("platform" = String, Path), ("store_id" = String, Path)),
+    request_body(content = String, description = "The platform's webhook, as it sends it"),
+    responses(
+        (status = 200, description = "Accepted (or a duplicate, dropped)"),
+        (status = 401, description = "Missing or wrong signature", body = crate::error::Problem),
+        (status = 404, description = "No such store", body = crate::error::Problem),
+    ))]
+pub async fn receive(
+    State(state): State<Arc<AppState>>,
+    Path(p): Path<InboundPath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let not_found = || ApiError::not_found("no such store for this platform");
+    if !cartgate_connector::util::valid_id(&p.store_id) {
+        return Err(not_found());
+    }
+    let store = state
+        .storage
+        .get_store(&p.store_id)
+        .await?
+        .filter(|s| s.platform == p.platform)
+        .ok_or_else(not_found)?;
+    let platform = state.registry.get(&store.platform).ok_or_else(not_found)?;
+    let credentials = state.open_credentials(&store)?;
+    let secret = state.native_webhook_secret(&store)?;
+    let event = match platform.connector.verify_inbound(
+        &credentials,
+        secret.as_deref(),
+        &headers,
+        &body,
+    ) {
+        Ok(Inbound::Event(e)) => e,
+        Ok(Inbound::Ignored) => return Ok((StatusCode::OK, Json(json!({"accepted": false})))),
+        Err(e) => {
+            metrics::counter!("cartgate_inbound_refused_total", "platform" => store.platform.clone())
+                .increment(1);
+            return Err(e.into());
+        }
+    };
+    if !state
+        .storage
+        .remember_inbound(&store.id, &event.delivery_id, DEDUPE_WINDOW)
+        .await?
+    {
+        return Ok((
+            StatusCode::OK,
+            Json(json!({"accepted": false, "duplicate": true})),
+        ));
+    }
+    let deliverer = state.webhooks();
+    publish(
+        &state,
+        deliverer.as_deref(),
+        &store,
+        NewEvent {
+            event_type: event.event_type.as_str(),
+            store_id: store.id.clone(),
+            object_id: event.object_id,
+            occurred_at: event.occurred_at.unwrap_or_else(chrono::Utc::now),
+            data: event.data,
+        },
+    )
+    .await?;
+    Ok((StatusCode::OK, Json(json!({"accepted": true}))))
+}
