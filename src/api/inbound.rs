@@ -35,7 +35,8 @@ pub struct InboundPath {
 #[utoipa::path(post, path = "/inbound/{platform}/{store_id}", tag = "webhooks",
     operation_id = "receivePlatformWebhook",
     params(("platform" = String, Path), ("store_id" = String, Path)),
-    request_body(content = String, description = "The platform's webhook, as it sends it"),
+    request_body(content = Object, content_type = "application/json",
+        description = "The platform's webhook, as it sends it (checked against its signature header)"),
     responses(
         (status = 200, description = "Accepted (or a duplicate, dropped)"),
         (status = 401, description = "Missing or wrong signature", body = crate::error::Problem),

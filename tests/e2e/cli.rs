@@ -67,6 +67,13 @@ fn serve_help_lists_every_setting_with_defaults() {
         ("CARTGATE_UPSTREAM_MAX_RETRY_WAIT_SECS", Some("10")),
         ("CARTGATE_UPSTREAM_CONCURRENCY_PER_STORE", Some("4")),
         ("CARTGATE_UPSTREAM_QUEUE_WAIT_SECS", Some("10")),
+        ("CARTGATE_IDEMPOTENCY_TTL_SECS", Some("86400")),
+        ("CARTGATE_POLL_INTERVAL_SECS", Some("60")),
+        (
+            "CARTGATE_WEBHOOK_RETRY_SCHEDULE",
+            Some("5,300,1800,7200,18000,36000,86400,86400,86400"),
+        ),
+        ("CARTGATE_WEBHOOK_TIMEOUT_SECS", Some("15")),
     ] {
         assert!(help.contains(env), "{env} missing from --help");
         if let Some(d) = default {
@@ -354,5 +361,20 @@ fn normalize_every_platform_and_kind() {
             assert!(v["id"].is_string(), "{platform} {kind}: {v}");
             assert!(v.get("raw").is_none());
         }
+    }
+}
+
+#[test]
+fn a_bad_webhook_retry_schedule_is_refused() {
+    for schedule in ["5,abc", "0", "5,700000", &"1,".repeat(25)] {
+        let out = bin()
+            .args(["serve"])
+            .env("CARTGATE_WEBHOOK_RETRY_SCHEDULE", schedule)
+            .env("CARTGATE_LISTEN", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{schedule:?} was accepted");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("webhook_retry_schedule"), "{said}");
     }
 }

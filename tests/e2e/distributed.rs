@@ -67,6 +67,12 @@ impl Instance {
     async fn account(&self, name: &str) -> Client {
         create_account(&self.base, name).await
     }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    fn kill(&mut self) {
+        let _ = self._proc.0.kill();
+        let _ = self._proc.0.wait();
+    }
 }
 
 /// The same client, talking to another instance.
@@ -498,5 +504,83 @@ async fn a_rolling_master_key_rotation_strands_nothing() {
                 .ok(&format!("/v1/stores/{store}/orders?limit=2"))
                 .await;
         }
+    }
+}
+
+/// Two instances share the webhook queue on Redis; one is SIGKILLed while it holds
+/// deliveries: the other takes them over once their leases pass, and every event is
+/// delivered (duplicates only as at-least-once allows, under the same `webhook-id`).
+#[tokio::test]
+async fn a_killed_instance_loses_no_webhook_delivery() {
+    let redis = RedisServer::start();
+    let quick = [
+        ("CARTGATE_WEBHOOK_TIMEOUT_SECS", "1"),
+        ("CARTGATE_WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,1,1,1,1,1,1"),
+    ];
+    let b = Instance::start(&redis, &quick).await;
+    let mut with_public = quick.to_vec();
+    with_public.push(("CARTGATE_PUBLIC_URL", &b.base));
+    let mut a = Instance::start(&redis, &with_public).await;
+    let c = a.account("wh").await;
+    let shop = crate::platforms::start_sandbox("woocommerce", Default::default()).await;
+    // Connected through A, the platform pushes to B (the public URL).
+    let store = c.connect("woocommerce", &shop.banner.credentials).await;
+    let rx = crate::receiver::Receiver::start().await;
+    rx.answer(&[500; 1000]);
+    rx.delay(Some(Duration::from_millis(300)));
+    let sub = c
+        .post(
+            "/v1/webhooks",
+            json!({"url": rx.url, "event_types": ["product.updated"], "store_ids": [store]}),
+        )
+        .await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{sub:?}");
+    let wh = sub.body["id"].as_str().unwrap().to_owned();
+    let mut products = Vec::new();
+    for _ in 0..20 {
+        let r = http()
+            .post(format!(
+                "{}/__sandbox/simulate",
+                shop.banner.base_url.trim_end_matches('/')
+            ))
+            .json(&json!({"event": "product.updated"}))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        products.push(v["id"].as_str().unwrap().to_owned());
+    }
+    for _ in 0..200 {
+        let q = c
+            .ok(&format!("/v1/webhooks/{wh}/deliveries?limit=50"))
+            .await;
+        if q["data"].as_array().unwrap().len() >= products.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both instances are attempting; kill A mid-flight.
+    rx.wait_for(Duration::from_secs(20), "attempts", |g| g.len() >= 20)
+        .await;
+    a.kill();
+    rx.clear_answers();
+    rx.delay(None);
+    let got = rx
+        .wait_for(Duration::from_secs(45), "every event delivered", |g| {
+            g.iter()
+                .filter(|r| r.status == 200)
+                .map(|r| r.header("webhook-id").to_owned())
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+                >= products.len()
+        })
+        .await;
+    let delivered: std::collections::HashSet<String> = got
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    for p in &products {
+        assert!(delivered.contains(p), "product {p} delivered");
     }
 }
