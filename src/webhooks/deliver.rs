@@ -55,7 +55,14 @@ pub struct Deliverer {
     per_subscription: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Unified objects of pushed events, for their first attempts.
     bodies: Mutex<lru::LruCache<String, Value>>,
+    /// Finished attempts on their way to storage, written in batches (one transaction,
+    /// one disk sync on the embedded store, for many deliveries).
+    finished: tokio::sync::mpsc::UnboundedSender<DeliveryRecord>,
+    finished_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<DeliveryRecord>>>,
 }
+
+/// Finished attempts written in one batch at most.
+const FINISH_BATCH: usize = 256;
 
 /// The event a subscriber receives.
 pub fn envelope(event: &EventRef, data: Value) -> Value {
@@ -77,7 +84,10 @@ impl Deliverer {
             .timeout(timeout)
             .pool_max_idle_per_host(16)
             .build()?;
+        let (finished, finished_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Arc::new(Deliverer {
+            finished,
+            finished_rx: Mutex::new(Some(finished_rx)),
             schedule: settings.webhook_retry_schedule()?,
             timeout,
             client,
@@ -114,6 +124,13 @@ impl Deliverer {
     /// Claims and sends until `shutdown` fires; sends in flight finish first (their
     /// leases would otherwise have to pass before another instance takes them over).
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let (flush, flushed) = tokio::sync::oneshot::channel::<()>();
+        let finisher = self
+            .finished_rx
+            .lock()
+            .expect("finisher")
+            .take()
+            .map(|rx| tokio::spawn(self.clone().write_finished(rx, flushed)));
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             if *shutdown.borrow() {
@@ -161,6 +178,61 @@ impl Deliverer {
             }
         }
         while tasks.join_next().await.is_some() {}
+        // Every attempt is in the channel now: the finisher writes them all, then ends.
+        let _ = flush.send(());
+        if let Some(f) = finisher {
+            let _ = f.await;
+        }
+    }
+
+    /// Writes finished attempts in batches until `flush`, then what is left, and ends.
+    async fn write_finished(
+        self: Arc<Self>,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<DeliveryRecord>,
+        mut flush: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let owner = self.owner.clone();
+        let storage = self.state.storage.clone();
+        drop(self);
+        let mut batch = Vec::with_capacity(FINISH_BATCH);
+        let mut flushing = false;
+        loop {
+            if flushing {
+                while batch.len() < FINISH_BATCH {
+                    match rx.try_recv() {
+                        Ok(d) => batch.push(d),
+                        Err(_) => break,
+                    }
+                }
+                if batch.is_empty() {
+                    return;
+                }
+            } else {
+                tokio::select! {
+                    n = rx.recv_many(&mut batch, FINISH_BATCH) => if n == 0 { return },
+                    _ = &mut flush => { flushing = true; continue; }
+                }
+            }
+            match storage.finish_attempts(&batch, &owner).await {
+                Ok(outcomes) => {
+                    for (d, o) in batch.iter().zip(outcomes) {
+                        if o == CasOutcome::Written {
+                            metrics::counter!("cartgate_webhook_attempts_total",
+                                "outcome" => match d.status {
+                                    DeliveryStatus::Delivered => "delivered",
+                                    DeliveryStatus::Failed => "failed",
+                                    DeliveryStatus::Pending => "retry",
+                                })
+                            .increment(1);
+                        } else {
+                            tracing::info!(delivery = %d.id, outcome = ?o, "delivery changed meanwhile (lease passed or retried by hand)");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, n = batch.len(), "could not record delivery attempts; their leases will pass"),
+            }
+            batch.clear();
+        }
     }
 
     fn subscription_slot(&self, id: &str) -> Arc<Semaphore> {
@@ -204,7 +276,9 @@ impl Deliverer {
             }
         };
         let slot = self.subscription_slot(&sub.id);
-        let Ok(_permit) = slot.try_acquire() else {
+        // Wait a little for the subscription's share; a receiver that keeps it busy longer
+        // has this delivery put back in the queue instead (no attempt spent).
+        let Ok(Ok(_permit)) = tokio::time::timeout(self.timeout, slot.acquire_owned()).await else {
             // The subscription has its share in flight: back in the queue, no attempt spent.
             d.next_attempt_at =
                 Some(Utc::now() + chrono::Duration::from_std(DEFER).unwrap_or_default());
@@ -236,22 +310,8 @@ impl Deliverer {
     }
 
     async fn finish(&self, d: &DeliveryRecord) {
-        match self.state.storage.finish_attempt(d, &self.owner).await {
-            Ok(CasOutcome::Written) => {
-                metrics::counter!("cartgate_webhook_attempts_total",
-                "outcome" => match d.status {
-                    DeliveryStatus::Delivered => "delivered",
-                    DeliveryStatus::Failed => "failed",
-                    DeliveryStatus::Pending => "retry",
-                })
-                .increment(1);
-            }
-            Ok(other) => {
-                tracing::info!(delivery = %d.id, ?other, "delivery changed meanwhile (lease passed or retried by hand)")
-            }
-            Err(e) => {
-                tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery attempt; its lease will pass")
-            }
+        if self.finished.send(d.clone()).is_err() {
+            tracing::warn!(delivery = %d.id, "the finisher stopped; the lease will pass");
         }
     }
 
