@@ -31,6 +31,9 @@ pub struct Store {
     pub platform: String,
     pub name: String,
     pub status: StoreStatus,
+    /// How this store's changes reach webhook subscribers: `native` (the platform's own
+    /// webhooks, registered by the gateway) or `polled`.
+    pub events: cartgate_connector::connector::EventSource,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -42,6 +45,11 @@ impl From<&StoreRecord> for Store {
             platform: s.platform.clone(),
             name: s.name.clone(),
             status: s.status,
+            events: if s.native_webhooks.is_some() {
+                cartgate_connector::connector::EventSource::Native
+            } else {
+                cartgate_connector::connector::EventSource::Polled
+            },
             created_at: s.created_at,
             updated_at: s.updated_at,
         }

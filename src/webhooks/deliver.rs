@@ -218,18 +218,20 @@ impl Deliverer {
                     for (d, o) in batch.iter().zip(outcomes) {
                         if o == CasOutcome::Written {
                             metrics::counter!("cartgate_webhook_attempts_total",
-                                "outcome" => match d.status {
-                                    DeliveryStatus::Delivered => "delivered",
-                                    DeliveryStatus::Failed => "failed",
-                                    DeliveryStatus::Pending => "retry",
-                                })
+                            "outcome" => match d.status {
+                                DeliveryStatus::Delivered => "delivered",
+                                DeliveryStatus::Failed => "failed",
+                                DeliveryStatus::Pending => "retry",
+                            })
                             .increment(1);
                         } else {
                             tracing::info!(delivery = %d.id, outcome = ?o, "delivery changed meanwhile (lease passed or retried by hand)");
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, n = batch.len(), "could not record delivery attempts; their leases will pass"),
+                Err(e) => {
+                    tracing::warn!(error = %e, n = batch.len(), "could not record delivery attempts; their leases will pass")
+                }
             }
             batch.clear();
         }

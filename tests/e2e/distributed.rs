@@ -23,8 +23,11 @@ struct Instance {
 
 impl Instance {
     async fn start(redis: &RedisServer, extra: &[(&str, &str)]) -> Instance {
+        Self::start_on(redis, free_port(), extra).await
+    }
+
+    async fn start_on(redis: &RedisServer, port: u16, extra: &[(&str, &str)]) -> Instance {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let mut cmd = bin();
         cmd.arg("serve")
             .env("CARTGATE_LISTEN", format!("127.0.0.1:{port}"))
@@ -574,6 +577,79 @@ async fn a_killed_instance_loses_no_webhook_delivery() {
                 .len()
                 >= products.len()
         })
+        .await;
+    let delivered: std::collections::HashSet<String> = got
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    for p in &products {
+        assert!(delivered.contains(p), "product {p} delivered");
+    }
+}
+
+/// Redis restarts while deliveries are queued: nothing queued is lost (Redis persists with
+/// `appendfsync always` here), the instance reconnects by itself and delivers every event.
+#[tokio::test]
+async fn webhook_deliveries_survive_a_redis_restart() {
+    let mut redis = RedisServer::start();
+    let quick = [
+        ("CARTGATE_WEBHOOK_TIMEOUT_SECS", "1"),
+        ("CARTGATE_WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,1,1,1,1,1,1"),
+    ];
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let mut env = quick.to_vec();
+    env.push(("CARTGATE_PUBLIC_URL", &public));
+    let a = Instance::start_on(&redis, port, &env).await;
+    let c = a.account("wh").await;
+    let shop = crate::platforms::start_sandbox("woocommerce", Default::default()).await;
+    let store = c.connect("woocommerce", &shop.banner.credentials).await;
+    let rx = crate::receiver::Receiver::start().await;
+    rx.answer(&[500; 1000]);
+    let sub = c
+        .post(
+            "/v1/webhooks",
+            json!({"url": rx.url, "event_types": ["product.updated"], "store_ids": [store]}),
+        )
+        .await;
+    let wh = sub.body["id"].as_str().unwrap().to_owned();
+    let mut products = Vec::new();
+    for _ in 0..5 {
+        let r = http()
+            .post(format!(
+                "{}/__sandbox/simulate",
+                shop.banner.base_url.trim_end_matches('/')
+            ))
+            .json(&json!({"event": "product.updated"}))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        products.push(v["id"].as_str().unwrap().to_owned());
+    }
+    for _ in 0..200 {
+        let q = c.ok(&format!("/v1/webhooks/{wh}/deliveries")).await;
+        if q["data"].as_array().unwrap().len() >= products.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    redis.restart();
+    rx.clear_answers();
+    let got = rx
+        .wait_for(
+            Duration::from_secs(40),
+            "every event after the restart",
+            |g| {
+                g.iter()
+                    .filter(|r| r.status == 200)
+                    .map(|r| r.header("webhook-id").to_owned())
+                    .collect::<std::collections::HashSet<_>>()
+                    .len()
+                    >= products.len()
+            },
+        )
         .await;
     let delivered: std::collections::HashSet<String> = got
         .iter()

@@ -177,6 +177,10 @@ async fn polled_changes_reach_the_subscriber_signed() {
     let shop = start_sandbox("magento", SandboxOptions::default()).await;
     let c = gw.account("a").await;
     let store = c.connect("magento", &shop.banner.credentials).await;
+    assert_eq!(
+        c.ok(&format!("/v1/stores/{store}")).await["events"],
+        "polled"
+    );
     let rx = Receiver::start().await;
     let (_, secret) = subscribe(&c, json!({"url": rx.url, "event_types": ["order.created"]})).await;
     // The first poll sets the store's watermarks; changes after it are events.
@@ -200,6 +204,10 @@ async fn pushed_changes_reach_the_subscriber_for_woocommerce_and_shopify() {
         let shop = start_sandbox(platform, SandboxOptions::default()).await;
         let c = gw.account("a").await;
         let store = c.connect(platform, &shop.banner.credentials).await;
+        assert_eq!(
+            c.ok(&format!("/v1/stores/{store}")).await["events"],
+            "native"
+        );
         let rx = Receiver::start().await;
         let (_, secret) = subscribe(&c, json!({"url": rx.url, "store_ids": [store]})).await;
         let product = simulate(&shop, "product.updated").await;
@@ -455,4 +463,94 @@ async fn the_embedded_store_loses_no_event_to_a_kill_9() {
     for id in &ids {
         assert!(objects.contains(id), "product {id} was delivered");
     }
+}
+
+/// A platform webhook delivered twice (the platform retrying, or a replay) is published
+/// once; a subscriber that cannot be reached gets the event once it is back.
+#[tokio::test]
+async fn replayed_inbound_webhooks_are_dropped_and_unreachable_receivers_retried() {
+    let gw = Gateway::start_public(quick).await;
+    let shop = start_sandbox("woocommerce", SandboxOptions::default()).await;
+    let c = gw.account("a").await;
+    let store = c.connect("woocommerce", &shop.banner.credentials).await;
+    // A subscriber URL where nothing listens yet.
+    let port = free_port();
+    let (wh, _) = subscribe(
+        &c,
+        json!({"url": format!("http://127.0.0.1:{port}/hook"), "event_types": ["customer.updated"]}),
+    )
+    .await;
+    let record = gw.state.storage.get_store(&store).await.unwrap().unwrap();
+    let secret = gw.state.native_webhook_secret(&record).unwrap().unwrap();
+    let body = json!({"id": 7001, "email": "replay@example.com", "first_name": "Re",
+        "last_name": "Play", "billing": {}, "shipping": {}})
+    .to_string();
+    let sig = cartgate_connector::webhook::hmac_sha256_base64(secret.as_bytes(), body.as_bytes());
+    for _ in 0..3 {
+        let r = http()
+            .post(format!("{}/inbound/woocommerce/{store}", gw.url))
+            .header("content-type", "application/json")
+            .header("x-wc-webhook-topic", "customer.updated")
+            .header("x-wc-webhook-resource", "customer")
+            .header("x-wc-webhook-event", "updated")
+            .header("x-wc-webhook-delivery-id", "replayed-1")
+            .header("x-wc-webhook-signature", &sig)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // Attempts fail while nothing listens: "could not connect", retried.
+    let mut delivery = Value::Null;
+    for _ in 0..100 {
+        let list = c.ok(&format!("/v1/webhooks/{wh}/deliveries")).await;
+        assert!(
+            list["data"].as_array().unwrap().len() <= 1,
+            "one event: {list}"
+        );
+        delivery = list["data"][0].clone();
+        if delivery["attempts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let first = &delivery["attempts"][0];
+    assert!(first["status_code"].is_null(), "{delivery}");
+    assert!(
+        first["error"].as_str().unwrap().contains("connect"),
+        "{delivery}"
+    );
+    // The receiver comes up on that port: the retry gets through.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |b: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&b).unwrap());
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    for _ in 0..200 {
+        if !got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one delivery of one event: {got:?}");
+    assert_eq!(got[0]["data"]["email"], "replay@example.com");
 }
