@@ -554,3 +554,52 @@ async fn replayed_inbound_webhooks_are_dropped_and_unreachable_receivers_retried
     assert_eq!(got.len(), 1, "one delivery of one event: {got:?}");
     assert_eq!(got[0]["data"]["email"], "replay@example.com");
 }
+
+/// A subscription whose attempts have all failed for five days is disabled, with the reason
+/// in the API; `PATCH {"status": "active"}` turns it back on.
+#[tokio::test]
+async fn a_subscription_failing_for_five_days_is_disabled() {
+    let gw = Gateway::start_public(quick).await;
+    let shop = start_sandbox("woocommerce", SandboxOptions::default()).await;
+    let c = gw.account("a").await;
+    c.connect("woocommerce", &shop.banner.credentials).await;
+    let rx = Receiver::start().await;
+    rx.answer(&[500; 100]);
+    let (wh, _) = subscribe(
+        &c,
+        json!({"url": rx.url, "event_types": ["product.updated"]}),
+    )
+    .await;
+    // It has been failing since six days ago (as the gateway records it).
+    let mut sub = gw
+        .state
+        .storage
+        .get_subscription(&wh)
+        .await
+        .unwrap()
+        .unwrap();
+    sub.failing_since = Some(chrono::Utc::now() - chrono::Duration::days(6));
+    assert_eq!(
+        gw.state.storage.update_subscription(&sub).await.unwrap(),
+        cartgate::storage::CasOutcome::Written
+    );
+    simulate(&shop, "product.updated").await;
+    let mut got = Value::Null;
+    for _ in 0..200 {
+        got = c.ok(&format!("/v1/webhooks/{wh}")).await;
+        if got["status"] == "disabled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(got["status"], "disabled", "{got}");
+    assert!(
+        got["disabled_reason"].as_str().unwrap().contains("failed"),
+        "{got}"
+    );
+    let on = c
+        .patch(&format!("/v1/webhooks/{wh}"), json!({"status": "active"}))
+        .await;
+    assert_eq!(on.body["status"], "active", "{on:?}");
+    assert!(on.body["disabled_reason"].is_null());
+}
