@@ -541,17 +541,7 @@ async fn a_killed_instance_loses_no_webhook_delivery() {
     let wh = sub.body["id"].as_str().unwrap().to_owned();
     let mut products = Vec::new();
     for _ in 0..20 {
-        let r = http()
-            .post(format!(
-                "{}/__sandbox/simulate",
-                shop.banner.base_url.trim_end_matches('/')
-            ))
-            .json(&json!({"event": "product.updated"}))
-            .send()
-            .await
-            .unwrap();
-        let v: Value = r.json().await.unwrap();
-        products.push(v["id"].as_str().unwrap().to_owned());
+        products.push(crate::webhooks::simulate(&shop, "product.updated").await);
     }
     for _ in 0..200 {
         let q = c
@@ -568,21 +558,9 @@ async fn a_killed_instance_loses_no_webhook_delivery() {
     a.kill();
     rx.clear_answers();
     rx.delay(None);
-    let got = rx
-        .wait_for(Duration::from_secs(45), "every event delivered", |g| {
-            g.iter()
-                .filter(|r| r.status == 200)
-                .map(|r| r.header("webhook-id").to_owned())
-                .collect::<std::collections::HashSet<_>>()
-                .len()
-                >= products.len()
-        })
+    let delivered = rx
+        .wait_delivered(products.len(), Duration::from_secs(45))
         .await;
-    let delivered: std::collections::HashSet<String> = got
-        .iter()
-        .filter(|r| r.status == 200)
-        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned())
-        .collect();
     for p in &products {
         assert!(delivered.contains(p), "product {p} delivered");
     }
@@ -616,17 +594,7 @@ async fn webhook_deliveries_survive_a_redis_restart() {
     let wh = sub.body["id"].as_str().unwrap().to_owned();
     let mut products = Vec::new();
     for _ in 0..5 {
-        let r = http()
-            .post(format!(
-                "{}/__sandbox/simulate",
-                shop.banner.base_url.trim_end_matches('/')
-            ))
-            .json(&json!({"event": "product.updated"}))
-            .send()
-            .await
-            .unwrap();
-        let v: Value = r.json().await.unwrap();
-        products.push(v["id"].as_str().unwrap().to_owned());
+        products.push(crate::webhooks::simulate(&shop, "product.updated").await);
     }
     for _ in 0..200 {
         let q = c.ok(&format!("/v1/webhooks/{wh}/deliveries")).await;
@@ -637,25 +605,9 @@ async fn webhook_deliveries_survive_a_redis_restart() {
     }
     redis.restart();
     rx.clear_answers();
-    let got = rx
-        .wait_for(
-            Duration::from_secs(40),
-            "every event after the restart",
-            |g| {
-                g.iter()
-                    .filter(|r| r.status == 200)
-                    .map(|r| r.header("webhook-id").to_owned())
-                    .collect::<std::collections::HashSet<_>>()
-                    .len()
-                    >= products.len()
-            },
-        )
+    let delivered = rx
+        .wait_delivered(products.len(), Duration::from_secs(40))
         .await;
-    let delivered: std::collections::HashSet<String> = got
-        .iter()
-        .filter(|r| r.status == 200)
-        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned())
-        .collect();
     for p in &products {
         assert!(delivered.contains(p), "product {p} delivered");
     }

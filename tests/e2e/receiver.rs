@@ -119,6 +119,36 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// Waits until `n` distinct events (`webhook-id`s) were answered 200; answers the
+    /// object ids they carried.
+    pub async fn wait_delivered(
+        &self,
+        n: usize,
+        within: Duration,
+    ) -> std::collections::HashSet<String> {
+        let delivered = |g: &[Received]| {
+            g.iter()
+                .filter(|r| r.status == 200)
+                .map(|r| r.header("webhook-id").to_owned())
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        };
+        let got = self
+            .wait_for(within, "every event delivered", |g| delivered(g) >= n)
+            .await;
+        got.iter()
+            .filter(|r| r.status == 200)
+            .map(|r| {
+                r.json()["data"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
 /// Verifies a delivery with the Standard Webhooks reference library (Python, from
 /// scripts/sdk-venv.sh); answers the verified payload, or `None` when the venv is not set
 /// up (the caller says it skipped that check). Panics when the signature does not verify.

@@ -21,7 +21,7 @@ fn quick(s: &mut cartgate::Settings) {
     s.webhook_timeout_secs = 2;
 }
 
-async fn simulate(sandbox: &SandboxHandle, event: &str) -> String {
+pub async fn simulate(sandbox: &SandboxHandle, event: &str) -> String {
     let r = http()
         .post(format!(
             "{}/__sandbox/simulate",
@@ -442,24 +442,7 @@ async fn the_embedded_store_loses_no_event_to_a_kill_9() {
     rx.delay(None);
     let _serve = start();
     ready().await;
-    let delivered = |g: &[Received]| {
-        g.iter()
-            .filter(|r| r.status == 200)
-            .map(|r| r.header("webhook-id").to_owned())
-            .collect::<std::collections::HashSet<_>>()
-    };
-    let got = rx
-        .wait_for(
-            Duration::from_secs(40),
-            "every event after the restart",
-            |g| delivered(g).len() >= ids.len(),
-        )
-        .await;
-    let objects: std::collections::HashSet<String> = got
-        .iter()
-        .filter(|r| r.status == 200)
-        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned())
-        .collect();
+    let objects = rx.wait_delivered(ids.len(), Duration::from_secs(40)).await;
     for id in &ids {
         assert!(objects.contains(id), "product {id} was delivered");
     }
