@@ -37,6 +37,8 @@ pub const MAX_IN_FLIGHT: usize = 256;
 /// How often the queue is looked at when nothing woke the worker (retries coming due,
 /// work enqueued by another instance).
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How long a delivery waits for its subscription's share before it is deferred.
+const SHARE_WAIT: Duration = Duration::from_millis(50);
 /// How long a deferred delivery (its subscription busy) waits before it is claimed again.
 const DEFER: Duration = Duration::from_millis(200);
 /// Bodies kept in memory for first attempts, by event id.
@@ -278,9 +280,11 @@ impl Deliverer {
             }
         };
         let slot = self.subscription_slot(&sub.id);
-        // Wait a little for the subscription's share; a receiver that keeps it busy longer
-        // has this delivery put back in the queue instead (no attempt spent).
-        let Ok(Ok(_permit)) = tokio::time::timeout(self.timeout, slot.acquire_owned()).await else {
+        // Wait a moment for the subscription's share (a fast receiver frees it at once); a
+        // receiver that keeps it busy has this delivery put back in the queue instead (no
+        // attempt spent), so its deliveries never hold the instance's in-flight slots that
+        // other subscriptions need.
+        let Ok(Ok(_permit)) = tokio::time::timeout(SHARE_WAIT, slot.acquire_owned()).await else {
             // The subscription has its share in flight: back in the queue, no attempt spent.
             d.next_attempt_at =
                 Some(Utc::now() + chrono::Duration::from_std(DEFER).unwrap_or_default());

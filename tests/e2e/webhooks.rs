@@ -586,3 +586,100 @@ async fn a_subscription_failing_for_five_days_is_disabled() {
     assert_eq!(on.body["status"], "active", "{on:?}");
     assert!(on.body["disabled_reason"].is_null());
 }
+
+/// After `rotate-secret` a delivery is signed with the new and the previous secret (both
+/// verify with the reference library), so receivers can switch without missing an event.
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_previous_one() {
+    let gw = Gateway::start_public(quick).await;
+    let shop = start_sandbox("woocommerce", SandboxOptions::default()).await;
+    let c = gw.account("a").await;
+    let store = c.connect("woocommerce", &shop.banner.credentials).await;
+    let rx = Receiver::start().await;
+    let (wh, old) = subscribe(
+        &c,
+        json!({"url": rx.url, "event_types": ["product.updated"]}),
+    )
+    .await;
+    let rotated = c
+        .post(&format!("/v1/webhooks/{wh}/rotate-secret"), json!({}))
+        .await;
+    let new = rotated.body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    simulate(&shop, "product.updated").await;
+    let got = rx.wait_for(WAIT, "the event", |g| !g.is_empty()).await;
+    assert_eq!(got[0].header("webhook-signature").split(' ').count(), 2);
+    check_delivery(&new, &got[0], "product.updated", &store);
+    check_delivery(&old, &got[0], "product.updated", &store);
+}
+
+/// A subscriber that answers slowly does not hold up another subscription's deliveries,
+/// even with more of its deliveries due than an instance sends at once (256).
+#[tokio::test]
+async fn a_slow_subscriber_does_not_hold_up_the_others() {
+    let gw = Gateway::start_public(|s| {
+        quick(s);
+        s.webhook_timeout_secs = 10;
+    })
+    .await;
+    let shop = start_sandbox("woocommerce", SandboxOptions::default()).await;
+    let c = gw.account("a").await;
+    c.connect("woocommerce", &shop.banner.credentials).await;
+    let slow = Receiver::start().await;
+    slow.delay(Some(Duration::from_secs(6)));
+    let fast = Receiver::start().await;
+    subscribe(
+        &c,
+        json!({"url": slow.url, "event_types": ["product.updated"]}),
+    )
+    .await;
+    subscribe(
+        &c,
+        json!({"url": fast.url, "event_types": ["product.updated"]}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        simulate(&shop, "product.updated").await;
+    }
+    fast.wait_delivered(300, WAIT).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "the fast subscriber waited for the slow one: {:?}",
+        started.elapsed()
+    );
+}
+
+/// Disconnecting a store removes the webhooks the gateway registered on the platform.
+#[tokio::test]
+async fn disconnecting_removes_the_platforms_webhooks() {
+    let gw = Gateway::start_public(quick).await;
+    let shop = start_sandbox("woocommerce", SandboxOptions::default()).await;
+    let c = gw.account("a").await;
+    let store = c.connect("woocommerce", &shop.banner.credentials).await;
+    let creds = shop.banner.credentials.clone();
+    let registered = || async {
+        let hooks: Value = http()
+            .get(format!(
+                "{}/wp-json/wc/v3/webhooks",
+                shop.banner.base_url.trim_end_matches('/')
+            ))
+            .basic_auth(
+                creds["consumer_key"].as_str().unwrap(),
+                creds["consumer_secret"].as_str(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        hooks.as_array().unwrap().len()
+    };
+    assert_eq!(registered().await, 7, "one per event type");
+    let del = c
+        .send(Method::DELETE, &format!("/v1/stores/{store}"), None)
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    assert_eq!(registered().await, 0);
+}
