@@ -92,7 +92,6 @@ pub async fn receive(
         &store,
         NewEvent {
             event_type: event.event_type.as_str(),
-            store_id: store.id.clone(),
             object_id: event.object_id,
             occurred_at: event.occurred_at.unwrap_or_else(chrono::Utc::now),
             data: event.data,

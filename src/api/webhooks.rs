@@ -228,13 +228,19 @@ async fn check_store_ids(
             "store_ids must list 1 to {MAX_STORE_IDS} stores; omit it for every store"
         )));
     }
+    // Another account's store is unknown here too: ids leak nothing.
+    let known: std::collections::HashSet<String> = state
+        .storage
+        .list_stores(&scope.account.id)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     let mut out: Vec<String> = Vec::new();
     for id in ids {
-        // Another account's store is unknown here too: ids leak nothing.
-        state
-            .store_of(&scope.account, &id)
-            .await
-            .map_err(|_| ApiError::validation(format!("no store {id}")))?;
+        if !known.contains(&id) {
+            return Err(ApiError::validation(format!("no store {id}")));
+        }
         if !out.contains(&id) {
             out.push(id);
         }
@@ -267,6 +273,26 @@ async fn subscription_of(
     match state.storage.get_subscription(id).await? {
         Some(s) if s.account_id == scope.account.id => Ok(s),
         _ => Err(ApiError::not_found(format!("no webhook {id}"))),
+    }
+}
+
+/// Applies `change` to the account's subscription as it is when the write lands
+/// (compare-and-set, re-read on a conflict); a subscription deleted meanwhile is 404.
+async fn change_subscription(
+    state: &AppState,
+    scope: &Scope,
+    id: &str,
+    mut change: impl FnMut(&mut SubscriptionRecord),
+) -> ApiResult<SubscriptionRecord> {
+    let mut s = subscription_of(state, scope, id).await?;
+    loop {
+        change(&mut s);
+        s.updated_at = Utc::now();
+        match state.storage.update_subscription(&s).await? {
+            CasOutcome::Written => return Ok(s),
+            CasOutcome::Missing => return Err(ApiError::not_found(format!("no webhook {id}"))),
+            CasOutcome::Stale => s = subscription_of(state, scope, id).await?,
+        }
     }
 }
 
@@ -401,8 +427,7 @@ pub async fn update_webhook(
         .description
         .map(|d| check_description(Some(d)))
         .transpose()?;
-    let mut s = subscription_of(&state, &scope, &p.webhook_id).await?;
-    loop {
+    let s = change_subscription(&state, &scope, &p.webhook_id, |s| {
         if let Some(u) = &url {
             s.url = u.clone();
         }
@@ -422,15 +447,8 @@ pub async fn update_webhook(
                 s.failing_since = None;
             }
         }
-        s.updated_at = Utc::now();
-        match state.storage.update_subscription(&s).await? {
-            CasOutcome::Written => break,
-            CasOutcome::Missing => {
-                return Err(ApiError::not_found(format!("no webhook {}", p.webhook_id)))
-            }
-            CasOutcome::Stale => s = subscription_of(&state, &scope, &p.webhook_id).await?,
-        }
-    }
+    })
+    .await?;
     Ok((webhook_produced(&s.id), Json(Webhook::from(&s))))
 }
 
@@ -460,20 +478,12 @@ pub async fn rotate_secret(
     ApiPath(p): ApiPath<WebhookPath>,
 ) -> ApiResult<Json<Webhook>> {
     let secret = Secret::generate();
-    let mut s = subscription_of(&state, &scope, &p.webhook_id).await?;
-    loop {
-        let now = Utc::now();
-        s.previous_secret = Some((s.secret.clone(), now + ROTATION_OVERLAP));
-        s.secret = seal_secret(&state, &s.id, &secret);
-        s.updated_at = now;
-        match state.storage.update_subscription(&s).await? {
-            CasOutcome::Written => break,
-            CasOutcome::Missing => {
-                return Err(ApiError::not_found(format!("no webhook {}", p.webhook_id)))
-            }
-            CasOutcome::Stale => s = subscription_of(&state, &scope, &p.webhook_id).await?,
-        }
-    }
+    let sealed = |id: &str| seal_secret(&state, id, &secret);
+    let s = change_subscription(&state, &scope, &p.webhook_id, |s| {
+        s.previous_secret = Some((s.secret.clone(), Utc::now() + ROTATION_OVERLAP));
+        s.secret = sealed(&s.id);
+    })
+    .await?;
     let mut out = Webhook::from(&s);
     out.secret = Some(secret.expose());
     Ok(Json(out))

@@ -33,11 +33,10 @@ pub fn event_type_names() -> impl Iterator<Item = &'static str> {
 
 pub use crate::storage::webhooks::secret_context;
 
-/// An event about to be published.
+/// An event about to be published (its store is `publish`'s).
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub event_type: &'static str,
-    pub store_id: String,
     pub object_id: String,
     pub occurred_at: DateTime<Utc>,
     /// The unified object, when the source carried it (kept in memory only, for the first

@@ -136,7 +136,6 @@ pub async fn poll_store(
                 store,
                 NewEvent {
                     event_type,
-                    store_id: store.id.clone(),
                     object_id: c.id.clone(),
                     occurred_at: c.updated_at,
                     data: Some(c.object.clone()),
@@ -161,17 +160,12 @@ pub async fn poll_store(
 /// The latest `updated_at` among the newest objects of a list (the store's clock); the
 /// earliest time when the list is empty, so that anything later is a change.
 async fn newest_change(session: &dyn StoreSession, list: &str) -> anyhow::Result<DateTime<Utc>> {
-    let cx = CallContext::new(false);
     let params = ListParams {
         limit: PAGE,
         state: None,
         filters: Filters::default(),
     };
-    let (items, _) = match list {
-        "orders" => values(session.list_orders(&cx, &params).await?),
-        "products" => values(session.list_products(&cx, &params).await?),
-        _ => values(session.list_customers(&cx, &params).await?),
-    };
+    let (items, _) = page_of(session, list, &params).await?;
     Ok(items
         .iter()
         .filter_map(|v| time(v, "updated_at"))
@@ -192,7 +186,6 @@ async fn changed_since(
     list: &str,
     since: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Change>> {
-    let cx = CallContext::new(false);
     let mut params = ListParams {
         limit: PAGE,
         state: None,
@@ -203,11 +196,7 @@ async fn changed_since(
     };
     let mut out = Vec::new();
     loop {
-        let (items, next) = match list {
-            "orders" => values(session.list_orders(&cx, &params).await?),
-            "products" => values(session.list_products(&cx, &params).await?),
-            _ => values(session.list_customers(&cx, &params).await?),
-        };
+        let (items, next) = page_of(session, list, &params).await?;
         for v in items {
             let updated_at = time(&v, "updated_at");
             // The filter is inclusive on most platforms: what was at the watermark was seen.
@@ -226,6 +215,20 @@ async fn changed_since(
             _ => return Ok(out),
         }
     }
+}
+
+/// One page of `list` as JSON objects, and the paging state of the next.
+async fn page_of(
+    session: &dyn StoreSession,
+    list: &str,
+    params: &ListParams,
+) -> anyhow::Result<(Vec<Value>, Option<Value>)> {
+    let cx = CallContext::new(false);
+    Ok(match list {
+        "orders" => values(session.list_orders(&cx, params).await?),
+        "products" => values(session.list_products(&cx, params).await?),
+        _ => values(session.list_customers(&cx, params).await?),
+    })
 }
 
 fn values<T: serde::Serialize>(page: Page<T>) -> (Vec<Value>, Option<Value>) {
