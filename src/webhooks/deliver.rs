@@ -55,8 +55,10 @@ pub struct Deliverer {
     wake: Notify,
     in_flight: Arc<Semaphore>,
     per_subscription: Mutex<HashMap<String, Arc<Semaphore>>>,
-    /// Unified objects of pushed events, for their first attempts.
-    bodies: Mutex<lru::LruCache<String, Value>>,
+    /// Unified objects by event id, while memory lasts: the source's own (a platform's
+    /// payload, a poll's read; `true`), used by every attempt, or one read from the
+    /// platform for the event (`false`), shared by the first attempts only.
+    bodies: Mutex<lru::LruCache<String, (Value, bool)>>,
     /// Finished attempts on their way to storage, written in batches (one transaction,
     /// one disk sync on the embedded store, for many deliveries).
     finished: tokio::sync::mpsc::UnboundedSender<DeliveryRecord>,
@@ -110,12 +112,12 @@ impl Deliverer {
         self.timeout * 2 + Duration::from_secs(5)
     }
 
-    /// Keeps `data` for the first attempts of `event_id` and wakes the worker.
+    /// Keeps the source's object of `event_id` for its deliveries.
     pub fn hold_body(&self, event_id: &str, data: Value) {
         self.bodies
             .lock()
             .expect("body cache")
-            .put(event_id.to_owned(), data);
+            .put(event_id.to_owned(), (data, true));
     }
 
     /// New deliveries are queued: look at the queue now.
@@ -291,7 +293,7 @@ impl Deliverer {
             self.finish(&d).await;
             return;
         };
-        let outcome = self.send(&sub, &d.event).await;
+        let outcome = self.send(&sub, &d.event, d.attempts.is_empty()).await;
         let now = Utc::now();
         let ok = outcome.status_code.is_some_and(|s| (200..300).contains(&s));
         push_attempt(&mut d, outcome);
@@ -323,7 +325,12 @@ impl Deliverer {
 
     /// POSTs the event; the outcome as an attempt. Nothing of the answer is kept but its
     /// status.
-    async fn send(&self, sub: &SubscriptionRecord, event: &EventRef) -> Attempt {
+    async fn send(
+        &self,
+        sub: &SubscriptionRecord,
+        event: &EventRef,
+        first_attempt: bool,
+    ) -> Attempt {
         let started = Instant::now();
         let at = Utc::now();
         let fail = |status_code: Option<u16>, error: String| Attempt {
@@ -342,7 +349,7 @@ impl Deliverer {
         ) {
             return fail(None, e.to_string());
         }
-        let body = match self.body(event).await {
+        let body = match self.body(event, first_attempt).await {
             Ok(b) => b,
             Err(e) => return fail(None, e),
         };
@@ -417,18 +424,29 @@ impl Deliverer {
         Ok(out)
     }
 
-    /// The body of an event: the platform's payload held in memory, else the object read
-    /// fresh from the platform.
-    async fn body(&self, event: &EventRef) -> Result<Bytes, String> {
+    /// The body of an event: the source's object while it is held in memory; otherwise the
+    /// object read from the platform, once per event for its first attempts (one read serves
+    /// every subscription) and afresh for a retry, so a retry carries the current state.
+    async fn body(&self, event: &EventRef, first_attempt: bool) -> Result<Bytes, String> {
         let held = self
             .bodies
             .lock()
             .expect("body cache")
             .get(&event.id)
-            .cloned();
+            .filter(|(_, from_source)| *from_source || first_attempt)
+            .map(|(d, _)| d.clone());
         let data = match held {
             Some(d) => d,
-            None => super::read_object(&self.state, event).await?,
+            None => {
+                let d = super::read_object(&self.state, event).await?;
+                if first_attempt {
+                    self.bodies
+                        .lock()
+                        .expect("body cache")
+                        .put(event.id.clone(), (d.clone(), false));
+                }
+                d
+            }
         };
         serde_json::to_vec(&envelope(event, data))
             .map(Bytes::from)
