@@ -23,6 +23,7 @@ use crate::error::Problem;
         (name = "products", description = "Products and variants"),
         (name = "customers", description = "Customers"),
         (name = "categories", description = "Categories and collections"),
+        (name = "locations", description = "Where a store keeps its stock"),
         (name = "proxy", description = "Raw platform calls with the stored credentials"),
         (name = "logs", description = "This account's request log"),
         (name = "webhooks", description = "Subscriptions to the signed event stream, their deliveries, and the platforms' inbound webhooks"),

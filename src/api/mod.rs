@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod inbound;
 pub mod lists;
+pub mod locations;
 pub mod logs;
 pub mod orders;
 pub mod platforms;
@@ -55,6 +56,7 @@ fn v1() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(customers::get_customer))
         .routes(routes!(categories::list_categories))
         .routes(routes!(categories::get_category))
+        .routes(routes!(locations::list_locations))
         .routes(routes!(proxy::proxy))
         .routes(routes!(logs::list_logs))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))

@@ -145,7 +145,9 @@ pub async fn create_product(
     Ok((StatusCode::CREATED, produced, Json(product)))
 }
 
-/// Update a product's name, description, status, price, quantity or sku.
+/// Update a product's name, description, status, price, quantity, sku, barcode, weight,
+/// dimensions or (without variants) stock per location. A field the platform cannot write
+/// is refused (501 `unsupported_operation`), never ignored.
 #[utoipa::path(patch, path = "/v1/stores/{store_id}/products/{product_id}", tag = "products",
     operation_id = "updateProduct",
     params(("store_id" = String, Path), ("product_id" = String, Path)), request_body = ProductUpdate,
@@ -156,14 +158,7 @@ pub async fn update_product(
     ApiPath(p): ApiPath<ProductPath>,
     ApiJson(body): ApiJson<ProductUpdate>,
 ) -> ApiResult<(Extension<Produced>, Json<Product>)> {
-    if body == ProductUpdate::default() {
-        return Err(ApiError::validation("send at least one field to change"));
-    }
-    if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-        return Err(ApiError::validation("name must not be empty"));
-    }
-    check_money("price", &body.price)?;
-    check_quantity(body.quantity)?;
+    body.validate().map_err(ApiError::invalid_input)?;
     let produced = product_produced(&p.store_id, &p.product_id);
     let product = calls::write(&state, &scope, &p.store_id, |s, cx| async move {
         s.update_product(&cx, &p.product_id, &body).await
@@ -172,7 +167,9 @@ pub async fn update_product(
     Ok((produced, Json(product)))
 }
 
-/// Update one variant's price, quantity or sku; answers the product afterwards.
+/// Update one variant's price, quantity, sku, barcode, weight, dimensions or stock per
+/// location; answers the product afterwards. A field the platform cannot write is refused
+/// (501 `unsupported_operation`), never ignored.
 #[utoipa::path(patch, path = "/v1/stores/{store_id}/products/{product_id}/variants/{variant_id}",
     tag = "products", operation_id = "updateVariant",
     params(("store_id" = String, Path), ("product_id" = String, Path), ("variant_id" = String, Path)),
@@ -184,11 +181,7 @@ pub async fn update_variant(
     ApiPath(p): ApiPath<VariantPath>,
     ApiJson(body): ApiJson<VariantUpdate>,
 ) -> ApiResult<(Extension<Produced>, Json<Product>)> {
-    if body == VariantUpdate::default() {
-        return Err(ApiError::validation("send at least one field to change"));
-    }
-    check_money("price", &body.price)?;
-    check_quantity(body.quantity)?;
+    body.validate().map_err(ApiError::invalid_input)?;
     let produced = product_produced(&p.store_id, &p.product_id);
     let product = calls::write(&state, &scope, &p.store_id, |s, cx| async move {
         s.update_variant(&cx, &p.product_id, &p.variant_id, &body)

@@ -79,11 +79,82 @@ pub struct PlatformDescriptor {
     /// Filters each list understands, e.g. `orders: [created_from, status]`.
     pub filters: std::collections::BTreeMap<&'static str, Vec<&'static str>>,
     pub webhook_events: Vec<WebhookEventSupport>,
+    /// Which optional model fields this platform fills: one not listed is always `null`
+    /// (or an empty list) here because the platform does not have it.
+    pub fields: ModelFields,
+}
+
+/// The optional fields of the unified model a platform fills, per object. The platform
+/// suite checks both ways: each listed field is filled on the sandbox's seeded data, and
+/// each field of [`ModelFields::ALL`] not listed never is.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ModelFields {
+    #[schema(value_type = Vec<String>)]
+    pub order: &'static [&'static str],
+    #[schema(value_type = Vec<String>)]
+    pub line_item: &'static [&'static str],
+    #[schema(value_type = Vec<String>)]
+    pub product: &'static [&'static str],
+    #[schema(value_type = Vec<String>)]
+    pub variant: &'static [&'static str],
+}
+
+impl ModelFields {
+    /// Every field a platform may or may not fill.
+    pub const ALL: ModelFields = ModelFields {
+        order: &[
+            "shipping_lines",
+            "payment_method",
+            "prices_include_tax",
+            "tax_lines",
+            "discount_codes",
+            "refunds",
+            "refunded_total",
+            "total_weight",
+            "tags",
+            "customer_note",
+            "paid_at",
+            "fulfilled_at",
+        ],
+        line_item: &[
+            "tax_total",
+            "tax_lines",
+            "discount_total",
+            "refunded_quantity",
+            "weight",
+            "requires_shipping",
+            "variant_options",
+        ],
+        product: &[
+            "barcode",
+            "weight",
+            "dimensions",
+            "requires_shipping",
+            "inventory_levels",
+        ],
+        variant: &[
+            "barcode",
+            "weight",
+            "dimensions",
+            "requires_shipping",
+            "inventory_levels",
+        ],
+    };
+
+    /// The lists by object name (`order`, `line_item`, `product`, `variant`).
+    pub fn by_object(&self) -> [(&'static str, &'static [&'static str]); 4] {
+        [
+            ("order", self.order),
+            ("line_item", self.line_item),
+            ("product", self.product),
+            ("variant", self.variant),
+        ]
+    }
 }
 
 /// Every operation of the unified API, in the order `GET /v1/platforms` lists them. A
 /// platform that can do all of them uses this; one that cannot lists its own subset.
-pub const ALL_OPERATIONS: [&str; 17] = [
+pub const ALL_OPERATIONS: [&str; 18] = [
     "store.info",
     "orders.list",
     "orders.count",
@@ -100,8 +171,12 @@ pub const ALL_OPERATIONS: [&str; 17] = [
     "customers.get",
     "categories.list",
     "categories.get",
+    "locations.list",
     "proxy",
 ];
+
+/// The most locations `GET …/locations` answers.
+pub const MAX_LOCATIONS: usize = 250;
 
 pub trait Connector: Send + Sync + 'static {
     fn descriptor(&self) -> PlatformDescriptor;
@@ -216,6 +291,12 @@ pub trait StoreSession: Send + Sync {
     }
     async fn get_category(&self, _cx: &CallContext, _id: &str) -> Result<Category> {
         unsupported("reading categories")
+    }
+
+    /// Where the store keeps stock: every location, active or not (stores have few; a
+    /// platform with more than [`MAX_LOCATIONS`] answers the first ones).
+    async fn list_locations(&self, _cx: &CallContext) -> Result<Vec<Location>> {
+        unsupported("listing locations")
     }
 
     async fn proxy(&self, _cx: &CallContext, _r: &ProxyRequest) -> Result<ProxyResponse> {

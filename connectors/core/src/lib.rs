@@ -19,7 +19,7 @@ pub mod testing;
 pub mod util;
 pub mod webhook;
 
-pub use connector::{Connector, ObjectKind, PlatformDescriptor, StoreSession};
+pub use connector::{Connector, ModelFields, ObjectKind, PlatformDescriptor, StoreSession};
 pub use context::CallContext;
 pub use error::{ConnectorError, Result};
 pub use page::{Filters, ListParams, Page};

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::util::Decimal;
+
 /// A decimal amount as a string, e.g. `"19.99"`. Never a float.
 pub type Money = String;
 
@@ -104,6 +106,273 @@ pub struct LineItem {
     pub unit_price: Option<Money>,
     #[schema(value_type = Option<String>, example = "39.98")]
     pub total: Option<Money>,
+    /// Tax on this line (all units, after discounts).
+    #[schema(value_type = Option<String>, example = "3.20")]
+    pub tax_total: Option<Money>,
+    pub tax_lines: Vec<TaxLine>,
+    /// Discounts applied to this line (all units).
+    #[schema(value_type = Option<String>, example = "4.00")]
+    pub discount_total: Option<Money>,
+    /// Units refunded so far; `0` when none, `null` where the platform does not say.
+    pub refunded_quantity: Option<i64>,
+    /// Weight of one unit, as the order reports it.
+    pub weight: Option<Weight>,
+    /// `false` for virtual and downloadable items.
+    pub requires_shipping: Option<bool>,
+    /// The variant's options, e.g. `{"Size": "M"}`; empty for simple products.
+    pub variant_options: std::collections::BTreeMap<String, String>,
+}
+
+/// A mass, as the store keeps it (no unit conversion on reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Weight {
+    /// Decimal string, e.g. `"1.25"`.
+    #[schema(example = "1.25")]
+    pub value: String,
+    pub unit: WeightUnit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightUnit {
+    G,
+    Kg,
+    Oz,
+    Lb,
+}
+
+/// Outer dimensions of one unit, as the store keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dimensions {
+    /// Decimal string; `null` when the store leaves it blank.
+    #[schema(example = "30")]
+    pub length: Option<String>,
+    #[schema(example = "20")]
+    pub width: Option<String>,
+    #[schema(example = "10")]
+    pub height: Option<String>,
+    pub unit: LengthUnit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LengthUnit {
+    Mm,
+    Cm,
+    M,
+    In,
+    Ft,
+}
+
+impl WeightUnit {
+    /// Grams in one unit.
+    fn grams(self) -> Decimal {
+        match self {
+            WeightUnit::G => Decimal::ONE,
+            WeightUnit::Kg => Decimal::from(1000),
+            WeightUnit::Oz => Decimal::new(28_349_523_125, 9),
+            WeightUnit::Lb => Decimal::new(45_359_237, 5),
+        }
+    }
+
+    /// Parses a platform's unit word (`kg`, `KGS`, `lbs`, `GRAMS`, `OUNCES`, …).
+    pub fn parse(word: &str) -> Option<WeightUnit> {
+        Some(match word.trim().to_ascii_lowercase().as_str() {
+            "g" | "gram" | "grams" | "gr" => WeightUnit::G,
+            "kg" | "kgs" | "kilogram" | "kilograms" => WeightUnit::Kg,
+            "oz" | "ounce" | "ounces" => WeightUnit::Oz,
+            "lb" | "lbs" | "pound" | "pounds" => WeightUnit::Lb,
+            _ => return None,
+        })
+    }
+}
+
+impl LengthUnit {
+    /// Millimetres in one unit.
+    fn millimetres(self) -> Decimal {
+        match self {
+            LengthUnit::Mm => Decimal::ONE,
+            LengthUnit::Cm => Decimal::from(10),
+            LengthUnit::M => Decimal::from(1000),
+            LengthUnit::In => Decimal::new(254, 1),
+            LengthUnit::Ft => Decimal::new(3048, 1),
+        }
+    }
+
+    /// Parses a platform's unit word (`cm`, `CENTIMETERS`, `inch`, `yd` is not one).
+    pub fn parse(word: &str) -> Option<LengthUnit> {
+        Some(match word.trim().to_ascii_lowercase().as_str() {
+            "mm" | "millimeter" | "millimeters" | "millimetre" | "millimetres" => LengthUnit::Mm,
+            "cm" | "centimeter" | "centimeters" | "centimetre" | "centimetres" => LengthUnit::Cm,
+            "m" | "meter" | "meters" | "metre" | "metres" => LengthUnit::M,
+            "in" | "inch" | "inches" => LengthUnit::In,
+            "ft" | "foot" | "feet" => LengthUnit::Ft,
+            _ => return None,
+        })
+    }
+}
+
+/// A non-negative decimal string, canonical; `None` for anything else.
+fn non_negative(s: &str) -> Option<Decimal> {
+    s.trim()
+        .parse::<Decimal>()
+        .ok()
+        .filter(|d| !d.is_sign_negative())
+}
+
+/// Converts a decimal between units given the size of each in a common base, rounded to
+/// what a store keeps (at most 4 decimals), trailing zeros dropped.
+fn convert(value: Decimal, from: Decimal, to: Decimal) -> String {
+    (value * from / to).round_dp(4).normalize().to_string()
+}
+
+impl Weight {
+    /// Builds a weight from a platform's value and unit; `None` when either is missing or
+    /// the value is blank, unreadable or negative.
+    pub fn from_parts(value: Option<&str>, unit: Option<WeightUnit>) -> Option<Weight> {
+        let value = non_negative(value?)?;
+        Some(Weight {
+            value: value.normalize().to_string(),
+            unit: unit?,
+        })
+    }
+
+    /// The same weight in `unit` (to at most 4 decimals), for a store that keeps one unit.
+    pub fn value_in(&self, unit: WeightUnit) -> crate::Result<String> {
+        let v = non_negative(&self.value).ok_or_else(|| invalid("weight.value"))?;
+        Ok(convert(v, self.unit.grams(), unit.grams()))
+    }
+}
+
+impl Dimensions {
+    /// Builds dimensions from a platform's values; `None` when all three are blank.
+    pub fn from_parts(
+        length: Option<&str>,
+        width: Option<&str>,
+        height: Option<&str>,
+        unit: Option<LengthUnit>,
+    ) -> Option<Dimensions> {
+        let read = |s: Option<&str>| s.and_then(non_negative).map(|d| d.normalize().to_string());
+        let (length, width, height) = (read(length), read(width), read(height));
+        if length.is_none() && width.is_none() && height.is_none() {
+            return None;
+        }
+        Some(Dimensions {
+            length,
+            width,
+            height,
+            unit: unit?,
+        })
+    }
+
+    /// One side in `unit` (to at most 4 decimals); `None` where the side is blank.
+    pub fn side_in(
+        side: &Option<String>,
+        from: LengthUnit,
+        unit: LengthUnit,
+    ) -> crate::Result<Option<String>> {
+        side.as_deref()
+            .map(|s| {
+                let v = non_negative(s).ok_or_else(|| invalid("dimensions"))?;
+                Ok(convert(v, from.millimetres(), unit.millimetres()))
+            })
+            .transpose()
+    }
+}
+
+fn invalid(field: &str) -> crate::ConnectorError {
+    crate::ConnectorError::Validation(format!(
+        "{field} must be a non-negative decimal string such as \"1.5\""
+    ))
+}
+
+/// A tax charged on an order or a line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaxLine {
+    /// The tax's name as the store calls it, e.g. `"VAT"`.
+    pub title: Option<String>,
+    /// The rate as a decimal fraction: `"0.2"` is 20 %.
+    #[schema(example = "0.2")]
+    pub rate: Option<String>,
+    #[schema(value_type = Option<String>, example = "3.20")]
+    pub amount: Option<Money>,
+}
+
+/// The shipping method the buyer chose and paid for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ShippingLine {
+    /// What the buyer saw, e.g. `"Flat rate"`.
+    pub title: Option<String>,
+    /// The platform's method code, e.g. `"flat_rate"` or `"flatrate_flatrate"`.
+    pub code: Option<String>,
+    /// The carrier or source the platform names for it, when it names one.
+    pub carrier: Option<String>,
+    /// What the buyer paid for it, before tax.
+    #[schema(value_type = Option<String>, example = "10.00")]
+    pub price: Option<Money>,
+    #[schema(value_type = Option<String>, example = "2.00")]
+    pub tax: Option<Money>,
+}
+
+/// How the buyer paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentMethod {
+    /// The platform's gateway or method code, e.g. `"stripe"` or `"checkmo"`.
+    pub code: Option<String>,
+    /// What the buyer saw, e.g. `"Credit card (Stripe)"`.
+    pub title: Option<String>,
+}
+
+/// A coupon or discount code used on an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DiscountCode {
+    pub code: String,
+    /// What it took off the order, where the platform says.
+    #[schema(value_type = Option<String>, example = "5.00")]
+    pub amount: Option<Money>,
+}
+
+/// Money given back to the buyer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Refund {
+    pub id: String,
+    /// A positive amount.
+    #[schema(value_type = Option<String>, example = "19.99")]
+    pub amount: Option<Money>,
+    pub reason: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// The lines refunded; empty for a refund of an amount only.
+    pub line_items: Vec<RefundLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RefundLine {
+    /// The order's `line_items[].id`.
+    pub line_item_id: String,
+    pub quantity: i64,
+    #[schema(value_type = Option<String>, example = "19.99")]
+    pub amount: Option<Money>,
+}
+
+/// Stock of one item at one location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryLevel {
+    /// A `GET …/locations` id.
+    pub location_id: String,
+    /// Units available to sell there (may be negative where the platform oversells).
+    pub available: i64,
+}
+
+/// A place stock is kept: a Shopify location, a Magento source, a warehouse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Location {
+    pub id: String,
+    pub name: Option<String>,
+    pub address: Option<Address>,
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -141,7 +410,26 @@ pub struct Order {
     pub shipping_address: Option<Address>,
     pub line_items: Vec<LineItem>,
     pub shipments: Vec<Shipment>,
+    /// The shipping methods the buyer chose and paid for.
+    pub shipping_lines: Vec<ShippingLine>,
+    pub payment_method: Option<PaymentMethod>,
+    /// Whether the order's prices (line prices, `subtotal`) include tax.
+    pub prices_include_tax: Option<bool>,
+    /// Order-level taxes, shipping tax included where the platform splits it.
+    pub tax_lines: Vec<TaxLine>,
+    pub discount_codes: Vec<DiscountCode>,
+    pub refunds: Vec<Refund>,
+    /// Sum of the refunds; `"0"`-like when none, `null` where the platform does not say.
+    #[schema(value_type = Option<String>, example = "0.00")]
+    pub refunded_total: Option<Money>,
+    pub total_weight: Option<Weight>,
+    pub tags: Vec<String>,
+    /// Staff notes.
     pub note: Option<String>,
+    /// What the buyer wrote at checkout.
+    pub customer_note: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub fulfilled_at: Option<DateTime<Utc>>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     /// The untouched platform payload; present only with `?include=raw`.
@@ -157,7 +445,15 @@ pub struct Variant {
     pub name: Option<String>,
     #[schema(value_type = Option<String>, example = "19.99")]
     pub price: Option<Money>,
+    /// The total over locations.
     pub quantity: Option<i64>,
+    /// GTIN, EAN, UPC or ISBN, where the platform keeps one.
+    pub barcode: Option<String>,
+    pub weight: Option<Weight>,
+    pub dimensions: Option<Dimensions>,
+    pub requires_shipping: Option<bool>,
+    /// Stock per location where the platform keeps it so.
+    pub inventory_levels: Vec<InventoryLevel>,
     /// Option name to value, e.g. `{"Size": "M"}`.
     pub options: std::collections::BTreeMap<String, String>,
 }
@@ -173,7 +469,15 @@ pub struct Product {
     #[schema(value_type = Option<String>, example = "19.99")]
     pub price: Option<Money>,
     pub currency: Option<String>,
+    /// The total over locations (and over variants).
     pub quantity: Option<i64>,
+    /// GTIN, EAN, UPC or ISBN, where the platform keeps one.
+    pub barcode: Option<String>,
+    pub weight: Option<Weight>,
+    pub dimensions: Option<Dimensions>,
+    pub requires_shipping: Option<bool>,
+    /// Stock per location of a product without variants, where the platform keeps it so.
+    pub inventory_levels: Vec<InventoryLevel>,
     pub images: Vec<String>,
     pub category_ids: Vec<String>,
     pub variants: Vec<Variant>,
@@ -313,6 +617,14 @@ pub struct ProductUpdate {
     pub price: Option<Money>,
     pub quantity: Option<i64>,
     pub sku: Option<String>,
+    pub barcode: Option<String>,
+    /// Stored in the store's own unit (converted when `unit` differs).
+    pub weight: Option<Weight>,
+    /// Stored in the store's own unit (converted when `unit` differs).
+    pub dimensions: Option<Dimensions>,
+    /// Sets the available quantity at these locations (a product without variants);
+    /// others are left as they are. Not together with `quantity`.
+    pub inventory_levels: Option<Vec<InventoryLevel>>,
 }
 
 /// `PATCH …/products/{product_id}/variants/{variant_id}`.
@@ -321,8 +633,121 @@ pub struct ProductUpdate {
 pub struct VariantUpdate {
     #[schema(value_type = Option<String>, example = "19.99")]
     pub price: Option<Money>,
+    /// The total; on a store with several locations the difference is applied at the
+    /// primary one. Not together with `inventory_levels`.
     pub quantity: Option<i64>,
     pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub weight: Option<Weight>,
+    pub dimensions: Option<Dimensions>,
+    /// Sets the available quantity at these locations; others are left as they are.
+    pub inventory_levels: Option<Vec<InventoryLevel>>,
+}
+
+/// The most units any write may set, at a location or in total.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+/// The most locations one write may set.
+pub const MAX_INVENTORY_LEVELS: usize = 250;
+
+/// Checks the fields product and variant writes share, before any platform call.
+fn validate_stock_fields(
+    price: &Option<Money>,
+    quantity: Option<i64>,
+    barcode: &Option<String>,
+    weight: &Option<Weight>,
+    dimensions: &Option<Dimensions>,
+    levels: &Option<Vec<InventoryLevel>>,
+) -> crate::Result<()> {
+    let bad = |m: &str| Err(crate::ConnectorError::Validation(m.into()));
+    if price.as_deref().is_some_and(|p| non_negative(p).is_none()) {
+        return bad("price must be a non-negative decimal string such as \"19.99\"");
+    }
+    if quantity.is_some_and(|q| !(0..=MAX_QUANTITY).contains(&q)) {
+        return bad("quantity must be between 0 and 1000000000");
+    }
+    if barcode
+        .as_deref()
+        .is_some_and(|b| b.trim().is_empty() || b.len() > 64 || b.chars().any(char::is_control))
+    {
+        return bad("barcode must be 1 to 64 printable characters");
+    }
+    if weight
+        .as_ref()
+        .is_some_and(|w| non_negative(&w.value).is_none())
+    {
+        return Err(invalid("weight.value"));
+    }
+    if let Some(d) = dimensions {
+        let sides = [&d.length, &d.width, &d.height];
+        if sides.iter().all(|s| s.is_none())
+            || sides
+                .iter()
+                .any(|s| s.as_deref().is_some_and(|v| non_negative(v).is_none()))
+        {
+            return bad("dimensions need at least one of length, width, height, each a non-negative decimal string");
+        }
+    }
+    if let Some(levels) = levels {
+        if quantity.is_some() {
+            return bad("send quantity or inventory_levels, not both");
+        }
+        if levels.is_empty() || levels.len() > MAX_INVENTORY_LEVELS {
+            return bad("inventory_levels must hold 1 to 250 locations");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for l in levels {
+            if !crate::util::valid_id(&l.location_id) || !seen.insert(l.location_id.as_str()) {
+                return bad("each inventory level needs a valid location_id, once");
+            }
+            if !(0..=MAX_QUANTITY).contains(&l.available) {
+                return bad("inventory_levels[].available must be between 0 and 1000000000");
+            }
+        }
+    }
+    Ok(())
+}
+
+impl ProductUpdate {
+    /// What every platform needs of a product update; checked by the gateway first.
+    pub fn validate(&self) -> crate::Result<()> {
+        if *self == ProductUpdate::default() {
+            return Err(crate::ConnectorError::Validation(
+                "send at least one field to change".into(),
+            ));
+        }
+        if self.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(crate::ConnectorError::Validation(
+                "name must not be empty".into(),
+            ));
+        }
+        validate_stock_fields(
+            &self.price,
+            self.quantity,
+            &self.barcode,
+            &self.weight,
+            &self.dimensions,
+            &self.inventory_levels,
+        )
+    }
+}
+
+impl VariantUpdate {
+    /// What every platform needs of a variant update; checked by the gateway first.
+    pub fn validate(&self) -> crate::Result<()> {
+        if *self == VariantUpdate::default() {
+            return Err(crate::ConnectorError::Validation(
+                "send at least one field to change".into(),
+            ));
+        }
+        validate_stock_fields(
+            &self.price,
+            self.quantity,
+            &self.barcode,
+            &self.weight,
+            &self.dimensions,
+            &self.inventory_levels,
+        )
+    }
 }
 
 /// `POST …/proxy`: a raw call relative to the platform's API root.

@@ -27,7 +27,9 @@ use cartgate_connector::connector::{
 use cartgate_connector::http::Upstream;
 use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
 use cartgate_connector::util::{credential_base_url, credential_str};
-use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
+use cartgate_connector::{
+    Connector, ConnectorError, ModelFields, ObjectKind, Result, StoreSession,
+};
 use serde_json::{Map, Value};
 
 mod client;
@@ -129,6 +131,14 @@ fn lifetime_minutes(obj: &Map<String, Value>) -> Result<Option<u64>> {
     Ok(Some(n))
 }
 
+/// The optional model fields this platform fills (see `docs/mapping/magento.md`).
+const FIELDS: ModelFields = ModelFields {
+    order: &[],
+    line_item: &[],
+    product: &[],
+    variant: &[],
+};
+
 impl Connector for Magento {
     fn descriptor(&self) -> PlatformDescriptor {
         let polled = |event_type| WebhookEventSupport {
@@ -166,6 +176,7 @@ impl Connector for Magento {
                 polled("customer.created"),
                 polled("customer.updated"),
             ],
+            fields: FIELDS,
         }
     }
 

@@ -432,6 +432,13 @@ fn line_items(items: &[MgOrderItem], currency: Option<&str>) -> Result<Vec<LineI
             quantity: quantity(i.qty_ordered.as_deref()),
             unit_price,
             total,
+            tax_total: None,
+            tax_lines: Vec::new(),
+            discount_total: None,
+            refunded_quantity: None,
+            weight: None,
+            requires_shipping: None,
+            variant_options: Default::default(),
         });
     }
     Ok(out)
@@ -520,6 +527,18 @@ pub fn order(raw: &Value) -> Result<Order> {
         created_at: utc_time(o.created_at.as_deref()),
         updated_at: utc_time(o.updated_at.as_deref()),
         raw: None,
+        shipping_lines: Vec::new(),
+        payment_method: None,
+        prices_include_tax: None,
+        tax_lines: Vec::new(),
+        discount_codes: Vec::new(),
+        refunds: Vec::new(),
+        refunded_total: None,
+        total_weight: None,
+        tags: Vec::new(),
+        customer_note: None,
+        paid_at: None,
+        fulfilled_at: None,
     })
 }
 
@@ -888,6 +907,11 @@ pub fn variant(
         price: amount(p.price.as_deref(), currency),
         quantity: qty,
         options: opts,
+        barcode: None,
+        weight: None,
+        dimensions: None,
+        requires_shipping: None,
+        inventory_levels: Vec::new(),
     })
 }
 
@@ -996,6 +1020,11 @@ pub fn product(raw: &Value, cx: &ProductContext<'_>) -> Result<Product> {
         created_at: utc_time(p.created_at.as_deref()),
         updated_at: utc_time(p.updated_at.as_deref()),
         raw: None,
+        barcode: None,
+        weight: None,
+        dimensions: None,
+        requires_shipping: None,
+        inventory_levels: Vec::new(),
     })
 }
 

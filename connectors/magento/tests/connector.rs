@@ -506,7 +506,7 @@ async fn products_variants_and_updates_are_visible() {
         status: Some(ProductStatus::Draft),
         price: Some("39.95".into()),
         quantity: Some(77),
-        sku: None,
+        ..Default::default()
     };
     let after = s
         .update_product(&cx(), &simple.id, &u)
@@ -553,7 +553,7 @@ async fn products_variants_and_updates_are_visible() {
     let vu = VariantUpdate {
         price: Some("12.50".into()),
         quantity: Some(9),
-        sku: None,
+        ..Default::default()
     };
     let after = s
         .update_variant(&cx(), &conf.id, &v.id, &vu)

@@ -19,7 +19,9 @@ use cartgate_connector::connector::{
 use cartgate_connector::http::Upstream;
 use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
 use cartgate_connector::util::{credential_base_url, credential_str};
-use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
+use cartgate_connector::{
+    Connector, ConnectorError, ModelFields, ObjectKind, Result, StoreSession,
+};
 use serde_json::Value;
 
 mod client;
@@ -82,6 +84,14 @@ fn node_of(raw: Value, field: &str) -> Value {
     }
 }
 
+/// The optional model fields this platform fills (see `docs/mapping/shopify.md`).
+const FIELDS: ModelFields = ModelFields {
+    order: &[],
+    line_item: &[],
+    product: &[],
+    variant: &[],
+};
+
 impl Connector for Shopify {
     fn descriptor(&self) -> PlatformDescriptor {
         let native = |event_type| WebhookEventSupport {
@@ -128,6 +138,7 @@ impl Connector for Shopify {
                 native("customer.created"),
                 native("customer.updated"),
             ],
+            fields: FIELDS,
         }
     }
 

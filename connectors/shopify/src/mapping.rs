@@ -396,6 +396,13 @@ fn line_item(v: &Value, currency: Option<&str>) -> Option<LineItem> {
         quantity: int(v, "/quantity").unwrap_or(0),
         unit_price: amount(v, "/originalUnitPriceSet/shopMoney/amount"),
         total: amount(v, "/discountedTotalSet/shopMoney/amount"),
+        tax_total: None,
+        tax_lines: Vec::new(),
+        discount_total: None,
+        refunded_quantity: None,
+        weight: None,
+        requires_shipping: None,
+        variant_options: Default::default(),
     })
 }
 
@@ -481,6 +488,18 @@ pub fn order(raw: &Value) -> Result<Order> {
         created_at: time(raw, "/createdAt"),
         updated_at: time(raw, "/updatedAt"),
         raw: None,
+        shipping_lines: Vec::new(),
+        payment_method: None,
+        prices_include_tax: None,
+        tax_lines: Vec::new(),
+        discount_codes: Vec::new(),
+        refunds: Vec::new(),
+        refunded_total: None,
+        total_weight: None,
+        tags: Vec::new(),
+        customer_note: None,
+        paid_at: None,
+        fulfilled_at: None,
     })
 }
 
@@ -529,6 +548,11 @@ pub fn variant(v: &Value, currency: Option<&str>) -> Result<Variant> {
             None
         },
         options,
+        barcode: None,
+        weight: None,
+        dimensions: None,
+        requires_shipping: None,
+        inventory_levels: Vec::new(),
     })
 }
 
@@ -580,6 +604,11 @@ pub fn product(raw: &Value, currency: Option<&str>) -> Result<Product> {
         created_at: time(raw, "/createdAt"),
         updated_at: time(raw, "/updatedAt"),
         raw: None,
+        barcode: None,
+        weight: None,
+        dimensions: None,
+        requires_shipping: None,
+        inventory_levels: Vec::new(),
     })
 }
 

@@ -448,6 +448,7 @@ async fn products_filters_and_writes_are_visible() {
                 price: Some("99.95".into()),
                 quantity: Some(7),
                 sku: Some("NEW-SKU".into()),
+                ..Default::default()
             },
         )
         .await

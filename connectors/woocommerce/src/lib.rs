@@ -17,7 +17,9 @@ use cartgate_connector::connector::{
 use cartgate_connector::http::Upstream;
 use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
 use cartgate_connector::util::{credential_base_url, credential_str};
-use cartgate_connector::{Connector, ConnectorError, ObjectKind, Result, StoreSession};
+use cartgate_connector::{
+    Connector, ConnectorError, ModelFields, ObjectKind, Result, StoreSession,
+};
 use serde_json::Value;
 
 mod client;
@@ -46,6 +48,14 @@ pub fn connector() -> Arc<dyn Connector> {
 }
 
 const CREDENTIAL_FIELDS: [&str; 4] = ["url", "consumer_key", "consumer_secret", "endpoint"];
+
+/// The optional model fields this platform fills (see `docs/mapping/woocommerce.md`).
+const FIELDS: ModelFields = ModelFields {
+    order: &[],
+    line_item: &[],
+    product: &[],
+    variant: &[],
+};
 
 impl Connector for WooCommerce {
     fn descriptor(&self) -> PlatformDescriptor {
@@ -94,6 +104,7 @@ impl Connector for WooCommerce {
                 native("customer.created"),
                 native("customer.updated"),
             ],
+            fields: FIELDS,
         }
     }
 

@@ -277,6 +277,13 @@ fn line_item(l: &WcLineItem) -> Result<LineItem> {
         quantity,
         unit_price,
         total: money(l.total.as_deref()),
+        tax_total: None,
+        tax_lines: Vec::new(),
+        discount_total: None,
+        refunded_quantity: None,
+        weight: None,
+        requires_shipping: None,
+        variant_options: Default::default(),
     })
 }
 
@@ -323,6 +330,18 @@ pub fn order(raw: &Value) -> Result<Order> {
         created_at: utc_time(o.date_created_gmt.as_deref()),
         updated_at: utc_time(o.date_modified_gmt.as_deref()),
         raw: None,
+        shipping_lines: Vec::new(),
+        payment_method: None,
+        prices_include_tax: None,
+        tax_lines: Vec::new(),
+        discount_codes: Vec::new(),
+        refunds: Vec::new(),
+        refunded_total: None,
+        total_weight: None,
+        tags: Vec::new(),
+        customer_note: None,
+        paid_at: None,
+        fulfilled_at: None,
     })
 }
 
@@ -585,6 +604,11 @@ pub fn variant(raw: &Value) -> Result<Variant> {
         price: money(v.price.as_deref()),
         quantity: v.stock_quantity.filter(|_| v.manage_stock),
         options,
+        barcode: None,
+        weight: None,
+        dimensions: None,
+        requires_shipping: None,
+        inventory_levels: Vec::new(),
     })
 }
 
@@ -619,6 +643,11 @@ pub fn product(raw: &Value, variations: &[Value], currency: Option<&str>) -> Res
         created_at: utc_time(p.date_created_gmt.as_deref()),
         updated_at: utc_time(p.date_modified_gmt.as_deref()),
         raw: None,
+        barcode: None,
+        weight: None,
+        dimensions: None,
+        requires_shipping: None,
+        inventory_levels: Vec::new(),
     })
 }
 

@@ -413,6 +413,7 @@ async fn product_and_variant_updates_are_visible() {
                 price: None,
                 quantity: Some(3),
                 sku: Some("CONNECTOR-TEST-SKU".into()),
+                ..Default::default()
             },
         )
         .await

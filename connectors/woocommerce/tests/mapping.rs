@@ -571,7 +571,7 @@ fn write_bodies() {
     let v = mapping::variant_update_body(&VariantUpdate {
         price: Some("5".into()),
         quantity: Some(0),
-        sku: None,
+        ..Default::default()
     })
     .expect("valid");
     assert_eq!(
