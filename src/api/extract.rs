@@ -98,6 +98,7 @@ impl Scope {
             include_raw,
             upstream_calls: self.calls.0.clone(),
             deadline: Some(self.upstream_deadline),
+            background: false,
         }
     }
 

@@ -16,6 +16,10 @@ pub struct CallContext {
     /// sets it below its request timeout, so an upstream failure is answered as such
     /// instead of as the request's 504.
     pub deadline: Option<Instant>,
+    /// Background work (the poller), not a client's request: paced platforms let it use
+    /// only what their budgets hold right now beyond a share kept for client requests, and
+    /// never make it wait (see `pace::take_turn`).
+    pub background: bool,
 }
 
 impl CallContext {
@@ -24,6 +28,15 @@ impl CallContext {
             include_raw,
             upstream_calls: Arc::default(),
             deadline: None,
+            background: false,
+        }
+    }
+
+    /// A context for background work (the `background` field).
+    pub fn for_background() -> Self {
+        CallContext {
+            background: true,
+            ..CallContext::new(false)
         }
     }
 

@@ -23,7 +23,8 @@
 //!   [`StoreGate`] each session owns); a call waits at most [`UpstreamConfig::queue_wait`]
 //!   for a slot, then fails with [`ConnectorError::Busy`].
 //!
-//! Per-store budgets (platform rate limits) are kept by the [`Pacer`] the client carries.
+//! Per-store budgets (platform rate limits) are kept by the [`Pacer`] the client carries;
+//! a call its connector paces ([`RequestSpec::paced`]) gets a 429 answered as it is.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -338,6 +339,10 @@ pub struct RequestSpec {
     pub body: Option<Bytes>,
     /// Safe to send twice: GET/HEAD always, writes only when the platform makes them so.
     pub idempotent: bool,
+    /// The caller paces this call through a [`Pacer`] (per-operation budgets): a 429 is
+    /// answered as it is, for the caller's budget to decide when to send again, instead of
+    /// being retried here on a backoff that knows nothing of the budget.
+    pub paced: bool,
 }
 
 impl RequestSpec {
@@ -349,6 +354,7 @@ impl RequestSpec {
             headers: HeaderMap::new(),
             body: None,
             idempotent,
+            paced: false,
         }
     }
 
@@ -546,6 +552,7 @@ impl Upstream {
                 other => other,
             };
             let retry_after = match &outcome {
+                Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS && spec.paced => None,
                 Ok(r) if r.status == StatusCode::TOO_MANY_REQUESTS => {
                     Some(parse_retry_after(&r.headers))
                 }

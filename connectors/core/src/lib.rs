@@ -16,6 +16,7 @@ pub mod page;
 pub mod sandbox;
 #[cfg(feature = "sandbox")]
 pub mod testing;
+pub mod token;
 pub mod util;
 pub mod webhook;
 

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::Result;
+use crate::{CallContext, ConnectorError, Result};
 
 /// A budget: `burst` units at most, refilled at `rate_per_sec`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,6 +48,53 @@ pub trait Pacer: Send + Sync + std::fmt::Debug {
     /// ever lowers its level from this: someone else using the same account drains the
     /// bucket.
     async fn observe(&self, key: &str, available: f64, quota: Quota) -> Result<()>;
+}
+
+/// Waits for a call's turn in `key`'s budget: reserves `cost` units and sleeps the wait
+/// the pacer answers. When that wait would pass the request's deadline
+/// ([`CallContext::deadline`]) or `max_wait`, the units go back and the call answers
+/// [`ConnectorError::RateLimited`] at once, with the wait as its `retry_after`, instead of
+/// hanging until the gateway's own timeout.
+///
+/// Background work ([`CallContext::background`]: the poller) never waits, and takes units
+/// only while the bucket keeps half of the rest of its burst for client requests: the
+/// poller uses what clients leave, and a busy client is never starved by it.
+///
+/// On success the `cost` units are spent; a caller that learns the call cost less (or
+/// was not sent) gives them back with [`Pacer::refund`].
+pub async fn take_turn(
+    pacer: &dyn Pacer,
+    cx: &CallContext,
+    key: &str,
+    cost: f64,
+    quota: Quota,
+    max_wait: Duration,
+) -> Result<()> {
+    if cx.background {
+        let keep = ((quota.burst - cost) / 2.0).max(0.0);
+        let wait = pacer.reserve(key, cost + keep, quota).await?;
+        if !wait.is_zero() {
+            pacer.refund(key, cost + keep, quota).await?;
+            return Err(ConnectorError::RateLimited {
+                retry_after: Some(wait),
+            });
+        }
+        return pacer.refund(key, keep, quota).await;
+    }
+    let wait = pacer.reserve(key, cost, quota).await?;
+    if wait.is_zero() {
+        return Ok(());
+    }
+    let past_deadline = cx.deadline.is_some_and(|d| Instant::now() + wait >= d);
+    if past_deadline || wait > max_wait {
+        pacer.refund(key, cost, quota).await?;
+        return Err(ConnectorError::RateLimited {
+            retry_after: Some(wait),
+        });
+    }
+    tracing::debug!(?wait, cost, "pacing an upstream call");
+    tokio::time::sleep(wait).await;
+    Ok(())
 }
 
 /// The pure algorithm on seconds, shared by [`LocalPacer`] and the tests (and mirrored by the
@@ -186,7 +233,74 @@ impl Pacer for LocalPacer {
 #[cfg(test)]
 mod tests {
     use super::bucket;
-    use super::Quota;
+    use super::{take_turn, LocalPacer, Pacer, Quota};
+    use crate::{CallContext, ConnectorError};
+    use std::time::{Duration, Instant};
+
+    /// A searchOrders-like budget: burst 4, one unit per 10 s.
+    const SLOW: Quota = Quota {
+        rate_per_sec: 0.1,
+        burst: 4.0,
+    };
+
+    #[tokio::test]
+    async fn a_turn_past_the_deadline_is_refused_at_once_and_costs_nothing() {
+        let pacer = LocalPacer::default();
+        let cx = CallContext::new(false).with_deadline(Instant::now() + Duration::from_secs(5));
+        for _ in 0..4 {
+            take_turn(&pacer, &cx, "k", 1.0, SLOW, Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let started = Instant::now();
+        let got = take_turn(&pacer, &cx, "k", 1.0, SLOW, Duration::from_secs(60)).await;
+        assert!(started.elapsed() < Duration::from_secs(1), "answered at once");
+        match got {
+            Err(ConnectorError::RateLimited {
+                retry_after: Some(w),
+            }) => assert!(w > Duration::from_secs(9), "{w:?}"),
+            other => panic!("{other:?}"),
+        }
+        // The refused turn gave its unit back: the next one waits no longer than before.
+        let w = pacer.reserve("k", 1.0, SLOW).await.unwrap();
+        assert!(w <= Duration::from_secs(10), "{w:?}");
+        // Within max_wait and the deadline, a turn waits.
+        let fast = Quota {
+            rate_per_sec: 20.0,
+            burst: 1.0,
+        };
+        take_turn(&pacer, &cx, "f", 1.0, fast, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        take_turn(&pacer, &cx, "f", 1.0, fast, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(40));
+    }
+
+    #[tokio::test]
+    async fn background_turns_never_wait_and_leave_half_the_burst() {
+        let pacer = LocalPacer::default();
+        let bg = CallContext::for_background();
+        // Burst 4, cost 1: the poller goes while 1 + (4 - 1) / 2 units are there.
+        for _ in 0..2 {
+            take_turn(&pacer, &bg, "k", 1.0, SLOW, Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let got = take_turn(&pacer, &bg, "k", 1.0, SLOW, Duration::from_secs(60)).await;
+        assert!(matches!(got, Err(ConnectorError::RateLimited { .. })), "{got:?}");
+        // Clients still find the two units the poller left.
+        let client = CallContext::new(false);
+        for _ in 0..2 {
+            let started = Instant::now();
+            take_turn(&pacer, &client, "k", 1.0, SLOW, Duration::ZERO)
+                .await
+                .unwrap();
+            assert!(started.elapsed() < Duration::from_millis(100));
+        }
+    }
 
     const Q: Quota = Quota {
         rate_per_sec: 50.0,

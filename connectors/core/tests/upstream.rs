@@ -298,3 +298,44 @@ async fn a_full_store_gate_fails_fast_as_busy() {
     assert_eq!(hits.load(Ordering::SeqCst), 1, "nothing sent");
     assert_eq!(first.await.unwrap().unwrap(), StatusCode::OK);
 }
+
+/// A paced call (the connector keeps the platform's budget) gets the platform's 429 as it
+/// is, at once; an unpaced read is retried on its own backoff.
+#[tokio::test]
+async fn a_paced_call_gets_its_429_back_unretried() {
+    let seen = Seen::default();
+    let base = serve(
+        Router::new()
+            .route(
+                "/limited",
+                get(|State(seen): State<Seen>| async move {
+                    seen.hits.fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::TOO_MANY_REQUESTS, "slow down")
+                }),
+            )
+            .with_state(seen.clone()),
+    )
+    .await;
+    let up = Upstream::new(config());
+    let mut spec = get_spec(&format!("{base}/limited"));
+    spec.paced = true;
+    let got = up
+        .send(&CallContext::default(), &up.gate(), spec)
+        .await
+        .unwrap();
+    assert_eq!(got.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(seen.hits.load(Ordering::SeqCst), 1, "sent once");
+
+    let got = up
+        .send(
+            &CallContext::default(),
+            &up.gate(),
+            get_spec(&format!("{base}/limited")),
+        )
+        .await;
+    assert!(
+        matches!(got, Err(ConnectorError::RateLimited { .. })),
+        "{got:?}"
+    );
+    assert!(seen.hits.load(Ordering::SeqCst) > 2, "retried");
+}

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cartgate_connector::http::{RequestSpec, StoreGate, Upstream, UpstreamResponse};
+use cartgate_connector::token::TokenCache;
 use cartgate_connector::model::*;
 use cartgate_connector::util::{encode_segment, non_empty, valid_id};
 use cartgate_connector::{
@@ -73,11 +74,6 @@ impl std::fmt::Debug for Password {
     }
 }
 
-struct CachedToken {
-    header: HeaderValue,
-    renew_at: Instant,
-}
-
 enum Auth {
     OAuth1(oauth::Credentials),
     Bearer(HeaderValue),
@@ -85,15 +81,8 @@ enum Auth {
         username: String,
         password: Password,
         lifetime: Duration,
-        token: tokio::sync::Mutex<Option<CachedToken>>,
+        token: TokenCache<HeaderValue>,
     },
-}
-
-/// When to renew a token obtained at `obtained` that lives `lifetime`: a margin before the
-/// end (a quarter of the lifetime, at most 5 minutes), so a request never races expiry.
-pub(crate) fn renew_at(obtained: Instant, lifetime: Duration) -> Instant {
-    let margin = (lifetime / 4).min(Duration::from_secs(300));
-    obtained + lifetime.saturating_sub(margin)
 }
 
 /// What the store configuration says, read once per session.
@@ -225,7 +214,7 @@ impl Session {
                 username,
                 password: Password(password),
                 lifetime,
-                token: tokio::sync::Mutex::new(None),
+                token: TokenCache::new(),
             },
         };
         Ok(Session {
@@ -260,13 +249,14 @@ impl Session {
         self.url_in(&self.store_code, path, query)
     }
 
-    /// The `Authorization` header for one attempt. `renew` forces a new admin token.
+    /// The `Authorization` header for one attempt. `refused`: the header Magento just
+    /// refused, renewed when it is an admin token (see [`TokenCache::get`]).
     async fn authorization(
         &self,
         cx: &CallContext,
         method: &Method,
         url: &Url,
-        renew: bool,
+        refused: Option<&HeaderValue>,
     ) -> Result<HeaderValue> {
         match &self.auth {
             Auth::Bearer(h) => Ok(h.clone()),
@@ -293,19 +283,11 @@ impl Session {
                 token,
             } => {
                 // One renewal at a time: concurrent requests wait for it and share the token.
-                let mut guard = token.lock().await;
-                if let Some(t) = guard.as_ref() {
-                    if !renew && Instant::now() < t.renew_at {
-                        return Ok(t.header.clone());
-                    }
-                }
-                let obtained = Instant::now();
-                let header = self.admin_token(cx, username, &password.0).await?;
-                *guard = Some(CachedToken {
-                    header: header.clone(),
-                    renew_at: renew_at(obtained, *lifetime),
-                });
-                Ok(header)
+                token
+                    .get(refused, || async {
+                        Ok((self.admin_token(cx, username, &password.0).await?, *lifetime))
+                    })
+                    .await
             }
         }
     }
@@ -373,11 +355,11 @@ impl Session {
         idempotent: bool,
     ) -> Result<UpstreamResponse> {
         let renewable = !matches!(self.auth, Auth::Bearer(_));
-        let mut renew = false;
+        let mut refused: Option<HeaderValue> = None;
         loop {
-            let auth = self.authorization(cx, &method, &url, renew).await?;
+            let auth = self.authorization(cx, &method, &url, refused.as_ref()).await?;
             let mut spec = RequestSpec::new(method.clone(), url.clone())
-                .header(http::header::AUTHORIZATION, auth)
+                .header(http::header::AUTHORIZATION, auth.clone())
                 .header(
                     http::header::ACCEPT,
                     HeaderValue::from_static("application/json"),
@@ -387,9 +369,9 @@ impl Session {
             }
             spec.idempotent = idempotent;
             let resp = self.upstream.send(cx, &self.gate, spec).await?;
-            if resp.status == StatusCode::UNAUTHORIZED && renewable && !renew {
+            if resp.status == StatusCode::UNAUTHORIZED && renewable && refused.is_none() {
                 tracing::debug!("Magento answered 401: renewing authentication once");
-                renew = true;
+                refused = Some(auth);
                 continue;
             }
             return Ok(resp);
@@ -1341,18 +1323,6 @@ mod tests {
         );
         assert!(paging_state(Some(&json!({"offset": 2})), 50).is_err());
         assert!(paging_state(Some(&json!({"page": 0, "page_size": 7})), 50).is_err());
-    }
-
-    #[test]
-    fn tokens_renew_before_expiry() {
-        let t0 = Instant::now();
-        let four_hours = Duration::from_secs(4 * 3600);
-        assert_eq!(
-            renew_at(t0, four_hours),
-            t0 + four_hours - Duration::from_secs(300)
-        );
-        let minute = Duration::from_secs(60);
-        assert_eq!(renew_at(t0, minute), t0 + Duration::from_secs(45));
     }
 
     #[test]

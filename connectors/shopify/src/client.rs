@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use cartgate_connector::http::{RequestSpec, StoreGate, Upstream};
 use cartgate_connector::model::*;
-use cartgate_connector::pace::Quota;
+use cartgate_connector::pace::{self, Quota};
 use cartgate_connector::util::non_empty;
 use cartgate_connector::{
     CallContext, ConnectorError, Filters, ListParams, Page, Result, StoreSession,
@@ -164,20 +164,11 @@ impl Session {
         loop {
             let quota = self.quota();
             let reserved = self.estimate(op, ours).min(quota.burst);
-            let wait = pacer.reserve(key, reserved, quota).await?;
-            if !wait.is_zero() {
-                // Within the upstream's wait budget and the request's deadline.
-                let past_deadline = cx.deadline.is_some_and(|d| Instant::now() + wait >= d);
-                if past_deadline || started.elapsed() + wait > max_wait.max(Duration::from_secs(1))
-                {
-                    pacer.refund(key, reserved, quota).await?;
-                    return Err(ConnectorError::RateLimited {
-                        retry_after: Some(wait),
-                    });
-                }
-                tracing::debug!(?wait, reserved, "pacing a Shopify call");
-                tokio::time::sleep(wait).await;
-            }
+            // Within the upstream's wait budget and the request's deadline.
+            let budget = max_wait
+                .max(Duration::from_secs(1))
+                .saturating_sub(started.elapsed());
+            pace::take_turn(pacer.as_ref(), cx, key, reserved, quota, budget).await?;
             let mut spec = RequestSpec::new(Method::POST, self.url.clone())
                 .header(
                     HeaderName::from_static("x-shopify-access-token"),
