@@ -1265,22 +1265,20 @@ const REFUND_ORDERBY: [&str; 6] = ["date", "modified", "id", "include", "title",
 
 /// `GET /refunds` (WooCommerce 9.0+, docs: "Retrieve a list of refunds"): every refund of
 /// the store with its `parent_id`, paged, filtered by `include`, `exclude`, `after`,
-/// `before`, `parent` and `parent_exclude`.
+/// `before` and `parent_exclude`. The docs list `parent` too, but
+/// `WC_REST_Refunds_Controller::prepare_objects_query` unsets the `post_parent__in` it
+/// becomes, so it filters nothing, here as there.
 async fn list_refunds(State(s): State<S>, Query(q): Q) -> Response {
     if !s.at_least(9, 0) {
         return no_route_response();
     }
-    let parent = id_list(&q, "parent");
     let parent_exclude = id_list(&q, "parent_exclude");
     let mut items = Vec::new();
     {
         let db = lock(&s);
         for r in db.refunds.values() {
             let of = r["parent_id"].as_i64().unwrap_or(0);
-            if parent.as_ref().is_some_and(|l| !l.contains(&of))
-                || parent_exclude.as_ref().is_some_and(|l| l.contains(&of))
-                || !tryr!(common(r, &q))
-            {
+            if parent_exclude.as_ref().is_some_and(|l| l.contains(&of)) || !tryr!(common(r, &q)) {
                 continue;
             }
             items.push(r.clone());
