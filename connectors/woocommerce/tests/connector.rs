@@ -891,7 +891,7 @@ async fn products_carry_weights_dimensions_barcodes_and_the_one_location() {
     for p in &products {
         let r = raw
             .iter()
-            .find(|r| r["id"].to_string() == p.id)
+            .find(|r| r["id"].as_i64().map(|n| n.to_string()).as_ref() == Some(&p.id))
             .expect("in the store");
         match r["weight"].as_str().filter(|w| !w.is_empty()) {
             Some(w) => assert_eq!(

@@ -755,7 +755,13 @@ fn order_taxes_shipping_payment_and_discounts() {
         ]
     );
     assert_eq!(o.tax_total.as_deref(), Some("8.65"));
-    let shipping: Vec<(Option<&str>, Option<&str>, Option<&str>, Option<&str>)> = o
+    type Shown<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let shipping: Vec<Shown> = o
         .shipping_lines
         .iter()
         .map(|s| {

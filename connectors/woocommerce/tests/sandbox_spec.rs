@@ -1272,7 +1272,7 @@ async fn refunds_are_served_as_documented() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|x| x["id"].to_string() == original)
+                .find(|x| x["id"].as_i64().map(|n| n.to_string()).as_deref() == Some(original))
                 .expect("an order line");
             assert_eq!(line["product_id"], l["product_id"]);
             assert!(-q <= line["quantity"].as_i64().unwrap());
