@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use cartgate_connector::model::{
-    NewProduct, NewShipment, ProductStatus, ProductUpdate, ShipmentLine,
+    NewProduct, NewShipment, ProductStatus, ProductUpdate, ShipmentLine, Weight, WeightUnit,
 };
 use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
 use cartgate_magento::{mapping, oauth};
@@ -381,7 +381,7 @@ async fn every_route_the_connector_reads_matches_the_spec() {
             None,
         )
         .await;
-    assert_eq!(items["total_count"], 1);
+    assert_eq!(items["total_count"], 2, "stocked at two sources: {items}");
     check(
         "GET /V1/inventory/source-items",
         &search("/V1/inventory/source-items"),
@@ -554,9 +554,18 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
         price: Some("10".into()),
         status: Some(ProductStatus::Draft),
         description: Some("<p>y</p>".into()),
+        weight: Some(Weight {
+            value: "1.5".into(),
+            unit: WeightUnit::Kg,
+        }),
         ..Default::default()
     };
-    let body = mapping::product_update_body("ZT-1", &update).unwrap();
+    let body = mapping::product_update_body("ZT-1", &update, Some(WeightUnit::Lb)).unwrap();
+    assert_eq!(
+        body["product"]["weight"],
+        json!(3.3069),
+        "in the store's pounds"
+    );
     check(
         "update body",
         &body_schema("put", "/V1/products/{sku}"),
@@ -572,6 +581,7 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
     );
     assert_eq!(updated["name"], "Zoë Test 2");
     assert_eq!(updated["status"], 2);
+    assert_eq!(updated["weight"], json!(3.3069));
 
     let stock = mapping::stock_item_body(&updated["extension_attributes"]["stock_item"], 12);
     check(
@@ -595,7 +605,7 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
     );
     assert_eq!(sb.ok("GET", "/stockItems/ZT-1", &[], None).await["qty"], 12);
 
-    let source = mapping::source_items_body("ZT-1", "default", 3);
+    let source = mapping::source_items_body("ZT-1", &[("default".into(), 3), ("berlin".into(), 2)]);
     check(
         "source items body",
         &body_schema("post", "/V1/inventory/source-items"),
@@ -613,6 +623,15 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
         3,
         "default source updates the legacy stock"
     );
+    let items = sb
+        .ok(
+            "GET",
+            "/inventory/source-items",
+            &filter("sku", "ZT-1", "eq"),
+            None,
+        )
+        .await;
+    assert_eq!(items["total_count"], 2, "{items}");
 }
 
 #[tokio::test]
