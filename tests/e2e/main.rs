@@ -12,6 +12,7 @@ mod connections;
 mod distributed;
 mod idempotency;
 mod logs;
+mod model;
 mod permissions;
 mod platforms;
 mod privacy;

@@ -854,6 +854,133 @@ mod tests {
     }
 
     #[test]
+    fn weights_convert_to_the_store_unit() {
+        let w = |v: &str, unit| Weight {
+            value: v.into(),
+            unit,
+        };
+        assert_eq!(
+            w("1.5", WeightUnit::Kg).value_in(WeightUnit::G).unwrap(),
+            "1500"
+        );
+        assert_eq!(
+            w("1.5", WeightUnit::Kg).value_in(WeightUnit::Kg).unwrap(),
+            "1.5"
+        );
+        assert_eq!(
+            w("1.5", WeightUnit::Kg).value_in(WeightUnit::Lb).unwrap(),
+            "3.3069"
+        );
+        assert_eq!(
+            w("16", WeightUnit::Oz).value_in(WeightUnit::Lb).unwrap(),
+            "1"
+        );
+        assert_eq!(
+            w("1", WeightUnit::Lb).value_in(WeightUnit::G).unwrap(),
+            "453.5924"
+        );
+        assert!(w("-1", WeightUnit::G).value_in(WeightUnit::Kg).is_err());
+        assert_eq!(WeightUnit::parse("KGS"), Some(WeightUnit::Kg));
+        assert_eq!(WeightUnit::parse("lbs"), Some(WeightUnit::Lb));
+        assert_eq!(WeightUnit::parse("OUNCES"), Some(WeightUnit::Oz));
+        assert_eq!(WeightUnit::parse("stone"), None);
+        assert_eq!(
+            Weight::from_parts(Some(" 0.250 "), Some(WeightUnit::Kg)),
+            Some(w("0.25", WeightUnit::Kg))
+        );
+        assert_eq!(Weight::from_parts(Some(""), Some(WeightUnit::Kg)), None);
+        assert_eq!(Weight::from_parts(Some("2"), None), None);
+    }
+
+    #[test]
+    fn dimensions_read_and_convert() {
+        let d =
+            Dimensions::from_parts(Some("30"), Some(""), Some("10.50"), LengthUnit::parse("cm"))
+                .unwrap();
+        assert_eq!(d.length.as_deref(), Some("30"));
+        assert_eq!(d.width, None);
+        assert_eq!(d.height.as_deref(), Some("10.5"));
+        assert_eq!(
+            Dimensions::from_parts(None, Some(" "), None, Some(LengthUnit::M)),
+            None
+        );
+        assert_eq!(
+            Dimensions::side_in(&d.length, LengthUnit::Cm, LengthUnit::In).unwrap(),
+            Some("11.811".into())
+        );
+        assert_eq!(
+            Dimensions::side_in(&None, LengthUnit::Cm, LengthUnit::In).unwrap(),
+            None
+        );
+        assert_eq!(LengthUnit::parse("INCHES"), Some(LengthUnit::In));
+    }
+
+    #[test]
+    fn updates_are_checked_before_any_platform_call() {
+        let level = |id: &str, n| InventoryLevel {
+            location_id: id.into(),
+            available: n,
+        };
+        let ok = VariantUpdate {
+            inventory_levels: Some(vec![level("1", 3), level("2", 0)]),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+        let refused = [
+            VariantUpdate::default(),
+            VariantUpdate {
+                quantity: Some(1),
+                ..ok.clone()
+            },
+            VariantUpdate {
+                inventory_levels: Some(vec![level("1", 3), level("1", 4)]),
+                ..Default::default()
+            },
+            VariantUpdate {
+                inventory_levels: Some(vec![level("1", -1)]),
+                ..Default::default()
+            },
+            VariantUpdate {
+                inventory_levels: Some(vec![]),
+                ..Default::default()
+            },
+            VariantUpdate {
+                barcode: Some(" ".into()),
+                ..Default::default()
+            },
+            VariantUpdate {
+                weight: Some(Weight {
+                    value: "1e3x".into(),
+                    unit: WeightUnit::G,
+                }),
+                ..Default::default()
+            },
+            VariantUpdate {
+                dimensions: Some(Dimensions {
+                    length: None,
+                    width: None,
+                    height: None,
+                    unit: LengthUnit::Cm,
+                }),
+                ..Default::default()
+            },
+            VariantUpdate {
+                price: Some("-2".into()),
+                ..Default::default()
+            },
+        ];
+        for u in refused {
+            assert!(u.validate().is_err(), "{u:?}");
+        }
+        assert!(ProductUpdate {
+            name: Some(" ".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
     fn proxy_methods() {
         assert_eq!(
             proxy("patch", "/x").http_method().unwrap(),

@@ -1,0 +1,1 @@
+//! A local simulator of SP-API (being built).
