@@ -632,7 +632,7 @@ impl Session {
     ) -> Result<HashMap<String, Vec<Value>>> {
         let mut out: HashMap<String, Vec<Value>> = HashMap::new();
         for doc in self
-            .search_in(cx, path, "order_id", order_ids, what)
+            .search_in(cx, path, ("order_id", Some("entity_id")), order_ids, what)
             .await?
         {
             if let Some(order) = raw_id(&doc, "order_id") {
@@ -642,19 +642,18 @@ impl Session {
         Ok(out)
     }
 
-    /// Every item of `path` whose `field` is one of `values`: `in` searches (sorted by
-    /// `entity_id` where the resource has one), split so no filter value is longer than
+    /// Every item of `path` whose `field` is one of `values`, ordered by `sort` (ascending)
+    /// when given: `in` searches, split so no filter value is longer than
     /// [`MAX_IN_FILTER_CHARS`]. A value with a comma (which `in` would split) gets an `eq`
     /// search of its own.
     async fn search_in(
         &self,
         cx: &CallContext,
         path: &str,
-        field: &str,
+        (field, sort): (&str, Option<&'static str>),
         values: &[String],
         what: What<'_>,
     ) -> Result<Vec<Value>> {
-        let sorted = path != "/inventory/source-items";
         let mut out = Vec::new();
         let mut chunk: Vec<&str> = Vec::new();
         let mut len = 0;
@@ -676,10 +675,9 @@ impl Session {
             searches.push(Search::default().filter(field, chunk.join(","), "in"));
         }
         for s in searches {
-            let s = if sorted {
-                s.sort("entity_id", "ASC")
-            } else {
-                s
+            let s = match sort {
+                Some(by) => s.sort(by, "ASC"),
+                None => s,
             };
             out.extend(self.search_all(cx, path, s, what).await?);
         }
@@ -844,7 +842,7 @@ impl Session {
                     .search_in(
                         cx,
                         "/inventory/source-items",
-                        "sku",
+                        ("sku", None),
                         &skus,
                         What("source item list"),
                     )
@@ -1033,7 +1031,7 @@ impl Session {
             self.search_in(
                 cx,
                 "/inventory/sources",
-                "source_code",
+                ("source_code", None),
                 &codes,
                 What("inventory source"),
             )

@@ -368,6 +368,8 @@ struct MgOrderItem {
     #[serde(deserialize_with = "text")]
     qty_refunded: Option<String>,
     #[serde(deserialize_with = "text")]
+    qty_invoiced: Option<String>,
+    #[serde(deserialize_with = "text")]
     price: Option<String>,
     #[serde(deserialize_with = "text")]
     row_total: Option<String>,
@@ -1140,8 +1142,8 @@ pub fn order_option_attributes(raw: &Value) -> Vec<String> {
 
 /// Which of the documents kept apart from the order a raw order has: (credit memos,
 /// invoices, shipments). Magento counts every credit memo in `total_refunded`, every
-/// invoice in `total_invoiced` and every shipment in the lines' `qty_shipped`, so an order
-/// without them needs no search.
+/// invoice in the lines' `qty_invoiced` (and `total_invoiced`, 0 for a free order) and
+/// every shipment in the lines' `qty_shipped`, so an order without them needs no search.
 pub fn order_documents(raw: &Value) -> (bool, bool, bool) {
     let Ok(o) = parse::<MgOrder>(raw, "Magento order") else {
         return (false, false, false);
@@ -1149,7 +1151,9 @@ pub fn order_documents(raw: &Value) -> (bool, bool, bool) {
     let positive = |s: Option<&str>| s.and_then(decimal).is_some_and(|d| !d.is_zero());
     (
         positive(o.total_refunded.as_deref()),
-        positive(o.total_invoiced.as_deref()) || positive(o.total_paid.as_deref()),
+        positive(o.total_invoiced.as_deref())
+            || positive(o.total_paid.as_deref())
+            || o.items.iter().any(|i| positive(i.qty_invoiced.as_deref())),
         o.items.iter().any(|i| positive(i.qty_shipped.as_deref())),
     )
 }
