@@ -7,6 +7,19 @@
 //! images), disabled products, nested categories under Magento's two roots, customers with
 //! and without addresses, shipments with zero, one or two tracks.
 //!
+//! For shipping and invoicing tools: payment methods `checkmo`, `banktransfer`,
+//! `cashondelivery`, `braintree` (titled through `payment_additional_info`) and `free` (a
+//! 100 % coupon order); shipping by flat rate, table rate, free shipping and in-store
+//! pickup (`pickup_location_code`); taxes as Magento 2.4.7+ serves them on reads
+//! (`extension_attributes.taxes`, items' `itemized_taxes`, shipping's
+//! `additional_itemized_taxes`): two Californian rates on one line, German 19 % and 7 % on
+//! tax-inclusive prices (the `de` store view) with taxed shipping, British 20 %, Japanese
+//! 10 %; coupons; invoices of paid orders; credit memos (a full refund in two memos, the
+//! first with the shipping; partial ones of one unit of a line, with a comment); weights
+//! (a global attribute, read in pounds through `default` and kilograms through `de`),
+//! products without weight, a virtual and a downloadable product; stock split between the
+//! default source and a Berlin warehouse.
+//!
 //! Objects are kept as the JSON the API serves (`serde_json::Value`), shaped as the
 //! definitions of admin-schema-2.4.9.yaml say, with Magento's habits: amounts are JSON
 //! numbers (`30`, `36.39`), dates UTC `YYYY-MM-DD HH:MM:SS`, flags `0`/`1`, nulls only
@@ -1680,7 +1693,7 @@ const JP_JCT: Rate = ("JP-JCT-10", "消費税", 1000);
 /// 19 % (7 % for the tote and the candle), British 20 %, Japanese 10 %.
 fn goods_rates(cur: &str, n: usize, sku: &str) -> Vec<Rate> {
     match cur {
-        "USD" if n % 2 == 0 => US_RATES.to_vec(),
+        "USD" if n.is_multiple_of(2) => US_RATES.to_vec(),
         "EUR" if sku.starts_with("TKT") || sku.starts_with("CBC") => vec![DE_REDUCED],
         "EUR" => vec![DE_STANDARD],
         "GBP" => vec![UK_VAT],

@@ -10,15 +10,19 @@
 //!
 //! * `POST integration/admin/token` (public: admin user name and password → token)
 //! * `GET orders` (search), `GET orders/{id}`, `POST order/{orderId}/ship`,
-//!   `GET shipments` (search)
+//!   `GET shipments`, `GET creditmemos`, `GET invoices` (searches)
 //! * `GET products` (search), `POST products`, `GET|PUT products/{sku}`,
 //!   `GET products/attributes/{attributeCode}` (code or id),
 //!   `GET configurable-products/{sku}/children`, `GET configurable-products/{sku}/options/all`,
 //!   `GET stockItems/{productSku}`, `PUT products/{productSku}/stockItems/{itemId}`
 //! * MSI, while switched on: `GET inventory/sources`, `GET|POST inventory/source-items`
+//!   (three sources: `default`, `berlin`, and the disabled `outlet_paris`; saving a source
+//!   item of an unknown source answers 400 `Could not save Source Item`; the default
+//!   source keeps the legacy stock item in step, as Magento does)
 //! * `GET customers/search`, `GET customers/{customerId}`
 //! * `GET categories/list`, `GET categories/{categoryId}`
-//! * `GET store/storeConfigs`, `store/storeViews`, `store/storeGroups`, `store/websites`
+//! * `GET store/storeConfigs` (`weight_unit` `lbs` for `default`, `kgs` for `de`),
+//!   `store/storeViews`, `store/storeGroups`, `store/websites`
 //!
 //! Unknown routes (and known paths with another method) answer 404
 //! `{"message": "Request does not match any route."}`, as Magento does. Errors are
