@@ -131,7 +131,7 @@ pub async fn advertised_fields_are_the_filled_ones(platform: &str) {
     }
 
     // A single read answers what the list did (but shipments, which lists of WooCommerce
-    // and Magento orders leave out, as documented).
+    // orders leave out, as documented).
     for o in seeded.orders.iter().take(8) {
         let mut one = w
             .client
