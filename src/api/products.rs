@@ -137,6 +137,11 @@ pub async fn create_product(
     check_money("price", &body.price)?;
     check_quantity(body.quantity)?;
     let product = calls::write(&state, &scope, &p.store_id, |s, cx| async move {
+        if body.platform_fields.is_some() && !s.takes_platform_fields() {
+            return Err(cartgate_connector::ConnectorError::Unsupported(
+                "this platform takes no platform_fields".into(),
+            ));
+        }
         s.create_product(&cx, &body).await
     })
     .await?;

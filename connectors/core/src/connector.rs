@@ -257,6 +257,11 @@ pub trait StoreSession: Send + Sync {
     async fn create_product(&self, _cx: &CallContext, _p: &NewProduct) -> Result<Product> {
         unsupported("creating products")
     }
+    /// Whether [`StoreSession::create_product`] reads [`NewProduct::platform_fields`]; the
+    /// gateway refuses them for a platform that does not, so none is silently ignored.
+    fn takes_platform_fields(&self) -> bool {
+        false
+    }
     async fn update_product(
         &self,
         _cx: &CallContext,

@@ -604,6 +604,12 @@ pub struct NewProduct {
     pub quantity: Option<i64>,
     #[serde(default)]
     pub category_ids: Vec<String>,
+    /// Fields only one platform understands, named as that platform names them (Amazon:
+    /// `product_type`, `requirements` and `attributes` of its Listings Items API). A platform
+    /// that takes none refuses them (501 `unsupported_operation`) rather than ignore them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub platform_fields: Option<serde_json::Map<String, Value>>,
 }
 
 /// `PATCH …/products/{product_id}`: only the fields present are changed.

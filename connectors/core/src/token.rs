@@ -120,7 +120,10 @@ impl AccessToken {
     /// The token as a header value marked sensitive (never in debug output).
     pub fn header(&self) -> Result<HeaderValue> {
         let mut h = HeaderValue::from_str(&self.token).map_err(|_| {
-            ConnectorError::upstream(None, "the token endpoint sent a token with invalid characters")
+            ConnectorError::upstream(
+                None,
+                "the token endpoint sent a token with invalid characters",
+            )
         })?;
         h.set_sensitive(true);
         Ok(h)
@@ -312,8 +315,12 @@ mod tests {
         }
         assert_eq!(fetched.load(Ordering::SeqCst), 1);
         // Two requests both saw t1 refused: one renewal, both get t2.
-        let a = cache.get(Some(&"t1".into()), || fetch(fetched.clone())).await;
-        let b = cache.get(Some(&"t1".into()), || fetch(fetched.clone())).await;
+        let a = cache
+            .get(Some(&"t1".into()), || fetch(fetched.clone()))
+            .await;
+        let b = cache
+            .get(Some(&"t1".into()), || fetch(fetched.clone()))
+            .await;
         assert_eq!((a.unwrap(), b.unwrap()), ("t2".into(), "t2".into()));
         assert_eq!(fetched.load(Ordering::SeqCst), 2);
         // A failed renewal leaves nothing cached.
@@ -391,7 +398,10 @@ mod tests {
         );
         assert!(matches!(bad, Err(ConnectorError::AuthFailed(_))), "{bad:?}");
         let bad = g.read_answer(StatusCode::BAD_REQUEST, b"<html>");
-        assert!(matches!(bad, Err(ConnectorError::Upstream { .. })), "{bad:?}");
+        assert!(
+            matches!(bad, Err(ConnectorError::Upstream { .. })),
+            "{bad:?}"
+        );
         for bad in [&b"{}"[..], br#"{"access_token":""}"#, b"nope"] {
             assert!(g.read_answer(StatusCode::OK, bad).is_err());
         }

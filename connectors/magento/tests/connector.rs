@@ -597,6 +597,7 @@ async fn products_variants_and_updates_are_visible() {
                 price: Some("5.00".into()),
                 quantity: Some(3),
                 category_ids: vec!["3".into()],
+                platform_fields: None,
             },
         )
         .await

@@ -547,6 +547,7 @@ fn writes_build_magento_bodies() {
         price: Some("19.90".into()),
         quantity: Some(3),
         category_ids: vec!["4".into()],
+        platform_fields: None,
     })
     .unwrap();
     assert_eq!(body["product"]["sku"], "zo-s-tee");
@@ -564,6 +565,7 @@ fn writes_build_magento_bodies() {
         price: None,
         quantity: None,
         category_ids: vec!["cat-4".into()],
+        platform_fields: None,
     })
     .is_err());
     let u = mapping::product_update_body(

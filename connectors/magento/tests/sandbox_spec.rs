@@ -631,6 +631,7 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
         price: Some("9.99".into()),
         quantity: Some(4),
         category_ids: vec!["3".into()],
+        platform_fields: None,
     };
     let body = mapping::new_product_body(&new).unwrap();
     check("create body", &body_schema("post", "/V1/products"), &body);

@@ -397,6 +397,7 @@ async fn products_filters_and_writes_are_visible() {
                 price: Some("19.90".into()),
                 quantity: Some(12),
                 category_ids: vec!["3000000002".into()],
+                platform_fields: None,
             },
         )
         .await
@@ -506,6 +507,7 @@ async fn products_filters_and_writes_are_visible() {
                 price: None,
                 quantity: None,
                 category_ids: vec![],
+                platform_fields: None,
             },
         )
         .await
@@ -522,6 +524,7 @@ async fn products_filters_and_writes_are_visible() {
                 price: None,
                 quantity: None,
                 category_ids: vec!["1".into()],
+                platform_fields: None,
             },
         )
         .await

@@ -282,6 +282,7 @@ fn writes_become_mutation_inputs() {
         price: Some("1.5".into()),
         quantity: Some(3),
         category_ids: vec!["7".into()],
+        platform_fields: None,
     };
     let input = mapping::product_create_input(&p).unwrap();
     assert_eq!(

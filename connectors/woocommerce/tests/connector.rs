@@ -446,6 +446,7 @@ async fn product_and_variant_updates_are_visible() {
                 price: Some("25.00".into()),
                 quantity: Some(4),
                 category_ids: vec![],
+                platform_fields: None,
             },
         )
         .await

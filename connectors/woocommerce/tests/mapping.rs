@@ -572,6 +572,7 @@ fn write_bodies() {
         price: Some("19.90".into()),
         quantity: Some(5),
         category_ids: vec!["9".into()],
+        platform_fields: None,
     })
     .expect("valid");
     assert_eq!(
