@@ -158,6 +158,20 @@ pub struct Settings {
         value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_secs: u64,
 
+    /// Amazon: the SP-API app's Login with Amazon client id, used for every Amazon store
+    /// whose credentials carry no `client_id` (one app usually serves every seller). Give it
+    /// with CARTGATE_AMAZON_LWA_CLIENT_SECRET. Unset: each Amazon store must carry its own.
+    #[arg(long, env = "CARTGATE_AMAZON_LWA_CLIENT_ID")]
+    pub amazon_lwa_client_id: Option<String>,
+
+    /// Amazon: the app's LWA client secret (with CARTGATE_AMAZON_LWA_CLIENT_ID).
+    #[arg(
+        long,
+        env = "CARTGATE_AMAZON_LWA_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub amazon_lwa_client_secret: Option<String>,
+
     /// Log format on stderr: text or json.
     #[arg(long, env = "CARTGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -203,6 +217,14 @@ impl Settings {
         }
     }
 
+    /// The Amazon app's LWA credentials stores default to.
+    pub fn amazon_lwa_app(&self) -> cartgate_amazon::LwaApp {
+        cartgate_amazon::LwaApp {
+            client_id: self.amazon_lwa_client_id.clone(),
+            client_secret: self.amazon_lwa_client_secret.clone(),
+        }
+    }
+
     /// The waits between a delivery's attempts (`CARTGATE_WEBHOOK_RETRY_SCHEDULE`).
     pub fn webhook_retry_schedule(&self) -> anyhow::Result<Vec<Duration>> {
         self.webhook_retry_schedule
@@ -236,6 +258,13 @@ impl Settings {
     /// Refuses settings that contradict each other.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.webhook_retry_schedule()?;
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if given(&self.amazon_lwa_client_id) != given(&self.amazon_lwa_client_secret) {
+            anyhow::bail!(
+                "CARTGATE_AMAZON_LWA_CLIENT_ID and CARTGATE_AMAZON_LWA_CLIENT_SECRET go together: \
+                 set both (the Amazon app's Login with Amazon credentials) or neither"
+            );
+        }
         if let Some(deadline) = self.upstream_deadline_secs {
             if deadline >= self.request_timeout_secs {
                 anyhow::bail!(
@@ -327,6 +356,8 @@ impl Settings {
             poll_interval_secs,
             webhook_retry_schedule,
             webhook_timeout_secs,
+            amazon_lwa_client_id,
+            amazon_lwa_client_secret,
             log_format
         );
     }

@@ -1,5 +1,5 @@
 //! The platforms the gateway knows, each through its `Connector` and its sandbox.
-//! Adding a platform = one line in [`Registry::builtin`].
+//! Adding a platform = one entry in `Registry::builtin_with`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,8 +25,24 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Every platform, without the gateway's app-level credentials (`cartgate normalize`,
+    /// `cartgate sandbox`, tests that only read descriptors).
     pub fn builtin() -> Self {
+        Self::builtin_with(cartgate_amazon::LwaApp::default())
+    }
+
+    /// Every platform, with the app-level credentials of the settings (Amazon's LWA app)
+    /// as the defaults of stores that carry none.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        Self::builtin_with(settings.amazon_lwa_app())
+    }
+
+    fn builtin_with(amazon: cartgate_amazon::LwaApp) -> Self {
         let mut r = Registry::default();
+        r.add(Platform {
+            connector: cartgate_amazon::connector_with(amazon),
+            start_sandbox: |l, o| Box::pin(cartgate_amazon::sandbox::start(l, o)),
+        });
         r.add(Platform {
             connector: cartgate_magento::connector(),
             start_sandbox: |l, o| Box::pin(cartgate_magento::sandbox::start(l, o)),

@@ -844,7 +844,7 @@ impl Session {
         if let Some(q) = mfn {
             patches.push(mapping::replace(
                 "fulfillment_availability",
-                mapping::quantity_attribute(q),
+                mapping::quantity_attribute(Some(item), q),
             ));
         }
         if let Some(b) = changes.barcode {

@@ -1395,8 +1395,25 @@ pub fn price_attribute(price: &str, w: &WriteContext) -> Value {
     json!([offer])
 }
 
-pub fn quantity_attribute(quantity: i64) -> Value {
-    json!([{"fulfillment_channel_code": MFN_LOCATION, "quantity": quantity}])
+/// `fulfillment_availability` with the merchant-fulfilled quantity set and every other
+/// channel of the listing (`listing`'s `fulfillmentAvailability`, e.g. `AMAZON_NA`) kept:
+/// the attribute is replaced whole, and leaving FBA out would take the listing off it.
+pub fn quantity_attribute(listing: Option<&Value>, quantity: i64) -> Value {
+    let mut out = vec![json!({"fulfillment_channel_code": MFN_LOCATION, "quantity": quantity})];
+    let channels = listing
+        .and_then(|l| l.get("fulfillmentAvailability"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for c in channels {
+        match c.get("fulfillmentChannelCode").and_then(Value::as_str) {
+            Some(code) if code != MFN_LOCATION && !code.is_empty() => {
+                out.push(json!({"fulfillment_channel_code": code}));
+            }
+            _ => {}
+        }
+    }
+    Value::Array(out)
 }
 
 fn weight_unit_word(u: WeightUnit) -> &'static str {
@@ -1469,6 +1486,10 @@ pub fn new_listing_attributes(
     w: &WriteContext,
 ) -> Map<String, Value> {
     let mut attrs = given.cloned().unwrap_or_default();
+    // A listing needs its condition; new goods unless the client says otherwise.
+    attrs
+        .entry("condition_type")
+        .or_insert_with(|| json!([{"value": "new_new", "marketplace_id": w.marketplace_id}]));
     attrs.insert("item_name".into(), text_attribute(p.name.trim(), w));
     if let Some(d) = non_empty(p.description.as_deref()) {
         attrs.insert("product_description".into(), text_attribute(&d, w));
@@ -1477,7 +1498,10 @@ pub fn new_listing_attributes(
         attrs.insert("purchasable_offer".into(), price_attribute(price, w));
     }
     if let Some(q) = p.quantity {
-        attrs.insert("fulfillment_availability".into(), quantity_attribute(q));
+        attrs.insert(
+            "fulfillment_availability".into(),
+            quantity_attribute(None, q),
+        );
     }
     attrs
 }
