@@ -453,16 +453,18 @@ impl Session {
 
     async fn raw_order(&self, cx: &CallContext, id: &str, data: &str) -> Result<Value> {
         let url = self.order_url(id, data)?;
-        let raw = self
-            .json(
-                cx,
-                &limits::GET_ORDER,
-                Method::GET,
-                url,
-                None,
-                What("order"),
-            )
+        let resp = self
+            .call(cx, Some(&limits::GET_ORDER), Method::GET, url, None)
             .await?;
+        // Amazon answers 400 for an id that is no Amazon order id (not 3-7-7 digits): to a
+        // client that is an order that does not exist.
+        if resp.status == StatusCode::BAD_REQUEST {
+            return Err(ConnectorError::NotFound(format!("no order {id}")));
+        }
+        if !resp.status.is_success() {
+            return Err(status_error(&resp, What("order")));
+        }
+        let raw = resp.json()?;
         match raw.get("order") {
             Some(o) if o.is_object() => Ok(o.clone()),
             _ => Err(ConnectorError::bad_body("order", "no order")),

@@ -68,6 +68,8 @@ pub const FILTERS: SupportedFilters = SupportedFilters(&[
             "sku",
         ],
     ),
+    ("customers", &[]),
+    ("categories", &[]),
 ]);
 
 /// The optional model fields this platform fills (see `docs/mapping/amazon.md`).

@@ -1542,7 +1542,14 @@ pub fn make_order(rng: &mut StdRng, input: OrderInput<'_>, ids: &mut HashSet<Str
             "RESIDENTIAL"
         }),
     );
-    doc["recipient"] = json!({"deliveryAddress": addr});
+    let mut recipient = json!({"deliveryAddress": addr});
+    // What the buyer wrote for the courier at checkout, on some merchant-fulfilled orders.
+    if pii && !a.afn && place.1.is_some() {
+        recipient["deliveryPreference"] = json!({
+            "addressInstruction": "Please leave the parcel with the neighbour if nobody is home"
+        });
+    }
+    doc["recipient"] = recipient;
     // Packages of merchant-fulfilled shipments.
     if !a.afn && matches!(a.status, "SHIPPED" | "PARTIALLY_SHIPPED") {
         let (carrier, service, prefix) = if a.marketplace == CA {
