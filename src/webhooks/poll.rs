@@ -1,10 +1,16 @@
-//! Polling: the event source of platforms that do not push (Magento), and of stores whose
-//! native webhooks could not be registered (no `CARTGATE_PUBLIC_URL`, no Shopify app
+//! Polling: the event source of platforms that do not push (Magento, Amazon), and of stores
+//! whose native webhooks could not be registered (no `CARTGATE_PUBLIC_URL`, no Shopify app
 //! secret, registration refused).
 //!
 //! Every `CARTGATE_POLL_INTERVAL_SECS` each such store is polled by one instance (a lease
-//! per store): orders, products and customers updated since the store's watermark, within
-//! the store's upstream budget like any other call. An object created since the watermark is
+//! per store): the orders, products and customers (those its platform lists events for)
+//! updated since the store's watermark. The poller is background work: a platform paced by
+//! budgets (Shopify's cost bucket, Amazon's per-operation usage plans) lets it use only what
+//! the budget holds right now beyond half of it, kept for client requests, and a list with
+//! nothing to spare is polled again next round, its watermark unchanged. On Amazon, whose
+//! `searchOrders` refills one request per 180 s (burst 20), orders are polled at every
+//! interval until the budget is half spent, then about once every 3 minutes. An object
+//! created since the watermark is
 //! `*.created`, otherwise `*.updated`. Watermarks are the store's own `updated_at` times
 //! (not the gateway's clock, so skew between the two loses nothing) and live in storage
 //! (compare-and-set), so a restart neither loses nor repeats a window. The first poll of a
@@ -14,7 +20,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartgate_connector::{CallContext, Filters, ListParams, Page, StoreSession};
+use cartgate_connector::connector::ChangeOrder;
+use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams, Page, StoreSession};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -78,7 +85,36 @@ async fn poll_all(
     Ok(())
 }
 
-/// One poll of one store; answers how many events it published.
+/// The lists polled for a store: those whose events its platform lists (Amazon has no
+/// customers to poll).
+fn polled_lists(state: &AppState, store: &StoreRecord) -> Vec<&'static str> {
+    let Some(platform) = state.registry.get(&store.platform) else {
+        return Vec::new();
+    };
+    let events = platform.connector.descriptor().webhook_events;
+    LISTS
+        .into_iter()
+        .filter(|list| {
+            events.iter().any(|e| {
+                e.event_type
+                    .split_once('.')
+                    .is_some_and(|(object, _)| format!("{object}s") == *list)
+            })
+        })
+        .collect()
+}
+
+/// The platform's budget had nothing to spare for background reads this round (a paced
+/// platform keeps a share of it for client requests, see `CallContext::background`).
+fn budget_spent(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<ConnectorError>(),
+        Some(ConnectorError::RateLimited { .. })
+    )
+}
+
+/// One poll of one store; answers how many events it published. A list whose upstream
+/// budget has nothing to spare is left for the next round, its watermark unchanged.
 pub async fn poll_store(
     state: &AppState,
     deliverer: Option<&Deliverer>,
@@ -89,38 +125,54 @@ pub async fn poll_store(
         .map_err(|e| anyhow::anyhow!(e.detail))?;
     let mut poll = match state.storage.get_poll_state(&store.id).await? {
         Some(p) => p,
-        None => {
-            // First poll: start at the newest change the store shows now (the store's own
-            // clock, not ours), and do not replay its history.
-            let mut watermarks = std::collections::BTreeMap::new();
-            for list in LISTS {
-                let newest = newest_change(session.as_ref(), list).await?;
-                watermarks.insert(list.to_owned(), newest);
-            }
-            let first = PollState {
-                store_id: store.id.clone(),
-                watermarks,
-                version: 0,
-            };
-            state.storage.put_poll_state(&first).await?;
-            return Ok(0);
-        }
+        None => PollState {
+            store_id: store.id.clone(),
+            watermarks: std::collections::BTreeMap::new(),
+            version: 0,
+        },
     };
     let mut published = 0;
-    for list in LISTS {
-        let since = poll
-            .watermarks
-            .get(list)
-            .copied()
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let changes = changed_since(session.as_ref(), list, since).await?;
+    for list in polled_lists(state, store) {
+        let chronological = session.change_order() == ChangeOrder::Chronological;
+        let Some(since) = poll.watermarks.get(list).copied() else {
+            // First poll of this list: start at the newest change the store shows now
+            // (the store's own clock, not ours; a platform whose lists come oldest first
+            // stamps with the real clock, so now), and do not replay its history.
+            if chronological {
+                poll.watermarks.insert(list.to_owned(), Utc::now());
+                continue;
+            }
+            match newest_change(session.as_ref(), list).await {
+                Ok(newest) => {
+                    poll.watermarks.insert(list.to_owned(), newest);
+                }
+                Err(e) if budget_spent(&e) => {}
+                Err(e) => return Err(e),
+            }
+            continue;
+        };
+        let walk = match changed_since(session.as_ref(), list, since).await {
+            Ok(w) => w,
+            Err(e) if budget_spent(&e) => {
+                tracing::debug!(store = %store.id, list, "no upstream budget to spare; next round");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let changes = &walk.changes;
         let mut newest = since;
         let mut oldest = None::<DateTime<Utc>>;
-        for c in &changes {
+        for c in changes {
             newest = newest.max(c.updated_at);
             oldest = Some(oldest.map_or(c.updated_at, |o| o.min(c.updated_at)));
         }
-        for c in changes.iter().rev() {
+        // Oldest change first.
+        let in_order: Box<dyn Iterator<Item = &Change> + Send> = if chronological {
+            Box::new(changes.iter())
+        } else {
+            Box::new(changes.iter().rev())
+        };
+        for c in in_order {
             let created = c.created_at.is_some_and(|t| t > since);
             let event_type = match (list, created) {
                 ("orders", true) => "order.created",
@@ -143,7 +195,10 @@ pub async fn poll_store(
             )
             .await?;
         }
-        let mark = if changes.len() >= MAX_PER_POLL {
+        // A walk cut short: oldest-first lists resume after the last change seen; newest-
+        // first ones move only to the oldest change seen (the rest come next time, some
+        // perhaps twice, as at-least-once allows).
+        let mark = if walk.cut_short && !chronological {
             oldest.unwrap_or(since)
         } else {
             newest
@@ -185,7 +240,7 @@ async fn changed_since(
     session: &dyn StoreSession,
     list: &str,
     since: DateTime<Utc>,
-) -> anyhow::Result<Vec<Change>> {
+) -> anyhow::Result<Walk> {
     let mut params = ListParams {
         limit: PAGE,
         state: None,
@@ -194,16 +249,26 @@ async fn changed_since(
             ..Default::default()
         },
     };
-    let mut out = Vec::new();
+    let mut changes = Vec::new();
     loop {
-        let (items, next) = page_of(session, list, &params).await?;
+        let (items, next) = match page_of(session, list, &params).await {
+            Ok(page) => page,
+            // The budget ran out after some pages: what was read is a walk cut short.
+            Err(e) if budget_spent(&e) && params.state.is_some() => {
+                return Ok(Walk {
+                    changes,
+                    cut_short: true,
+                })
+            }
+            Err(e) => return Err(e),
+        };
         for v in items {
             let updated_at = time(&v, "updated_at");
             // The filter is inclusive on most platforms: what was at the watermark was seen.
             let Some(updated_at) = updated_at.filter(|t| *t > since) else {
                 continue;
             };
-            out.push(Change {
+            changes.push(Change {
                 id: v["id"].as_str().unwrap_or_default().to_owned(),
                 created_at: time(&v, "created_at"),
                 updated_at,
@@ -211,10 +276,27 @@ async fn changed_since(
             });
         }
         match next {
-            Some(state) if out.len() < MAX_PER_POLL => params.state = Some(state),
-            _ => return Ok(out),
+            Some(state) if changes.len() < MAX_PER_POLL => params.state = Some(state),
+            Some(_) => {
+                return Ok(Walk {
+                    changes,
+                    cut_short: true,
+                })
+            }
+            None => {
+                return Ok(Walk {
+                    changes,
+                    cut_short: false,
+                })
+            }
         }
     }
+}
+
+/// The changes one poll read of a list, and whether it stopped before the end.
+struct Walk {
+    changes: Vec<Change>,
+    cut_short: bool,
 }
 
 /// One page of `list` as JSON objects, and the paging state of the next.
@@ -223,7 +305,8 @@ async fn page_of(
     list: &str,
     params: &ListParams,
 ) -> anyhow::Result<(Vec<Value>, Option<Value>)> {
-    let cx = CallContext::new(false);
+    // Background work: a paced platform lets it use only what client requests leave.
+    let cx = CallContext::for_background();
     Ok(match list {
         "orders" => values(session.list_orders(&cx, params).await?),
         "products" => values(session.list_products(&cx, params).await?),

@@ -195,6 +195,67 @@ async fn polled_changes_reach_the_subscriber_signed() {
     assert_eq!(body["data"], order, "data is the unified order");
 }
 
+/// Amazon is polled (SP-API pushes nothing the gateway could verify): an order placed and
+/// a listing renamed in Seller Central reach the subscriber as unified events; its stores
+/// are not polled for customers, which Amazon does not have.
+#[tokio::test]
+async fn amazon_changes_are_polled() {
+    let gw = Gateway::start_with(quick).await;
+    let shop = start_sandbox("amazon", SandboxOptions::default()).await;
+    let c = gw.account("a").await;
+    let store = c.connect("amazon", &shop.banner.credentials).await;
+    assert_eq!(
+        c.ok(&format!("/v1/stores/{store}")).await["events"],
+        "polled"
+    );
+    let rx = Receiver::start().await;
+    let (_, secret) = subscribe(
+        &c,
+        json!({"url": rx.url, "event_types": ["order.created", "product.updated"]}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let order_id = simulate(&shop, "order.created").await;
+    let sku = simulate(&shop, "product.updated").await;
+    let got = rx
+        .wait_for(WAIT, "the order and product events", |g| {
+            g.iter().any(|r| r.json()["type"] == "order.created")
+                && g.iter().any(|r| r.json()["type"] == "product.updated")
+        })
+        .await;
+    let order_event = got
+        .iter()
+        .find(|r| r.json()["type"] == "order.created")
+        .unwrap();
+    let body = check_delivery(&secret, order_event, "order.created", &store);
+    assert_eq!(body["data"]["id"], order_id.as_str());
+    let order = c.ok(&format!("/v1/stores/{store}/orders/{order_id}")).await;
+    assert_eq!(body["data"], order, "data is the unified order");
+    let product_event = got
+        .iter()
+        .find(|r| r.json()["type"] == "product.updated")
+        .unwrap();
+    let body = check_delivery(&secret, product_event, "product.updated", &store);
+    let product = &body["data"];
+    assert!(
+        product["sku"] == sku.as_str()
+            || product["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["sku"] == sku.as_str()),
+        "{sku}: {product}"
+    );
+    assert!(
+        product["name"].as_str().unwrap().ends_with("(updated)")
+            || product["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["name"].as_str().is_some_and(|n| n.ends_with("(updated)")))
+    );
+}
+
 /// Pushed platforms: the gateway registers the platform's webhooks, the sandbox sends them
 /// signed to /inbound, and the subscriber gets the unified event.
 #[tokio::test]

@@ -32,6 +32,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use cartgate_connector::connector::ChangeOrder;
 use cartgate_connector::http::{RequestSpec, StoreGate, Upstream, UpstreamResponse};
 use cartgate_connector::model::*;
 use cartgate_connector::pace::{self, Quota};
@@ -571,6 +572,15 @@ impl Session {
         page_size: u32,
         token: Option<String>,
     ) -> Result<(Vec<Value>, Option<String>)> {
+        // By the filtered time when there is one (oldest change first, as the poller reads
+        // it), else by SKU.
+        let sort_by = if extra.iter().any(|(k, _)| k.starts_with("lastUpdated")) {
+            "lastUpdatedDate"
+        } else if extra.iter().any(|(k, _)| k.starts_with("created")) {
+            "createdDate"
+        } else {
+            "sku"
+        };
         let mut q = vec![
             ("marketplaceIds", marketplace.to_owned()),
             ("includedData", LISTING_DATA.to_owned()),
@@ -578,7 +588,7 @@ impl Session {
                 "pageSize",
                 page_size.clamp(1, MAX_LISTINGS_PAGE).to_string(),
             ),
-            ("sortBy", "sku".to_owned()),
+            ("sortBy", sort_by.to_owned()),
             ("sortOrder", "ASC".to_owned()),
         ];
         q.extend(extra);
@@ -1375,6 +1385,12 @@ impl StoreSession for Session {
         };
         self.patch_listing(cx, &item, &changes).await?;
         self.product_by_sku(cx, &parent).await
+    }
+
+    /// `searchOrders` and the listings search (sorted so) answer a time window oldest
+    /// first, stamped by Amazon's clock.
+    fn change_order(&self) -> ChangeOrder {
+        ChangeOrder::Chronological
     }
 
     async fn list_locations(&self, cx: &CallContext) -> Result<Vec<Location>> {

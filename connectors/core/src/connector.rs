@@ -178,6 +178,17 @@ pub const ALL_OPERATIONS: [&str; 18] = [
 /// The most locations `GET …/locations` answers.
 pub const MAX_LOCATIONS: usize = 250;
 
+/// How a store's lists filtered by `updated_from` come, for the gateway's poller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOrder {
+    /// Newest objects first (by id or creation): the first poll starts at the newest
+    /// change of the first page, a walk cut short leaves the rest to the next poll.
+    NewestFirst,
+    /// Oldest change first, stamped with the real clock (Amazon): the first poll starts
+    /// now, and a walk cut short resumes after the last change it saw.
+    Chronological,
+}
+
 pub trait Connector: Send + Sync + 'static {
     fn descriptor(&self) -> PlatformDescriptor;
 
@@ -296,6 +307,11 @@ pub trait StoreSession: Send + Sync {
     }
     async fn get_category(&self, _cx: &CallContext, _id: &str) -> Result<Category> {
         unsupported("reading categories")
+    }
+
+    /// How this store's lists filtered by `updated_from` come (for the poller).
+    fn change_order(&self) -> ChangeOrder {
+        ChangeOrder::NewestFirst
     }
 
     /// Where the store keeps stock: every location, active or not (stores have few; a
