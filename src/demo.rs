@@ -162,7 +162,7 @@ fn print_welcome(info: &DemoInfo, data: &std::path::Path, watcher: Option<&str>)
         info.api_key, info.gateway_url
     );
     println!(
-        "  curl -s -H 'Authorization: Bearer {}' {}/v1/stores/{first}/products/count",
+        "  curl -s -H 'Authorization: Bearer {}' '{}/v1/stores/{first}/products?limit=3'",
         info.api_key, info.gateway_url
     );
     if let Some(url) = watcher {
@@ -175,7 +175,7 @@ fn print_welcome(info: &DemoInfo, data: &std::path::Path, watcher: Option<&str>)
                 s.sandbox_url, s.platform
             );
         }
-        println!("  (WooCommerce and Shopify push at once; Magento is polled every CARTGATE_POLL_INTERVAL_SECS)");
+        println!("  (WooCommerce and Shopify push at once; Magento and Amazon are polled every CARTGATE_POLL_INTERVAL_SECS)");
     }
     println!(
         "\nAPI docs: {}/docs   (Ctrl-C stops everything)",

@@ -74,6 +74,8 @@ fn serve_help_lists_every_setting_with_defaults() {
             Some("5,300,1800,7200,18000,36000,86400,86400,86400"),
         ),
         ("CARTGATE_WEBHOOK_TIMEOUT_SECS", Some("15")),
+        ("CARTGATE_AMAZON_LWA_CLIENT_ID", None),
+        ("CARTGATE_AMAZON_LWA_CLIENT_SECRET", None),
     ] {
         assert!(help.contains(env), "{env} missing from --help");
         if let Some(d) = default {
@@ -113,6 +115,26 @@ fn an_upstream_deadline_past_the_request_timeout_is_refused() {
     assert!(s.validate().is_ok());
     s.upstream_deadline_secs = Some(8);
     assert!(s.validate().is_err());
+}
+
+/// The Amazon app's LWA id and secret go together: `serve` refuses one without the other.
+#[test]
+fn an_amazon_app_id_without_its_secret_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("serve")
+        .env("CARTGATE_DATA_DIR", dir.path())
+        .env("CARTGATE_LISTEN", "127.0.0.1:0")
+        .env(
+            "CARTGATE_AMAZON_LWA_CLIENT_ID",
+            "amzn1.application-oa2-client.x",
+        )
+        .env_remove("CARTGATE_AMAZON_LWA_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CARTGATE_AMAZON_LWA_CLIENT_SECRET"), "{err}");
 }
 
 #[test]
@@ -203,7 +225,12 @@ async fn demo_json_prints_a_working_setup() {
         key_id: String::new(),
     };
     let stores = info["stores"].as_array().unwrap();
-    assert!(stores.iter().any(|s| s["platform"] == "woocommerce"));
+    for platform in ["woocommerce", "magento", "shopify", "amazon"] {
+        assert!(
+            stores.iter().any(|s| s["platform"] == platform),
+            "{platform} in {stores:?}"
+        );
+    }
     for s in stores {
         let id = s["id"].as_str().unwrap();
         let page = c.ok(&format!("/v1/stores/{id}/orders?limit=5")).await;

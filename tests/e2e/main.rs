@@ -4,6 +4,7 @@
 mod harness;
 mod redis_server;
 
+mod amazon;
 mod api_input;
 mod api_resources;
 mod api_stores;
