@@ -166,6 +166,14 @@ fn token_refused(code: &str, message: &str) -> bool {
         || m.contains("token you provided has expired")
 }
 
+/// A 429's `Retry-After` in seconds (at most a minute), when it has one.
+fn retry_after(resp: &UpstreamResponse) -> Option<Duration> {
+    resp.header_str("retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(60.0)))
+}
+
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -335,11 +343,27 @@ impl Session {
             };
             match resp.status {
                 StatusCode::TOO_MANY_REQUESTS if op.is_some() && throttled < MAX_THROTTLED => {
-                    // Someone else used the seller's budget (another app instance, a
-                    // changed plan): the bucket is empty now; wait for the next unit.
                     throttled += 1;
-                    if let Some(op) = op {
-                        pacer.observe(&self.pace_key(op), 0.0, quota).await?;
+                    let key = self.pace_key(op.expect("paced"));
+                    match retry_after(&resp) {
+                        // A 429 that says when to come back (a proxy in front, not
+                        // Amazon's own) is waited out, within the request's deadline;
+                        // the unit was not used.
+                        Some(wait) => {
+                            pacer.refund(&key, 1.0, quota).await?;
+                            let past = Instant::now() + wait
+                                >= cx.deadline.unwrap_or_else(|| Instant::now() + max_wait);
+                            if past {
+                                return Err(ConnectorError::RateLimited {
+                                    retry_after: Some(wait),
+                                });
+                            }
+                            tokio::time::sleep(wait).await;
+                        }
+                        // Amazon's own says nothing more: someone else used the seller's
+                        // budget (another app instance, a changed plan), so the bucket is
+                        // empty now; the next turn waits for a unit.
+                        None => pacer.observe(&key, 0.0, quota).await?,
                     }
                     tracing::debug!("Amazon answered 429: waiting for the bucket");
                     continue;

@@ -162,7 +162,7 @@ pub fn header_rate(value: &str) -> Option<f64> {
         .trim()
         .parse::<f64>()
         .ok()
-        .filter(|r| r.is_finite() && *r > 0.0 && *r <= 100_000.0)
+        .filter(|r| r.is_finite() && *r > 0.0)
 }
 
 #[cfg(test)]
@@ -187,6 +187,7 @@ mod tests {
         assert_eq!(for_request(&get, "/orders/2026-01-01/orders/1/x"), None);
         assert_eq!(for_request(&get, "/listings/2021-08-01/items//x"), None);
         assert_eq!(header_rate("0.0167"), Some(0.0167));
+        assert_eq!(header_rate("1000000"), Some(1e6));
         assert_eq!(header_rate("NaN"), None);
         assert_eq!(header_rate("-1"), None);
     }
