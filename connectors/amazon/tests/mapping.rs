@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use cartgate_amazon::mapping::{self, ProductContext};
 use cartgate_connector::model::*;
-use cartgate_connector::{Connector as _, ConnectorError, ObjectKind};
+use cartgate_connector::{ConnectorError, ObjectKind};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Value {
