@@ -424,6 +424,78 @@ async fn instances_share_a_shopify_stores_cost_bucket() {
     );
 }
 
+/// Amazon's usage plans are per seller and app: two instances on one Redis share each
+/// operation's bucket, so reading one seller's orders from both at once meets no Amazon 429;
+/// two gateways pacing alone each spend the whole burst and Amazon refuses the excess
+/// (absorbed: the clients still see every page).
+#[tokio::test]
+async fn instances_share_an_amazon_sellers_usage_plan() {
+    let sandbox = crate::platforms::start_sandbox(
+        "amazon",
+        cartgate_connector::sandbox::SandboxOptions {
+            orders: 400,
+            products: 5,
+            rate_limits: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let control = format!(
+        "{}/__sandbox/rate_limits",
+        sandbox.banner.base_url.trim_end_matches('/')
+    );
+    // searchOrders at 0.0056/s × 1000 with its burst of 20; both read all 400 orders in
+    // pages of 20 (40 calls between them); answers Amazon's 429s.
+    let walk = |x: Client, y: Client, store_x: String, store_y: String| {
+        let control = control.clone();
+        async move {
+            let r = http()
+                .put(&control)
+                .json(&json!({"enabled": true, "scale": 1000.0}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+            let (px, py) = (
+                format!("/v1/stores/{store_x}/orders?limit=20"),
+                format!("/v1/stores/{store_y}/orders?limit=20"),
+            );
+            let (from_x, from_y) = tokio::join!(x.all(&px), y.all(&py));
+            assert_eq!((from_x.len(), from_y.len()), (400, 400));
+            let t: Value = http()
+                .get(&control)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            t["operations"]["searchOrders"]["throttled"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+
+    let redis = RedisServer::start();
+    let (a, b) = tokio::join!(Instance::start(&redis, &[]), Instance::start(&redis, &[]));
+    let on_a = a.account("twins").await;
+    let store = on_a.connect("amazon", &sandbox.banner.credentials).await;
+    let shared = walk(on_a.clone(), via(&on_a, &b), store.clone(), store).await;
+
+    let (x, y) = tokio::join!(Gateway::start(), Gateway::start());
+    let (cx, cy) = tokio::join!(x.account("x"), y.account("y"));
+    let sx = cx.connect("amazon", &sandbox.banner.credentials).await;
+    let sy = cy.connect("amazon", &sandbox.banner.credentials).await;
+    let alone = walk(cx, cy, sx, sy).await;
+
+    println!("two instances, 40 searchOrders: {shared} Amazon 429s sharing the plan through Redis, {alone} pacing alone");
+    assert!(
+        alone >= 5,
+        "without sharing the burst is overdrawn: {alone}"
+    );
+    assert_eq!(shared, 0, "sharing keeps within the plan");
+}
+
 /// A rolling master-key rotation, as the README describes it: instances restarted one by
 /// one with the new key (the old one in CARTGATE_PREVIOUS_MASTER_KEYS) read what the old
 /// key sealed; an instance not yet restarted answers a clear 503 for what the new key

@@ -68,8 +68,9 @@ const LISTING_DATA: &str = "summaries,attributes,offers,fulfillmentAvailability,
 /// How long the seller's marketplace participations are trusted (Amazon allows one read
 /// a minute).
 const MARKETPLACES_TTL: Duration = Duration::from_secs(3600);
-/// Amazon 429s one call may meet (each waits its turn in the bucket first).
-const MAX_THROTTLED: u32 = 3;
+/// Amazon 429s one call may meet (each waits its turn in the bucket first, within the
+/// request's deadline).
+const MAX_THROTTLED: u32 = 10;
 /// Family keys a filtered product walk remembers across pages (see `list_products`).
 const MAX_SEEN_FAMILIES: usize = 50;
 /// Longest Amazon message passed on to clients.
