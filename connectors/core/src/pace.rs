@@ -254,7 +254,10 @@ mod tests {
         }
         let started = Instant::now();
         let got = take_turn(&pacer, &cx, "k", 1.0, SLOW, Duration::from_secs(60)).await;
-        assert!(started.elapsed() < Duration::from_secs(1), "answered at once");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "answered at once"
+        );
         match got {
             Err(ConnectorError::RateLimited {
                 retry_after: Some(w),
@@ -290,7 +293,10 @@ mod tests {
                 .unwrap();
         }
         let got = take_turn(&pacer, &bg, "k", 1.0, SLOW, Duration::from_secs(60)).await;
-        assert!(matches!(got, Err(ConnectorError::RateLimited { .. })), "{got:?}");
+        assert!(
+            matches!(got, Err(ConnectorError::RateLimited { .. })),
+            "{got:?}"
+        );
         // Clients still find the two units the poller left.
         let client = CallContext::new(false);
         for _ in 0..2 {

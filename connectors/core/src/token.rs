@@ -120,7 +120,10 @@ impl AccessToken {
     /// The token as a header value marked sensitive (never in debug output).
     pub fn header(&self) -> Result<HeaderValue> {
         let mut h = HeaderValue::from_str(&self.token).map_err(|_| {
-            ConnectorError::upstream(None, "the token endpoint sent a token with invalid characters")
+            ConnectorError::upstream(
+                None,
+                "the token endpoint sent a token with invalid characters",
+            )
         })?;
         h.set_sensitive(true);
         Ok(h)
@@ -227,6 +230,12 @@ impl RefreshGrant<'_> {
                      revoked, has expired or was issued to another app; authorize the app again \
                      and update the store's credentials"
                 )),
+                // The grant does not carry a scope asked for (eBay names it per API).
+                "invalid_scope" => ConnectorError::PermissionDenied(format!(
+                    "{platform} refused the scope {} for the store's refresh token \
+                     (invalid_scope{said}): authorize the app again with that scope",
+                    self.scope.unwrap_or("asked for")
+                )),
                 "invalid_client" | "unauthorized_client" => ConnectorError::AuthFailed(format!(
                     "{platform} refused the app's client_id or client_secret ({code}{said})"
                 )),
@@ -312,8 +321,12 @@ mod tests {
         }
         assert_eq!(fetched.load(Ordering::SeqCst), 1);
         // Two requests both saw t1 refused: one renewal, both get t2.
-        let a = cache.get(Some(&"t1".into()), || fetch(fetched.clone())).await;
-        let b = cache.get(Some(&"t1".into()), || fetch(fetched.clone())).await;
+        let a = cache
+            .get(Some(&"t1".into()), || fetch(fetched.clone()))
+            .await;
+        let b = cache
+            .get(Some(&"t1".into()), || fetch(fetched.clone()))
+            .await;
         assert_eq!((a.unwrap(), b.unwrap()), ("t2".into(), "t2".into()));
         assert_eq!(fetched.load(Ordering::SeqCst), 2);
         // A failed renewal leaves nothing cached.
@@ -390,8 +403,16 @@ mod tests {
             br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
         );
         assert!(matches!(bad, Err(ConnectorError::AuthFailed(_))), "{bad:?}");
+        let bad = g.read_answer(StatusCode::BAD_REQUEST, br#"{"error":"invalid_scope"}"#);
+        assert!(
+            matches!(bad, Err(ConnectorError::PermissionDenied(_))),
+            "{bad:?}"
+        );
         let bad = g.read_answer(StatusCode::BAD_REQUEST, b"<html>");
-        assert!(matches!(bad, Err(ConnectorError::Upstream { .. })), "{bad:?}");
+        assert!(
+            matches!(bad, Err(ConnectorError::Upstream { .. })),
+            "{bad:?}"
+        );
         for bad in [&b"{}"[..], br#"{"access_token":""}"#, b"nope"] {
             assert!(g.read_answer(StatusCode::OK, bad).is_err());
         }
