@@ -45,7 +45,8 @@ use crate::{StoreCredentials, FILTERS};
 
 /// Largest page of getOrders (eBay refuses more).
 pub const MAX_ORDER_PAGE: u32 = 200;
-/// Page of getInventoryItems read while listing products.
+/// Page of getInventoryItems (its `offset` is a page number of pages this size; eBay
+/// allows 1 to 200).
 pub const INVENTORY_PAGE: u32 = 100;
 /// eBay's limit of one bulkUpdatePriceQuantity call.
 pub const MAX_BULK_UPDATES: usize = 25;
@@ -676,13 +677,15 @@ impl Session {
         }
     }
 
-    async fn inventory_page(
-        &self,
-        cx: &CallContext,
-        offset: u64,
-        limit: u32,
-    ) -> Result<(Vec<Value>, u64)> {
-        let q = query(&[("limit", limit.to_string()), ("offset", offset.to_string())]);
+    /// The inventory items from position `from` to the end of its page of
+    /// [`INVENTORY_PAGE`] (getInventoryItems' `offset` is a page number), and the total.
+    async fn inventory_page(&self, cx: &CallContext, from: u64) -> Result<(Vec<Value>, u64)> {
+        let page = from / u64::from(INVENTORY_PAGE);
+        let skip = (from % u64::from(INVENTORY_PAGE)) as usize;
+        let q = query(&[
+            ("limit", INVENTORY_PAGE.to_string()),
+            ("offset", page.to_string()),
+        ]);
         let page = self
             .get(
                 cx,
@@ -692,10 +695,10 @@ impl Session {
                 What("inventory items"),
             )
             .await?;
-        let items = page
+        let items: Vec<Value> = page
             .get("inventoryItems")
             .and_then(Value::as_array)
-            .cloned()
+            .map(|a| a.iter().skip(skip).cloned().collect())
             .unwrap_or_default();
         let total = page.get("total").and_then(Value::as_u64).unwrap_or(0);
         Ok((items, total))
@@ -1384,7 +1387,7 @@ impl StoreSession for Session {
         let mut next = None;
         let mut groups: HashMap<String, Option<Value>> = HashMap::new();
         'scan: for _ in 0..MAX_SCAN_PAGES {
-            let (items, total) = self.inventory_page(cx, offset, INVENTORY_PAGE).await?;
+            let (items, total) = self.inventory_page(cx, offset).await?;
             let read = items.len() as u64;
             let mut consumed = 0u64;
             for item in items {
@@ -1457,7 +1460,7 @@ impl StoreSession for Session {
         let (mut offset, mut count) = (0u64, 0u64);
         let mut groups = std::collections::HashSet::new();
         loop {
-            let (items, total) = self.inventory_page(cx, offset, INVENTORY_PAGE * 2).await?;
+            let (items, total) = self.inventory_page(cx, offset).await?;
             if total > MAX_COUNT_SCAN {
                 return Err(ConnectorError::Unsupported(format!(
                     "more than {MAX_COUNT_SCAN} inventory items would have to be read to count products"
