@@ -1722,17 +1722,37 @@ impl StoreSession for Session {
             .chars()
             .take(64)
             .collect();
-        let destination = self
-            .create_notification(
-                cx,
-                "destination",
-                json!({
-                    "name": name,
-                    "status": "ENABLED",
-                    "deliveryConfig": {"endpoint": endpoint, "verificationToken": token},
-                }),
-            )
-            .await?;
+        let request = json!({
+            "name": name,
+            "status": "ENABLED",
+            "deliveryConfig": {"endpoint": endpoint, "verificationToken": token},
+        });
+        let destination = match self
+            .create_notification(cx, "destination", request.clone())
+            .await
+        {
+            // The app has no notification config yet (195003): set its alert email, once.
+            Err(ConnectorError::Validation(m)) if m.contains("195003") => {
+                let Some(email) = &self.creds.alert_email else {
+                    return Err(ConnectorError::Validation(format!(
+                        "{m}; set CARTGATE_EBAY_ALERT_EMAIL so the gateway can create the app's notification config"
+                    )));
+                };
+                let url = self.url(Api::Notification, "/config", "")?;
+                self.send(
+                    cx,
+                    Api::Notification,
+                    Method::PUT,
+                    url,
+                    Some(&json!({"alertEmail": email})),
+                    true,
+                    What("notification config"),
+                )
+                .await?;
+                self.create_notification(cx, "destination", request).await?
+            }
+            other => other?,
+        };
         let mut ids = vec![destination.clone()];
         let destination_id = destination.trim_start_matches("destination:").to_owned();
         for (topic, _) in inbound::ORDER_TOPICS {

@@ -206,14 +206,18 @@ pub fn challenge_response(
 }
 
 /// The Notification API topics the connector subscribes to, with the unified event each
-/// one is.
+/// one is: an order confirmed (sold) is `order.created`, a line marked shipped is
+/// `order.updated`.
 pub const ORDER_TOPICS: [(&str, EventType); 2] = [
     ("ORDER_CONFIRMATION", EventType::OrderCreated),
-    ("ORDER_UPDATED", EventType::OrderUpdated),
+    ("ITEM_MARKED_SHIPPED", EventType::OrderUpdated),
 ];
 
 /// A verified push in unified terms: an order topic is its order's event (the gateway
 /// reads the order fresh); any other topic (account deletion, a test push) is ignored.
+///
+/// eBay pushes one message per line item; the delivery id is the order's (and, for a
+/// shipment, the fulfillment's), so the lines of one change are one event.
 pub fn read_push(body: &[u8]) -> Result<Inbound> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|_| ConnectorError::Validation("the push is not JSON".into()))?;
@@ -234,9 +238,22 @@ pub fn read_push(body: &[u8]) -> Result<Inbound> {
         .ok_or_else(|| {
             ConnectorError::Validation("the order push names no valid orderId".into())
         })?;
-    let notification_id = n.get("notificationId").and_then(Value::as_str);
+    let topic = topic.unwrap_or_default();
+    let fulfillment = n
+        .pointer("/data/fulfillmentId")
+        .and_then(Value::as_str)
+        .filter(|f| cartgate_connector::util::valid_id(f));
+    let key = match (event_type, fulfillment) {
+        (EventType::OrderCreated, _) => format!("ebay:{topic}:{order_id}"),
+        (_, Some(f)) => format!("ebay:{topic}:{order_id}:{f}"),
+        // No fulfillment named: each message is its own change.
+        _ => match n.get("notificationId").and_then(Value::as_str) {
+            Some(id) => format!("ebay:{id}"),
+            None => cartgate_connector::webhook::body_delivery_id(body),
+        },
+    };
     Ok(Inbound::Event(InboundEvent {
-        delivery_id: delivery_id(notification_id, body)?,
+        delivery_id: delivery_id(Some(&key), body)?,
         event_type,
         object_id: order_id.to_owned(),
         occurred_at: cartgate_connector::util::utc_time(n.get("eventDate").and_then(Value::as_str)),
@@ -303,15 +320,22 @@ mod tests {
             Inbound::Event(e) => {
                 assert_eq!(e.event_type, EventType::OrderCreated);
                 assert_eq!(e.object_id, "12-34567-89012");
-                assert_eq!(e.delivery_id, "n-1");
+                assert_eq!(e.delivery_id, "ebay:ORDER_CONFIRMATION:12-34567-89012");
             }
             other => panic!("{other:?}"),
         }
         let deletion =
             br#"{"metadata":{"topic":"MARKETPLACE_ACCOUNT_DELETION"},"notification":{"data":{}}}"#;
         assert_eq!(read_push(deletion).unwrap(), Inbound::Ignored);
-        let bad =
-            br#"{"metadata":{"topic":"ORDER_UPDATED"},"notification":{"data":{"orderId":"../x"}}}"#;
+        let shipped = br#"{"metadata":{"topic":"ITEM_MARKED_SHIPPED"},"notification":{"notificationId":"n-2","data":{"orderId":"1-2","lineItemId":"9","fulfillmentId":"1Z99"}}}"#;
+        match read_push(shipped).unwrap() {
+            Inbound::Event(e) => {
+                assert_eq!(e.event_type, EventType::OrderUpdated);
+                assert_eq!(e.delivery_id, "ebay:ITEM_MARKED_SHIPPED:1-2:1Z99");
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = br#"{"metadata":{"topic":"ITEM_MARKED_SHIPPED"},"notification":{"data":{"orderId":"../x"}}}"#;
         assert!(read_push(bad).is_err());
     }
 

@@ -114,6 +114,9 @@ pub const FIELDS: ModelFields = ModelFields {
 pub struct AppCredentials {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// `CARTGATE_EBAY_ALERT_EMAIL`: set as the app's Notification API `alertEmail` when
+    /// it has no config yet (eBay creates no push destination before).
+    pub alert_email: Option<String>,
 }
 
 impl std::fmt::Debug for AppCredentials {
@@ -121,6 +124,7 @@ impl std::fmt::Debug for AppCredentials {
         f.debug_struct("AppCredentials")
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.as_ref().map(|_| "…"))
+            .field("alert_email", &self.alert_email)
             .finish()
     }
 }
@@ -166,6 +170,7 @@ pub(crate) struct StoreCredentials {
     pub token_url: String,
     pub client_id: String,
     pub client_secret: String,
+    pub alert_email: Option<String>,
 }
 
 impl Ebay {
@@ -203,6 +208,7 @@ impl Ebay {
             token_url: format!("{auth}/identity/v1/oauth2/token"),
             client_id,
             client_secret,
+            alert_email: self.app.alert_email.clone(),
         })
     }
 }
@@ -399,6 +405,7 @@ mod tests {
         let app = Ebay::new(AppCredentials {
             client_id: Some("app-id".into()),
             client_secret: Some("app-secret".into()),
+            alert_email: None,
         });
         let c = app
             .parse_credentials(&json!({"refresh_token": " v^1.1#r "}))

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 
 use cartgate_connector::model::*;
-use cartgate_connector::Connector;
 use cartgate_ebay::inbound;
 use cartgate_ebay::mapping;
 use cartgate_ebay::Marketplace;
@@ -78,7 +77,10 @@ fn a_paid_us_order_with_a_promotion_and_collect_and_remit_tax() {
     assert_eq!(tee.variant_options["Size"], "M");
     assert_eq!(o.line_items[1].product_id.as_deref(), Some("MUG-01"));
     assert_eq!(o.customer.as_ref().unwrap().id, None);
-    assert_eq!(o.customer_note.as_deref(), Some("Please leave at the side door."));
+    assert_eq!(
+        o.customer_note.as_deref(),
+        Some("Please leave at the side door.")
+    );
     assert!(o.paid_at.is_some());
     insta::assert_json_snapshot!("order_us_paid", o);
 }
@@ -99,7 +101,10 @@ fn a_partially_refunded_gb_order_with_its_fulfillment() {
     assert_eq!(o.refunded_total.as_deref(), Some("12.00"));
     assert_eq!(o.refunds[0].line_items[0].line_item_id, "20011");
     assert_eq!(o.refunds[0].line_items[0].quantity, 1);
-    assert_eq!(o.shipments[0].tracking_number.as_deref(), Some("RM123456789GB"));
+    assert_eq!(
+        o.shipments[0].tracking_number.as_deref(),
+        Some("RM123456789GB")
+    );
     assert_eq!(o.fulfilled_at, o.shipments[0].created_at);
     assert_eq!(o.tax_lines[0].title.as_deref(), Some("VAT"));
     assert_eq!(o.tax_lines[0].amount.as_deref(), Some("6.00"));
@@ -117,10 +122,16 @@ fn a_cancelled_pickup_order_of_a_buyer_without_optional_fields() {
     let o = mapping::order(&raw, None).unwrap();
     assert_eq!(o.status, OrderStatus::Cancelled);
     assert_eq!(o.payment_status, PaymentStatus::Refunded);
-    assert_eq!(o.platform_status.as_deref(), Some("NOT_STARTED/FULLY_REFUNDED/CANCELED"));
+    assert_eq!(
+        o.platform_status.as_deref(),
+        Some("NOT_STARTED/FULLY_REFUNDED/CANCELED")
+    );
     assert_eq!(o.customer, None);
     assert_eq!(o.shipping_address, None);
-    assert_eq!(o.shipping_lines[0].code.as_deref(), Some("PREPARE_FOR_PICKUP"));
+    assert_eq!(
+        o.shipping_lines[0].code.as_deref(),
+        Some("PREPARE_FOR_PICKUP")
+    );
     assert_eq!(o.shipping_lines[0].price.as_deref(), Some("0.00"));
     assert_eq!(o.line_items[0].name, "Tischlampe „Größe M“");
     insta::assert_json_snapshot!("order_de_cancelled_pickup", o);
@@ -134,7 +145,11 @@ fn a_cancelled_pickup_order_of_a_buyer_without_optional_fields() {
 #[test]
 fn an_inventory_item_with_its_offer_weight_size_gtin_and_stock_by_location() {
     let item = fixture("inventory_item.json");
-    conforms("sell_inventory_v1_oas3.json", "InventoryItemWithSkuLocaleGroupid", &item);
+    conforms(
+        "sell_inventory_v1_oas3.json",
+        "InventoryItemWithSkuLocaleGroupid",
+        &item,
+    );
     let offers = fixture("offers_mug.json");
     conforms("sell_inventory_v1_oas3.json", "Offers", &offers);
     let p = mapping::product(&item, offers["offers"].as_array().unwrap(), &us()).unwrap();
@@ -205,11 +220,18 @@ fn an_inventory_item_group_is_a_product_with_variants() {
 #[test]
 fn locations_and_errors() {
     let l = fixture("location.json");
-    conforms("sell_inventory_v1_oas3.json", "InventoryLocationResponse", &l);
+    conforms(
+        "sell_inventory_v1_oas3.json",
+        "InventoryLocationResponse",
+        &l,
+    );
     let loc = mapping::location(&l).unwrap();
     assert_eq!(loc.id, "reno-wh");
     assert!(!loc.active);
-    assert_eq!(loc.address.as_ref().unwrap().country_code.as_deref(), Some("US"));
+    assert_eq!(
+        loc.address.as_ref().unwrap().country_code.as_deref(),
+        Some("US")
+    );
     insta::assert_json_snapshot!("location_reno", loc);
 
     let body = json!({"errors": [{"errorId": 25702, "domain": "API_INVENTORY", "category": "REQUEST",
@@ -224,7 +246,11 @@ fn locations_and_errors() {
 
 #[test]
 fn hostile_payloads_are_errors_not_panics() {
-    for bad in [json!([]), json!({}), json!({"orderId": 5, "lineItems": [{}]})] {
+    for bad in [
+        json!([]),
+        json!({}),
+        json!({"orderId": 5, "lineItems": [{}]}),
+    ] {
         assert!(mapping::order(&bad, None).is_err(), "{bad}");
     }
     assert!(mapping::product(&json!({"product": {}}), &[], &us()).is_err());
@@ -246,12 +272,17 @@ fn hostile_payloads_are_errors_not_panics() {
 #[test]
 fn the_ecdsa_verifier_against_the_official_test_vectors() {
     let Some(dir) = specs() else { return };
-    let text =
-        std::fs::read_to_string(dir.join("notification-test-vectors/event-notification-sdk-test.json"))
-            .unwrap();
+    let text = std::fs::read_to_string(
+        dir.join("notification-test-vectors/event-notification-sdk-test.json"),
+    )
+    .unwrap();
     let vectors: Value = serde_json::from_str(&text).unwrap();
     let mut seen = 0;
-    for (case, expect) in [("VALID", true), ("INVALID", false), ("SIGNATURE_MISMATCH", false)] {
+    for (case, expect) in [
+        ("VALID", true),
+        ("INVALID", false),
+        ("SIGNATURE_MISMATCH", false),
+    ] {
         let v = &vectors[case];
         let key = inbound::public_key_answer(v["response"].to_string().as_bytes()).unwrap();
         let mut headers = http::HeaderMap::new();
@@ -269,7 +300,11 @@ fn the_ecdsa_verifier_against_the_official_test_vectors() {
         );
         // And compact.
         let compact = serde_json::to_vec(&v["message"]).unwrap();
-        assert_eq!(inbound::verify_signature(&key, &h.signature, &compact), expect, "{case}");
+        assert_eq!(
+            inbound::verify_signature(&key, &h.signature, &compact),
+            expect,
+            "{case}"
+        );
         seen += 1;
     }
     assert_eq!(seen, 3);
@@ -286,7 +321,15 @@ fn the_ecdsa_verifier_against_the_official_test_vectors() {
     };
     let mut other = v["message"].clone();
     other["notification"]["data"]["username"] = json!("someone_else");
-    assert!(!inbound::verify_signature(&key, &h.signature, other.to_string().as_bytes()));
+    assert!(!inbound::verify_signature(
+        &key,
+        &h.signature,
+        other.to_string().as_bytes()
+    ));
     assert!(!inbound::verify_signature(&key, &h.signature, b"not json"));
-    assert!(!inbound::verify_signature(&key, "AAAA", v["message"].to_string().as_bytes()));
+    assert!(!inbound::verify_signature(
+        &key,
+        "AAAA",
+        v["message"].to_string().as_bytes()
+    ));
 }
