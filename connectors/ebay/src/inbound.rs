@@ -206,18 +206,17 @@ pub fn challenge_response(
 }
 
 /// The Notification API topics the connector subscribes to, with the unified event each
-/// one is: an order confirmed (sold) is `order.created`, a line marked shipped is
-/// `order.updated`.
-pub const ORDER_TOPICS: [(&str, EventType); 2] = [
-    ("ORDER_CONFIRMATION", EventType::OrderCreated),
-    ("ITEM_MARKED_SHIPPED", EventType::OrderUpdated),
-];
+/// one is: an order confirmed (sold) is `order.created`. Order updates are polled by
+/// `lastmodifieddate`: eBay pushes a topic for shipping (`ITEM_MARKED_SHIPPED`) but none
+/// for payments, refunds or cancellations, and one source per event type keeps events from
+/// coming twice (`ITEM_MARKED_SHIPPED` is acknowledged and ignored).
+pub const ORDER_TOPICS: [(&str, EventType); 1] = [("ORDER_CONFIRMATION", EventType::OrderCreated)];
 
 /// A verified push in unified terms: an order topic is its order's event (the gateway
 /// reads the order fresh); any other topic (account deletion, a test push) is ignored.
 ///
-/// eBay pushes one message per line item; the delivery id is the order's (and, for a
-/// shipment, the fulfillment's), so the lines of one change are one event.
+/// eBay pushes one message per line item; the delivery id is the order's, so the lines of
+/// one order are one event.
 pub fn read_push(body: &[u8]) -> Result<Inbound> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|_| ConnectorError::Validation("the push is not JSON".into()))?;
@@ -239,19 +238,7 @@ pub fn read_push(body: &[u8]) -> Result<Inbound> {
             ConnectorError::Validation("the order push names no valid orderId".into())
         })?;
     let topic = topic.unwrap_or_default();
-    let fulfillment = n
-        .pointer("/data/fulfillmentId")
-        .and_then(Value::as_str)
-        .filter(|f| cartgate_connector::util::valid_id(f));
-    let key = match (event_type, fulfillment) {
-        (EventType::OrderCreated, _) => format!("ebay:{topic}:{order_id}"),
-        (_, Some(f)) => format!("ebay:{topic}:{order_id}:{f}"),
-        // No fulfillment named: each message is its own change.
-        _ => match n.get("notificationId").and_then(Value::as_str) {
-            Some(id) => format!("ebay:{id}"),
-            None => cartgate_connector::webhook::body_delivery_id(body),
-        },
-    };
+    let key = format!("ebay:{topic}:{order_id}");
     Ok(Inbound::Event(InboundEvent {
         delivery_id: delivery_id(Some(&key), body)?,
         event_type,
@@ -328,14 +315,8 @@ mod tests {
             br#"{"metadata":{"topic":"MARKETPLACE_ACCOUNT_DELETION"},"notification":{"data":{}}}"#;
         assert_eq!(read_push(deletion).unwrap(), Inbound::Ignored);
         let shipped = br#"{"metadata":{"topic":"ITEM_MARKED_SHIPPED"},"notification":{"notificationId":"n-2","data":{"orderId":"1-2","lineItemId":"9","fulfillmentId":"1Z99"}}}"#;
-        match read_push(shipped).unwrap() {
-            Inbound::Event(e) => {
-                assert_eq!(e.event_type, EventType::OrderUpdated);
-                assert_eq!(e.delivery_id, "ebay:ITEM_MARKED_SHIPPED:1-2:1Z99");
-            }
-            other => panic!("{other:?}"),
-        }
-        let bad = br#"{"metadata":{"topic":"ITEM_MARKED_SHIPPED"},"notification":{"data":{"orderId":"../x"}}}"#;
+        assert_eq!(read_push(shipped).unwrap(), Inbound::Ignored);
+        let bad = br#"{"metadata":{"topic":"ORDER_CONFIRMATION"},"notification":{"data":{"orderId":"../x"}}}"#;
         assert!(read_push(bad).is_err());
     }
 

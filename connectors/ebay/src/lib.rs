@@ -225,10 +225,7 @@ fn identity_host(endpoint: &str) -> String {
 
 impl Connector for Ebay {
     fn descriptor(&self) -> PlatformDescriptor {
-        let native = |event_type| WebhookEventSupport {
-            event_type,
-            source: EventSource::Native,
-        };
+        let event = |event_type, source| WebhookEventSupport { event_type, source };
         let field = |name, required, secret, description| CredentialField {
             name,
             required,
@@ -248,10 +245,14 @@ impl Connector for Ebay {
             ],
             operations: OPERATIONS.to_vec(),
             filters: FILTERS.to_map(),
-            // Pushed by the Notification API where the store's callback can be registered,
-            // else polled by lastmodifieddate (both are order events only: inventory items
-            // carry no timestamps to poll by).
-            webhook_events: vec![native("order.created"), native("order.updated")],
+            // New orders are pushed by the Notification API where the store's callback can
+            // be registered (else polled); updates are polled by lastmodifieddate, as eBay
+            // pushes no topic for most order changes. No product events: inventory items
+            // carry no timestamps to poll by.
+            webhook_events: vec![
+                event("order.created", EventSource::Native),
+                event("order.updated", EventSource::Polled),
+            ],
             fields: FIELDS,
         }
     }
