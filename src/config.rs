@@ -158,6 +158,21 @@ pub struct Settings {
         value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_secs: u64,
 
+    /// The eBay app's OAuth client id (developer.ebay.com keyset), used by eBay stores whose
+    /// credentials bring no `client_id` of their own. Unset: each eBay store must bring it.
+    #[arg(long, env = "CARTGATE_EBAY_CLIENT_ID")]
+    pub ebay_client_id: Option<String>,
+
+    /// The eBay app's OAuth client secret (the "Cert ID"), with CARTGATE_EBAY_CLIENT_ID.
+    #[arg(long, env = "CARTGATE_EBAY_CLIENT_SECRET", hide_env_values = true)]
+    pub ebay_client_secret: Option<String>,
+
+    /// Email eBay's Notification API sends the app's alerts to: set in the app's
+    /// notification config when it has none, before the first push destination is created.
+    /// Unset: an app without that config gets no pushes and its stores are polled.
+    #[arg(long, env = "CARTGATE_EBAY_ALERT_EMAIL")]
+    pub ebay_alert_email: Option<String>,
+
     /// Log format on stderr: text or json.
     #[arg(long, env = "CARTGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -245,7 +260,30 @@ impl Settings {
                 );
             }
         }
+        if self.ebay_client_id.is_some() != self.ebay_client_secret.is_some() {
+            anyhow::bail!("ebay_client_id and ebay_client_secret are set together, or neither");
+        }
+        if self.ebay_alert_email.as_deref().is_some_and(|e| {
+            !e.contains('@') || e.len() > 254 || e.chars().any(char::is_whitespace)
+        }) {
+            anyhow::bail!("ebay_alert_email must be an email address");
+        }
         Ok(())
+    }
+
+    /// The eBay app's credentials and notification settings for the eBay connector.
+    pub fn ebay_app(&self) -> cartgate_ebay::AppCredentials {
+        let set = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        cartgate_ebay::AppCredentials {
+            client_id: set(&self.ebay_client_id),
+            client_secret: set(&self.ebay_client_secret),
+            alert_email: set(&self.ebay_alert_email),
+        }
     }
 
     /// Settings from the environment and defaults only (tests, demo).
@@ -327,6 +365,9 @@ impl Settings {
             poll_interval_secs,
             webhook_retry_schedule,
             webhook_timeout_secs,
+            ebay_client_id,
+            ebay_client_secret,
+            ebay_alert_email,
             log_format
         );
     }

@@ -36,10 +36,22 @@ impl Registry {
             start_sandbox: |l, o| Box::pin(cartgate_shopify::sandbox::start(l, o)),
         });
         r.add(Platform {
+            connector: cartgate_ebay::connector(),
+            start_sandbox: |l, o| Box::pin(cartgate_ebay::sandbox::start(l, o)),
+        });
+        r.add(Platform {
             connector: cartgate_woocommerce::connector(),
             start_sandbox: |l, o| Box::pin(cartgate_woocommerce::sandbox::start(l, o)),
         });
         r
+    }
+
+    /// The connectors with the gateway settings they take (the eBay app's credentials).
+    pub fn with_settings(mut self, settings: &crate::config::Settings) -> Self {
+        if let Some(p) = self.platforms.get_mut("ebay") {
+            p.connector = cartgate_ebay::connector_with(settings.ebay_app());
+        }
+        self
     }
 
     pub fn add(&mut self, p: Platform) {

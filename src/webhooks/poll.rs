@@ -9,11 +9,13 @@
 //! (not the gateway's clock, so skew between the two loses nothing) and live in storage
 //! (compare-and-set), so a restart neither loses nor repeats a window. The first poll of a
 //! store only sets its watermarks from its newest objects: history is not replayed. Deletions cannot be seen by polling, so polled
-//! stores have no `product.deleted`.
+//! stores have no `product.deleted`. Only the lists a platform has and filters by
+//! `updated_from` are polled (an eBay store: its orders, by `lastmodifieddate`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use cartgate_connector::connector::EventSource;
 use cartgate_connector::{CallContext, Filters, ListParams, Page, StoreSession};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -31,10 +33,27 @@ pub const MAX_PER_POLL: usize = 2_000;
 const PAGE: u32 = 100;
 const LISTS: [&str; 3] = ["orders", "products", "customers"];
 
-/// Does this store get its events by polling? Every store without registered platform
-/// webhooks does.
-pub fn is_polled(store: &StoreRecord) -> bool {
-    store.native_webhooks.is_none()
+/// Does this store get (some of) its events by polling? Every store without registered
+/// platform webhooks does, and one whose platform pushes only some event types (eBay
+/// pushes new orders; order updates are polled).
+pub fn is_polled(state: &AppState, store: &StoreRecord) -> bool {
+    store.native_webhooks.is_none() || !polled_types(state, store).is_empty()
+}
+
+/// The event types polled for a store with registered platform webhooks: those its
+/// platform's descriptor says are polled (`EventSource::Polled`).
+fn polled_types(state: &AppState, store: &StoreRecord) -> Vec<&'static str> {
+    let Some(platform) = state.registry.get(&store.platform) else {
+        return Vec::new();
+    };
+    platform
+        .connector
+        .descriptor()
+        .webhook_events
+        .iter()
+        .filter(|e| matches!(e.source, EventSource::Polled))
+        .map(|e| e.event_type)
+        .collect()
 }
 
 /// Polls every polled store each interval until `shutdown`.
@@ -66,7 +85,7 @@ async fn poll_all(
     interval: Duration,
 ) -> anyhow::Result<()> {
     let stores = state.storage.all_sealed().await?.stores;
-    for store in stores.iter().filter(|s| is_polled(s)) {
+    for store in stores.iter().filter(|s| is_polled(state, s)) {
         // One instance per store and interval; the lease ends with the interval.
         if !state.storage.claim_poll(&store.id, owner, interval).await? {
             continue;
@@ -87,13 +106,26 @@ pub async fn poll_store(
     let session = state
         .session(store)
         .map_err(|e| anyhow::anyhow!(e.detail))?;
+    // With platform webhooks, only the event types the platform does not push.
+    let only: Option<Vec<&str>> = store
+        .native_webhooks
+        .is_some()
+        .then(|| polled_types(state, store));
+    let wanted = |event_type: &str| only.as_ref().is_none_or(|o| o.contains(&event_type));
+    let lists: Vec<&str> = polled_lists(state, store)
+        .into_iter()
+        .filter(|list| {
+            only.as_ref()
+                .is_none_or(|o| o.iter().any(|t| t.starts_with(&list[..list.len() - 1])))
+        })
+        .collect();
     let mut poll = match state.storage.get_poll_state(&store.id).await? {
         Some(p) => p,
         None => {
             // First poll: start at the newest change the store shows now (the store's own
             // clock, not ours), and do not replay its history.
             let mut watermarks = std::collections::BTreeMap::new();
-            for list in LISTS {
+            for list in lists.iter().copied() {
                 let newest = newest_change(session.as_ref(), list).await?;
                 watermarks.insert(list.to_owned(), newest);
             }
@@ -107,7 +139,7 @@ pub async fn poll_store(
         }
     };
     let mut published = 0;
-    for list in LISTS {
+    for list in lists.iter().copied() {
         let since = poll
             .watermarks
             .get(list)
@@ -130,6 +162,9 @@ pub async fn poll_store(
                 ("customers", true) => "customer.created",
                 _ => "customer.updated",
             };
+            if !wanted(event_type) {
+                continue;
+            }
             published += publish(
                 state,
                 deliverer,
@@ -155,6 +190,24 @@ pub async fn poll_store(
         other => tracing::info!(store = %store.id, ?other, "poll state changed meanwhile"),
     }
     Ok(published)
+}
+
+/// The lists of `store` that can be polled: those its platform lists and filters by
+/// `updated_from` (eBay has no customers, and its inventory items carry no timestamps).
+fn polled_lists(state: &AppState, store: &StoreRecord) -> Vec<&'static str> {
+    let Some(platform) = state.registry.get(&store.platform) else {
+        return Vec::new();
+    };
+    let d = platform.connector.descriptor();
+    LISTS
+        .into_iter()
+        .filter(|list| {
+            d.operations.contains(&format!("{list}.list").as_str())
+                && d.filters
+                    .get(list)
+                    .is_some_and(|f| f.contains(&"updated_from"))
+        })
+        .collect()
 }
 
 /// The latest `updated_at` among the newest objects of a list (the store's clock); the

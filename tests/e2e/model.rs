@@ -560,4 +560,4 @@ macro_rules! model_suite {
     )*};
 }
 
-model_suite!(woocommerce, magento, shopify);
+model_suite!(woocommerce, magento, shopify, ebay);

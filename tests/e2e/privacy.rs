@@ -92,7 +92,19 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
         let store = c.connect(platform, &creds).await;
         let p = |rest: &str| format!("/v1/stores/{store}{rest}");
         let orders = c.all(&p("/orders?limit=50&include=raw")).await;
-        let customers = c.all(&p("/customers?limit=50&include=raw")).await;
+        // eBay has no customers (501): its buyers are on its orders.
+        let has_customers = cartgate::Registry::builtin()
+            .get(platform)
+            .unwrap()
+            .connector
+            .descriptor()
+            .operations
+            .contains(&"customers.list");
+        let customers = if has_customers {
+            c.all(&p("/customers?limit=50&include=raw")).await
+        } else {
+            Vec::new()
+        };
         c.all(&p("/products?limit=50")).await;
         for cu in &customers {
             if let Some(email) = cu["email"].as_str() {
@@ -154,18 +166,23 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
                 needles.push(secret.to_owned());
             }
         }
-        sandboxes.push(sandbox);
+        let event = if has_customers {
+            "customer.created"
+        } else {
+            "order.created"
+        };
+        sandboxes.push((sandbox, store, event));
     }
     // Changes in every shop reach the subscriber, pushed or polled (the first poll only sets
     // the watermarks, so wait for it); what they carried must not be at rest either.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    for sandbox in &sandboxes {
+    for (sandbox, _, event) in &sandboxes {
         let r = http()
             .post(format!(
                 "{}/__sandbox/simulate",
                 sandbox.banner.base_url.trim_end_matches('/')
             ))
-            .json(&serde_json::json!({"event": "customer.created"}))
+            .json(&serde_json::json!({ "event": event }))
             .send()
             .await
             .unwrap();
@@ -174,23 +191,32 @@ async fn no_store_data_or_secret_at_rest_or_in_logs() {
     let got = rx
         .wait_for(
             Duration::from_secs(30),
-            "a customer.created per platform",
+            "a customer.created (or, without customers, order.created) per platform",
             |g| {
-                g.iter()
-                    .filter(|r| r.json()["type"] == "customer.created")
-                    .count()
-                    >= sandboxes.len()
+                sandboxes.iter().all(|(_, store, event)| {
+                    g.iter().any(|r| {
+                        let e = r.json();
+                        e["type"] == *event && e["store_id"] == store.as_str()
+                    })
+                })
             },
         )
         .await;
-    for r in got
-        .iter()
-        .filter(|r| r.json()["type"] == "customer.created")
-    {
+    for r in got.iter().filter(|r| {
+        let t = r.json()["type"].clone();
+        t == "customer.created" || t == "order.created"
+    }) {
         let mut seen = Vec::new();
         let data = r.json()["data"].clone();
-        strings_of(&data["email"], &mut seen);
-        strings_of(&data["addresses"], &mut seen);
+        for key in [
+            "email",
+            "addresses",
+            "customer",
+            "billing_address",
+            "shipping_address",
+        ] {
+            strings_of(&data[key], &mut seen);
+        }
         seen.retain(|s| s.contains('@') || s.contains(' ') || !s.is_ascii());
         needles.extend(seen);
     }
