@@ -28,7 +28,11 @@ async fn start_sandbox(opts: SandboxOptions, throttle: ThrottleConfig) -> TestSa
 /// A raw GraphQL call with the sandbox token (another client of the same app).
 async fn graphql(sb: &TestSandbox, query: &str) -> Value {
     sb.http()
-        .post(format!("{}/admin/api/2025-01/graphql.json", sb.base()))
+        .post(format!(
+            "{}/admin/api/{}/graphql.json",
+            sb.base(),
+            cartgate_shopify::DEFAULT_API_VERSION
+        ))
         .header(
             "x-shopify-access-token",
             sb.credentials()["access_token"].as_str().unwrap(),
@@ -878,8 +882,8 @@ async fn a_quantity_written_reads_back_on_a_shop_with_several_locations() {
         &sb,
         &format!(
             r#"mutation {{ inventoryAdjustQuantities(input: {{name: "available", reason: "received",
-                changes: [{{inventoryItemId: "{item}", locationId: "gid://shopify/Location/61000000002", delta: 5}}]}})
-                {{ userErrors {{ code message }} }} }}"#
+                changes: [{{inventoryItemId: "{item}", locationId: "gid://shopify/Location/61000000002", delta: 5, changeFromQuantity: null}}]}})
+                @idempotent(key: "another-app-1") {{ userErrors {{ code message }} }} }}"#
         ),
     )
     .await;
