@@ -35,7 +35,7 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
     settings.data_dir = data.path().to_path_buf();
     settings.master_key = None;
     settings.allow_private_upstreams = true; // the sandboxes are on loopback
-    let registry = Registry::builtin();
+    let registry = Registry::for_settings(&settings);
 
     let mut sandboxes: Vec<(String, SandboxHandle)> = Vec::new();
     for p in registry.all() {

@@ -25,14 +25,25 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Every built-in platform with its default settings.
     pub fn builtin() -> Self {
+        Self::builtin_with(cartgate_shopify::ApiVersion::default())
+    }
+
+    /// Every built-in platform, configured by the gateway's settings (the Shopify Admin API
+    /// version, `CARTGATE_SHOPIFY_API_VERSION`).
+    pub fn for_settings(settings: &crate::config::Settings) -> Self {
+        Self::builtin_with(settings.shopify_api_version.clone())
+    }
+
+    fn builtin_with(shopify_api_version: cartgate_shopify::ApiVersion) -> Self {
         let mut r = Registry::default();
         r.add(Platform {
             connector: cartgate_magento::connector(),
             start_sandbox: |l, o| Box::pin(cartgate_magento::sandbox::start(l, o)),
         });
         r.add(Platform {
-            connector: cartgate_shopify::connector(),
+            connector: cartgate_shopify::connector_with(shopify_api_version),
             start_sandbox: |l, o| Box::pin(cartgate_shopify::sandbox::start(l, o)),
         });
         r.add(Platform {
