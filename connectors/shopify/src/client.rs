@@ -64,7 +64,7 @@ const DEFAULT_QUOTA: Quota = Quota {
 /// Nested page sizes in lists (small: a list page must stay under the single-query cost
 /// limit) and for one object (large). An object whose nested list was cut short in a
 /// list is read again on its own.
-const LIST_LINE_ITEMS: u64 = 8;
+const LIST_LINE_ITEMS: u64 = 5;
 const LIST_FULFILLMENTS: u64 = 3;
 const LIST_SHIPPING_LINES: u64 = 2;
 const LIST_TRANSACTIONS: u64 = 5;
@@ -323,8 +323,7 @@ impl Session {
         let costed = cost::Costed::parse(doc, Some(op))
             .map_err(|e| ConnectorError::upstream(None, format!("bad built-in query {op}: {e}")))?;
         let ours = costed.requested(&vars).unwrap_or(MAX_QUERY_COST);
-        // A mutation with an idempotency key may be sent again: Shopify applies it once.
-        let once = costed.is_mutation() && !doc.contains("@idempotent(");
+        let once = sent_once(costed.is_mutation(), doc);
         let body = json!({"query": doc, "operationName": op, "variables": vars});
         let answer = self.send(cx, &body, op, ours, once).await?;
         check_status(answer.status, &answer.body, &self.version)?;
@@ -863,6 +862,13 @@ fn current_levels(variant: &Value) -> Vec<(String, i64)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether a document may be sent only once: a mutation, unless it carries an idempotency
+/// key (`@idempotent`), with which Shopify applies it once however often it arrives, so
+/// transient failures are retried like queries.
+fn sent_once(mutation: bool, doc: &str) -> bool {
+    mutation && !doc.contains("@idempotent(")
 }
 
 fn is_throttled(body: &Value) -> bool {
@@ -1600,6 +1606,19 @@ mod tests {
         ] {
             let c = cost::requested(doc, Some(op), &vars).unwrap();
             assert!(c <= MAX_QUERY_COST, "{op} costs {c}");
+        }
+    }
+
+    #[test]
+    fn only_keyed_mutations_are_sent_again() {
+        for (op, doc, once) in [
+            ("CartgateOrder", q::ORDER, false),
+            ("CartgateInventoryAdjust", q::INVENTORY_ADJUST, false),
+            ("CartgateVariantsBulkUpdate", q::VARIANTS_BULK_UPDATE, true),
+            ("CartgateFulfillmentCreate", q::FULFILLMENT_CREATE, true),
+        ] {
+            let c = cost::Costed::parse(doc, Some(op)).unwrap();
+            assert_eq!(sent_once(c.is_mutation(), doc), once, "{op}");
         }
     }
 

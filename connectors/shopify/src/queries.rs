@@ -71,7 +71,7 @@ fragment CartgateOrder on Order {
   }
   fulfillments(first: $fulfillments) {
     id name status createdAt
-    trackingInfo(first: 5) { company number url }
+    trackingInfo(first: 1) { company number url }
   }
   taxLines { title rate ratePercentage priceSet { shopMoney { amount } } }
   shippingLines(first: $shippingLines) {
