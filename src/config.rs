@@ -290,9 +290,9 @@ impl Settings {
                 args.push(format!("--{}={value}", id.replace('_', "-")));
             }
             let cmd = Settings::augment_args(clap::Command::new("cartgate").no_binary_name(true));
-            let file_matches = cmd
-                .try_get_matches_from(args)
-                .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), file_error(&e)))?;
+            let file_matches = cmd.try_get_matches_from(args).map_err(|e| {
+                anyhow::anyhow!("config file {}: {}", path.display(), file_error(&e))
+            })?;
             let from_file = Settings::from_arg_matches(&file_matches)?;
             settings.merge_defaults_from(matches, from_file);
         }
@@ -392,7 +392,10 @@ mod tests {
         assert_eq!(s.shopify_api_version.as_str(), "2026-07");
         for bad in ["2025-01", "2026-08", "latest", "26-10"] {
             let err = parse(&[&format!("--shopify-api-version={bad}")]).unwrap_err();
-            assert!(err.to_string().contains("Shopify API version"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("Shopify API version"),
+                "{bad}: {err}"
+            );
         }
     }
 

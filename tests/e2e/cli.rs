@@ -439,12 +439,15 @@ async fn the_configured_shopify_api_version_is_spoken() {
     client
         .ok(&format!("/v1/stores/{store}/orders?limit=3"))
         .await;
-    let asked: Value = reqwest::get(format!("{}/__sandbox/api-versions", sandbox.banner.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let asked: Value = reqwest::get(format!(
+        "{}/__sandbox/api-versions",
+        sandbox.banner.base_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let asked = asked["requested"].as_object().unwrap();
     assert!(asked["2026-07"].as_u64().unwrap() >= 2, "{asked:?}");
     assert_eq!(asked.len(), 1, "only the configured version: {asked:?}");

@@ -893,7 +893,7 @@ async fn orders_carry_taxes_discounts_shipping_payments_and_refunds() {
             };
             seen.insert(format!("shipping:{kind}"));
             assert_eq!(s["isRemoved"], false);
-            assert_eq!(s["code"].is_string(), true);
+            assert!(s["code"].is_string());
         }
         for code in o["discountCodes"].as_array().unwrap() {
             seen.insert(format!("code:{}", code.as_str().unwrap()));
