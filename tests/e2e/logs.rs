@@ -136,16 +136,32 @@ async fn entries_past_retention_are_purged_automatically() {
         upstream_calls: 0,
         error_code: None,
     };
-    gw.state.storage.append_logs(&[old]).await.unwrap();
-    // An inbound webhook id past its dedupe window goes in the same pass (before the log).
-    assert!(gw
-        .state
-        .storage
-        .remember_inbound("st_1", "platform-delivery-1", Duration::from_millis(1))
-        .await
-        .unwrap());
-    // Restart: the purger runs at start and then hourly.
+    // Written while no gateway runs, so that only the restarted gateway's purge pass can
+    // remove them (a first pass of the running one, late on a busy machine, cannot).
     let dir = gw.stop().await;
+    {
+        use cartgate::storage::{Logs, Webhooks};
+        let path = dir.path().join("cartgate.redb");
+        // The stopped gateway's last connections may hold the file for a moment.
+        let mut storage = None;
+        for _ in 0..50 {
+            match cartgate::storage::embedded::EmbeddedStorage::open(&path) {
+                Ok(s) => {
+                    storage = Some(s);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let storage = storage.expect("the stopped gateway lets go of its store");
+        storage.append_logs(&[old]).await.unwrap();
+        // An inbound webhook id past its dedupe window goes in the same pass (before the log).
+        assert!(storage
+            .remember_inbound("st_1", "platform-delivery-1", Duration::from_millis(1))
+            .await
+            .unwrap());
+    }
+    // Restart: the purger runs at start and then hourly.
     let settings = test_settings(dir.path());
     let gw = Gateway::start_in(dir, settings).await;
     let mut purged = false;

@@ -131,7 +131,7 @@ pub async fn advertised_fields_are_the_filled_ones(platform: &str) {
     }
 
     // A single read answers what the list did (but shipments, which lists of WooCommerce
-    // and Magento orders leave out, as documented).
+    // orders leave out, as documented).
     for o in seeded.orders.iter().take(8) {
         let mut one = w
             .client
@@ -474,9 +474,15 @@ pub async fn weight_barcode_dimension_writes(platform: &str) {
     let weight = json!({"value": "1.5", "unit": "kg"});
     let dims = json!({"length": "30", "width": "20", "height": "10", "unit": "cm"});
     for (object, item) in &targets {
+        // One GTIN per item: WooCommerce keeps them unique across products and variants.
+        let barcode = if *object == "product" {
+            "4006381333931"
+        } else {
+            "4006381333948"
+        };
         let cases = [
             ("weight", json!({"weight": weight})),
-            ("barcode", json!({"barcode": "4006381333931"})),
+            ("barcode", json!({"barcode": barcode})),
             ("dimensions", json!({"dimensions": dims})),
         ];
         for (field, body) in cases {
@@ -498,7 +504,7 @@ pub async fn weight_barcode_dimension_writes(platform: &str) {
                     "{platform} {object}: 1.5 kg reads back as {}",
                     got["weight"]
                 ),
-                "barcode" => assert_eq!(got["barcode"], "4006381333931", "{platform} {object}"),
+                "barcode" => assert_eq!(got["barcode"], barcode, "{platform} {object}"),
                 _ => {
                     for (side, mm) in [("length", 300), ("width", 200), ("height", 100)] {
                         assert!(

@@ -8,10 +8,12 @@ AssertionError) on the first thing that does not work as a user of the SDK expec
 import datetime
 import json
 import sys
+from decimal import Decimal
 
 from cartgate_client import AuthenticatedClient
 from cartgate_client.api.categories import get_category, list_categories
 from cartgate_client.api.customers import count_customers, get_customer, list_customers
+from cartgate_client.api.locations import list_locations
 from cartgate_client.api.logs import list_logs
 from cartgate_client.api.orders import count_orders, create_shipment, get_order, list_orders
 from cartgate_client.api.platforms import list_platforms
@@ -25,11 +27,18 @@ from cartgate_client.api.products import (
 from cartgate_client.api.stores import get_store, get_store_info, list_stores
 from cartgate_client.types import UNSET
 from cartgate_client.models import (
+    InventoryLevel,
+    Location,
     NewShipment,
     Order,
     Problem,
     ProductUpdate,
+    Refund,
+    ShippingLine,
+    TaxLine,
     VariantUpdate,
+    Weight,
+    WeightUnit,
 )
 
 url, key, stores = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -44,6 +53,18 @@ def ok(resp, kind):
 
 platforms = list_platforms.sync(client=c)
 assert {p.id for p in platforms.data} >= {s["platform"] for s in stores}, platforms
+fields = {p.id: p.fields for p in platforms.data}
+
+
+def every(lister, **kw):
+    """Every item of a cursor-paged list."""
+    cursor, out = None, []
+    while True:
+        page = lister.sync(client=c, cursor=cursor or UNSET, **kw)
+        out.extend(page.data)
+        cursor = page.next_cursor
+        if not cursor:
+            return out
 listed = list_stores.sync(client=c)
 assert {s.id for s in listed.data} == {s["id"] for s in stores}, listed
 
@@ -120,6 +141,44 @@ for s in stores:
     )
     changed = next(x for x in after.variants if x.id == v.id)
     assert changed.price == "42.50" and changed.quantity == 3, changed
+
+    # The shipping and invoicing model, typed as the spec says.
+    f = fields[platform]
+    orders = every(list_orders, store_id=sid, limit=100)
+    if "refunds" in f.order:
+        refund = next(r for o in orders for r in o.refunds)
+        assert isinstance(refund, Refund) and Decimal(refund.amount) > 0, refund
+    if "shipping_lines" in f.order:
+        line = next(s for o in orders for s in o.shipping_lines)
+        assert isinstance(line, ShippingLine), line
+    if "tax_lines" in f.order:
+        tax = next(t for o in orders for t in o.tax_lines)
+        assert isinstance(tax, TaxLine) and 0 <= Decimal(tax.rate) < 1, tax
+    products = every(list_products, store_id=sid, limit=100)
+    if "weight" in f.variant:
+        weighed = next(v.weight for p in products for v in p.variants if v.weight)
+        assert isinstance(weighed, Weight) and isinstance(weighed.unit, WeightUnit), weighed
+
+    # Stock by location: read the locations, set the level at one of them.
+    locations = list_locations.sync(client=c, store_id=sid).data
+    assert locations and all(isinstance(x, Location) for x in locations), locations
+    if "inventory_levels" in f.variant:
+        p, v = next((p, v) for p in products for v in p.variants if v.inventory_levels)
+        level = v.inventory_levels[0]
+        after = update_variant.sync(
+            client=c,
+            store_id=sid,
+            product_id=p.id,
+            variant_id=v.id,
+            body=VariantUpdate(
+                inventory_levels=[
+                    InventoryLevel(location_id=level.location_id, available=level.available + 2)
+                ]
+            ),
+        )
+        now = next(x for x in after.variants if x.id == v.id)
+        got = {x.location_id: x.available for x in now.inventory_levels}
+        assert got[level.location_id] == level.available + 2, now
 
     # Customers and categories.
     customers = list_customers.sync(client=c, store_id=sid, limit=3).data

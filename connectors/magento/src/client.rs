@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use cartgate_connector::connector::MAX_LOCATIONS;
 use cartgate_connector::http::{RequestSpec, StoreGate, Upstream, UpstreamResponse};
 use cartgate_connector::model::*;
 use cartgate_connector::util::{encode_segment, non_empty, valid_id};
@@ -33,7 +34,6 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::mapping;
@@ -44,14 +44,18 @@ use crate::oauth;
 const MAX_PAGE_SIZE: u32 = 250;
 /// Configurable products expanded concurrently while listing (within the store gate).
 const VARIANT_FETCH_CONCURRENCY: usize = 4;
-/// How long "this store has MSI" is trusted.
-const MSI_RECHECK: Duration = Duration::from_secs(300);
+/// How long the store's MSI sources (or that it has no MSI) are trusted.
+const SOURCES_TTL: Duration = Duration::from_secs(300);
+/// How long the store configuration (currency, media URL, weight units) is trusted.
+const STORE_FACTS_TTL: Duration = Duration::from_secs(300);
+/// Longest value of one `in` filter (ids or SKUs joined by commas): longer lists are split
+/// into several searches, so URLs stay far below what servers in front of Magento accept
+/// (nginx's default request line buffer is 8 KB).
+const MAX_IN_FILTER_CHARS: usize = 1500;
 /// How long attribute metadata (option labels) is trusted.
 const ATTRIBUTE_TTL: Duration = Duration::from_secs(600);
 /// Longest Magento error message passed on to clients.
 const MAX_MESSAGE_CHARS: usize = 300;
-/// Magento's default MSI source.
-const DEFAULT_SOURCE: &str = "default";
 
 /// How a session authenticates, from the parsed credentials.
 pub(crate) enum AuthConfig {
@@ -96,11 +100,24 @@ pub(crate) fn renew_at(obtained: Instant, lifetime: Duration) -> Instant {
     obtained + lifetime.saturating_sub(margin)
 }
 
-/// What the store configuration says, read once per session.
+/// What the store configuration says, read once per session and re-read after
+/// [`STORE_FACTS_TTL`].
 #[derive(Debug, Clone, Default)]
 struct StoreFacts {
     currency: Option<String>,
     media_url: Option<String>,
+    /// The weight unit of this session's store view (`weight_unit`: `lbs` or `kgs`).
+    weight_unit: Option<WeightUnit>,
+    /// Weight units by store view id: an order is weighed in its own store view's unit.
+    weight_units: HashMap<String, WeightUnit>,
+}
+
+impl StoreFacts {
+    fn unit_for(&self, store_id: Option<&str>) -> Option<WeightUnit> {
+        store_id
+            .and_then(|id| self.weight_units.get(id).copied())
+            .or(self.weight_unit)
+    }
 }
 
 pub(crate) struct Session {
@@ -111,8 +128,9 @@ pub(crate) struct Session {
     site_url: String,
     store_code: String,
     auth: Auth,
-    facts: OnceCell<StoreFacts>,
-    msi: std::sync::Mutex<Option<(bool, Instant)>>,
+    facts: std::sync::Mutex<Option<(StoreFacts, Instant)>>,
+    /// The MSI sources (`None`: the store has no MSI), as last read.
+    sources: std::sync::Mutex<Option<(Option<Vec<Value>>, Instant)>>,
     attributes: std::sync::Mutex<HashMap<String, (Value, Instant)>>,
 }
 
@@ -235,8 +253,8 @@ impl Session {
             site_url: site_url.trim_end_matches('/').to_owned(),
             store_code: store_code.to_owned(),
             auth,
-            facts: OnceCell::new(),
-            msi: std::sync::Mutex::new(None),
+            facts: std::sync::Mutex::new(None),
+            sources: std::sync::Mutex::new(None),
             attributes: std::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -484,21 +502,49 @@ impl Session {
         Ok(self.search(cx, path, &s, What("count")).await?.1)
     }
 
-    /// Currency and media URL of the store view, read once per session.
+    /// Currency, media URL and weight units of the store, cached for [`STORE_FACTS_TTL`].
     async fn facts(&self, cx: &CallContext) -> Result<StoreFacts> {
-        self.facts
-            .get_or_try_init(|| async {
-                let configs = self.store_configs(cx).await?;
-                let mine = self.own_config(&configs);
-                Ok::<_, ConnectorError>(StoreFacts {
-                    currency: str_at(mine, "base_currency_code"),
-                    media_url: str_at(mine, "secure_base_media_url")
-                        .or_else(|| str_at(mine, "base_media_url"))
-                        .or_else(|| Some(format!("{}/media/", self.site_url))),
+        {
+            let cached = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((f, at)) = cached.as_ref() {
+                if at.elapsed() < STORE_FACTS_TTL {
+                    return Ok(f.clone());
+                }
+            }
+        }
+        let configs = self.store_configs(cx).await?;
+        Ok(self.remember_facts(&configs))
+    }
+
+    /// The facts of a `storeConfigs` answer, remembered for the session.
+    fn remember_facts(&self, configs: &[Value]) -> StoreFacts {
+        let mine = self.own_config(configs);
+        let unit = |c: &Value| {
+            c.get("weight_unit")
+                .and_then(Value::as_str)
+                .and_then(WeightUnit::parse)
+        };
+        let facts = StoreFacts {
+            currency: str_at(mine, "base_currency_code"),
+            media_url: str_at(mine, "secure_base_media_url")
+                .or_else(|| str_at(mine, "base_media_url"))
+                .or_else(|| Some(format!("{}/media/", self.site_url))),
+            weight_unit: mine.and_then(unit),
+            weight_units: configs
+                .iter()
+                .filter_map(|c| {
+                    let id = match c.get("id")? {
+                        Value::Number(n) => n.to_string(),
+                        Value::String(s) => s.clone(),
+                        _ => return None,
+                    };
+                    Some((id, unit(c)?))
                 })
-            })
-            .await
-            .cloned()
+                .collect(),
+        };
+        *self.facts.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((facts.clone(), Instant::now()));
+        facts
     }
 
     async fn store_configs(&self, cx: &CallContext) -> Result<Vec<Value>> {
@@ -518,8 +564,56 @@ impl Session {
     // Orders and shipments
     // -----------------------------------------------------------------------------------
 
-    fn order_from(&self, cx: &CallContext, raw: Value) -> Result<Order> {
-        Ok(cx.keep_raw(mapping::order(&raw)?, raw))
+    /// Maps a page of raw orders with what Magento keeps apart from them: credit memos,
+    /// invoices and shipments (one search each for the whole page, and only for the orders
+    /// that have any), the labels of the configurable options on their lines (attribute
+    /// metadata, cached) and the weight unit of each order's store view (store
+    /// configuration, cached).
+    async fn orders_from(&self, cx: &CallContext, raws: Vec<Value>) -> Result<Vec<Order>> {
+        if raws.is_empty() {
+            return Ok(Vec::new());
+        }
+        let facts = self.facts(cx).await?;
+        let (mut memo_ids, mut invoice_ids, mut shipment_ids) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let mut attribute_ids = std::collections::BTreeSet::new();
+        for raw in &raws {
+            let Some(id) = raw_id(raw, "entity_id") else {
+                continue;
+            };
+            let (memos, invoices, shipments) = mapping::order_documents(raw);
+            if memos {
+                memo_ids.push(id.clone());
+            }
+            if invoices {
+                invoice_ids.push(id.clone());
+            }
+            if shipments {
+                shipment_ids.push(id);
+            }
+            attribute_ids.extend(mapping::order_option_attributes(raw));
+        }
+        let (memos, invoices, shipments, attributes) = futures::try_join!(
+            self.by_order(cx, "/creditmemos", &memo_ids, What("credit memo list")),
+            self.by_order(cx, "/invoices", &invoice_ids, What("invoice list")),
+            self.by_order(cx, "/shipments", &shipment_ids, What("shipment list")),
+            self.option_labels(cx, &attribute_ids),
+        )?;
+        let none: Vec<Value> = Vec::new();
+        raws.into_iter()
+            .map(|raw| {
+                let id = raw_id(&raw, "entity_id").unwrap_or_default();
+                let ocx = mapping::OrderContext {
+                    weight_unit: facts.unit_for(mapping::order_store_id(&raw).as_deref()),
+                    attributes: Some(&attributes),
+                    credit_memos: Some(memos.get(&id).unwrap_or(&none)),
+                    invoices: Some(invoices.get(&id).unwrap_or(&none)),
+                    shipments: Some(shipments.get(&id).unwrap_or(&none)),
+                };
+                let order = mapping::order_with(&raw, &ocx)?;
+                Ok(cx.keep_raw(order, raw))
+            })
+            .collect()
     }
 
     async fn order_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
@@ -527,16 +621,87 @@ impl Session {
         self.get(cx, &path, &[], What("order")).await
     }
 
-    async fn shipments(&self, cx: &CallContext, order_id: &str) -> Result<Vec<Shipment>> {
-        let search = Search::default()
-            .filter("order_id", order_id, "eq")
-            .sort("entity_id", "ASC");
-        let raw = self
-            .search_all(cx, "/shipments", search, What("shipment list"))
-            .await?;
+    /// The documents (credit memos, invoices, shipments) of some orders by order id, oldest
+    /// first: searches with `order_id in (…)`, none when there are no orders.
+    async fn by_order(
+        &self,
+        cx: &CallContext,
+        path: &str,
+        order_ids: &[String],
+        what: What<'_>,
+    ) -> Result<HashMap<String, Vec<Value>>> {
+        let mut out: HashMap<String, Vec<Value>> = HashMap::new();
+        for doc in self
+            .search_in(cx, path, ("order_id", Some("entity_id")), order_ids, what)
+            .await?
+        {
+            if let Some(order) = raw_id(&doc, "order_id") {
+                out.entry(order).or_default().push(doc);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every item of `path` whose `field` is one of `values`, ordered by `sort` (ascending)
+    /// when given: `in` searches, split so no filter value is longer than
+    /// [`MAX_IN_FILTER_CHARS`]. A value with a comma (which `in` would split) gets an `eq`
+    /// search of its own.
+    async fn search_in(
+        &self,
+        cx: &CallContext,
+        path: &str,
+        (field, sort): (&str, Option<&'static str>),
+        values: &[String],
+        what: What<'_>,
+    ) -> Result<Vec<Value>> {
         let mut out = Vec::new();
-        for s in &raw {
-            out.extend(mapping::shipments(s)?);
+        let mut chunk: Vec<&str> = Vec::new();
+        let mut len = 0;
+        let mut searches: Vec<Search> = Vec::new();
+        for v in values {
+            if v.contains(',') {
+                searches.push(Search::default().filter(field, v.clone(), "eq"));
+                continue;
+            }
+            if !chunk.is_empty() && len + v.len() + 1 > MAX_IN_FILTER_CHARS {
+                searches.push(Search::default().filter(field, chunk.join(","), "in"));
+                chunk.clear();
+                len = 0;
+            }
+            len += v.len() + 1;
+            chunk.push(v);
+        }
+        if !chunk.is_empty() {
+            searches.push(Search::default().filter(field, chunk.join(","), "in"));
+        }
+        for s in searches {
+            let s = match sort {
+                Some(by) => s.sort(by, "ASC"),
+                None => s,
+            };
+            out.extend(self.search_all(cx, path, s, what).await?);
+        }
+        Ok(out)
+    }
+
+    /// The configurable attributes among `ids` with their option labels (attribute
+    /// metadata, cached like the products' variants use it). An attribute deleted since is
+    /// left out.
+    async fn option_labels(
+        &self,
+        cx: &CallContext,
+        ids: &std::collections::BTreeSet<String>,
+    ) -> Result<std::collections::BTreeMap<String, mapping::ConfigurableOption>> {
+        let mut out = std::collections::BTreeMap::new();
+        for id in ids {
+            let meta = match self.attribute(cx, id).await {
+                Ok(m) => m,
+                Err(ConnectorError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(o) = mapping::configurable_option(&json!({}), &meta) {
+                out.insert(id.clone(), o);
+            }
         }
         Ok(out)
     }
@@ -586,15 +751,11 @@ impl Session {
         into_array(body, "child product list")
     }
 
-    /// The variants of a configurable product: its options (with their values' labels from
-    /// the attributes' metadata), its children, and the children's stock quantities (one
-    /// product search: the children route carries no stock items).
-    async fn variants(
-        &self,
-        cx: &CallContext,
-        sku: &str,
-        currency: Option<&str>,
-    ) -> Result<Vec<Variant>> {
+    /// What a configurable product's variants are made of: its options (with their values'
+    /// labels from the attributes' metadata), its children, and the children's legacy
+    /// stock quantities by id (one product search: the children route carries no stock
+    /// items).
+    async fn configurable_parts(&self, cx: &CallContext, sku: &str) -> Result<Configurable> {
         let path = format!("/configurable-products/{}/options/all", encode_segment(sku));
         let options_raw = into_array(
             self.get(cx, &path, &[], What("product")).await?,
@@ -615,11 +776,8 @@ impl Session {
         let children = self.children_raw(cx, sku).await?;
         let ids: Vec<String> = children
             .iter()
-            .filter_map(|c| {
-                c.get("id")
-                    .map(|v| v.to_string().trim_matches('"').to_owned())
-            })
-            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|c| raw_id(c, "id"))
+            .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
             .collect();
         let mut stock: HashMap<String, Option<i64>> = HashMap::new();
         if !ids.is_empty() {
@@ -628,103 +786,287 @@ impl Session {
                 .search_all(cx, "/products", search, What("product"))
                 .await?
             {
-                let id = p.get("id").map(|v| v.to_string()).unwrap_or_default();
-                stock.insert(id, mapping::stock_item(&p).1);
+                if let Some(id) = raw_id(&p, "id") {
+                    stock.insert(id, mapping::stock_item(&p).1);
+                }
             }
         }
-        children
+        Ok(Configurable {
+            options,
+            children,
+            stock,
+        })
+    }
+
+    async fn maybe_configurable_parts(
+        &self,
+        cx: &CallContext,
+        sku: Option<String>,
+    ) -> Result<Option<Configurable>> {
+        match sku {
+            Some(sku) => self.configurable_parts(cx, &sku).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Maps a page of raw products: configurable ones with their variants (a few requests
+    /// each, a few products at a time, in order), and every item's stock per MSI source
+    /// from one source item search for the whole page.
+    async fn products_from(&self, cx: &CallContext, raws: Vec<Value>) -> Result<Vec<Product>> {
+        let facts = self.facts(cx).await?;
+        let configurable: Vec<Option<String>> = raws
             .iter()
-            .map(|c| {
-                let id = c.get("id").map(|v| v.to_string()).unwrap_or_default();
-                let qty = stock.get(&id).copied().flatten();
-                mapping::variant(c, &options, qty, currency)
+            .map(|raw| {
+                mapping::is_configurable(raw)
+                    .then(|| mapping::product_sku(raw))
+                    .flatten()
+            })
+            .collect();
+        let parts: Vec<Option<Configurable>> = futures::stream::iter(configurable)
+            .map(|sku| self.maybe_configurable_parts(cx, sku))
+            .buffered(VARIANT_FETCH_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut skus: Vec<String> = Vec::new();
+        for (raw, part) in raws.iter().zip(&parts) {
+            match part {
+                Some(c) => skus.extend(c.children.iter().filter_map(mapping::product_sku)),
+                None => skus.extend(mapping::product_sku(raw)),
+            }
+        }
+        skus.sort();
+        skus.dedup();
+        let levels = match self.sources(cx).await? {
+            Some(_) if !skus.is_empty() => {
+                let items = self
+                    .search_in(
+                        cx,
+                        "/inventory/source-items",
+                        ("sku", None),
+                        &skus,
+                        What("source item list"),
+                    )
+                    .await?;
+                Some(mapping::source_item_levels(&items))
+            }
+            Some(_) => Some(Default::default()),
+            None => None,
+        };
+        let stock_of = |raw: &Value| match &levels {
+            None => mapping::Stock::SingleStock,
+            Some(map) => mapping::Stock::Sources(
+                mapping::product_sku(raw)
+                    .and_then(|sku| map.get(&sku).cloned())
+                    .unwrap_or_default(),
+            ),
+        };
+        let currency = facts.currency.as_deref();
+        raws.into_iter()
+            .zip(parts)
+            .map(|(raw, part)| {
+                let variants = match &part {
+                    Some(c) => c
+                        .children
+                        .iter()
+                        .map(|child| {
+                            let id = raw_id(child, "id").unwrap_or_default();
+                            mapping::variant(
+                                child,
+                                &mapping::VariantContext {
+                                    options: &c.options,
+                                    quantity: c.stock.get(&id).copied().flatten(),
+                                    stock: stock_of(child),
+                                    currency,
+                                    weight_unit: facts.weight_unit,
+                                },
+                            )
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                    None => Vec::new(),
+                };
+                let pcx = mapping::ProductContext {
+                    media_url: facts.media_url.as_deref(),
+                    currency,
+                    weight_unit: facts.weight_unit,
+                    stock: stock_of(&raw),
+                    variants,
+                };
+                Ok(cx.keep_raw(mapping::product(&raw, &pcx)?, raw))
             })
             .collect()
     }
 
-    /// Maps a product, fetching its variants when it is configurable.
-    async fn product_from(&self, cx: &CallContext, raw: Value) -> Result<Product> {
-        let facts = self.facts(cx).await?;
-        let variants = match (mapping::is_configurable(&raw), mapping::product_sku(&raw)) {
-            (true, Some(sku)) => self.variants(cx, &sku, facts.currency.as_deref()).await?,
-            _ => Vec::new(),
-        };
-        let pcx = mapping::ProductContext {
-            media_url: facts.media_url.as_deref(),
-            currency: facts.currency.as_deref(),
-            variants,
-        };
-        Ok(cx.keep_raw(mapping::product(&raw, &pcx)?, raw))
-    }
-
-    async fn has_msi(&self, cx: &CallContext) -> Result<bool> {
-        let cached = *self.msi.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((has, at)) = cached {
-            if at.elapsed() < MSI_RECHECK {
-                return Ok(has);
+    /// The store's MSI sources, or `None` when the store has no MSI (the MSI modules are
+    /// disabled or removed: the route does not exist). Cached for [`SOURCES_TTL`]; the
+    /// first [`MAX_LOCATIONS`] only.
+    async fn sources(&self, cx: &CallContext) -> Result<Option<Vec<Value>>> {
+        {
+            let cached = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((s, at)) = cached.as_ref() {
+                if at.elapsed() < SOURCES_TTL {
+                    return Ok(s.clone());
+                }
             }
         }
-        let search = Search::default().page(1, 1);
-        let has = match self
-            .get(
-                cx,
-                "/inventory/sources",
-                &search.query(),
-                What("inventory source"),
-            )
+        let page = u32::try_from(MAX_LOCATIONS)
+            .unwrap_or(MAX_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE);
+        let search = Search::default().page(page, 1);
+        let sources = match self
+            .search(cx, "/inventory/sources", &search, What("inventory source"))
             .await
         {
-            Ok(_) => true,
-            // The MSI modules are disabled or removed: the route does not exist.
-            Err(ConnectorError::NotFound(_)) => false,
+            Ok((items, _)) => Some(items),
+            Err(ConnectorError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-        *self.msi.lock().unwrap_or_else(|e| e.into_inner()) = Some((has, Instant::now()));
-        Ok(has)
+        *self.sources.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((sources.clone(), Instant::now()));
+        Ok(sources)
     }
 
-    /// Sets the salable quantity of one simple product: MSI source item where the store
-    /// has MSI (the product's one source, `default` when it has none yet), the legacy
-    /// stock item otherwise.
+    /// The quantity per source of one SKU (MSI), in Magento's order.
+    async fn source_levels(&self, cx: &CallContext, sku: &str) -> Result<Vec<InventoryLevel>> {
+        let search = Search::default().filter("sku", sku, "eq");
+        let items = self
+            .search_all(cx, "/inventory/source-items", search, What("source item"))
+            .await?;
+        Ok(mapping::source_item_levels(&items)
+            .remove(sku)
+            .unwrap_or_default())
+    }
+
+    /// `POST /V1/inventory/source-items`: sets these sources' quantities of one SKU.
+    async fn save_source_items(
+        &self,
+        cx: &CallContext,
+        sku: &str,
+        levels: &[(String, i64)],
+    ) -> Result<()> {
+        let url = self.url_in("all", "/inventory/source-items", &[])?;
+        // Setting absolute quantities twice is harmless: retried like a read.
+        self.send(
+            cx,
+            Method::POST,
+            url,
+            Some(&mapping::source_items_body(sku, levels)),
+            true,
+            What("source item"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sets the total quantity of one simple product. With MSI: the product's one source
+    /// (`default` when it has none yet); with several, the difference is applied at the
+    /// primary one (`default` when the product is assigned to it, else the first) and the
+    /// others keep theirs. Without MSI: the legacy stock item.
     async fn set_quantity(&self, cx: &CallContext, sku: &str, raw: &Value, qty: i64) -> Result<()> {
         if qty < 0 {
             return Err(ConnectorError::Validation(
                 "quantity must not be negative".into(),
             ));
         }
-        if self.has_msi(cx).await? {
-            let search = Search::default().filter("sku", sku, "eq");
-            let items = self
-                .search_all(cx, "/inventory/source-items", search, What("source item"))
-                .await?;
-            let sources: Vec<String> = items
-                .iter()
-                .filter_map(|i| non_empty(i.get("source_code").and_then(Value::as_str)))
-                .collect();
-            let source = match sources.as_slice() {
-                [] => DEFAULT_SOURCE.to_owned(),
-                [one] => one.clone(),
-                many => {
-                    return Err(ConnectorError::Validation(format!(
-                        "this product is stocked at {} sources ({}); set per-source quantities through the proxy (POST /inventory/source-items)",
-                        many.len(),
-                        many.join(", ")
-                    )))
-                }
-            };
-            let url = self.url_in("all", "/inventory/source-items", &[])?;
-            // Setting an absolute quantity twice is harmless: retried like a read.
-            self.send(
-                cx,
-                Method::POST,
-                url,
-                Some(&mapping::source_items_body(sku, &source, qty)),
-                true,
-                What("source item"),
-            )
-            .await?;
-            return Ok(());
+        if self.sources(cx).await?.is_none() {
+            return self.set_legacy_quantity(cx, sku, raw, qty).await;
         }
+        let levels = self.source_levels(cx, sku).await?;
+        let primary = levels
+            .iter()
+            .find(|l| l.location_id == mapping::DEFAULT_LOCATION)
+            .or_else(|| levels.first())
+            .map_or_else(
+                || mapping::DEFAULT_LOCATION.to_owned(),
+                |l| l.location_id.clone(),
+            );
+        let others: i64 = levels
+            .iter()
+            .filter(|l| l.location_id != primary)
+            .map(|l| l.available)
+            .sum();
+        if others > qty {
+            return Err(ConnectorError::Validation(format!(
+                "this product's other sources hold {others} units, more than the quantity {qty}: set per-source quantities with inventory_levels"
+            )));
+        }
+        self.save_source_items(cx, sku, &[(primary, qty - others)])
+            .await
+    }
+
+    /// Sets the quantity at exactly the given locations. With MSI the locations are source
+    /// codes, checked first (one search): an unknown one is refused and nothing is
+    /// written. Without MSI the only location is `default`, the legacy stock item.
+    async fn set_levels(
+        &self,
+        cx: &CallContext,
+        sku: &str,
+        raw: &Value,
+        levels: &[InventoryLevel],
+    ) -> Result<()> {
+        let unknown = |ids: Vec<&str>| {
+            ConnectorError::Validation(format!(
+                "this Magento store has no location {}: see GET …/locations",
+                ids.iter()
+                    .map(|i| format!("{i:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        };
+        if self.sources(cx).await?.is_none() {
+            let others: Vec<&str> = levels
+                .iter()
+                .map(|l| l.location_id.as_str())
+                .filter(|id| *id != mapping::DEFAULT_LOCATION)
+                .collect();
+            if !others.is_empty() {
+                return Err(unknown(others));
+            }
+            let qty = levels.first().map_or(0, |l| l.available);
+            return self.set_legacy_quantity(cx, sku, raw, qty).await;
+        }
+        let codes: Vec<String> = levels.iter().map(|l| l.location_id.clone()).collect();
+        let known: HashSet<String> = if codes.iter().any(|c| c.contains(',')) {
+            HashSet::new()
+        } else {
+            self.search_in(
+                cx,
+                "/inventory/sources",
+                ("source_code", None),
+                &codes,
+                What("inventory source"),
+            )
+            .await?
+            .iter()
+            .filter_map(|s| {
+                s.get("source_code")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect()
+        };
+        let missing: Vec<&str> = codes
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !known.contains(*c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(unknown(missing));
+        }
+        let pairs: Vec<(String, i64)> = levels
+            .iter()
+            .map(|l| (l.location_id.clone(), l.available))
+            .collect();
+        self.save_source_items(cx, sku, &pairs).await
+    }
+
+    /// `PUT /V1/products/{sku}/stockItems/{itemId}` (a store without MSI).
+    async fn set_legacy_quantity(
+        &self,
+        cx: &CallContext,
+        sku: &str,
+        raw: &Value,
+        qty: i64,
+    ) -> Result<()> {
         let fetched;
         let item = match mapping::stock_item_object(raw) {
             Some(item) => item,
@@ -774,6 +1116,24 @@ impl Session {
 // ---------------------------------------------------------------------------------------
 // Free helpers
 // ---------------------------------------------------------------------------------------
+
+/// The parts of a configurable product its variants are mapped from.
+struct Configurable {
+    options: Vec<mapping::ConfigurableOption>,
+    children: Vec<Value>,
+    /// Legacy stock quantity by child id (`None`: stock not managed).
+    stock: HashMap<String, Option<i64>>,
+}
+
+/// An id field of a raw object as text (`3` or `"3"`); `None` when absent or `0`.
+fn raw_id(v: &Value, key: &str) -> Option<String> {
+    let text = match v.get(key)? {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        _ => return None,
+    };
+    cartgate_connector::lenient::id_text(Some(&text))
+}
 
 fn str_at(v: Option<&Value>, key: &str) -> Option<String> {
     non_empty(v?.get(key)?.as_str())
@@ -1036,12 +1396,7 @@ impl StoreSession for Session {
             let gid = v.get("store_group_id")?;
             groups.iter().find(|g| g.get("id") == Some(gid))
         });
-        let facts = StoreFacts {
-            currency: str_at(Some(mine), "base_currency_code"),
-            media_url: str_at(Some(mine), "secure_base_media_url")
-                .or_else(|| str_at(Some(mine), "base_media_url")),
-        };
-        let _ = self.facts.set(facts.clone());
+        let facts = self.remember_facts(&configs);
         Ok(StoreInfo {
             // The store (group) name is what merchants name their shop; the view name
             // ("Default Store View") only when there is no group.
@@ -1061,10 +1416,7 @@ impl StoreSession for Session {
     async fn list_orders(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Order>> {
         let s = order_search(&p.filters)?.sort("entity_id", "DESC");
         let (raw, next) = self.list_raw(cx, "/orders", s, p).await?;
-        let items = raw
-            .into_iter()
-            .map(|r| self.order_from(cx, r))
-            .collect::<Result<_>>()?;
+        let items = self.orders_from(cx, raw).await?;
         Ok(Page { items, next })
     }
 
@@ -1073,13 +1425,11 @@ impl StoreSession for Session {
     }
 
     async fn get_order(&self, cx: &CallContext, id: &str) -> Result<Order> {
-        let id = numeric_id(id, "order")?;
-        // The order and its shipments are independent reads: both at once.
-        let (raw, shipments) =
-            futures::try_join!(self.order_raw(cx, &id), self.shipments(cx, &id))?;
-        let mut order = self.order_from(cx, raw)?;
-        mapping::attach_shipments(&mut order, shipments);
-        Ok(order)
+        let raw = self.order_raw(cx, id).await?;
+        self.orders_from(cx, vec![raw])
+            .await?
+            .pop()
+            .ok_or_else(|| ConnectorError::NotFound("Magento has no such order".into()))
     }
 
     async fn create_shipment(
@@ -1104,12 +1454,7 @@ impl StoreSession for Session {
     async fn list_products(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Product>> {
         let s = product_search(&p.filters)?.sort("entity_id", "DESC");
         let (raw, next) = self.list_raw(cx, "/products", s, p).await?;
-        // Variants take a few requests per configurable product: a few at a time, in order.
-        let items = futures::stream::iter(raw)
-            .map(|r| self.product_from(cx, r))
-            .buffered(VARIANT_FETCH_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let items = self.products_from(cx, raw).await?;
         Ok(Page { items, next })
     }
 
@@ -1119,7 +1464,10 @@ impl StoreSession for Session {
 
     async fn get_product(&self, cx: &CallContext, id: &str) -> Result<Product> {
         let raw = self.product_raw(cx, id).await?;
-        self.product_from(cx, raw).await
+        self.products_from(cx, vec![raw])
+            .await?
+            .pop()
+            .ok_or_else(|| ConnectorError::NotFound("Magento has no such product".into()))
     }
 
     async fn create_product(&self, cx: &CallContext, p: &NewProduct) -> Result<Product> {
@@ -1147,16 +1495,23 @@ impl StoreSession for Session {
         id: &str,
         u: &ProductUpdate,
     ) -> Result<Product> {
+        // Refused before anything is read or written.
+        mapping::refuse_unwritable(&u.barcode, &u.dimensions)?;
         let raw = self.product_raw(cx, id).await?;
         let sku = mapping::product_sku(&raw)
             .ok_or_else(|| ConnectorError::bad_body("Magento product", "it has no sku"))?;
-        if u.quantity.is_some() && mapping::is_configurable(&raw) {
+        if (u.quantity.is_some() || u.inventory_levels.is_some()) && mapping::is_configurable(&raw)
+        {
             return Err(ConnectorError::Validation(
-                "a configurable product has no quantity of its own: set its variants' quantities"
+                "a configurable product has no stock of its own: set its variants' quantities"
                     .into(),
             ));
         }
-        let mut body = mapping::product_update_body(&sku, u)?;
+        let unit = match u.weight {
+            Some(_) => self.facts(cx).await?.weight_unit,
+            None => None,
+        };
+        let mut body = mapping::product_update_body(&sku, u, unit)?;
         if u.sku.is_some() {
             // A new SKU is only a rename when Magento knows which product: send its id.
             if let (Some(p), Some(pid)) = (body.get_mut("product"), raw.get("id")) {
@@ -1164,9 +1519,12 @@ impl StoreSession for Session {
             }
         }
         self.put_product(cx, &sku, &body).await?;
+        let sku_now = mapping::product_sku(&body["product"]).unwrap_or(sku);
         if let Some(q) = u.quantity {
-            let sku_now = mapping::product_sku(&body["product"]).unwrap_or(sku);
             self.set_quantity(cx, &sku_now, &raw, q).await?;
+        }
+        if let Some(levels) = &u.inventory_levels {
+            self.set_levels(cx, &sku_now, &raw, levels).await?;
         }
         self.get_product(cx, id).await
     }
@@ -1178,6 +1536,7 @@ impl StoreSession for Session {
         variant_id: &str,
         u: &VariantUpdate,
     ) -> Result<Product> {
+        mapping::refuse_unwritable(&u.barcode, &u.dimensions)?;
         let variant_id = numeric_id(variant_id, "variant")?;
         let parent = self.product_raw(cx, product_id).await?;
         let parent_sku = mapping::product_sku(&parent)
@@ -1188,10 +1547,9 @@ impl StoreSession for Session {
             return Err(not_found());
         }
         let children = self.children_raw(cx, &parent_sku).await?;
-        let is_child = children.iter().any(|c| {
-            c.get("id")
-                .is_some_and(|v| v.to_string().trim_matches('"') == variant_id)
-        });
+        let is_child = children
+            .iter()
+            .any(|c| raw_id(c, "id").as_deref() == Some(variant_id.as_str()));
         if !is_child {
             return Err(not_found());
         }
@@ -1201,18 +1559,26 @@ impl StoreSession for Session {
         let update = ProductUpdate {
             price: u.price.clone(),
             sku: u.sku.clone(),
+            weight: u.weight.clone(),
             ..Default::default()
         };
-        let mut body = mapping::product_update_body(&child_sku, &update)?;
+        let unit = match u.weight {
+            Some(_) => self.facts(cx).await?.weight_unit,
+            None => None,
+        };
+        let mut body = mapping::product_update_body(&child_sku, &update, unit)?;
         if u.sku.is_some() {
             if let (Some(p), Some(pid)) = (body.get_mut("product"), child.get("id")) {
                 p["id"] = pid.clone();
             }
         }
         self.put_product(cx, &child_sku, &body).await?;
+        let sku_now = mapping::product_sku(&body["product"]).unwrap_or(child_sku);
         if let Some(q) = u.quantity {
-            let sku_now = mapping::product_sku(&body["product"]).unwrap_or(child_sku);
             self.set_quantity(cx, &sku_now, &child, q).await?;
+        }
+        if let Some(levels) = &u.inventory_levels {
+            self.set_levels(cx, &sku_now, &child, levels).await?;
         }
         self.get_product(cx, product_id).await
     }
@@ -1263,6 +1629,18 @@ impl StoreSession for Session {
             .get(cx, &format!("/categories/{id}"), &[], What("category"))
             .await?;
         Ok(cx.keep_raw(mapping::category(&raw)?, raw))
+    }
+
+    async fn list_locations(&self, cx: &CallContext) -> Result<Vec<Location>> {
+        match self.sources(cx).await? {
+            Some(sources) => sources
+                .iter()
+                .take(MAX_LOCATIONS)
+                .map(mapping::location)
+                .collect(),
+            // One legacy stock: one location.
+            None => Ok(vec![mapping::single_stock_location()]),
+        }
     }
 
     async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {

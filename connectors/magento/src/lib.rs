@@ -131,12 +131,33 @@ fn lifetime_minutes(obj: &Map<String, Value>) -> Result<Option<u64>> {
     Ok(Some(n))
 }
 
-/// The optional model fields this platform fills (see `docs/mapping/magento.md`).
+/// The optional model fields this platform fills (see `docs/mapping/magento.md`). Magento
+/// has no order tags and no standard barcode or dimension attributes.
 const FIELDS: ModelFields = ModelFields {
-    order: &[],
-    line_item: &[],
-    product: &[],
-    variant: &[],
+    order: &[
+        "shipping_lines",
+        "payment_method",
+        "prices_include_tax",
+        "tax_lines",
+        "discount_codes",
+        "refunds",
+        "refunded_total",
+        "total_weight",
+        "customer_note",
+        "paid_at",
+        "fulfilled_at",
+    ],
+    line_item: &[
+        "tax_total",
+        "tax_lines",
+        "discount_total",
+        "refunded_quantity",
+        "weight",
+        "requires_shipping",
+        "variant_options",
+    ],
+    product: &["weight", "requires_shipping", "inventory_levels"],
+    variant: &["weight", "requires_shipping", "inventory_levels"],
 };
 
 impl Connector for Magento {

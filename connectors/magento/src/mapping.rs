@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use cartgate_connector::model::*;
 use cartgate_connector::util::{non_empty, utc_time};
 use cartgate_connector::{ConnectorError, Result};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -189,6 +190,20 @@ struct MgOrder {
     #[serde(deserialize_with = "text")]
     total_invoiced: Option<String>,
     #[serde(deserialize_with = "text")]
+    subtotal_incl_tax: Option<String>,
+    #[serde(deserialize_with = "text")]
+    shipping_tax_amount: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    shipping_description: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    coupon_code: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    discount_description: Option<String>,
+    #[serde(deserialize_with = "text")]
+    weight: Option<String>,
+    #[serde(deserialize_with = "text")]
+    store_id: Option<String>,
+    #[serde(deserialize_with = "text")]
     customer_id: Option<String>,
     #[serde(deserialize_with = "flag")]
     customer_is_guest: bool,
@@ -221,6 +236,11 @@ struct MgOrder {
 struct MgPayment {
     #[serde(deserialize_with = "text")]
     amount_authorized: Option<String>,
+    #[serde(deserialize_with = "text")]
+    method: Option<String>,
+    /// The values of the payment's additional information, without their keys.
+    #[serde(deserialize_with = "strings")]
+    additional_information: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,6 +259,72 @@ struct MgStatusHistory {
 struct MgOrderExtension {
     #[serde(deserialize_with = "list_or_empty")]
     shipping_assignments: Vec<MgShippingAssignment>,
+    /// `sales_order_tax` rows (2.4.7+, `Magento\Tax\Model\Plugin\AddTaxesExtensionAttribute`).
+    #[serde(deserialize_with = "list_or_empty")]
+    taxes: Vec<MgTax>,
+    /// What the order was placed with (set while converting the quote; older stores and
+    /// extensions serve it on reads too).
+    #[serde(deserialize_with = "list_or_empty")]
+    applied_taxes: Vec<MgTax>,
+    #[serde(deserialize_with = "list_or_empty")]
+    item_applied_taxes: Vec<MgItemAppliedTaxes>,
+    #[serde(deserialize_with = "list_or_empty")]
+    payment_additional_info: Vec<MgKeyValue>,
+    /// Adobe Commerce's several coupons per order.
+    #[serde(deserialize_with = "strings")]
+    coupon_codes: Vec<String>,
+}
+
+/// An order-level tax: `tax-data-order-tax-interface` or
+/// `tax-data-order-tax-details-applied-tax-interface`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgTax {
+    #[serde(deserialize_with = "text")]
+    tax_id: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    code: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    title: Option<String>,
+    #[serde(deserialize_with = "text")]
+    percent: Option<String>,
+    #[serde(deserialize_with = "text")]
+    amount: Option<String>,
+}
+
+/// `tax-data-order-tax-details-item-interface`: the taxes of one item (or of shipping).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgItemAppliedTaxes {
+    #[serde(rename = "type", deserialize_with = "text")]
+    kind: Option<String>,
+    #[serde(deserialize_with = "text")]
+    item_id: Option<String>,
+    #[serde(deserialize_with = "list_or_empty")]
+    applied_taxes: Vec<MgTax>,
+}
+
+/// `tax-data-order-tax-item-interface`: one rate on one item (`itemized_taxes`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgTaxItem {
+    #[serde(deserialize_with = "text")]
+    tax_id: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    tax_code: Option<String>,
+    #[serde(deserialize_with = "text")]
+    tax_percent: Option<String>,
+    #[serde(deserialize_with = "text")]
+    amount: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgKeyValue {
+    #[serde(deserialize_with = "text")]
+    key: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    value: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +339,9 @@ struct MgShippingAssignment {
 struct MgShipping {
     #[serde(deserialize_with = "object_or_default")]
     address: MgOrderAddress,
+    /// `{carrier code}_{method code}`, e.g. `flatrate_flatrate`.
+    #[serde(deserialize_with = "text")]
+    method: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -279,13 +368,59 @@ struct MgOrderItem {
     #[serde(deserialize_with = "text")]
     qty_refunded: Option<String>,
     #[serde(deserialize_with = "text")]
+    qty_invoiced: Option<String>,
+    #[serde(deserialize_with = "text")]
     price: Option<String>,
     #[serde(deserialize_with = "text")]
     row_total: Option<String>,
     #[serde(deserialize_with = "text")]
     discount_amount: Option<String>,
+    #[serde(deserialize_with = "text")]
+    tax_amount: Option<String>,
+    #[serde(deserialize_with = "text")]
+    tax_percent: Option<String>,
+    #[serde(deserialize_with = "text")]
+    price_incl_tax: Option<String>,
+    #[serde(deserialize_with = "text")]
+    weight: Option<String>,
     #[serde(deserialize_with = "flag")]
     is_virtual: bool,
+    #[serde(deserialize_with = "object_or_default")]
+    product_option: MgProductOption,
+    #[serde(deserialize_with = "object_or_default")]
+    extension_attributes: MgOrderItemExtension,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgProductOption {
+    #[serde(deserialize_with = "object_or_default")]
+    extension_attributes: MgProductOptionExtension,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgProductOptionExtension {
+    #[serde(deserialize_with = "list_or_empty")]
+    configurable_item_options: Vec<MgConfigurableItemOption>,
+}
+
+/// The chosen value of one configurable attribute: `option_id` is the attribute id,
+/// `option_value` the value's option id.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgConfigurableItemOption {
+    #[serde(deserialize_with = "text")]
+    option_id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    option_value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgOrderItemExtension {
+    #[serde(deserialize_with = "list_or_empty")]
+    itemized_taxes: Vec<MgTaxItem>,
 }
 
 impl MgOrderItem {
@@ -395,11 +530,162 @@ fn quantity(raw: Option<&str>) -> i64 {
     dec(raw).ceil().to_i64().unwrap_or(0)
 }
 
+/// What an order's mapping needs besides the order itself: store settings and the
+/// documents Magento keeps apart from the order. The connector reads them once per page of
+/// orders (never once per order); `cartgate normalize` has none of them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderContext<'a> {
+    /// The weight unit of the order's store view (`storeConfigs` `weight_unit`); without
+    /// it no weight is shown.
+    pub weight_unit: Option<WeightUnit>,
+    /// Configurable attributes by attribute id (labels of options and values), for the
+    /// lines' `variant_options`.
+    pub attributes: Option<&'a BTreeMap<String, ConfigurableOption>>,
+    /// The order's credit memos (`GET /V1/creditmemos`), when read.
+    pub credit_memos: Option<&'a [Value]>,
+    /// The order's invoices (`GET /V1/invoices`), when read.
+    pub invoices: Option<&'a [Value]>,
+    /// The order's shipments (`GET /V1/shipments`), when read.
+    pub shipments: Option<&'a [Value]>,
+}
+
+/// A percentage (`19`, `8.25`) as the model's fraction (`"0.19"`, `"0.0825"`), exactly.
+pub fn rate_fraction(percent: Option<&str>) -> Option<String> {
+    let p = decimal(percent?)?;
+    Some((p / Decimal::ONE_HUNDRED).normalize().to_string())
+}
+
+/// Tax lines summed per (title, rate), in the order first seen.
+fn tax_lines<'a>(
+    taxes: impl IntoIterator<Item = (Option<String>, Option<String>, Option<&'a str>)>,
+    currency: Option<&str>,
+) -> Vec<TaxLine> {
+    let mut out: Vec<(Option<String>, Option<String>, Option<Decimal>)> = Vec::new();
+    for (title, rate, amount) in taxes {
+        let amount = amount.and_then(decimal);
+        match out.iter_mut().find(|t| t.0 == title && t.1 == rate) {
+            Some(t) => {
+                t.2 = match (t.2, amount) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                }
+            }
+            None => out.push((title, rate, amount)),
+        }
+    }
+    out.into_iter()
+        .map(|(title, rate, amount)| TaxLine {
+            title,
+            rate,
+            amount: amount.map(|a| scaled(a, currency).to_string()),
+        })
+        .collect()
+}
+
+/// Order-level taxes: the `taxes` Magento 2.4.7+ serves on reads (`sales_order_tax`, one
+/// per rate, shipping tax included), else the `applied_taxes` of order placement.
+fn order_tax_lines(ext: &MgOrderExtension, currency: Option<&str>) -> Vec<TaxLine> {
+    let source = if ext.taxes.is_empty() {
+        &ext.applied_taxes
+    } else {
+        &ext.taxes
+    };
+    tax_lines(
+        source.iter().map(|t| {
+            (
+                non_empty(t.title.as_deref()).or_else(|| non_empty(t.code.as_deref())),
+                rate_fraction(t.percent.as_deref()),
+                t.amount.as_deref(),
+            )
+        }),
+        currency,
+    )
+}
+
+/// A line's taxes: its `itemized_taxes` (2.4.7+; titles from the order's `taxes`), else
+/// its entry of `item_applied_taxes`, else one line from its own `tax_percent` and
+/// `tax_amount` (without a title) when it was taxed.
+fn line_tax_lines(
+    item: &MgOrderItem,
+    id: &str,
+    ext: &MgOrderExtension,
+    currency: Option<&str>,
+) -> Vec<TaxLine> {
+    let itemized = &item.extension_attributes.itemized_taxes;
+    if !itemized.is_empty() {
+        return tax_lines(
+            itemized.iter().map(|t| {
+                let order_tax = ext.taxes.iter().find(|o| {
+                    id_text(o.tax_id.as_deref()).is_some()
+                        && id_text(o.tax_id.as_deref()) == id_text(t.tax_id.as_deref())
+                });
+                (
+                    order_tax
+                        .and_then(|o| non_empty(o.title.as_deref()))
+                        .or_else(|| non_empty(t.tax_code.as_deref())),
+                    rate_fraction(t.tax_percent.as_deref()),
+                    t.amount.as_deref(),
+                )
+            }),
+            currency,
+        );
+    }
+    if let Some(applied) = ext.item_applied_taxes.iter().find(|a| {
+        a.kind.as_deref().is_none_or(|k| k == "product")
+            && id_text(a.item_id.as_deref()).as_deref() == Some(id)
+    }) {
+        return tax_lines(
+            applied.applied_taxes.iter().map(|t| {
+                (
+                    non_empty(t.title.as_deref()).or_else(|| non_empty(t.code.as_deref())),
+                    rate_fraction(t.percent.as_deref()),
+                    t.amount.as_deref(),
+                )
+            }),
+            currency,
+        );
+    }
+    let taxed = item
+        .tax_amount
+        .as_deref()
+        .and_then(decimal)
+        .is_some_and(|t| !t.is_zero());
+    if taxed {
+        let rate = rate_fraction(item.tax_percent.as_deref())
+            .filter(|r| decimal(r).is_some_and(|d| !d.is_zero()));
+        return tax_lines([(None, rate, item.tax_amount.as_deref())], currency);
+    }
+    Vec::new()
+}
+
+/// `{"Color": "Orange", "Size": "M"}` from a configurable line's chosen options, with the
+/// labels of the attributes' metadata; options whose attribute or value is unknown are
+/// left out.
+fn variant_options(
+    item: &MgOrderItem,
+    attributes: Option<&BTreeMap<String, ConfigurableOption>>,
+) -> BTreeMap<String, String> {
+    let Some(attributes) = attributes else {
+        return BTreeMap::new();
+    };
+    item.product_option
+        .extension_attributes
+        .configurable_item_options
+        .iter()
+        .filter_map(|o| {
+            let attr = attributes.get(&id_text(o.option_id.as_deref())?)?;
+            let value = attr.values.get(&id_text(o.option_value.as_deref())?)?;
+            Some((attr.label.clone(), value.clone()))
+        })
+        .collect()
+}
+
 /// The unified lines: one per top-level Magento line. A configurable product is ordered as
 /// a parent line (the configurable product, carrying the chosen child's sku and the price)
 /// plus a child line (the simple product, price 0): the child is folded into its parent,
 /// whose `variant_id` becomes the child's product id. Bundle children are folded likewise.
-fn line_items(items: &[MgOrderItem], currency: Option<&str>) -> Result<Vec<LineItem>> {
+fn line_items(o: &MgOrder, currency: Option<&str>, cx: &OrderContext<'_>) -> Result<Vec<LineItem>> {
+    let items = &o.items;
     let mut out = Vec::new();
     for i in items.iter().filter(|i| !i.is_child()) {
         let id = require_id(i.item_id.as_deref(), "Magento order item")?;
@@ -424,6 +710,19 @@ fn line_items(items: &[MgOrderItem], currency: Option<&str>) -> Result<Vec<LineI
                 .map(|d| scaled(d, currency).to_string())
         });
         out.push(LineItem {
+            tax_total: amount(i.tax_amount.as_deref(), currency),
+            tax_lines: line_tax_lines(i, &id, &o.extension_attributes, currency),
+            discount_total: i
+                .discount_amount
+                .as_deref()
+                .and_then(decimal)
+                .map(|d| scaled(d.abs(), currency).to_string()),
+            refunded_quantity: Some(quantity(i.qty_refunded.as_deref())),
+            // Virtual items weigh nothing and Magento sends no weight for them.
+            weight: Weight::from_parts(i.weight.as_deref(), cx.weight_unit)
+                .filter(|_| !i.is_virtual),
+            requires_shipping: Some(!i.is_virtual),
+            variant_options: variant_options(i, cx.attributes),
             id,
             product_id: id_text(i.product_id.as_deref()),
             variant_id: child.and_then(|c| id_text(c.product_id.as_deref())),
@@ -432,13 +731,6 @@ fn line_items(items: &[MgOrderItem], currency: Option<&str>) -> Result<Vec<LineI
             quantity: quantity(i.qty_ordered.as_deref()),
             unit_price,
             total,
-            tax_total: None,
-            tax_lines: Vec::new(),
-            discount_total: None,
-            refunded_quantity: None,
-            weight: None,
-            requires_shipping: None,
-            variant_options: Default::default(),
         });
     }
     Ok(out)
@@ -454,10 +746,247 @@ fn platform_status(state: Option<&str>, status: Option<&str>) -> Option<String> 
     }
 }
 
-/// Maps one Magento order (`GET /V1/orders/{id}` or an item of `GET /V1/orders`).
-/// Shipments are not part of the order resource: the connector adds them with
-/// [`attach_shipments`].
+/// Magento's offline payment methods, whose title is the first value of the payment's
+/// additional information (`method_title`, as Adobe's order samples show).
+const OFFLINE_METHODS: [&str; 5] = [
+    "checkmo",
+    "banktransfer",
+    "cashondelivery",
+    "purchaseorder",
+    "free",
+];
+
+fn payment_method(o: &MgOrder) -> Option<PaymentMethod> {
+    let code = non_empty(o.payment.method.as_deref())?;
+    let keyed = o
+        .extension_attributes
+        .payment_additional_info
+        .iter()
+        .find(|kv| kv.key.as_deref() == Some("method_title"))
+        .and_then(|kv| non_empty(kv.value.as_deref()));
+    let title = keyed.or_else(|| {
+        OFFLINE_METHODS
+            .contains(&code.as_str())
+            .then(|| non_empty(o.payment.additional_information.first().map(String::as_str)))
+            .flatten()
+    });
+    Some(PaymentMethod {
+        code: Some(code),
+        title,
+    })
+}
+
+/// The method the buyer chose: `shipping_description` ("Flat Rate - Fixed") and the
+/// shipping assignment's method (`flatrate_flatrate`, carrier code before the first `_`).
+/// Virtual orders have none.
+fn shipping_lines(o: &MgOrder, currency: Option<&str>) -> Vec<ShippingLine> {
+    let code = o
+        .extension_attributes
+        .shipping_assignments
+        .iter()
+        .find_map(|a| non_empty(a.shipping.method.as_deref()));
+    let title = non_empty(o.shipping_description.as_deref());
+    if code.is_none() && title.is_none() {
+        return Vec::new();
+    }
+    let carrier = code
+        .as_deref()
+        .and_then(|c| c.split_once('_').map(|(carrier, _)| carrier).or(Some(c)))
+        .and_then(|c| non_empty(Some(c)));
+    vec![ShippingLine {
+        title,
+        carrier,
+        code,
+        price: amount(o.shipping_amount.as_deref(), currency),
+        tax: amount(o.shipping_tax_amount.as_deref(), currency),
+    }]
+}
+
+/// The coupon codes: `coupon_code`, else Adobe Commerce's `coupon_codes`. Magento does not
+/// split a discount by rule: the order's discount is the code's amount only when one code
+/// and one rule (one `discount_description` label) made it.
+fn discount_codes(o: &MgOrder, currency: Option<&str>) -> Vec<DiscountCode> {
+    let mut codes: Vec<String> = Vec::new();
+    for c in non_empty(o.coupon_code.as_deref()).into_iter().chain(
+        o.extension_attributes
+            .coupon_codes
+            .iter()
+            .filter_map(|c| non_empty(Some(c))),
+    ) {
+        if !codes.contains(&c) {
+            codes.push(c);
+        }
+    }
+    let one_rule = o
+        .discount_description
+        .as_deref()
+        .is_none_or(|d| !d.contains(", "));
+    let whole = (codes.len() == 1 && one_rule)
+        .then(|| {
+            o.discount_amount
+                .as_deref()
+                .and_then(decimal)
+                .map(|d| scaled(d.abs(), currency).to_string())
+        })
+        .flatten();
+    codes
+        .into_iter()
+        .map(|code| DiscountCode {
+            code,
+            amount: whole.clone(),
+        })
+        .collect()
+}
+
+/// A credit memo (`sales-data-creditmemo-interface`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgCreditMemo {
+    #[serde(deserialize_with = "text")]
+    entity_id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    grand_total: Option<String>,
+    #[serde(deserialize_with = "text")]
+    created_at: Option<String>,
+    #[serde(deserialize_with = "list_or_empty")]
+    items: Vec<MgCreditMemoItem>,
+    #[serde(deserialize_with = "list_or_empty")]
+    comments: Vec<MgStatusHistory>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgCreditMemoItem {
+    #[serde(deserialize_with = "text")]
+    order_item_id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    qty: Option<String>,
+    #[serde(deserialize_with = "text")]
+    row_total: Option<String>,
+    #[serde(deserialize_with = "text")]
+    discount_amount: Option<String>,
+}
+
+/// The refunds of an order from its credit memos, oldest first: the memo's `grand_total`
+/// (positive, as Magento keeps it), its first comment as the reason, and per refunded
+/// line (quantity > 0) `row_total` − `discount_amount`. Memo items of child lines
+/// (configurable or bundle children) count towards their parent line.
+fn refunds(o: &MgOrder, memos: &[Value], currency: Option<&str>) -> Result<Vec<Refund>> {
+    let parent_of: BTreeMap<String, String> = o
+        .items
+        .iter()
+        .filter_map(|i| {
+            Some((
+                id_text(i.item_id.as_deref())?,
+                id_text(i.parent_item_id.as_deref())?,
+            ))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for raw in memos {
+        let m: MgCreditMemo = parse(raw, "Magento credit memo")?;
+        let id = require_id(m.entity_id.as_deref(), "Magento credit memo")?;
+        // (line id, quantity of the line itself, amount)
+        let mut lines: Vec<(String, Option<i64>, Decimal)> = Vec::new();
+        for item in &m.items {
+            let Some(item_id) = id_text(item.order_item_id.as_deref()) else {
+                continue;
+            };
+            let qty = quantity(item.qty.as_deref());
+            if qty <= 0 {
+                continue;
+            }
+            let line = parent_of.get(&item_id).cloned();
+            let is_child = line.is_some();
+            let line = line.unwrap_or(item_id);
+            let amount =
+                dec(item.row_total.as_deref()) - dec(item.discount_amount.as_deref()).abs();
+            let own = (!is_child).then_some(qty);
+            match lines.iter_mut().find(|l| l.0 == line) {
+                Some(l) => {
+                    l.1 = l.1.or(own);
+                    l.2 += amount;
+                }
+                None => lines.push((line, own, amount)),
+            }
+        }
+        let line_items = lines
+            .into_iter()
+            .map(|(line_item_id, qty, amount)| RefundLine {
+                line_item_id,
+                quantity: qty.unwrap_or(0),
+                amount: Some(scaled(amount, currency).to_string()),
+            })
+            .filter(|l| l.quantity > 0)
+            .collect();
+        out.push(Refund {
+            id,
+            amount: m
+                .grand_total
+                .as_deref()
+                .and_then(decimal)
+                .map(|d| scaled(d.abs(), currency).to_string()),
+            reason: m
+                .comments
+                .iter()
+                .min_by_key(|c| {
+                    (
+                        utc_time(c.created_at.as_deref()),
+                        numeric(c.entity_id.as_deref()),
+                    )
+                })
+                .and_then(|c| non_empty(c.comment.as_deref())),
+            created_at: utc_time(m.created_at.as_deref()),
+            line_items,
+        });
+    }
+    out.sort_by_key(|r| (r.created_at, numeric(Some(&r.id))));
+    Ok(out)
+}
+
+fn numeric(s: Option<&str>) -> i64 {
+    s.and_then(|x| x.trim().parse::<i64>().ok()).unwrap_or(0)
+}
+
+/// An invoice (`sales-data-invoice-interface`); `state` 2 is paid.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgInvoice {
+    #[serde(deserialize_with = "text")]
+    state: Option<String>,
+    #[serde(deserialize_with = "text")]
+    created_at: Option<String>,
+}
+
+/// When the order became paid: the newest paid invoice, once the order is paid in full
+/// (`total_paid` ≥ `grand_total`).
+fn paid_at(o: &MgOrder, invoices: &[Value]) -> Result<Option<DateTime<Utc>>> {
+    let paid_in_full = o.total_paid.as_deref().and_then(decimal).is_some()
+        && dec(o.total_paid.as_deref()) >= dec(o.grand_total.as_deref());
+    if !paid_in_full {
+        return Ok(None);
+    }
+    let mut newest = None;
+    for raw in invoices {
+        let i: MgInvoice = parse(raw, "Magento invoice")?;
+        if i.state.as_deref().map(str::trim) == Some("2") {
+            newest = newest.max(utc_time(i.created_at.as_deref()));
+        }
+    }
+    Ok(newest)
+}
+
+/// Maps one Magento order (`GET /V1/orders/{id}` or an item of `GET /V1/orders`) alone, as
+/// `cartgate normalize` does: see [`order_with`].
 pub fn order(raw: &Value) -> Result<Order> {
+    order_with(raw, &OrderContext::default())
+}
+
+/// Maps one Magento order with what the connector read beside it (see [`OrderContext`]):
+/// without credit memos `refunds` is empty, without invoices `paid_at` is null, without
+/// shipments `shipments` is empty and `fulfilled_at` null, without the store's weight unit
+/// weights are null, without attribute labels `variant_options` are empty.
+pub fn order_with(raw: &Value, cx: &OrderContext<'_>) -> Result<Order> {
     let o: MgOrder = parse(raw, "Magento order")?;
     let id = require_id(o.entity_id.as_deref(), "Magento order")?;
     let currency = non_empty(o.order_currency_code.as_deref()).map(|c| c.to_ascii_uppercase());
@@ -484,28 +1013,67 @@ pub fn order(raw: &Value) -> Result<Order> {
         .shipping_assignments
         .first()
         .and_then(|a| a.shipping.address.to_unified());
-    // The customer's own note first; otherwise the newest comment of the order history.
-    let note = non_empty(o.customer_note.as_deref()).or_else(|| {
-        o.status_histories
-            .iter()
-            .filter(|h| non_empty(h.comment.as_deref()).is_some())
-            .max_by_key(|h| {
-                (
-                    utc_time(h.created_at.as_deref()),
-                    h.entity_id
-                        .as_deref()
-                        .and_then(|x| x.parse::<i64>().ok())
-                        .unwrap_or(0),
-                )
-            })
-            .and_then(|h| non_empty(h.comment.as_deref()))
-    });
+    // Staff notes: the newest comment of the order's history (the buyer's own note is
+    // `customer_note`).
+    let note = o
+        .status_histories
+        .iter()
+        .filter(|h| non_empty(h.comment.as_deref()).is_some())
+        .max_by_key(|h| {
+            (
+                utc_time(h.created_at.as_deref()),
+                numeric(h.entity_id.as_deref()),
+            )
+        })
+        .and_then(|h| non_empty(h.comment.as_deref()));
+    let fulfillment_status = fulfillment_status(&o.items, state.as_deref());
+    let mut shipments = Vec::new();
+    let mut fulfilled_at = None;
+    if let Some(raw_shipments) = cx.shipments {
+        let mut newest = None;
+        for s in raw_shipments {
+            shipments.extend(self::shipments(s)?);
+            let created = s.get("created_at").and_then(Value::as_str);
+            newest = newest.max(utc_time(created));
+        }
+        if fulfillment_status == FulfillmentStatus::Fulfilled {
+            fulfilled_at = newest;
+        }
+    }
+    let refunds = match cx.credit_memos {
+        Some(m) => refunds(&o, m, cur)?,
+        None => Vec::new(),
+    };
+    let refunded_total = match o.total_refunded.as_deref().and_then(decimal) {
+        Some(t) => Some(scaled(t.abs(), cur).to_string()),
+        // Magento leaves `total_refunded` unset until a credit memo is made.
+        None => Some(
+            scaled(
+                refunds
+                    .iter()
+                    .filter_map(|r| r.amount.as_deref().and_then(decimal))
+                    .sum(),
+                cur,
+            )
+            .to_string(),
+        ),
+    };
+    let paid_at = match cx.invoices {
+        Some(i) => paid_at(&o, i)?,
+        None => None,
+    };
+    // Magento keeps every amount both ways (`price`/`price_incl_tax`,
+    // `subtotal`/`subtotal_incl_tax`) whatever the catalog's tax setting; cartgate maps the
+    // tax-exclusive ones.
+    let prices_include_tax = (o.subtotal_incl_tax.is_some()
+        || o.items.iter().any(|i| i.price_incl_tax.is_some()))
+    .then_some(false);
     Ok(Order {
         id,
         number: non_empty(o.increment_id.as_deref()),
         status: order_status(state.as_deref(), status.as_deref()),
         payment_status: payment_status(&o, state.as_deref()),
-        fulfillment_status: fulfillment_status(&o.items, state.as_deref()),
+        fulfillment_status,
         platform_status: platform_status(state.as_deref(), status.as_deref()),
         currency: currency.clone(),
         subtotal: amount(o.subtotal.as_deref(), cur),
@@ -521,31 +1089,73 @@ pub fn order(raw: &Value) -> Result<Order> {
         customer: (customer != OrderCustomer::default()).then_some(customer),
         billing_address: billing,
         shipping_address,
-        line_items: line_items(&o.items, cur)?,
-        shipments: Vec::new(),
+        line_items: line_items(&o, cur, cx)?,
+        shipments,
+        shipping_lines: shipping_lines(&o, cur),
+        payment_method: payment_method(&o),
+        prices_include_tax,
+        tax_lines: order_tax_lines(&o.extension_attributes, cur),
+        discount_codes: discount_codes(&o, cur),
+        refunds,
+        refunded_total,
+        total_weight: Weight::from_parts(o.weight.as_deref(), cx.weight_unit),
+        // Magento orders have no tags.
+        tags: Vec::new(),
         note,
+        customer_note: non_empty(o.customer_note.as_deref()),
+        paid_at,
+        fulfilled_at,
         created_at: utc_time(o.created_at.as_deref()),
         updated_at: utc_time(o.updated_at.as_deref()),
         raw: None,
-        shipping_lines: Vec::new(),
-        payment_method: None,
-        prices_include_tax: None,
-        tax_lines: Vec::new(),
-        discount_codes: Vec::new(),
-        refunds: Vec::new(),
-        refunded_total: None,
-        total_weight: None,
-        tags: Vec::new(),
-        customer_note: None,
-        paid_at: None,
-        fulfilled_at: None,
     })
 }
 
-/// Sets an order's shipments (fetched separately from `/V1/shipments`). Fulfillment comes
-/// from the shipped quantities and is already right.
-pub fn attach_shipments(order: &mut Order, shipments: Vec<Shipment>) {
-    order.shipments = shipments;
+/// The store id of a raw order (its store view), to pick the store's settings.
+pub fn order_store_id(raw: &Value) -> Option<String> {
+    id_text(Some(&match raw.get("store_id")? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    }))
+}
+
+/// The attribute ids of the configurable options chosen on a raw order's lines.
+pub fn order_option_attributes(raw: &Value) -> Vec<String> {
+    let Ok(o) = parse::<MgOrder>(raw, "Magento order") else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = o
+        .items
+        .iter()
+        .flat_map(|i| {
+            &i.product_option
+                .extension_attributes
+                .configurable_item_options
+        })
+        .filter_map(|c| id_text(c.option_id.as_deref()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Which of the documents kept apart from the order a raw order has: (credit memos,
+/// invoices, shipments). Magento counts every credit memo in `total_refunded`, every
+/// invoice in the lines' `qty_invoiced` (and `total_invoiced`, 0 for a free order) and
+/// every shipment in the lines' `qty_shipped`, so an order without them needs no search.
+pub fn order_documents(raw: &Value) -> (bool, bool, bool) {
+    let Ok(o) = parse::<MgOrder>(raw, "Magento order") else {
+        return (false, false, false);
+    };
+    let positive = |s: Option<&str>| s.and_then(decimal).is_some_and(|d| !d.is_zero());
+    (
+        positive(o.total_refunded.as_deref()),
+        positive(o.total_invoiced.as_deref())
+            || positive(o.total_paid.as_deref())
+            || o.items.iter().any(|i| positive(i.qty_invoiced.as_deref())),
+        o.items.iter().any(|i| positive(i.qty_shipped.as_deref())),
+    )
 }
 
 /// The lines still to ship of a raw order: top-level item id → remaining quantity.
@@ -700,6 +1310,8 @@ struct MgProduct {
     #[serde(deserialize_with = "text")]
     type_id: Option<String>,
     #[serde(deserialize_with = "text")]
+    weight: Option<String>,
+    #[serde(deserialize_with = "text")]
     created_at: Option<String>,
     #[serde(deserialize_with = "text")]
     updated_at: Option<String>,
@@ -813,8 +1425,164 @@ pub struct ProductContext<'a> {
     pub media_url: Option<&'a str>,
     /// The store's base currency (Magento products carry none of their own).
     pub currency: Option<&'a str>,
+    /// The store view's weight unit (`storeConfigs` `weight_unit`); without it no weight.
+    pub weight_unit: Option<WeightUnit>,
+    /// Where the product's stock is (a product without variants).
+    pub stock: Stock,
     /// The variants (configurable products), already mapped with [`variant`].
     pub variants: Vec<Variant>,
+}
+
+/// Where the store keeps an item's stock, as the connector found out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Stock {
+    /// Not known (a lone payload): the legacy stock item's quantity, no levels.
+    #[default]
+    Unknown,
+    /// A store without MSI: one stock, the `default` location.
+    SingleStock,
+    /// MSI: the item's source items (`GET /V1/inventory/source-items`), one level per
+    /// source it is assigned to.
+    Sources(Vec<InventoryLevel>),
+}
+
+/// The location id of a store without MSI (Magento's one legacy stock), the same as MSI's
+/// default source.
+pub const DEFAULT_LOCATION: &str = "default";
+
+/// The quantity and levels of an item whose legacy stock item says `legacy` (`None`: stock
+/// not managed, so neither).
+pub fn stock_levels(legacy: Option<i64>, stock: &Stock) -> (Option<i64>, Vec<InventoryLevel>) {
+    let Some(q) = legacy else {
+        return (None, Vec::new());
+    };
+    match stock {
+        Stock::Unknown => (Some(q), Vec::new()),
+        Stock::SingleStock => (
+            Some(q),
+            vec![InventoryLevel {
+                location_id: DEFAULT_LOCATION.into(),
+                available: q,
+            }],
+        ),
+        Stock::Sources(levels) => (
+            Some(levels.iter().map(|l| l.available).sum()),
+            levels.clone(),
+        ),
+    }
+}
+
+/// MSI source items (`inventory-api-data-source-item-interface`) as levels per SKU, in the
+/// order Magento lists them; quantities are whole units (rounded down).
+pub fn source_item_levels(items: &[Value]) -> BTreeMap<String, Vec<InventoryLevel>> {
+    use rust_decimal::prelude::ToPrimitive;
+    let mut out: BTreeMap<String, Vec<InventoryLevel>> = BTreeMap::new();
+    for i in items {
+        let (Some(sku), Some(source)) = (
+            i.get("sku")
+                .and_then(Value::as_str)
+                .and_then(|s| non_empty(Some(s))),
+            i.get("source_code")
+                .and_then(Value::as_str)
+                .and_then(|s| non_empty(Some(s))),
+        ) else {
+            continue;
+        };
+        let qty = match i.get("quantity") {
+            Some(Value::Number(n)) => decimal(&n.to_string()),
+            Some(Value::String(s)) => decimal(s),
+            _ => None,
+        }
+        .and_then(|d| d.floor().to_i64())
+        .unwrap_or(0);
+        let levels = out.entry(sku).or_default();
+        if !levels.iter().any(|l| l.location_id == source) {
+            levels.push(InventoryLevel {
+                location_id: source,
+                available: qty,
+            });
+        }
+    }
+    out
+}
+
+/// An MSI source (`inventory-api-data-source-interface`) as a location: its code is the
+/// id inventory levels refer to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MgSource {
+    #[serde(deserialize_with = "text")]
+    source_code: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    name: Option<String>,
+    #[serde(deserialize_with = "text")]
+    enabled: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    street: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    city: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    region: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    postcode: Option<String>,
+    #[serde(deserialize_with = "text")]
+    country_id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    phone: Option<String>,
+    #[serde(deserialize_with = "text")]
+    email: Option<String>,
+}
+
+/// Maps one MSI source to a location; `enabled` false makes it inactive.
+pub fn location(raw: &Value) -> Result<Location> {
+    let s: MgSource = parse(raw, "Magento inventory source")?;
+    let id = non_empty(s.source_code.as_deref()).ok_or_else(|| {
+        ConnectorError::bad_body("Magento inventory source", "it has no source_code")
+    })?;
+    let address = Address {
+        line1: non_empty(s.street.as_deref()),
+        city: non_empty(s.city.as_deref()),
+        region: non_empty(s.region.as_deref()),
+        postal_code: non_empty(s.postcode.as_deref()),
+        country_code: non_empty(s.country_id.as_deref()).map(|c| c.to_ascii_uppercase()),
+        phone: phone(s.phone.as_deref()),
+        email: non_empty(s.email.as_deref()),
+        ..Default::default()
+    };
+    Ok(Location {
+        id,
+        name: non_empty(s.name.as_deref()),
+        address: (!address.is_empty()).then_some(address),
+        active: !matches!(s.enabled.as_deref().map(str::trim), Some("false" | "0")),
+    })
+}
+
+/// The one location of a store without MSI: Magento's legacy stock.
+pub fn single_stock_location() -> Location {
+    Location {
+        id: DEFAULT_LOCATION.into(),
+        name: Some("Default Stock".into()),
+        address: None,
+        active: true,
+    }
+}
+
+/// Magento's product types without anything to ship.
+fn ships(type_id: Option<&str>) -> Option<bool> {
+    type_id.map(|t| !matches!(t, "virtual" | "downloadable"))
+}
+
+/// What a variant's mapping needs besides the child product.
+#[derive(Debug, Clone, Default)]
+pub struct VariantContext<'a> {
+    /// The configurable options of the parent, with their labels.
+    pub options: &'a [ConfigurableOption],
+    /// The child's legacy stock quantity (the children route carries no stock item: the
+    /// connector reads it by a product search); `None` when stock is not managed.
+    pub quantity: Option<i64>,
+    pub stock: Stock,
+    pub currency: Option<&'a str>,
+    pub weight_unit: Option<WeightUnit>,
 }
 
 /// One configurable option with its values' labels, as the connector assembles it from
@@ -878,15 +1646,11 @@ fn image_url(media_url: Option<&str>, file: &str) -> String {
 /// Maps one child product of a configurable product to a variant. `options` say which of
 /// its attributes are the configurable ones and how their values read; `quantity` comes
 /// from the child's stock item (see the connector).
-pub fn variant(
-    raw: &Value,
-    options: &[ConfigurableOption],
-    quantity: Option<i64>,
-    currency: Option<&str>,
-) -> Result<Variant> {
+pub fn variant(raw: &Value, cx: &VariantContext<'_>) -> Result<Variant> {
     let p: MgProduct = parse(raw, "Magento child product")?;
     let id = require_id(p.id.as_deref(), "Magento child product")?;
-    let opts: BTreeMap<String, String> = options
+    let opts: BTreeMap<String, String> = cx
+        .options
         .iter()
         .filter_map(|o| {
             let value = attribute_text(&p.custom_attributes, &o.code)?;
@@ -899,19 +1663,23 @@ pub fn variant(
             Some((o.label.clone(), label))
         })
         .collect();
-    let qty = quantity.or_else(|| stock_qty(&p.extension_attributes.stock_item));
+    let legacy = cx
+        .quantity
+        .or_else(|| stock_qty(&p.extension_attributes.stock_item));
+    let (quantity, inventory_levels) = stock_levels(legacy, &cx.stock);
     Ok(Variant {
         id,
         sku: non_empty(p.sku.as_deref()),
         name: non_empty(p.name.as_deref()),
-        price: amount(p.price.as_deref(), currency),
-        quantity: qty,
+        price: amount(p.price.as_deref(), cx.currency),
+        quantity,
         options: opts,
+        // Magento has no standard barcode or dimension attributes.
         barcode: None,
-        weight: None,
+        weight: Weight::from_parts(p.weight.as_deref(), cx.weight_unit),
         dimensions: None,
-        requires_shipping: None,
-        inventory_levels: Vec::new(),
+        requires_shipping: ships(p.type_id.as_deref()),
+        inventory_levels,
     })
 }
 
@@ -983,11 +1751,12 @@ pub fn product(raw: &Value, cx: &ProductContext<'_>) -> Result<Product> {
         }
     }
     let configurable = p.type_id.as_deref() == Some("configurable");
-    let quantity = if configurable {
+    let (quantity, inventory_levels) = if configurable {
+        // Stock is the children's: the variants carry the levels.
         let qs: Vec<i64> = cx.variants.iter().filter_map(|v| v.quantity).collect();
-        (!qs.is_empty()).then(|| qs.iter().sum())
+        ((!qs.is_empty()).then(|| qs.iter().sum()), Vec::new())
     } else {
-        stock_qty(&p.extension_attributes.stock_item)
+        stock_levels(stock_qty(&p.extension_attributes.stock_item), &cx.stock)
     };
     // A configurable product has no price of its own: the lowest variant price is shown.
     let price = amount(p.price.as_deref(), currency.as_deref())
@@ -1021,10 +1790,10 @@ pub fn product(raw: &Value, cx: &ProductContext<'_>) -> Result<Product> {
         updated_at: utc_time(p.updated_at.as_deref()),
         raw: None,
         barcode: None,
-        weight: None,
+        weight: Weight::from_parts(p.weight.as_deref(), cx.weight_unit),
         dimensions: None,
-        requires_shipping: None,
-        inventory_levels: Vec::new(),
+        requires_shipping: ships(p.type_id.as_deref()),
+        inventory_levels,
     })
 }
 
@@ -1273,11 +2042,47 @@ pub fn sku_from_name(name: &str) -> String {
     sku
 }
 
+/// Refuses what Magento cannot store: it has no standard barcode (GTIN) or dimension
+/// attributes.
+pub fn refuse_unwritable(barcode: &Option<String>, dimensions: &Option<Dimensions>) -> Result<()> {
+    if barcode.is_some() {
+        return Err(ConnectorError::Unsupported(
+            "Magento has no barcode field: \"barcode\" cannot be written (a store's own attribute can be set through the proxy)".into(),
+        ));
+    }
+    if dimensions.is_some() {
+        return Err(ConnectorError::Unsupported(
+            "Magento has no dimension fields: \"dimensions\" cannot be written".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A weight in the store's unit, as Magento's `weight` attribute (a number, 4 decimals).
+pub fn weight_value(w: &Weight, store_unit: WeightUnit) -> Result<Value> {
+    let v = w.value_in(store_unit)?;
+    serde_json::from_str::<serde_json::Number>(&v)
+        .map(Value::Number)
+        .map_err(|_| ConnectorError::Validation(format!("weight {v:?} is out of range")))
+}
+
 /// `PUT /V1/products/{sku}` body with only the fields present (`sku` renames the product).
-/// Quantity is not part of it: Magento's stock lives in stock items / source items.
-pub fn product_update_body(sku: &str, u: &ProductUpdate) -> Result<Value> {
+/// Quantity is not part of it: Magento's stock lives in stock items / source items. A
+/// weight is converted to `weight_unit`, the store's.
+pub fn product_update_body(
+    sku: &str,
+    u: &ProductUpdate,
+    weight_unit: Option<WeightUnit>,
+) -> Result<Value> {
+    refuse_unwritable(&u.barcode, &u.dimensions)?;
     let mut product = Map::new();
     product.insert("sku".into(), json!(sku));
+    if let Some(w) = &u.weight {
+        let unit = weight_unit.ok_or_else(|| {
+            ConnectorError::upstream(None, "Magento's store configuration names no weight unit")
+        })?;
+        product.insert("weight".into(), weight_value(w, unit)?);
+    }
     if let Some(name) = &u.name {
         let name = non_empty(Some(name))
             .ok_or_else(|| ConnectorError::Validation("name must not be empty".into()))?;
@@ -1331,14 +2136,21 @@ pub fn stock_item_object(raw: &Value) -> Option<&Value> {
         .filter(|s| s.get("item_id").is_some_and(|i| !i.is_null()))
 }
 
-/// `POST /V1/inventory/source-items` body (MSI).
-pub fn source_items_body(sku: &str, source_code: &str, qty: i64) -> Value {
-    json!({"sourceItems": [{
-        "sku": sku,
-        "source_code": source_code,
-        "quantity": qty,
-        "status": i32::from(qty > 0),
-    }]})
+/// `POST /V1/inventory/source-items` body (MSI): one source item per `(source, quantity)`,
+/// in stock when the quantity is positive.
+pub fn source_items_body(sku: &str, levels: &[(String, i64)]) -> Value {
+    let items: Vec<Value> = levels
+        .iter()
+        .map(|(source, qty)| {
+            json!({
+                "sku": sku,
+                "source_code": source,
+                "quantity": qty,
+                "status": i32::from(*qty > 0),
+            })
+        })
+        .collect();
+    json!({ "sourceItems": items })
 }
 
 /// Magento's error message with its placeholders filled: `%1`, `%2`… from a `parameters`

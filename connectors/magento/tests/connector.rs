@@ -155,9 +155,15 @@ async fn orders_page_through_without_duplicates() {
     assert_eq!(orders.len() as u64, count, "stops by total_count");
     let ids: HashSet<_> = orders.iter().map(|o| o.id.clone()).collect();
     assert_eq!(ids.len(), orders.len(), "no duplicates");
-    assert!(
-        orders.iter().all(|o| o.shipments.is_empty()),
-        "lists carry no shipments"
+    // Lists carry the shipments (one search per page), as single reads do.
+    let shipped = orders
+        .iter()
+        .find(|o| o.fulfillment_status == FulfillmentStatus::Fulfilled && !o.shipments.is_empty())
+        .expect("a listed order with its shipments");
+    assert_eq!(
+        &s.get_order(&cx(), &shipped.id).await.expect("one"),
+        shipped,
+        "a single read answers what the list did"
     );
     let ids: Vec<i64> = orders.iter().map(|o| o.id.parse().unwrap()).collect();
     assert!(
@@ -952,4 +958,546 @@ async fn simulated_changes_are_seen_by_updated_since_polling() {
             .unwrap();
         assert_eq!(r.status().as_u16(), status, "{body}");
     }
+}
+
+/// Every seeded order through the connector: the shipping and invoicing fields are filled
+/// as the sandbox's variety asks, and they add up.
+#[tokio::test]
+async fn orders_carry_shipping_payment_taxes_and_refunds() {
+    let sb = start_sandbox(SandboxOptions::default()).await;
+    let s = sb.session();
+    let orders = all_orders(s.as_ref(), 25, Filters::default()).await;
+    let set = |f: &dyn Fn(&Order) -> Vec<String>| -> HashSet<String> {
+        orders.iter().flat_map(f).collect()
+    };
+
+    let payments = set(&|o| {
+        o.payment_method
+            .iter()
+            .filter_map(|p| p.code.clone())
+            .collect()
+    });
+    for m in [
+        "checkmo",
+        "banktransfer",
+        "cashondelivery",
+        "braintree",
+        "free",
+    ] {
+        assert!(payments.contains(m), "{m}: {payments:?}");
+    }
+    assert!(orders
+        .iter()
+        .filter_map(|o| o.payment_method.as_ref())
+        .all(|p| p.title.is_some()));
+
+    let methods = set(&|o| {
+        o.shipping_lines
+            .iter()
+            .filter_map(|l| l.code.clone())
+            .collect()
+    });
+    for m in [
+        "flatrate_flatrate",
+        "tablerate_bestway",
+        "freeshipping_freeshipping",
+        "instore_pickup",
+    ] {
+        assert!(methods.contains(m), "{m}: {methods:?}");
+    }
+    for o in &orders {
+        for l in &o.shipping_lines {
+            assert_eq!(l.price, o.shipping_total, "order {}", o.id);
+            if l.code.as_deref() == Some("freeshipping_freeshipping") {
+                assert!(l
+                    .price
+                    .as_deref()
+                    .is_some_and(|p| p.trim_end_matches(['0', '.']).is_empty()));
+            }
+        }
+        // Virtual orders have no shipping line; the others one.
+        assert_eq!(
+            o.shipping_lines.len(),
+            usize::from(o.shipping_address.is_some())
+        );
+    }
+
+    // Taxes: several rates (two on one US line), as fractions; sums agree.
+    let rates = set(&|o| {
+        o.line_items
+            .iter()
+            .flat_map(|l| &l.tax_lines)
+            .filter_map(|t| t.rate.clone())
+            .collect()
+    });
+    for r in ["0.0725", "0.0225", "0.19", "0.07", "0.2", "0.1"] {
+        assert!(rates.contains(r), "{r}: {rates:?}");
+    }
+    assert!(orders
+        .iter()
+        .flat_map(|o| &o.line_items)
+        .any(|l| l.tax_lines.len() == 2));
+    let d = |s: &Option<String>| -> rust_decimal::Decimal {
+        s.as_deref().unwrap_or("0").parse().unwrap()
+    };
+    for o in &orders {
+        let order_taxes: rust_decimal::Decimal = o.tax_lines.iter().map(|t| d(&t.amount)).sum();
+        assert_eq!(
+            order_taxes,
+            d(&o.tax_total),
+            "order {}: tax lines add up",
+            o.id
+        );
+        for l in &o.line_items {
+            let line: rust_decimal::Decimal = l.tax_lines.iter().map(|t| d(&t.amount)).sum();
+            assert_eq!(line, d(&l.tax_total), "order {} line {}", o.id, l.id);
+        }
+        assert_eq!(o.prices_include_tax, Some(false));
+    }
+    // Shipping is taxed in the German and British stores.
+    assert!(orders
+        .iter()
+        .flat_map(|o| &o.shipping_lines)
+        .any(|l| d(&l.tax) > rust_decimal::Decimal::ZERO));
+
+    // Coupons.
+    let codes = set(&|o| o.discount_codes.iter().map(|c| c.code.clone()).collect());
+    assert!(
+        codes.contains("SUMMER10") && codes.contains("FREEORDER"),
+        "{codes:?}"
+    );
+
+    // Refunds: full ones in two credit memos, partial ones by line; all positive and
+    // summing to refunded_total.
+    let refunded: Vec<&Order> = orders.iter().filter(|o| !o.refunds.is_empty()).collect();
+    assert!(refunded
+        .iter()
+        .any(|o| o.status == OrderStatus::Refunded && o.refunds.len() == 2));
+    assert!(refunded
+        .iter()
+        .any(|o| o.payment_status == PaymentStatus::PartiallyRefunded));
+    for o in &orders {
+        let sum: rust_decimal::Decimal = o.refunds.iter().map(|r| d(&r.amount)).sum();
+        assert_eq!(d(&o.refunded_total), sum, "order {}", o.id);
+        assert!(o
+            .refunds
+            .iter()
+            .all(|r| d(&r.amount) > rust_decimal::Decimal::ZERO));
+        for l in &o.line_items {
+            let by_refunds: i64 = o
+                .refunds
+                .iter()
+                .flat_map(|r| &r.line_items)
+                .filter(|rl| rl.line_item_id == l.id)
+                .map(|rl| rl.quantity)
+                .sum();
+            assert_eq!(
+                l.refunded_quantity,
+                Some(by_refunds),
+                "order {} line {}",
+                o.id,
+                l.id
+            );
+        }
+        if o.status == OrderStatus::Refunded {
+            assert_eq!(
+                d(&o.refunded_total),
+                d(&o.total),
+                "order {}: all of it",
+                o.id
+            );
+        }
+    }
+    assert!(refunded
+        .iter()
+        .flat_map(|o| &o.refunds)
+        .any(|r| r.reason.is_some()));
+
+    // Weights in the order's own store view's unit: pounds, kilograms for the German one.
+    for unit in [WeightUnit::Lb, WeightUnit::Kg] {
+        assert!(orders
+            .iter()
+            .any(|o| o.total_weight.as_ref().is_some_and(|w| w.unit == unit)));
+    }
+    for o in orders
+        .iter()
+        .filter(|o| o.currency.as_deref() == Some("EUR"))
+    {
+        assert_eq!(
+            o.total_weight.as_ref().map(|w| w.unit),
+            Some(WeightUnit::Kg)
+        );
+    }
+    let lines: Vec<&LineItem> = orders.iter().flat_map(|o| &o.line_items).collect();
+    assert!(lines.iter().any(|l| l.requires_shipping == Some(false)));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.requires_shipping == Some(true) && l.weight.is_none()),
+        "products without weight"
+    );
+    assert!(lines
+        .iter()
+        .filter(|l| l.requires_shipping == Some(false))
+        .all(|l| l.weight.is_none()));
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.variant_id.is_some())
+            .all(|l| l.variant_options.contains_key("Color")
+                && l.variant_options.contains_key("Size"))
+    );
+
+    // Notes, paid and fulfilled.
+    assert!(orders.iter().any(|o| o.customer_note.is_some()));
+    for o in &orders {
+        let paid = matches!(
+            o.payment_status,
+            PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+        );
+        assert_eq!(
+            o.paid_at.is_some(),
+            paid,
+            "order {}: {:?}",
+            o.id,
+            o.payment_status
+        );
+        let shipped =
+            o.fulfillment_status == FulfillmentStatus::Fulfilled && !o.shipments.is_empty();
+        assert_eq!(o.fulfilled_at.is_some(), shipped, "order {}", o.id);
+        if let (Some(p), Some(c)) = (o.paid_at, o.created_at) {
+            assert!(p >= c);
+        }
+    }
+}
+
+/// A page of orders costs a fixed number of requests, whatever its size: the credit memos,
+/// invoices and shipments of the page are one search each, the store configuration and
+/// the attributes' labels are cached.
+#[tokio::test]
+async fn a_page_of_orders_is_not_one_request_per_order() {
+    let sb = start_sandbox(SandboxOptions::default()).await;
+    let s = sb.session();
+    let requests = || async {
+        sb.control("stats", None).await["requests"]
+            .as_u64()
+            .unwrap()
+    };
+    // Warm the caches (store configuration, attribute metadata).
+    s.list_orders(&cx(), &params(60, Filters::default()))
+        .await
+        .expect("warm");
+    for limit in [5, 60] {
+        let before = requests().await;
+        let page = s
+            .list_orders(&cx(), &params(limit, Filters::default()))
+            .await
+            .expect("page");
+        assert_eq!(page.items.len(), limit as usize);
+        let used = requests().await - before;
+        assert!(
+            used <= 4,
+            "{limit} orders took {used} requests: the page, credit memos, invoices, shipments"
+        );
+    }
+}
+
+#[tokio::test]
+async fn locations_stock_levels_and_their_writes() {
+    let sb = start_sandbox(SandboxOptions::default()).await;
+    let s = sb.session();
+    let locations = s.list_locations(&cx()).await.expect("locations");
+    let ids: Vec<&str> = locations.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["default", "berlin", "outlet_paris"]);
+    assert!(locations[0].active && locations[1].active && !locations[2].active);
+    assert_eq!(
+        locations[1]
+            .address
+            .as_ref()
+            .and_then(|a| a.country_code.as_deref()),
+        Some("DE")
+    );
+
+    let products = all_products(s.as_ref(), 250, Filters::default()).await;
+    let items: Vec<(&Product, Option<&Variant>)> = products
+        .iter()
+        .flat_map(|p| {
+            let own = p.variants.is_empty().then_some((p, None));
+            own.into_iter()
+                .chain(p.variants.iter().map(move |v| (p, Some(v))))
+        })
+        .collect();
+    for (p, v) in &items {
+        let (q, levels) = match v {
+            Some(v) => (v.quantity, &v.inventory_levels),
+            None => (p.quantity, &p.inventory_levels),
+        };
+        match q {
+            Some(q) => assert_eq!(
+                levels.iter().map(|l| l.available).sum::<i64>(),
+                q,
+                "{}",
+                p.id
+            ),
+            None => assert!(levels.is_empty(), "stock not managed: {}", p.id),
+        }
+        assert!(levels.iter().all(|l| ids.contains(&l.location_id.as_str())));
+    }
+    assert!(
+        products
+            .iter()
+            .all(|p| p.variants.is_empty() || p.inventory_levels.is_empty()),
+        "a configurable product's stock is its variants'"
+    );
+    assert!(items
+        .iter()
+        .any(|(p, v)| v.is_none() && p.inventory_levels.len() == 2));
+    assert!(items
+        .iter()
+        .any(|(_, v)| v.is_some_and(|v| v.inventory_levels.len() == 2)));
+    // Products: weights in the store's pounds (or none), shipping by type.
+    assert!(products
+        .iter()
+        .any(|p| p.weight.as_ref().is_some_and(|w| w.unit == WeightUnit::Lb)));
+    assert!(products
+        .iter()
+        .any(|p| p.weight.is_none() && p.requires_shipping == Some(true)));
+    let not_shipped: Vec<_> = products
+        .iter()
+        .filter(|p| p.requires_shipping == Some(false))
+        .collect();
+    assert_eq!(
+        not_shipped.len(),
+        3,
+        "the gift cards and the download: {not_shipped:?}"
+    );
+    assert!(products
+        .iter()
+        .all(|p| p.barcode.is_none() && p.dimensions.is_none()));
+
+    // A split simple product: a level at one source leaves the other alone.
+    let (split, _) = items
+        .iter()
+        .find(|(p, v)| {
+            v.is_none() && p.inventory_levels.len() == 2 && p.status == ProductStatus::Active
+        })
+        .copied()
+        .unwrap();
+    let level = |p: &Product, at: &str| {
+        p.inventory_levels
+            .iter()
+            .find(|l| l.location_id == at)
+            .map(|l| l.available)
+    };
+    let berlin = level(split, "berlin").unwrap();
+    let here = level(split, "default").unwrap();
+    let after = s
+        .update_product(
+            &cx(),
+            &split.id,
+            &ProductUpdate {
+                inventory_levels: Some(vec![InventoryLevel {
+                    location_id: "berlin".into(),
+                    available: berlin + 10,
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("level");
+    assert_eq!(level(&after, "berlin"), Some(berlin + 10));
+    assert_eq!(level(&after, "default"), Some(here));
+    assert_eq!(after.quantity, Some(here + berlin + 10));
+    // A total: the difference goes to the default source.
+    let after = s
+        .update_product(
+            &cx(),
+            &split.id,
+            &ProductUpdate {
+                quantity: Some(berlin + 10 + 1),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("total");
+    assert_eq!(level(&after, "default"), Some(1));
+    assert_eq!(level(&after, "berlin"), Some(berlin + 10));
+    // A total below what the other sources hold cannot be applied at the default one.
+    let err = s
+        .update_product(
+            &cx(),
+            &split.id,
+            &ProductUpdate {
+                quantity: Some(berlin),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("others hold more");
+    assert!(matches!(err, ConnectorError::Validation(m) if m.contains("inventory_levels")));
+    // An unknown source: refused before anything is written.
+    let before = s.get_product(&cx(), &split.id).await.unwrap();
+    let err = s
+        .update_product(
+            &cx(),
+            &split.id,
+            &ProductUpdate {
+                inventory_levels: Some(vec![
+                    InventoryLevel {
+                        location_id: "default".into(),
+                        available: 50,
+                    },
+                    InventoryLevel {
+                        location_id: "mars".into(),
+                        available: 1,
+                    },
+                ]),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("no such source");
+    assert!(
+        matches!(&err, ConnectorError::Validation(m) if m.contains("\"mars\"")),
+        "{err:?}"
+    );
+    assert_eq!(s.get_product(&cx(), &split.id).await.unwrap(), before);
+    // A variant at a source it was not stocked at yet; a configurable product has none.
+    let conf = products.iter().find(|p| !p.variants.is_empty()).unwrap();
+    let v = conf
+        .variants
+        .iter()
+        .find(|v| v.inventory_levels.len() == 1)
+        .unwrap();
+    let after = s
+        .update_variant(
+            &cx(),
+            &conf.id,
+            &v.id,
+            &VariantUpdate {
+                inventory_levels: Some(vec![InventoryLevel {
+                    location_id: "outlet_paris".into(),
+                    available: 4,
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("variant level");
+    let nv = after.variants.iter().find(|x| x.id == v.id).unwrap();
+    assert_eq!(nv.inventory_levels.len(), 2);
+    assert_eq!(nv.quantity, Some(v.quantity.unwrap() + 4));
+    assert!(matches!(
+        s.update_product(
+            &cx(),
+            &conf.id,
+            &ProductUpdate {
+                inventory_levels: Some(vec![InventoryLevel {
+                    location_id: "default".into(),
+                    available: 1,
+                }]),
+                ..Default::default()
+            },
+        )
+        .await,
+        Err(ConnectorError::Validation(_))
+    ));
+
+    // Weight in kilograms is stored in the store's pounds; barcode and dimensions refused.
+    let after = s
+        .update_variant(
+            &cx(),
+            &conf.id,
+            &v.id,
+            &VariantUpdate {
+                weight: Some(Weight {
+                    value: "2".into(),
+                    unit: WeightUnit::Kg,
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("weight");
+    let nv = after.variants.iter().find(|x| x.id == v.id).unwrap();
+    assert_eq!(
+        nv.weight,
+        Some(Weight {
+            value: "4.4092".into(),
+            unit: WeightUnit::Lb
+        })
+    );
+    let requests = sb.control("stats", None).await["requests"].clone();
+    for u in [
+        VariantUpdate {
+            barcode: Some("4006381333931".into()),
+            ..Default::default()
+        },
+        VariantUpdate {
+            dimensions: Some(Dimensions {
+                length: Some("30".into()),
+                width: None,
+                height: None,
+                unit: LengthUnit::Cm,
+            }),
+            price: Some("1.00".into()),
+            ..Default::default()
+        },
+    ] {
+        assert!(matches!(
+            s.update_variant(&cx(), &conf.id, &v.id, &u).await,
+            Err(ConnectorError::Unsupported(_))
+        ));
+    }
+    assert_eq!(
+        sb.control("stats", None).await["requests"],
+        requests,
+        "refused before any call, nothing half written"
+    );
+}
+
+/// A store without MSI keeps one stock: one location, levels equal to the quantity, and
+/// only that location can be written.
+#[tokio::test]
+async fn a_store_without_msi_has_one_location() {
+    let sb = start_sandbox(SandboxOptions::default()).await;
+    sb.control("settings", Some(json!({"msi": false}))).await;
+    let s = sb.session();
+    let locations = s.list_locations(&cx()).await.expect("locations");
+    assert_eq!(locations.len(), 1);
+    assert_eq!(locations[0].id, "default");
+    let products = all_products(s.as_ref(), 250, Filters::default()).await;
+    for p in products.iter().filter(|p| p.variants.is_empty()) {
+        match p.quantity {
+            Some(q) => assert_eq!(
+                p.inventory_levels,
+                vec![InventoryLevel {
+                    location_id: "default".into(),
+                    available: q
+                }]
+            ),
+            None => assert!(p.inventory_levels.is_empty()),
+        }
+    }
+    let simple = products
+        .iter()
+        .find(|p| p.variants.is_empty() && p.quantity.is_some())
+        .unwrap();
+    let level = |id: &str, n| ProductUpdate {
+        inventory_levels: Some(vec![InventoryLevel {
+            location_id: id.into(),
+            available: n,
+        }]),
+        ..Default::default()
+    };
+    let after = s
+        .update_product(&cx(), &simple.id, &level("default", 42))
+        .await
+        .expect("the one stock");
+    assert_eq!(after.quantity, Some(42));
+    assert!(matches!(
+        s.update_product(&cx(), &simple.id, &level("berlin", 1))
+            .await,
+        Err(ConnectorError::Validation(_))
+    ));
 }

@@ -40,12 +40,22 @@ fn configurable() -> Product {
         .unwrap()
         .iter()
         .zip(quantities)
-        .map(|(c, q)| mapping::variant(c, &options, q, Some("USD")).expect("variant"))
+        .map(|(c, q)| {
+            let vcx = mapping::VariantContext {
+                options: &options,
+                quantity: q,
+                stock: mapping::Stock::SingleStock,
+                currency: Some("USD"),
+                weight_unit: Some(WeightUnit::Lb),
+            };
+            mapping::variant(c, &vcx).expect("variant")
+        })
         .collect();
     let cx = mapping::ProductContext {
         media_url: Some("https://shop.example.com/media/"),
         currency: Some("USD"),
         variants,
+        ..Default::default()
     };
     mapping::product(&fixture("product_configurable.json"), &cx).expect("configurable maps")
 }
@@ -70,6 +80,42 @@ fn snapshot_orders() {
     }
 }
 
+/// The German order of `order_taxed_eur.json` with its credit memos, invoices and shipment,
+/// in a store view weighing in kilograms, with the configurable attributes' labels: as the
+/// connector maps a page of orders.
+fn taxed_eur() -> Order {
+    let docs = fixture("order_taxed_eur_documents.json");
+    let list = |k: &str| docs[k].as_array().unwrap().clone();
+    let (memos, invoices, shipments) = (list("credit_memos"), list("invoices"), list("shipments"));
+    let attrs = fixture("product_attributes.json");
+    let attributes: std::collections::BTreeMap<String, mapping::ConfigurableOption> = attrs
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, a)| {
+            (
+                id.clone(),
+                mapping::configurable_option(&json!({}), a).unwrap(),
+            )
+        })
+        .collect();
+    let cx = mapping::OrderContext {
+        weight_unit: Some(WeightUnit::Kg),
+        attributes: Some(&attributes),
+        credit_memos: Some(&memos),
+        invoices: Some(&invoices),
+        shipments: Some(&shipments),
+    };
+    mapping::order_with(&fixture("order_taxed_eur.json"), &cx).expect("maps")
+}
+
+#[test]
+fn snapshot_order_with_its_documents() {
+    insta::assert_json_snapshot!("order_taxed_eur_in_context", taxed_eur());
+    // Alone (`cartgate normalize`): what needs the other documents or the store is empty.
+    insta::assert_json_snapshot!("order_taxed_eur", order("order_taxed_eur.json"));
+}
+
 #[test]
 fn snapshot_products() {
     insta::assert_json_snapshot!("product_configurable", configurable());
@@ -77,6 +123,17 @@ fn snapshot_products() {
         media_url: Some("https://shop.example.com/media/"),
         currency: Some("USD"),
         variants: Vec::new(),
+        weight_unit: Some(WeightUnit::Lb),
+        stock: mapping::Stock::Sources(vec![
+            InventoryLevel {
+                location_id: "default".into(),
+                available: 60,
+            },
+            InventoryLevel {
+                location_id: "berlin".into(),
+                available: 40,
+            },
+        ]),
     };
     let simple = mapping::product(&fixture("product_simple.json"), &cx).expect("simple maps");
     insta::assert_json_snapshot!("product_simple", simple);
@@ -208,14 +265,28 @@ fn option_labels_are_plain_text() {
         json!({"id": 7, "sku": "C-1", "name": "Child &ndash; 1",
                "custom_attributes": [{"attribute_code": "color", "value": v}]})
     };
-    let v = mapping::variant(&child("57"), std::slice::from_ref(&o), None, None).expect("maps");
+    let v = mapping::variant(
+        &child("57"),
+        &mapping::VariantContext {
+            options: std::slice::from_ref(&o),
+            ..Default::default()
+        },
+    )
+    .expect("maps");
     assert_eq!(v.name.as_deref(), Some("Child – 1"));
     assert_eq!(
         v.options.get("Farbe & Muster").map(String::as_str),
         Some("&amp; literal"),
         "a label is decoded once, not again as an option value"
     );
-    let v = mapping::variant(&child("Ros&eacute;"), &[o], None, None).expect("maps");
+    let v = mapping::variant(
+        &child("Ros&eacute;"),
+        &mapping::VariantContext {
+            options: &[o],
+            ..Default::default()
+        },
+    )
+    .expect("maps");
     assert_eq!(
         v.options.get("Farbe & Muster").map(String::as_str),
         Some("Rosé"),
@@ -316,7 +387,15 @@ fn statuses_payments_and_fulfillment() {
     let c = g.customer.expect("guest customer");
     assert_eq!(c.id, None, "guests have no customer id");
     assert_eq!(c.phone, None, "null telephone");
-    assert_eq!(g.note.as_deref(), Some("Please leave at the back door."));
+    assert_eq!(
+        g.customer_note.as_deref(),
+        Some("Please leave at the back door."),
+        "what the buyer wrote"
+    );
+    assert_eq!(
+        g.note, None,
+        "no staff comment: the buyer's note is not one"
+    );
     assert_eq!(order("order_virtual.json").shipping_address, None);
     let jpy = order("order_partial_jpy.json");
     assert_eq!(jpy.total.as_deref(), Some("11310"), "no decimals for JPY");
@@ -377,6 +456,7 @@ fn products_variants_images_and_stock() {
         media_url: Some("https://shop.example.com/media/"),
         currency: Some("USD"),
         variants: Vec::new(),
+        ..Default::default()
     };
     let s = mapping::product(&fixture("product_simple.json"), &cx).unwrap();
     assert_eq!(
@@ -492,9 +572,10 @@ fn writes_build_magento_bodies() {
             price: Some("-3".into()),
             ..Default::default()
         },
+        None,
     );
     assert!(matches!(u, Err(ConnectorError::Validation(_))));
-    let u = mapping::product_update_body("MB01", &ProductUpdate::default()).unwrap();
+    let u = mapping::product_update_body("MB01", &ProductUpdate::default(), None).unwrap();
     assert!(!mapping::body_changes(&u));
     let ship = mapping::ship_body(
         &NewShipment {
@@ -511,6 +592,361 @@ fn writes_build_magento_bodies() {
         ship,
         json!({"items": [{"order_item_id": 3, "qty": 2}], "notify": false,
                "tracks": [{"track_number": "7777", "title": "FedEx", "carrier_code": "fedex"}]})
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Shipping, taxes, payment, discounts, refunds, weights
+// ---------------------------------------------------------------------------------------
+
+fn tax(title: Option<&str>, rate: Option<&str>, amount: &str) -> TaxLine {
+    TaxLine {
+        title: title.map(str::to_owned),
+        rate: rate.map(str::to_owned),
+        amount: Some(amount.into()),
+    }
+}
+
+#[test]
+fn shipping_payment_taxes_and_discounts() {
+    let o = taxed_eur();
+    assert_eq!(
+        o.shipping_lines,
+        vec![ShippingLine {
+            title: Some("Best Way - Table Rate".into()),
+            code: Some("tablerate_bestway".into()),
+            carrier: Some("tablerate".into()),
+            price: Some("4.20".into()),
+            tax: Some("0.80".into()),
+        }]
+    );
+    assert_eq!(
+        o.payment_method,
+        Some(PaymentMethod {
+            code: Some("banktransfer".into()),
+            title: Some("Bank Transfer Payment".into()),
+        }),
+        "an offline method's title is its first additional information"
+    );
+    assert_eq!(
+        o.tax_lines,
+        vec![
+            tax(Some("MwSt. 19%"), Some("0.19"), "10.79"),
+            tax(Some("MwSt. 7%"), Some("0.07"), "0.88"),
+        ],
+        "per rate, shipping tax included"
+    );
+    let line = |id: &str| o.line_items.iter().find(|l| l.id == id).unwrap();
+    assert_eq!(
+        line("101").tax_lines,
+        vec![tax(Some("MwSt. 19%"), Some("0.19"), "8.55")],
+        "titles from the order's taxes"
+    );
+    assert_eq!(
+        line("103").tax_lines,
+        vec![tax(Some("MwSt. 7%"), Some("0.07"), "0.88")]
+    );
+    assert_eq!(line("101").tax_total.as_deref(), Some("8.55"));
+    assert_eq!(line("101").discount_total.as_deref(), Some("5.00"));
+    assert_eq!(
+        o.prices_include_tax,
+        Some(false),
+        "unit prices are Magento's net `price`"
+    );
+    assert_eq!(line("101").unit_price.as_deref(), Some("25.00"));
+    assert_eq!(
+        o.discount_codes,
+        vec![DiscountCode {
+            code: "WILLKOMMEN10".into(),
+            amount: Some("7.24".into()),
+        }]
+    );
+    assert_eq!(
+        o.customer_note.as_deref(),
+        Some("Bitte klingeln: Hinterhaus")
+    );
+    assert_eq!(
+        o.note.as_deref(),
+        Some("Paket an DHL übergeben."),
+        "staff comment"
+    );
+    assert!(o.tags.is_empty(), "Magento orders have no tags");
+
+    // Older stores (and order placement) send `applied_taxes`; a line without its own
+    // entry shows its tax without a rate when Magento gives none.
+    let jpy = order("order_partial_jpy.json");
+    assert_eq!(
+        jpy.tax_lines,
+        vec![tax(Some("Consumption Tax"), Some("0.1"), "960")]
+    );
+    let jl = |id: &str| {
+        jpy.line_items
+            .iter()
+            .find(|l| l.id == id)
+            .unwrap()
+            .tax_lines
+            .clone()
+    };
+    assert_eq!(
+        jl("60"),
+        vec![tax(Some("Consumption Tax"), Some("0.1"), "435")]
+    );
+    assert_eq!(jl("62"), vec![tax(None, None, "315")]);
+
+    // A gateway's title comes from the keyed payment information only.
+    let v = order("order_virtual.json");
+    assert_eq!(
+        v.payment_method.and_then(|p| p.title).as_deref(),
+        Some("Credit Card (Braintree)")
+    );
+    assert!(v.shipping_lines.is_empty(), "virtual orders ship nothing");
+    assert_eq!(v.line_items[0].requires_shipping, Some(false));
+    assert_eq!(v.line_items[0].weight, None);
+
+    // Several codes (Adobe Commerce) or several rules: Magento does not split the discount.
+    let mut raw = fixture("order_normal.json");
+    raw["extension_attributes"]["coupon_codes"] = json!(["SUMMER10", "VIP5"]);
+    let two = mapping::order(&raw).unwrap();
+    assert_eq!(
+        two.discount_codes
+            .iter()
+            .map(|d| (d.code.as_str(), d.amount.clone()))
+            .collect::<Vec<_>>(),
+        vec![("SUMMER10", None), ("VIP5", None)]
+    );
+    let mut raw = fixture("order_normal.json");
+    raw["discount_description"] = json!("SUMMER10, Members 5%");
+    assert_eq!(mapping::order(&raw).unwrap().discount_codes[0].amount, None);
+
+    for (percent, fraction) in [
+        ("19", "0.19"),
+        ("8.25", "0.0825"),
+        ("7.0000", "0.07"),
+        ("0", "0"),
+    ] {
+        assert_eq!(
+            mapping::rate_fraction(Some(percent)).as_deref(),
+            Some(fraction)
+        );
+    }
+    assert_eq!(mapping::rate_fraction(Some("x")), None);
+}
+
+#[test]
+fn refunds_invoices_shipments_and_weights() {
+    let o = taxed_eur();
+    assert_eq!(o.refunds.len(), 2);
+    let (shipping_only, by_line) = (&o.refunds[0], &o.refunds[1]);
+    assert_eq!(shipping_only.id, "49", "oldest first");
+    assert_eq!(shipping_only.amount.as_deref(), Some("5.00"));
+    assert!(
+        shipping_only.line_items.is_empty(),
+        "memo items of no quantity are no refunded lines"
+    );
+    assert_eq!(shipping_only.reason, None);
+    assert_eq!(by_line.amount.as_deref(), Some("26.78"));
+    assert_eq!(
+        by_line.reason.as_deref(),
+        Some("Zu klein – ein Stück zurück.")
+    );
+    assert_eq!(
+        by_line.line_items,
+        vec![RefundLine {
+            line_item_id: "101".into(),
+            quantity: 1,
+            amount: Some("22.50".into()),
+        }],
+        "the configurable child's memo item counts for its parent line"
+    );
+    assert_eq!(
+        o.refunded_total.as_deref(),
+        Some("31.78"),
+        "the sum of the refunds"
+    );
+    let line = |id: &str| o.line_items.iter().find(|l| l.id == id).unwrap();
+    assert_eq!(line("101").refunded_quantity, Some(1));
+    assert_eq!(line("103").refunded_quantity, Some(0));
+    assert_eq!(
+        o.paid_at.map(|t| t.to_rfc3339()),
+        Some("2025-06-02T09:15:00+00:00".into()),
+        "the paid invoice, not the cancelled one"
+    );
+    assert_eq!(
+        o.fulfilled_at.map(|t| t.to_rfc3339()),
+        Some("2025-06-03T10:00:00+00:00".into())
+    );
+    assert_eq!(o.shipments.len(), 1);
+    let kg = |v: &str| {
+        Some(Weight {
+            value: v.into(),
+            unit: WeightUnit::Kg,
+        })
+    };
+    assert_eq!(o.total_weight, kg("1.05"));
+    assert_eq!(line("101").weight, kg("0.3"), "per unit");
+    assert_eq!(line("104").weight, None, "a download weighs nothing");
+    assert_eq!(line("104").requires_shipping, Some(false));
+    assert_eq!(line("103").requires_shipping, Some(true));
+    assert_eq!(
+        line("101").variant_options,
+        [
+            ("Color".to_string(), "Orange".to_string()),
+            ("Size".into(), "M".into())
+        ]
+        .into()
+    );
+
+    // Without its documents (a lone payload): nothing invented.
+    let alone = order("order_taxed_eur.json");
+    assert!(alone.refunds.is_empty() && alone.shipments.is_empty());
+    assert_eq!(
+        alone.refunded_total.as_deref(),
+        Some("31.78"),
+        "Magento's total_refunded"
+    );
+    assert_eq!((alone.paid_at, alone.fulfilled_at), (None, None));
+    assert_eq!(
+        alone.total_weight, None,
+        "no unit without the store configuration"
+    );
+    assert!(alone.line_items[0].variant_options.is_empty());
+    // An order never refunded: Magento leaves total_refunded unset.
+    assert_eq!(
+        order("order_normal.json").refunded_total.as_deref(),
+        Some("0.00")
+    );
+    assert_eq!(
+        order("order_partial_jpy.json").refunded_total.as_deref(),
+        Some("3300")
+    );
+    // Not paid in full: no paid_at, whatever the invoices.
+    let docs = fixture("order_taxed_eur_documents.json");
+    let mut unpaid = fixture("order_taxed_eur.json");
+    unpaid["total_paid"] = json!(40);
+    let invoices = docs["invoices"].as_array().unwrap().clone();
+    let cx = mapping::OrderContext {
+        invoices: Some(&invoices),
+        ..Default::default()
+    };
+    assert_eq!(mapping::order_with(&unpaid, &cx).unwrap().paid_at, None);
+}
+
+#[test]
+fn product_weights_shipping_and_stock() {
+    let lb = mapping::ProductContext {
+        weight_unit: Some(WeightUnit::Lb),
+        ..Default::default()
+    };
+    let p = mapping::product(&fixture("product_simple.json"), &lb).unwrap();
+    assert_eq!(
+        p.weight,
+        Some(Weight {
+            value: "1".into(),
+            unit: WeightUnit::Lb
+        })
+    );
+    assert_eq!(p.requires_shipping, Some(true));
+    assert_eq!(
+        (p.barcode, p.dimensions),
+        (None, None),
+        "Magento has neither"
+    );
+    assert_eq!(p.quantity, Some(100));
+    assert!(p.inventory_levels.is_empty(), "levels unknown alone");
+    let mut raw = fixture("product_simple.json");
+    raw.as_object_mut().unwrap().remove("weight");
+    raw["type_id"] = json!("downloadable");
+    let d = mapping::product(&raw, &lb).unwrap();
+    assert_eq!((d.weight, d.requires_shipping), (None, Some(false)));
+
+    // One stock (no MSI): one level equal to the quantity.
+    let single = mapping::ProductContext {
+        stock: mapping::Stock::SingleStock,
+        ..Default::default()
+    };
+    let p = mapping::product(&fixture("product_simple.json"), &single).unwrap();
+    assert_eq!(
+        p.inventory_levels,
+        vec![InventoryLevel {
+            location_id: "default".into(),
+            available: 100
+        }]
+    );
+    // Stock not managed: no quantity, no levels, whatever the sources say.
+    let sources = mapping::ProductContext {
+        stock: mapping::Stock::Sources(vec![InventoryLevel {
+            location_id: "default".into(),
+            available: 3,
+        }]),
+        ..Default::default()
+    };
+    let d = mapping::product(&fixture("product_disabled.json"), &sources).unwrap();
+    assert_eq!((d.quantity, d.inventory_levels.len()), (None, 0));
+
+    let levels = mapping::source_item_levels(&[
+        json!({"sku": "A", "source_code": "default", "quantity": 4.0, "status": 1}),
+        json!({"sku": "A", "source_code": "berlin", "quantity": "2.5", "status": 1}),
+        json!({"sku": "B", "source_code": "default", "quantity": 0, "status": 0}),
+        json!({"sku": "", "source_code": "default", "quantity": 9}),
+    ]);
+    assert_eq!(
+        levels["A"]
+            .iter()
+            .map(|l| (l.location_id.as_str(), l.available))
+            .collect::<Vec<_>>(),
+        vec![("default", 4), ("berlin", 2)],
+        "whole units"
+    );
+    assert_eq!(levels.len(), 2);
+
+    let loc = mapping::location(
+        &json!({"source_code": "berlin", "name": "Lager Berlin", "enabled": false,
+        "street": "Friedrichstraße 43", "city": "Berlin", "postcode": "10117", "country_id": "de"}),
+    )
+    .unwrap();
+    assert_eq!(loc.id, "berlin");
+    assert!(!loc.active);
+    assert_eq!(loc.address.unwrap().country_code.as_deref(), Some("DE"));
+    assert!(mapping::location(&json!({"name": "x"})).is_err());
+}
+
+#[test]
+fn unwritable_fields_are_refused() {
+    let u = ProductUpdate {
+        barcode: Some("4006381333931".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        mapping::product_update_body("MB01", &u, Some(WeightUnit::Lb)),
+        Err(ConnectorError::Unsupported(m)) if m.contains("barcode")
+    ));
+    let u = ProductUpdate {
+        dimensions: Some(Dimensions {
+            length: Some("1".into()),
+            width: None,
+            height: None,
+            unit: LengthUnit::Cm,
+        }),
+        ..Default::default()
+    };
+    assert!(matches!(
+        mapping::product_update_body("MB01", &u, Some(WeightUnit::Lb)),
+        Err(ConnectorError::Unsupported(m)) if m.contains("dimensions")
+    ));
+    let u = ProductUpdate {
+        weight: Some(Weight {
+            value: "1.5".into(),
+            unit: WeightUnit::Kg,
+        }),
+        ..Default::default()
+    };
+    let body = mapping::product_update_body("MB01", &u, Some(WeightUnit::Kg)).unwrap();
+    assert_eq!(body["product"]["weight"], json!(1.5));
+    let body = mapping::product_update_body("MB01", &u, Some(WeightUnit::Lb)).unwrap();
+    assert_eq!(body["product"]["weight"], json!(3.3069));
+    assert_eq!(
+        mapping::source_items_body("MB01", &[("berlin".into(), 0)]),
+        json!({"sourceItems": [{"sku": "MB01", "source_code": "berlin", "quantity": 0, "status": 0}]})
     );
 }
 
@@ -602,6 +1038,51 @@ fn official_samples_map() {
     assert_eq!(o.status, OrderStatus::Pending);
     assert_eq!(o.total.as_deref(), Some("165.00"));
     assert_eq!(o.line_items[0].sku.as_deref(), Some("WS12-M-Orange"));
+    // The same order once the tutorial's invoice ("Create an invoice") captured the
+    // payment, with that invoice, in a store weighing in pounds.
+    let invoice: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.join("order-create-invoice/02-view-the-invoice.response.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut paid = raw.clone();
+    paid["total_paid"] = paid["grand_total"].clone();
+    let invoices = [invoice];
+    let cx = mapping::OrderContext {
+        weight_unit: Some(WeightUnit::Lb),
+        invoices: Some(&invoices),
+        ..Default::default()
+    };
+    let o = mapping::order_with(&paid, &cx).expect("maps");
+    insta::assert_json_snapshot!("official_order_after_invoice", o);
+    assert_eq!(o.shipping_lines[0].carrier.as_deref(), Some("tablerate"));
+    assert_eq!(
+        o.payment_method.as_ref().and_then(|p| p.title.as_deref()),
+        Some("Bank Transfer Payment")
+    );
+    assert_eq!(
+        o.paid_at.map(|t| t.to_rfc3339()),
+        Some("2017-08-21T22:36:02+00:00".into())
+    );
+    assert_eq!(o.total_weight.as_ref().map(|w| w.value.as_str()), Some("2"));
+    // "Manage source items": the search answer as levels per SKU.
+    let items: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.join("manage-source-items/03-search-for-source-items.response.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let levels = mapping::source_item_levels(items["items"].as_array().unwrap());
+    let l = &levels["new_product2"];
+    assert_eq!(
+        l.iter()
+            .map(|l| (l.location_id.as_str(), l.available))
+            .collect::<Vec<_>>(),
+        vec![("central", 500), ("east", 250)]
+    );
     // "Retrieve filtered responses" shows a Luma item named `Minerva LumaTech&trade; V-Tee-XS-Blue`
     // (a fragment with trailing commas): as an order line it reads as plain text.
     let fragment =

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use cartgate_connector::model::{
-    NewProduct, NewShipment, ProductStatus, ProductUpdate, ShipmentLine,
+    NewProduct, NewShipment, ProductStatus, ProductUpdate, ShipmentLine, Weight, WeightUnit,
 };
 use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
 use cartgate_magento::{mapping, oauth};
@@ -303,6 +303,66 @@ async fn every_route_the_connector_reads_matches_the_spec() {
         &all_shipments,
     );
 
+    // The documents kept apart from orders, searched for a page of orders as the connector
+    // does (`order_id in (…)`): full and partial credit memos, paid invoices.
+    let in_orders = |ids: &'static str| {
+        [
+            (
+                "searchCriteria[filter_groups][0][filters][0][field]",
+                "order_id",
+            ),
+            ("searchCriteria[filter_groups][0][filters][0][value]", ids),
+            (
+                "searchCriteria[filter_groups][0][filters][0][condition_type]",
+                "in",
+            ),
+            ("searchCriteria[sortOrders][0][field]", "entity_id"),
+            ("searchCriteria[sortOrders][0][direction]", "ASC"),
+        ]
+    };
+    let memos = sb
+        .ok("GET", "/creditmemos", &in_orders("5,8,15,18"), None)
+        .await;
+    check("GET /V1/creditmemos", &search("/V1/creditmemos"), &memos);
+    let memo_orders: std::collections::BTreeSet<i64> = memos["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["order_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(memo_orders, [5, 8, 15, 18].into(), "{memos}");
+    assert!(
+        memos["total_count"].as_u64().unwrap() > 4,
+        "full refunds in two memos"
+    );
+    let all_memos = sb.ok("GET", "/creditmemos", &[], None).await;
+    check(
+        "GET /V1/creditmemos",
+        &search("/V1/creditmemos"),
+        &all_memos,
+    );
+    // Each order's memos add up to its total_refunded.
+    for o in orders["items"].as_array().unwrap() {
+        let sum: f64 = all_memos["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["order_id"] == o["entity_id"])
+            .map(|m| m["grand_total"].as_f64().unwrap())
+            .sum();
+        let total = o["total_refunded"].as_f64().unwrap_or(0.0);
+        assert!(
+            (sum - total).abs() < 0.001,
+            "order {}: {sum} vs {total}",
+            o["entity_id"]
+        );
+    }
+    let invoices = sb.ok("GET", "/invoices", &in_orders("1,2,5"), None).await;
+    check("GET /V1/invoices", &search("/V1/invoices"), &invoices);
+    assert_eq!(invoices["total_count"], 3);
+    let all_invoices = sb.ok("GET", "/invoices", &[], None).await;
+    check("GET /V1/invoices", &search("/V1/invoices"), &all_invoices);
+
     let products = sb.ok("GET", "/products", &[], None).await;
     check("GET /V1/products", &search("/V1/products"), &products);
     let mut saw_configurable = false;
@@ -373,6 +433,39 @@ async fn every_route_the_connector_reads_matches_the_spec() {
         &search("/V1/inventory/sources"),
         &sources,
     );
+    let sources = sb
+        .ok("GET", "/inventory/sources", &page("250", "1"), None)
+        .await;
+    check(
+        "GET /V1/inventory/sources",
+        &search("/V1/inventory/sources"),
+        &sources,
+    );
+    assert_eq!(sources["total_count"], 3);
+    let known = sb
+        .ok(
+            "GET",
+            "/inventory/sources",
+            &filter("source_code", "berlin,mars", "in"),
+            None,
+        )
+        .await;
+    assert_eq!(known["total_count"], 1, "{known}");
+    // One search for a page's SKUs.
+    let page_items = sb
+        .ok(
+            "GET",
+            "/inventory/source-items",
+            &filter("sku", "MB01,ZAT,TKT", "in"),
+            None,
+        )
+        .await;
+    check(
+        "GET /V1/inventory/source-items",
+        &search("/V1/inventory/source-items"),
+        &page_items,
+    );
+    assert!(page_items["total_count"].as_u64().unwrap() >= 3);
     let items = sb
         .ok(
             "GET",
@@ -381,7 +474,7 @@ async fn every_route_the_connector_reads_matches_the_spec() {
             None,
         )
         .await;
-    assert_eq!(items["total_count"], 1);
+    assert_eq!(items["total_count"], 2, "stocked at two sources: {items}");
     check(
         "GET /V1/inventory/source-items",
         &search("/V1/inventory/source-items"),
@@ -554,9 +647,18 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
         price: Some("10".into()),
         status: Some(ProductStatus::Draft),
         description: Some("<p>y</p>".into()),
+        weight: Some(Weight {
+            value: "1.5".into(),
+            unit: WeightUnit::Kg,
+        }),
         ..Default::default()
     };
-    let body = mapping::product_update_body("ZT-1", &update).unwrap();
+    let body = mapping::product_update_body("ZT-1", &update, Some(WeightUnit::Lb)).unwrap();
+    assert_eq!(
+        body["product"]["weight"],
+        json!(3.3069),
+        "in the store's pounds"
+    );
     check(
         "update body",
         &body_schema("put", "/V1/products/{sku}"),
@@ -572,6 +674,7 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
     );
     assert_eq!(updated["name"], "Zoë Test 2");
     assert_eq!(updated["status"], 2);
+    assert_eq!(updated["weight"], json!(3.3069));
 
     let stock = mapping::stock_item_body(&updated["extension_attributes"]["stock_item"], 12);
     check(
@@ -595,7 +698,7 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
     );
     assert_eq!(sb.ok("GET", "/stockItems/ZT-1", &[], None).await["qty"], 12);
 
-    let source = mapping::source_items_body("ZT-1", "default", 3);
+    let source = mapping::source_items_body("ZT-1", &[("default".into(), 3), ("berlin".into(), 2)]);
     check(
         "source items body",
         &body_schema("post", "/V1/inventory/source-items"),
@@ -613,6 +716,15 @@ async fn writes_and_the_connectors_bodies_match_the_spec() {
         3,
         "default source updates the legacy stock"
     );
+    let items = sb
+        .ok(
+            "GET",
+            "/inventory/source-items",
+            &filter("sku", "ZT-1", "eq"),
+            None,
+        )
+        .await;
+    assert_eq!(items["total_count"], 2, "{items}");
 }
 
 #[tokio::test]
@@ -719,6 +831,28 @@ async fn errors_are_magento_error_responses() {
         .await;
     assert_eq!(r.status, 400);
     check_err("400 ship", &r);
+    // A source item at a source that does not exist.
+    let r = sb
+        .call(
+            "POST",
+            "/rest/all/V1/inventory/source-items",
+            &[],
+            Some(&mapping::source_items_body("MB01", &[("mars".into(), 1)])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["message"].as_str()),
+        (400, Some("Could not save Source Item"))
+    );
+    check_err("400 source item", &r);
+    // The credit memo and invoice routes need their own ACL resources.
+    let r = sb
+        .send("GET", sb.url("/creditmemos", &[]), None, None)
+        .await;
+    assert_eq!(
+        (r.status, &r.body["parameters"]["resources"]),
+        (401, &json!("Magento_Sales::sales_creditmemo"))
+    );
     // The parameters example of the docs fills the same way.
     let sample = json!({"message": "Invalid product data: %1", "parameters": ["Invalid attribute set entity type"]});
     assert_eq!(

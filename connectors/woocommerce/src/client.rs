@@ -37,6 +37,12 @@ const VARIATION_FETCH_CONCURRENCY: usize = 4;
 const TRACKING_NAMESPACE: &str = "wc-shipment-tracking/v3";
 /// How long the "extension installed" answer is trusted.
 const TRACKING_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long the store's measurement units (product settings) are trusted.
+const UNITS_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long "this store has no `GET /wc/v3/refunds`" (WooCommerce before 9.0) is trusted.
+const REFUNDS_ROUTE_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
+/// Refund ids asked for per `GET /wc/v3/refunds?include=…` (its largest `per_page`).
+const REFUNDS_PER_REQUEST: usize = 100;
 /// Longest WooCommerce error message passed on to clients.
 const MAX_MESSAGE_CHARS: usize = 300;
 /// The webhook topics behind the seven unified event types (see `crate::inbound`).
@@ -63,6 +69,23 @@ pub(crate) struct Session {
     /// Whether the Shipment Tracking extension is installed, and when that was checked.
     /// Re-checked after a while and whenever its routes vanish (a merchant may uninstall it).
     tracking: std::sync::Mutex<Option<(bool, std::time::Instant)>>,
+    /// The store's weight and dimension units, and when they were read.
+    units: std::sync::Mutex<Option<(mapping::Units, std::time::Instant)>>,
+    /// Whether `GET /wc/v3/refunds` exists (WooCommerce 9.0+), and when that was learnt.
+    refunds_route: std::sync::Mutex<Option<(bool, std::time::Instant)>>,
+}
+
+/// A value read from the store, trusted for a while.
+fn fresh<T: Copy>(
+    slot: &std::sync::Mutex<Option<(T, std::time::Instant)>>,
+    ttl: std::time::Duration,
+) -> Option<T> {
+    let cached = *slot.lock().unwrap_or_else(|e| e.into_inner());
+    cached.filter(|(_, at)| at.elapsed() < ttl).map(|(v, _)| v)
+}
+
+fn remember<T>(slot: &std::sync::Mutex<Option<(T, std::time::Instant)>>, value: T) {
+    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((value, std::time::Instant::now()));
 }
 
 /// What a request reads, for error messages (`"order 12"`).
@@ -99,6 +122,8 @@ impl Session {
             auth,
             currency: OnceCell::new(),
             tracking: std::sync::Mutex::new(None),
+            units: std::sync::Mutex::new(None),
+            refunds_route: std::sync::Mutex::new(None),
         })
     }
 
@@ -204,6 +229,38 @@ impl Session {
             })
             .await
             .cloned()
+    }
+
+    /// The store's weight and dimension units (`GET /wc/v3/settings/products`), read once
+    /// per [`UNITS_RECHECK`]. A key that may not read settings (or a store that hides
+    /// them) gives unknown units: weights and dimensions then read as `null`, and writing
+    /// them is refused.
+    async fn units(&self, cx: &CallContext) -> Result<mapping::Units> {
+        if let Some(u) = fresh(&self.units, UNITS_RECHECK) {
+            return Ok(u);
+        }
+        let units = match self
+            .get(
+                cx,
+                "/wc/v3/settings/products",
+                &[],
+                What("product settings"),
+            )
+            .await
+        {
+            Ok((v, _)) => mapping::Units::from_settings(&v),
+            Err(ConnectorError::PermissionDenied(_) | ConnectorError::NotFound(_)) => {
+                mapping::Units::default()
+            }
+            Err(e) => return Err(e),
+        };
+        remember(&self.units, units);
+        Ok(units)
+    }
+
+    /// The store currency and units every product mapping needs, read together.
+    async fn catalogue(&self, cx: &CallContext) -> Result<(Option<String>, mapping::Units)> {
+        futures::try_join!(self.currency(cx), self.units(cx))
     }
 
     async fn has_tracking(&self, cx: &CallContext) -> Result<bool> {
@@ -372,6 +429,55 @@ impl Session {
         Ok(cx.keep_raw(mapping::order(&raw)?, raw))
     }
 
+    /// Completes a page of orders' refunds with one `GET /wc/v3/refunds?include=…` per
+    /// 100 refunds (WooCommerce 9.0+), never one request per order. Without that route
+    /// (older stores, learnt once per [`REFUNDS_ROUTE_RECHECK`]) the orders keep what
+    /// their own `refunds[]` says.
+    async fn attach_refunds(&self, cx: &CallContext, orders: &mut [Order]) -> Result<()> {
+        let ids: Vec<&str> = orders
+            .iter()
+            .flat_map(|o| o.refunds.iter().map(|r| r.id.as_str()))
+            .filter(|id| valid_id(id))
+            .collect();
+        if ids.is_empty() || fresh(&self.refunds_route, REFUNDS_ROUTE_RECHECK) == Some(false) {
+            return Ok(());
+        }
+        let mut details = Vec::new();
+        for chunk in ids.chunks(REFUNDS_PER_REQUEST) {
+            let q = [
+                ("include", chunk.join(",")),
+                ("per_page", REFUNDS_PER_REQUEST.to_string()),
+            ];
+            match self
+                .get(cx, "/wc/v3/refunds", &q, What("refund list"))
+                .await
+            {
+                Ok((body, _)) => details.extend(into_array(body, "refund list")?),
+                Err(ConnectorError::NotFound(_)) => {
+                    remember(&self.refunds_route, false);
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        remember(&self.refunds_route, true);
+        for o in orders {
+            mapping::attach_refunds(o, &details)?;
+        }
+        Ok(())
+    }
+
+    /// One order's refunds, from the order's own refunds route (every wc/v3 version).
+    async fn attach_order_refunds(&self, cx: &CallContext, order: &mut Order) -> Result<()> {
+        if order.refunds.is_empty() {
+            return Ok(());
+        }
+        let path = format!("/wc/v3/orders/{}/refunds", segment(&order.id)?);
+        let q = [("per_page", WC_MAX_PER_PAGE.to_string())];
+        let (body, _) = self.get(cx, &path, &q, What("order")).await?;
+        mapping::attach_refunds(order, &into_array(body, "refund list")?)
+    }
+
     // -----------------------------------------------------------------------------------
     // Products
     // -----------------------------------------------------------------------------------
@@ -408,14 +514,15 @@ impl Session {
         cx: &CallContext,
         raw: Value,
         currency: Option<&str>,
+        units: &mapping::Units,
     ) -> Result<Product> {
         let variations = if is_variable(&raw) {
-            let id = mapping::product(&raw, &[], None)?.id;
+            let id = mapping::product(&raw, &[], None, units)?.id;
             self.variations(cx, &id).await?
         } else {
             Vec::new()
         };
-        Ok(cx.keep_raw(mapping::product(&raw, &variations, currency)?, raw))
+        Ok(cx.keep_raw(mapping::product(&raw, &variations, currency, units)?, raw))
     }
 
     async fn product_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
@@ -510,6 +617,18 @@ fn index_has_tracking(index: &Value) -> bool {
         .get("namespaces")
         .and_then(Value::as_array)
         .is_some_and(|ns| ns.iter().any(|n| n.as_str() == Some(TRACKING_NAMESPACE)))
+}
+
+/// WooCommerce 9.2 added `global_unique_id` to products and variations; older stores
+/// ignore it in a write, so a barcode write there is refused instead of lost.
+fn check_barcode_field(product: &Value) -> Result<()> {
+    if product.get("global_unique_id").is_some() {
+        Ok(())
+    } else {
+        Err(ConnectorError::Unsupported(
+            "this store's WooCommerce (before 9.2) has no barcode field (global_unique_id)".into(),
+        ))
+    }
 }
 
 fn is_variable(raw: &Value) -> bool {
@@ -653,10 +772,11 @@ impl StoreSession for Session {
         let mut q = order_query(&p.filters)?;
         q.extend(newest_first());
         let (raw, next) = self.list_raw(cx, "/wc/v3/orders", &q, p).await?;
-        let items = raw
+        let mut items = raw
             .into_iter()
             .map(|r| self.order_from(cx, r))
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
+        self.attach_refunds(cx, &mut items).await?;
         Ok(Page { items, next })
     }
 
@@ -669,6 +789,7 @@ impl StoreSession for Session {
         let (raw, shipments) = futures::try_join!(self.order_raw(cx, id), self.shipments(cx, id))?;
         let mut order = self.order_from(cx, raw)?;
         mapping::attach_shipments(&mut order, shipments);
+        self.attach_order_refunds(cx, &mut order).await?;
         Ok(order)
     }
 
@@ -735,11 +856,11 @@ impl StoreSession for Session {
         let mut q = product_query(&p.filters)?;
         q.extend(newest_first());
         let (raw, next) = self.list_raw(cx, "/wc/v3/products", &q, p).await?;
-        let currency = self.currency(cx).await?;
+        let (currency, units) = self.catalogue(cx).await?;
         let currency = currency.as_deref();
         // Variations are one request per variable product: a few at a time, in order.
         let items = futures::stream::iter(raw)
-            .map(|r| self.product_from(cx, r, currency))
+            .map(|r| self.product_from(cx, r, currency, &units))
             .buffered(VARIATION_FETCH_CONCURRENCY)
             .try_collect()
             .await?;
@@ -752,8 +873,9 @@ impl StoreSession for Session {
 
     async fn get_product(&self, cx: &CallContext, id: &str) -> Result<Product> {
         let raw = self.product_raw(cx, id).await?;
-        let currency = self.currency(cx).await?;
-        self.product_from(cx, raw, currency.as_deref()).await
+        let (currency, units) = self.catalogue(cx).await?;
+        self.product_from(cx, raw, currency.as_deref(), &units)
+            .await
     }
 
     async fn create_product(&self, cx: &CallContext, p: &NewProduct) -> Result<Product> {
@@ -768,8 +890,9 @@ impl StoreSession for Session {
                 What("product"),
             )
             .await?;
-        let currency = self.currency(cx).await?;
-        self.product_from(cx, raw, currency.as_deref()).await
+        let (currency, units) = self.catalogue(cx).await?;
+        self.product_from(cx, raw, currency.as_deref(), &units)
+            .await
     }
 
     async fn update_product(
@@ -778,17 +901,22 @@ impl StoreSession for Session {
         id: &str,
         u: &ProductUpdate,
     ) -> Result<Product> {
-        let body = mapping::product_update_body(u)?;
+        let (currency, units) = self.catalogue(cx).await?;
+        let body = mapping::product_update_body(u, &units)?;
         let is_empty = body.as_object().is_some_and(|o| o.is_empty());
         if is_empty {
             return self.get_product(cx, id).await;
+        }
+        if u.barcode.is_some() {
+            // Before 9.2 WooCommerce would drop the field without a word.
+            check_barcode_field(&self.product_raw(cx, id).await?)?;
         }
         let path = format!("/wc/v3/products/{}", segment(id)?);
         let raw = self
             .write(cx, Method::PUT, &path, &body, true, What("product"))
             .await?;
-        let currency = self.currency(cx).await?;
-        self.product_from(cx, raw, currency.as_deref()).await
+        self.product_from(cx, raw, currency.as_deref(), &units)
+            .await
     }
 
     async fn update_variant(
@@ -798,7 +926,8 @@ impl StoreSession for Session {
         variant_id: &str,
         u: &VariantUpdate,
     ) -> Result<Product> {
-        let body = mapping::variant_update_body(u)?;
+        let units = self.units(cx).await?;
+        let body = mapping::variant_update_body(u, &units)?;
         let vid = segment(variant_id)?;
         // The product lists its variations' ids: a variation of another product (which
         // WooCommerce might update anyway) is answered as not found.
@@ -817,6 +946,10 @@ impl StoreSession for Session {
             return Err(ConnectorError::NotFound(
                 "WooCommerce has no such variant of this product".into(),
             ));
+        }
+        if u.barcode.is_some() {
+            // Products and variations gained the field in the same version.
+            check_barcode_field(&product)?;
         }
         if !body.as_object().is_some_and(|o| o.is_empty()) {
             let path = format!("/wc/v3/products/{}/variations/{vid}", segment(product_id)?);
@@ -934,6 +1067,27 @@ impl StoreSession for Session {
             }
         }
         Ok(())
+    }
+
+    /// WooCommerce keeps one stock number per product or variation: one location,
+    /// [`mapping::DEFAULT_LOCATION`], named after the site, at the store address.
+    async fn list_locations(&self, cx: &CallContext) -> Result<Vec<Location>> {
+        let general = async {
+            match self
+                .get(cx, "/wc/v3/settings/general", &[], What("general settings"))
+                .await
+            {
+                Ok((v, _)) => Ok(v),
+                // A key that may not read settings still learns the location's id.
+                Err(ConnectorError::PermissionDenied(_) | ConnectorError::NotFound(_)) => {
+                    Ok(Value::Null)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let (index, general) = futures::try_join!(self.index(cx), general)?;
+        let name = index.get("name").and_then(Value::as_str);
+        Ok(vec![mapping::default_location(name, &general)])
     }
 
     async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {

@@ -51,10 +51,39 @@ const CREDENTIAL_FIELDS: [&str; 4] = ["url", "consumer_key", "consumer_secret", 
 
 /// The optional model fields this platform fills (see `docs/mapping/woocommerce.md`).
 const FIELDS: ModelFields = ModelFields {
-    order: &[],
-    line_item: &[],
-    product: &[],
-    variant: &[],
+    order: &[
+        "shipping_lines",
+        "payment_method",
+        "prices_include_tax",
+        "tax_lines",
+        "discount_codes",
+        "refunds",
+        "refunded_total",
+        "customer_note",
+        "paid_at",
+        "fulfilled_at",
+    ],
+    line_item: &[
+        "tax_total",
+        "tax_lines",
+        "discount_total",
+        "refunded_quantity",
+        "variant_options",
+    ],
+    product: &[
+        "barcode",
+        "weight",
+        "dimensions",
+        "requires_shipping",
+        "inventory_levels",
+    ],
+    variant: &[
+        "barcode",
+        "weight",
+        "dimensions",
+        "requires_shipping",
+        "inventory_levels",
+    ],
 };
 
 impl Connector for WooCommerce {
@@ -173,7 +202,14 @@ impl Connector for WooCommerce {
     fn normalize(&self, kind: ObjectKind, raw: Value) -> Result<Value> {
         let mapped = match kind {
             ObjectKind::Order => serde_json::to_value(mapping::order(&raw)?),
-            ObjectKind::Product => serde_json::to_value(mapping::product(&raw, &[], None)?),
+            // A payload alone names no currency and no units: weights and dimensions are
+            // numbers in the store's units, so they map as unknown (null).
+            ObjectKind::Product => serde_json::to_value(mapping::product(
+                &raw,
+                &[],
+                None,
+                &mapping::Units::default(),
+            )?),
             ObjectKind::Customer => serde_json::to_value(mapping::customer(&raw)?),
             ObjectKind::Category => serde_json::to_value(mapping::category(&raw)?),
         };

@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 
 use cartgate_connector::lenient::{
-    decimal, id_text, int, list_or_empty, object_or_default, parse, plain_text, require_id, text,
-    with_scale_of,
+    decimal, flag, id_text, int, list_or_empty, object_or_default, parse, plain_text, require_id,
+    text, with_scale_of,
 };
 use cartgate_connector::model::*;
 use cartgate_connector::util::{money, non_empty, utc_time};
@@ -131,6 +131,20 @@ struct WcOrder {
     line_items: Vec<WcLineItem>,
     #[serde(deserialize_with = "list_or_empty")]
     refunds: Vec<WcRefund>,
+    #[serde(deserialize_with = "text")]
+    date_completed_gmt: Option<String>,
+    #[serde(deserialize_with = "opt_flag")]
+    prices_include_tax: Option<bool>,
+    #[serde(deserialize_with = "text")]
+    payment_method: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    payment_method_title: Option<String>,
+    #[serde(deserialize_with = "list_or_empty")]
+    tax_lines: Vec<WcTaxLine>,
+    #[serde(deserialize_with = "list_or_empty")]
+    shipping_lines: Vec<WcShippingLine>,
+    #[serde(deserialize_with = "list_or_empty")]
+    coupon_lines: Vec<WcCouponLine>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,14 +169,135 @@ struct WcLineItem {
     /// A number in wc/v3 (`"price": 3`), unlike every other amount.
     #[serde(deserialize_with = "text")]
     price: Option<String>,
+    #[serde(deserialize_with = "text")]
+    total_tax: Option<String>,
+    /// One entry per tax rate: `{id: rate_id, total, subtotal}`.
+    #[serde(deserialize_with = "list_or_empty")]
+    taxes: Vec<WcLineTax>,
+    #[serde(deserialize_with = "list_or_empty")]
+    meta_data: Vec<WcMeta>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
+struct WcLineTax {
+    /// The tax rate's id (`tax_lines[].rate_id`).
+    #[serde(deserialize_with = "text")]
+    id: Option<String>,
+    /// After discounts; `""` for a rate that no longer applies.
+    #[serde(deserialize_with = "text")]
+    total: Option<String>,
+}
+
+/// `meta_data[]` of an order item. WooCommerce 4.x and later add `display_key` and
+/// `display_value` (the attribute's label and the term's name, tags stripped).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcMeta {
+    #[serde(deserialize_with = "text")]
+    key: Option<String>,
+    /// Objects and lists (plugins' structured meta) read as absent.
+    #[serde(deserialize_with = "plain_text")]
+    value: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    display_key: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    display_value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcTaxLine {
+    #[serde(deserialize_with = "text")]
+    rate_id: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    label: Option<String>,
+    /// A number (`19`, `7.5`) since WooCommerce 3.7; older orders lack it.
+    #[serde(deserialize_with = "text")]
+    rate_percent: Option<String>,
+    /// Without shipping tax.
+    #[serde(deserialize_with = "text")]
+    tax_total: Option<String>,
+    #[serde(deserialize_with = "text")]
+    shipping_tax_total: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcShippingLine {
+    #[serde(deserialize_with = "plain_text")]
+    method_title: Option<String>,
+    #[serde(deserialize_with = "text")]
+    method_id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    total: Option<String>,
+    #[serde(deserialize_with = "text")]
+    total_tax: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcCouponLine {
+    /// Coupon codes are lower-cased slugs, not text to decode.
+    #[serde(deserialize_with = "text")]
+    code: Option<String>,
+    /// Before tax.
+    #[serde(deserialize_with = "text")]
+    discount: Option<String>,
+}
+
+/// The order's own summary of a refund, `refunds[]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct WcRefund {
+    #[serde(deserialize_with = "text")]
+    id: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    reason: Option<String>,
     /// Negative, e.g. `"-10.00"`.
     #[serde(deserialize_with = "text")]
     total: Option<String>,
+}
+
+/// A refund resource (`GET /wc/v3/refunds`, `GET /wc/v3/orders/{id}/refunds`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcRefundDetail {
+    #[serde(deserialize_with = "text")]
+    id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    date_created_gmt: Option<String>,
+    /// Positive here, unlike the order's `refunds[].total`.
+    #[serde(deserialize_with = "text")]
+    amount: Option<String>,
+    #[serde(deserialize_with = "plain_text")]
+    reason: Option<String>,
+    #[serde(deserialize_with = "list_or_empty")]
+    line_items: Vec<WcRefundLine>,
+}
+
+/// A refunded line: negative quantity and amounts, and the order line it gives back in the
+/// meta `_refunded_item_id`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcRefundLine {
+    #[serde(deserialize_with = "int")]
+    quantity: Option<i64>,
+    #[serde(deserialize_with = "text")]
+    total: Option<String>,
+    #[serde(deserialize_with = "text")]
+    total_tax: Option<String>,
+    #[serde(deserialize_with = "list_or_empty")]
+    meta_data: Vec<WcMeta>,
+}
+
+/// A boolean that may be absent (`None`), sent as `true`/`false`, `1`/`0` or `"yes"`/`"no"`.
+fn opt_flag<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<bool>, D::Error> {
+    Ok(text(d)?.and_then(|s| match s.trim() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }))
 }
 
 /// wc order status word → unified status. `checkout-draft` is the block checkout's
@@ -252,7 +387,96 @@ fn subtotal(lines: &[WcLineItem]) -> Option<String> {
     Some(sum.to_string())
 }
 
-fn line_item(l: &WcLineItem) -> Result<LineItem> {
+/// A decimal percentage (`19`, `7.5`) as the unified fraction (`"0.19"`, `"0.075"`).
+fn rate_fraction(percent: Option<&str>) -> Option<String> {
+    let p = decimal(percent?)?;
+    Some((p / Decimal::ONE_HUNDRED).normalize().to_string())
+}
+
+/// An amount WooCommerce stores negative (refunds), as a positive one with its scale.
+fn positive(s: Option<&str>) -> Option<String> {
+    decimal(s?).map(|d| d.abs().to_string())
+}
+
+/// The order's tax rates by `rate_id`: (title, rate fraction).
+fn tax_rates(o: &WcOrder) -> BTreeMap<String, (Option<String>, Option<String>)> {
+    o.tax_lines
+        .iter()
+        .filter_map(|t| {
+            Some((
+                id_text(t.rate_id.as_deref())?,
+                (
+                    non_empty(t.label.as_deref()),
+                    rate_fraction(t.rate_percent.as_deref()),
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// Order-level taxes: each `tax_lines[]` entry with its shipping tax added, entries of the
+/// same title and rate summed (WooCommerce keeps one per rate id, and two rate ids may
+/// share both, e.g. the same VAT in two regions).
+fn order_tax_lines(o: &WcOrder) -> Vec<TaxLine> {
+    let mut out: Vec<(TaxLine, Option<Decimal>)> = Vec::new();
+    for t in &o.tax_lines {
+        let title = non_empty(t.label.as_deref());
+        let rate = rate_fraction(t.rate_percent.as_deref());
+        // `None` when an amount is unreadable: no number rather than a wrong one.
+        let amount = [t.tax_total.as_deref(), t.shipping_tax_total.as_deref()]
+            .into_iter()
+            .try_fold(Decimal::ZERO, |sum, s| match s.map(str::trim) {
+                None | Some("") => Some(sum),
+                Some(v) => Some(sum + decimal(v)?),
+            });
+        match out
+            .iter_mut()
+            .find(|(l, _)| l.title == title && l.rate == rate)
+        {
+            Some((_, sum)) => *sum = sum.zip(amount).map(|(a, b)| a + b),
+            None => out.push((
+                TaxLine {
+                    title,
+                    rate,
+                    amount: None,
+                },
+                amount,
+            )),
+        }
+    }
+    out.into_iter()
+        .map(|(mut l, sum)| {
+            l.amount = sum.map(|d| d.to_string());
+            l
+        })
+        .collect()
+}
+
+/// A variation line's options from its meta (`pa_size: m` shown as `Size: M`); empty for
+/// simple products. Keys starting with `_` are WooCommerce's own, not options.
+fn line_options(l: &WcLineItem) -> BTreeMap<String, String> {
+    if id_text(l.variation_id.as_deref()).is_none() {
+        return BTreeMap::new();
+    }
+    l.meta_data
+        .iter()
+        .filter(|m| m.key.as_deref().is_some_and(|k| !k.starts_with('_')))
+        .filter_map(|m| {
+            let key = m.key.as_deref()?;
+            let name = non_empty(m.display_key.as_deref())
+                .or_else(|| non_empty(Some(key.strip_prefix("pa_").unwrap_or(key))))?;
+            let value =
+                non_empty(m.display_value.as_deref()).or_else(|| non_empty(m.value.as_deref()))?;
+            Some((name, value))
+        })
+        .collect()
+}
+
+fn line_item(
+    l: &WcLineItem,
+    rates: &BTreeMap<String, (Option<String>, Option<String>)>,
+    has_refunds: bool,
+) -> Result<LineItem> {
     let id = require_id(l.id.as_deref(), "WooCommerce order line item")?;
     let quantity = l.quantity.unwrap_or(0);
     let sub = l.subtotal.as_deref().and_then(decimal);
@@ -268,6 +492,22 @@ fn line_item(l: &WcLineItem) -> Result<LineItem> {
             (quantity > 0).then(|| (sub / Decimal::from(quantity)).round_dp(10))
         })
         .map(|p| with_scale_of(p, sub).to_string());
+    let total = l.total.as_deref().and_then(decimal);
+    let tax_lines = l
+        .taxes
+        .iter()
+        .filter_map(|t| {
+            let amount = money(t.total.as_deref())?;
+            let (title, rate) = id_text(t.id.as_deref())
+                .and_then(|id| rates.get(&id).cloned())
+                .unwrap_or_default();
+            Some(TaxLine {
+                title,
+                rate,
+                amount: Some(amount),
+            })
+        })
+        .collect();
     Ok(LineItem {
         id,
         product_id: id_text(l.product_id.as_deref()),
@@ -277,18 +517,25 @@ fn line_item(l: &WcLineItem) -> Result<LineItem> {
         quantity,
         unit_price,
         total: money(l.total.as_deref()),
-        tax_total: None,
-        tax_lines: Vec::new(),
-        discount_total: None,
-        refunded_quantity: None,
+        tax_total: money(l.total_tax.as_deref()),
+        tax_lines,
+        // subtotal is before discounts, total after.
+        discount_total: sub
+            .zip(total)
+            .map(|(s, t)| with_scale_of(s - t, Some(s)).to_string()),
+        // Which lines a refund gave back is on the refund resources ([`attach_refunds`]).
+        refunded_quantity: (!has_refunds).then_some(0),
+        // WooCommerce's line items carry neither weight nor whether they ship.
         weight: None,
         requires_shipping: None,
-        variant_options: Default::default(),
+        variant_options: line_options(l),
     })
 }
 
 /// Maps one wc/v3 order (`GET /wc/v3/orders/{id}`). Shipments are not part of the order
-/// resource: the connector adds them with [`attach_shipments`].
+/// resource: the connector adds them with [`attach_shipments`]; which lines were refunded
+/// is on the refund resources, added with [`attach_refunds`] (until then each refund has
+/// no `created_at` and no lines, and lines of a refunded order no `refunded_quantity`).
 pub fn order(raw: &Value) -> Result<Order> {
     let o: WcOrder = parse(raw, "WooCommerce order")?;
     let id = require_id(o.id.as_deref(), "WooCommerce order")?;
@@ -303,11 +550,37 @@ pub fn order(raw: &Value) -> Result<Order> {
         last_name: non_empty(o.billing.last_name.as_deref()),
         phone: non_empty(o.billing.phone.as_deref()),
     };
+    let rates = tax_rates(&o);
     let line_items = o
         .line_items
         .iter()
-        .map(line_item)
+        .map(|l| line_item(l, &rates, !o.refunds.is_empty()))
         .collect::<Result<Vec<_>>>()?;
+    let refunds: Vec<Refund> = o
+        .refunds
+        .iter()
+        .filter_map(|r| {
+            Some(Refund {
+                id: id_text(r.id.as_deref())?,
+                amount: positive(r.total.as_deref()),
+                reason: non_empty(r.reason.as_deref()),
+                created_at: None,
+                line_items: Vec::new(),
+            })
+        })
+        .collect();
+    // Exact, with the store's scale; zero with the order total's scale when none.
+    let refunded_total = o
+        .refunds
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, r| {
+            Some(sum + decimal(r.total.as_deref()?)?.abs())
+        })
+        .map(|sum| with_scale_of(sum, o.total.as_deref().and_then(decimal)).to_string());
+    let payment_method = PaymentMethod {
+        code: non_empty(o.payment_method.as_deref()),
+        title: non_empty(o.payment_method_title.as_deref()),
+    };
     Ok(Order {
         id,
         number: non_empty(o.number.as_deref()),
@@ -326,23 +599,112 @@ pub fn order(raw: &Value) -> Result<Order> {
         shipping_address: o.shipping.to_unified(),
         line_items,
         shipments: Vec::new(),
-        note: non_empty(o.customer_note.as_deref()),
+        shipping_lines: o
+            .shipping_lines
+            .iter()
+            .map(|s| ShippingLine {
+                title: non_empty(s.method_title.as_deref()),
+                code: non_empty(s.method_id.as_deref()),
+                // WooCommerce's methods (flat rate, free shipping, local pickup) name no
+                // carrier.
+                carrier: None,
+                price: money(s.total.as_deref()),
+                tax: money(s.total_tax.as_deref()),
+            })
+            .collect(),
+        payment_method: (payment_method.code.is_some() || payment_method.title.is_some())
+            .then_some(payment_method),
+        prices_include_tax: o.prices_include_tax,
+        tax_lines: order_tax_lines(&o),
+        discount_codes: o
+            .coupon_lines
+            .iter()
+            .filter_map(|c| {
+                Some(DiscountCode {
+                    code: non_empty(c.code.as_deref())?,
+                    amount: money(c.discount.as_deref()),
+                })
+            })
+            .collect(),
+        refunds,
+        refunded_total,
+        // WooCommerce orders have no weight and no tags.
+        total_weight: None,
+        tags: Vec::new(),
+        // Staff notes are order notes, a separate resource (GET …/orders/{id}/notes).
+        note: None,
+        customer_note: non_empty(o.customer_note.as_deref()),
+        paid_at: utc_time(o.date_paid_gmt.as_deref()),
+        fulfilled_at: utc_time(o.date_completed_gmt.as_deref()),
         created_at: utc_time(o.date_created_gmt.as_deref()),
         updated_at: utc_time(o.date_modified_gmt.as_deref()),
         raw: None,
-        shipping_lines: Vec::new(),
-        payment_method: None,
-        prices_include_tax: None,
-        tax_lines: Vec::new(),
-        discount_codes: Vec::new(),
-        refunds: Vec::new(),
-        refunded_total: None,
-        total_weight: None,
-        tags: Vec::new(),
-        customer_note: None,
-        paid_at: None,
-        fulfilled_at: None,
     })
+}
+
+/// Completes an order's refunds from the refund resources (`GET /wc/v3/refunds`, or the
+/// order's `GET /wc/v3/orders/{id}/refunds`): the date, the lines each gave back (the
+/// refund line's `_refunded_item_id` meta names the order line) and each line's
+/// `refunded_quantity`. Refunds of other orders in `details` are ignored. When a refund of
+/// the order is missing from `details` (deleted meanwhile), lines keep `refunded_quantity`
+/// null rather than a wrong count.
+pub fn attach_refunds(order: &mut Order, details: &[Value]) -> Result<()> {
+    let mut found = 0;
+    for raw in details {
+        let d: WcRefundDetail = parse(raw, "WooCommerce refund")?;
+        let Some(id) = id_text(d.id.as_deref()) else {
+            continue;
+        };
+        let Some(r) = order.refunds.iter_mut().find(|r| r.id == id) else {
+            continue;
+        };
+        found += 1;
+        r.created_at = utc_time(d.date_created_gmt.as_deref());
+        if let Some(amount) = positive(d.amount.as_deref()) {
+            r.amount = Some(amount);
+        }
+        if let Some(reason) = non_empty(d.reason.as_deref()) {
+            r.reason = Some(reason);
+        }
+        r.line_items = d
+            .line_items
+            .iter()
+            .filter_map(|l| {
+                let line_item_id = l
+                    .meta_data
+                    .iter()
+                    .find(|m| m.key.as_deref() == Some("_refunded_item_id"))
+                    .and_then(|m| id_text(m.value.as_deref()))?;
+                // The line's refund with its tax: what the buyer got back for it.
+                let amount = match (
+                    l.total.as_deref().and_then(decimal),
+                    l.total_tax.as_deref().map(str::trim),
+                ) {
+                    (Some(t), None | Some("")) => Some(t.abs()),
+                    (Some(t), Some(tax)) => decimal(tax).map(|x| t.abs() + x.abs()),
+                    (None, _) => None,
+                };
+                Some(RefundLine {
+                    line_item_id,
+                    quantity: l.quantity.unwrap_or(0).abs(),
+                    amount: amount.map(|a| a.to_string()),
+                })
+            })
+            .collect();
+    }
+    if found == order.refunds.len() {
+        for line in &mut order.line_items {
+            let n = order
+                .refunds
+                .iter()
+                .flat_map(|r| &r.line_items)
+                .filter(|l| l.line_item_id == line.id)
+                .map(|l| l.quantity)
+                .sum();
+            line.refunded_quantity = Some(n);
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -497,6 +859,28 @@ struct WcProduct {
     date_created_gmt: Option<String>,
     #[serde(deserialize_with = "text")]
     date_modified_gmt: Option<String>,
+    /// In the store's weight unit; `""` when not set.
+    #[serde(deserialize_with = "text")]
+    weight: Option<String>,
+    #[serde(deserialize_with = "object_or_default")]
+    dimensions: WcDimensions,
+    #[serde(deserialize_with = "flag", rename = "virtual")]
+    is_virtual: bool,
+    /// GTIN, UPC, EAN or ISBN, since WooCommerce 9.2.
+    #[serde(deserialize_with = "plain_text")]
+    global_unique_id: Option<String>,
+}
+
+/// In the store's dimension unit; each `""` when not set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcDimensions {
+    #[serde(deserialize_with = "text")]
+    length: Option<String>,
+    #[serde(deserialize_with = "text")]
+    width: Option<String>,
+    #[serde(deserialize_with = "text")]
+    height: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -531,6 +915,16 @@ struct WcVariation {
     stock_quantity: Option<i64>,
     #[serde(deserialize_with = "list_or_empty")]
     attributes: Vec<WcVariationAttribute>,
+    /// In the store's weight unit; `""` when not set.
+    #[serde(deserialize_with = "text")]
+    weight: Option<String>,
+    #[serde(deserialize_with = "object_or_default")]
+    dimensions: WcDimensions,
+    #[serde(deserialize_with = "flag", rename = "virtual")]
+    is_virtual: bool,
+    /// GTIN, UPC, EAN or ISBN, since WooCommerce 9.2.
+    #[serde(deserialize_with = "plain_text")]
+    global_unique_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -573,8 +967,99 @@ pub fn product_status_word_to_wc(unified: &str) -> Result<&'static str> {
     }
 }
 
-/// Maps one variation (`GET /wc/v3/products/{id}/variations`).
-pub fn variant(raw: &Value) -> Result<Variant> {
+/// The id of WooCommerce's one stock location: wc/v3 keeps one stock number per product
+/// or variation, so a store has exactly one place stock is kept.
+pub const DEFAULT_LOCATION: &str = "default";
+
+/// WooCommerce's dimension units: the unified ones and yards, which the unified model
+/// does not have (sides in yards are read and written as inches, 1 yd = 36 in exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DimensionUnit {
+    Unit(LengthUnit),
+    Yard,
+}
+
+impl DimensionUnit {
+    /// `woocommerce_dimension_unit`: `m`, `cm`, `mm`, `in` or `yd`.
+    pub fn parse(word: &str) -> Option<DimensionUnit> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "yd" | "yard" | "yards" => Some(DimensionUnit::Yard),
+            other => LengthUnit::parse(other).map(DimensionUnit::Unit),
+        }
+    }
+}
+
+const INCHES_PER_YARD: i64 = 36;
+
+/// The store's measurement units, from its product settings (`woocommerce_weight_unit`,
+/// `woocommerce_dimension_unit`). `None` where unknown: weights and dimensions then read
+/// as `null` and cannot be written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Units {
+    pub weight: Option<WeightUnit>,
+    pub dimension: Option<DimensionUnit>,
+}
+
+impl Units {
+    /// From `GET /wc/v3/settings/products` (a list of `{id, value, …}`); settings missing or
+    /// naming a unit cartgate does not know stay `None`.
+    pub fn from_settings(settings: &Value) -> Units {
+        let value = |id: &str| {
+            settings
+                .as_array()?
+                .iter()
+                .find(|s| s.get("id").and_then(Value::as_str) == Some(id))?
+                .get("value")?
+                .as_str()
+                .map(str::to_owned)
+        };
+        Units {
+            weight: value("woocommerce_weight_unit").and_then(|w| WeightUnit::parse(&w)),
+            dimension: value("woocommerce_dimension_unit").and_then(|d| DimensionUnit::parse(&d)),
+        }
+    }
+}
+
+impl WcDimensions {
+    fn unified(&self, units: &Units) -> Option<Dimensions> {
+        let (l, w, h) = (
+            self.length.as_deref(),
+            self.width.as_deref(),
+            self.height.as_deref(),
+        );
+        match units.dimension? {
+            DimensionUnit::Unit(unit) => Dimensions::from_parts(l, w, h, Some(unit)),
+            DimensionUnit::Yard => {
+                // Exact: the same lengths in inches.
+                let inches = |s: Option<&str>| {
+                    decimal(s?).map(|y| (y * Decimal::from(INCHES_PER_YARD)).to_string())
+                };
+                let (l, w, h) = (inches(l), inches(w), inches(h));
+                Dimensions::from_parts(
+                    l.as_deref(),
+                    w.as_deref(),
+                    h.as_deref(),
+                    Some(LengthUnit::In),
+                )
+            }
+        }
+    }
+}
+
+/// One level at the one location, when the stock is counted.
+fn levels(quantity: Option<i64>) -> Vec<InventoryLevel> {
+    quantity
+        .map(|available| InventoryLevel {
+            location_id: DEFAULT_LOCATION.to_owned(),
+            available,
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Maps one variation (`GET /wc/v3/products/{id}/variations`). A variation without its
+/// own weight or dimensions is served with its parent's (WooCommerce's `view` context).
+pub fn variant(raw: &Value, units: &Units) -> Result<Variant> {
     let v: WcVariation = parse(raw, "WooCommerce product variation")?;
     let id = require_id(v.id.as_deref(), "WooCommerce product variation")?;
     // An empty option means "any value of this attribute": not a fixed option.
@@ -597,27 +1082,38 @@ pub fn variant(raw: &Value) -> Result<Variant> {
             .collect();
         (!values.is_empty()).then(|| values.join(" / "))
     });
+    let quantity = v.stock_quantity.filter(|_| v.manage_stock);
     Ok(Variant {
         id,
         sku: non_empty(v.sku.as_deref()),
         name,
         price: money(v.price.as_deref()),
-        quantity: v.stock_quantity.filter(|_| v.manage_stock),
+        quantity,
         options,
-        barcode: None,
-        weight: None,
-        dimensions: None,
-        requires_shipping: None,
-        inventory_levels: Vec::new(),
+        barcode: non_empty(v.global_unique_id.as_deref()),
+        weight: Weight::from_parts(v.weight.as_deref(), units.weight),
+        dimensions: v.dimensions.unified(units),
+        // WooCommerce ships everything that is not virtual (`needs_shipping()`): a
+        // downloadable product that is not virtual still ships.
+        requires_shipping: Some(!v.is_virtual),
+        inventory_levels: levels(quantity),
     })
 }
 
 /// Maps one product with its variations (empty for anything but a variable product).
-/// `currency` is the store's: wc products carry no currency of their own.
-pub fn product(raw: &Value, variations: &[Value], currency: Option<&str>) -> Result<Product> {
+/// `currency` is the store's: wc products carry no currency of their own; `units` are the
+/// store's measurement units (weights and dimensions are numbers without a unit).
+pub fn product(
+    raw: &Value,
+    variations: &[Value],
+    currency: Option<&str>,
+    units: &Units,
+) -> Result<Product> {
     let p: WcProduct = parse(raw, "WooCommerce product")?;
     let id = require_id(p.id.as_deref(), "WooCommerce product")?;
     let platform_status = non_empty(p.status.as_deref());
+    // Without stock management WooCommerce reports only in/out of stock, no number.
+    let quantity = p.stock_quantity.filter(|_| p.manage_stock);
     Ok(Product {
         id,
         name: p.name.clone().unwrap_or_default(),
@@ -627,8 +1123,7 @@ pub fn product(raw: &Value, variations: &[Value], currency: Option<&str>) -> Res
         platform_status,
         price: money(p.price.as_deref()),
         currency: non_empty(currency).map(|c| c.to_ascii_uppercase()),
-        // Without stock management WooCommerce reports only in/out of stock, no number.
-        quantity: p.stock_quantity.filter(|_| p.manage_stock),
+        quantity,
         images: p
             .images
             .iter()
@@ -639,16 +1134,63 @@ pub fn product(raw: &Value, variations: &[Value], currency: Option<&str>) -> Res
             .iter()
             .filter_map(|c| id_text(c.id.as_deref()))
             .collect(),
-        variants: variations.iter().map(variant).collect::<Result<_>>()?,
+        variants: variations
+            .iter()
+            .map(|v| variant(v, units))
+            .collect::<Result<_>>()?,
         created_at: utc_time(p.date_created_gmt.as_deref()),
         updated_at: utc_time(p.date_modified_gmt.as_deref()),
         raw: None,
-        barcode: None,
-        weight: None,
-        dimensions: None,
-        requires_shipping: None,
-        inventory_levels: Vec::new(),
+        barcode: non_empty(p.global_unique_id.as_deref()),
+        weight: Weight::from_parts(p.weight.as_deref(), units.weight),
+        dimensions: p.dimensions.unified(units),
+        // WooCommerce ships everything that is not virtual (`needs_shipping()`): a
+        // downloadable product that is not virtual still ships.
+        requires_shipping: Some(!p.is_virtual),
+        inventory_levels: levels(quantity),
     })
+}
+
+/// The store's one location: named after the site, at the store address of the general
+/// settings (`GET /wc/v3/settings/general`: `woocommerce_store_address`, `…_address_2`,
+/// `…_city`, `…_postcode`, and `woocommerce_default_country` as `CC` or `CC:STATE`).
+pub fn default_location(site_name: Option<&str>, general_settings: &Value) -> Location {
+    let value = |id: &str| {
+        general_settings
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .find(|s| s.get("id").and_then(Value::as_str) == Some(id))
+            })
+            .and_then(|s| s.get("value"))
+            .and_then(Value::as_str)
+            .map(cartgate_connector::lenient::decode_entities)
+            .and_then(|v| non_empty(Some(&v)))
+    };
+    let (country, region) = match value("woocommerce_default_country") {
+        Some(c) => match c.split_once(':') {
+            Some((c, s)) => (non_empty(Some(c)), non_empty(Some(s))),
+            None => (Some(c), None),
+        },
+        None => (None, None),
+    };
+    let address = Address {
+        line1: value("woocommerce_store_address"),
+        line2: value("woocommerce_store_address_2"),
+        city: value("woocommerce_store_city"),
+        postal_code: value("woocommerce_store_postcode"),
+        region,
+        country_code: country.map(|c| c.to_ascii_uppercase()),
+        ..Default::default()
+    };
+    Location {
+        id: DEFAULT_LOCATION.to_owned(),
+        name: site_name
+            .map(cartgate_connector::lenient::decode_entities)
+            .and_then(|n| non_empty(Some(&n))),
+        address: (!address.is_empty()).then_some(address),
+        active: true,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -794,9 +1336,80 @@ pub fn new_product_body(p: &NewProduct) -> Result<Value> {
     Ok(Value::Object(body))
 }
 
+/// The fields product and variation writes share: stock (as a total or at the one
+/// location), barcode, and weight and dimensions converted to the store's units.
+fn shared_write_fields(
+    body: &mut Map<String, Value>,
+    quantity: Option<i64>,
+    levels: Option<&[InventoryLevel]>,
+    barcode: Option<&str>,
+    weight: Option<&Weight>,
+    dimensions: Option<&Dimensions>,
+    units: &Units,
+) -> Result<()> {
+    quantity_fields(body, quantity);
+    if let Some(levels) = levels {
+        // The gateway checked the list (1..=250 distinct ids, sane amounts); WooCommerce
+        // has the one location, so the list is that one entry.
+        let mut at_default = None;
+        for l in levels {
+            if l.location_id != DEFAULT_LOCATION {
+                return Err(ConnectorError::Validation(format!(
+                    "unknown location {:?}: a WooCommerce store has one location, {DEFAULT_LOCATION:?}",
+                    l.location_id
+                )));
+            }
+            at_default = Some(l.available);
+        }
+        quantity_fields(body, at_default);
+    }
+    if let Some(b) = barcode {
+        body.insert("global_unique_id".into(), json!(b.trim()));
+    }
+    if let Some(w) = weight {
+        let unit = units.weight.ok_or_else(|| unknown_unit("weight"))?;
+        body.insert("weight".into(), json!(w.value_in(unit)?));
+    }
+    if let Some(d) = dimensions {
+        let unit = units.dimension.ok_or_else(|| unknown_unit("dimension"))?;
+        let mut sides = Map::new();
+        for (name, side) in [
+            ("length", &d.length),
+            ("width", &d.width),
+            ("height", &d.height),
+        ] {
+            let value = match unit {
+                DimensionUnit::Unit(u) => Dimensions::side_in(side, d.unit, u)?,
+                DimensionUnit::Yard => Dimensions::side_in(side, d.unit, LengthUnit::In)?
+                    .and_then(|inches| decimal(&inches))
+                    .map(|inches| {
+                        (inches / Decimal::from(INCHES_PER_YARD))
+                            .round_dp(4)
+                            .normalize()
+                            .to_string()
+                    }),
+            };
+            // A side not given is left as it is (WooCommerce sets the sides it is sent).
+            if let Some(v) = value {
+                sides.insert(name.into(), json!(v));
+            }
+        }
+        body.insert("dimensions".into(), Value::Object(sides));
+    }
+    Ok(())
+}
+
+fn unknown_unit(what: &str) -> ConnectorError {
+    ConnectorError::Unsupported(format!(
+        "cartgate cannot tell this store's {what} unit (WooCommerce's product settings are not \
+         readable with this API key, or name a unit cartgate does not know), so it cannot \
+         convert the {what} to it"
+    ))
+}
+
 /// `PUT /wc/v3/products/{id}` body with only the fields present. The unified `price` is
 /// the regular price: a running sale (`sale_price`) keeps precedence in WooCommerce.
-pub fn product_update_body(u: &ProductUpdate) -> Result<Value> {
+pub fn product_update_body(u: &ProductUpdate, units: &Units) -> Result<Value> {
     let mut body = Map::new();
     if let Some(name) = &u.name {
         let name = non_empty(Some(name))
@@ -812,24 +1425,40 @@ pub fn product_update_body(u: &ProductUpdate) -> Result<Value> {
     if let Some(price) = &u.price {
         body.insert("regular_price".into(), json!(price_field(price)?));
     }
-    quantity_fields(&mut body, u.quantity);
     if let Some(sku) = &u.sku {
         // An empty sku clears it, which WooCommerce accepts.
         body.insert("sku".into(), json!(sku.trim()));
     }
+    shared_write_fields(
+        &mut body,
+        u.quantity,
+        u.inventory_levels.as_deref(),
+        u.barcode.as_deref(),
+        u.weight.as_ref(),
+        u.dimensions.as_ref(),
+        units,
+    )?;
     Ok(Value::Object(body))
 }
 
 /// `PUT /wc/v3/products/{pid}/variations/{vid}` body.
-pub fn variant_update_body(u: &VariantUpdate) -> Result<Value> {
+pub fn variant_update_body(u: &VariantUpdate, units: &Units) -> Result<Value> {
     let mut body = Map::new();
     if let Some(price) = &u.price {
         body.insert("regular_price".into(), json!(price_field(price)?));
     }
-    quantity_fields(&mut body, u.quantity);
     if let Some(sku) = &u.sku {
         body.insert("sku".into(), json!(sku.trim()));
     }
+    shared_write_fields(
+        &mut body,
+        u.quantity,
+        u.inventory_levels.as_deref(),
+        u.barcode.as_deref(),
+        u.weight.as_ref(),
+        u.dimensions.as_ref(),
+        units,
+    )?;
     Ok(Value::Object(body))
 }
 

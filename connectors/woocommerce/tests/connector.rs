@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cartgate_connector::http::UpstreamConfig;
 use cartgate_connector::model::*;
 use cartgate_connector::sandbox::SandboxOptions;
-use cartgate_connector::testing::{self, all_orders, cx, params, TestSandbox};
+use cartgate_connector::testing::{self, all_orders, all_products, cx, params, TestSandbox};
 use cartgate_connector::{CallContext, ConnectorError, Filters, StoreSession};
 use serde_json::{json, Value};
 
@@ -652,6 +652,570 @@ async fn a_read_only_key_is_permission_denied_not_auth_failed() {
         matches!(err, ConnectorError::PermissionDenied(_)),
         "{err:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Shipping, invoicing and stock details (issue 12)
+// ---------------------------------------------------------------------------------------
+
+/// A wc/v3 read straight from the sandbox, as the store holds it.
+async fn wc(sb: &TestSandbox, path: &str) -> Value {
+    let c = sb.credentials();
+    let r = sb
+        .http()
+        .get(format!("{}/wp-json/wc/v3{path}", sb.base()))
+        .basic_auth(
+            c["consumer_key"].as_str().unwrap(),
+            c["consumer_secret"].as_str(),
+        )
+        .send()
+        .await
+        .expect("sandbox answers");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.expect("JSON")
+}
+
+async fn wc_put(sb: &TestSandbox, path: &str, body: Value) {
+    let c = sb.credentials();
+    let r = sb
+        .http()
+        .put(format!("{}/wp-json/wc/v3{path}", sb.base()))
+        .basic_auth(
+            c["consumer_key"].as_str().unwrap(),
+            c["consumer_secret"].as_str(),
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("sandbox answers");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}
+
+/// API requests the sandbox has served so far.
+async fn requests(sb: &TestSandbox) -> u64 {
+    sb.control("stats", None).await["requests"]
+        .as_u64()
+        .expect("a count")
+}
+
+fn dec(s: Option<&str>) -> f64 {
+    s.expect("an amount").parse().expect("a decimal")
+}
+
+#[tokio::test]
+async fn orders_carry_shipping_payment_taxes_discounts_and_refunds() {
+    let sb = start_sandbox().await;
+    let s = sb.session();
+    let before = requests(&sb).await;
+    let page = s
+        .list_orders(&cx(), &params(100, Filters::default()))
+        .await
+        .expect("a page");
+    assert_eq!(
+        requests(&sb).await - before,
+        2,
+        "the page, then one read of all its refunds: never one per order"
+    );
+    let orders = page.items;
+    let raw = wc(&sb, "/orders?per_page=100").await;
+    let raw = raw.as_array().expect("orders");
+    assert_eq!(orders.len(), raw.len());
+    for (o, r) in orders.iter().zip(raw) {
+        assert_eq!(o.id, r["id"].to_string());
+        let codes: Vec<Option<&str>> = o.shipping_lines.iter().map(|l| l.code.as_deref()).collect();
+        let methods: Vec<Option<&str>> = r["shipping_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["method_id"].as_str())
+            .collect();
+        assert_eq!(codes, methods);
+        let pm = o.payment_method.as_ref().expect("a payment method");
+        assert_eq!(pm.code.as_deref(), r["payment_method"].as_str());
+        assert_eq!(pm.title.as_deref(), r["payment_method_title"].as_str());
+        assert_eq!(o.prices_include_tax, r["prices_include_tax"].as_bool());
+        let taxes: f64 = o.tax_lines.iter().map(|t| dec(t.amount.as_deref())).sum();
+        assert!(
+            (taxes - dec(o.tax_total.as_deref())).abs() < 0.001,
+            "{}",
+            o.id
+        );
+        assert!(o
+            .tax_lines
+            .iter()
+            .all(|t| t.title.is_some() && t.rate.is_some()));
+        let coupons: Vec<&str> = o.discount_codes.iter().map(|c| c.code.as_str()).collect();
+        let raw_coupons: Vec<&str> = r["coupon_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["code"].as_str())
+            .collect();
+        assert_eq!(coupons, raw_coupons);
+        assert_eq!(o.paid_at.is_some(), r["date_paid_gmt"].is_string());
+        assert_eq!(
+            o.fulfilled_at.is_some(),
+            r["date_completed_gmt"].is_string()
+        );
+        assert_eq!(o.note, None);
+        assert_eq!(
+            o.customer_note.as_deref(),
+            r["customer_note"].as_str().filter(|n| !n.is_empty())
+        );
+        let refunded: f64 = o.refunds.iter().map(|x| dec(x.amount.as_deref())).sum();
+        assert!((refunded - dec(o.refunded_total.as_deref())).abs() < 0.001);
+        for (l, rl) in o.line_items.iter().zip(r["line_items"].as_array().unwrap()) {
+            assert_eq!(l.tax_total.as_deref(), rl["total_tax"].as_str());
+            let discount = dec(rl["subtotal"].as_str()) - dec(rl["total"].as_str());
+            assert!((dec(l.discount_total.as_deref()) - discount).abs() < 0.001);
+            assert_eq!(l.variant_options.is_empty(), l.variant_id.is_none());
+            if o.refunds.is_empty() {
+                assert_eq!(l.refunded_quantity, Some(0));
+            }
+        }
+        // Every refund is complete: dated, its lines named by the order's line ids.
+        for x in &o.refunds {
+            assert!(x.created_at.is_some(), "{x:?}");
+            for rl in &x.line_items {
+                assert!(o.line_items.iter().any(|l| l.id == rl.line_item_id));
+                assert!(rl.quantity > 0 && dec(rl.amount.as_deref()) > 0.0);
+            }
+        }
+    }
+    // The variety the seeded store holds.
+    let rates: HashSet<&str> = orders
+        .iter()
+        .flat_map(|o| o.tax_lines.iter().filter_map(|t| t.rate.as_deref()))
+        .collect();
+    assert!(
+        ["0.19", "0.07", "0.2", "0.1"]
+            .iter()
+            .all(|r| rates.contains(r)),
+        "{rates:?}"
+    );
+    assert!(orders.iter().any(|o| o.prices_include_tax == Some(true)));
+    assert!(orders.iter().any(|o| o.prices_include_tax == Some(false)));
+    let fully = orders
+        .iter()
+        .find(|o| o.status == OrderStatus::Refunded && o.refunds.len() == 2)
+        .expect("an order refunded in two refunds by line");
+    assert!(fully
+        .line_items
+        .iter()
+        .all(|l| l.refunded_quantity == Some(l.quantity)));
+    let one_unit = orders
+        .iter()
+        .find(|o| {
+            o.line_items
+                .iter()
+                .any(|l| l.refunded_quantity.is_some_and(|q| q > 0 && q < l.quantity))
+        })
+        .expect("a partial refund by line");
+    assert_eq!(one_unit.status, OrderStatus::Completed);
+    let goodwill = orders
+        .iter()
+        .find(|o| o.refunds.len() == 1 && o.refunds[0].line_items.is_empty())
+        .expect("a refund of an amount only");
+    assert!(goodwill
+        .line_items
+        .iter()
+        .all(|l| l.refunded_quantity == Some(0)));
+
+    // One order reads the same on its own (refunds through the order's refunds route).
+    for o in [fully, one_unit, goodwill] {
+        let one = s.get_order(&cx(), &o.id).await.expect("get");
+        assert_eq!(one.refunds, o.refunds);
+        assert_eq!(one.line_items, o.line_items);
+        assert_eq!(
+            (&one.tax_lines, &one.shipping_lines, &one.refunded_total),
+            (&o.tax_lines, &o.shipping_lines, &o.refunded_total)
+        );
+    }
+}
+
+/// WooCommerce before 9.0 has no store-wide refunds route: a list keeps what each order's
+/// own `refunds[]` says (no dates, no lines, no per-line counts), learnt from one 404 and
+/// not asked again; a single order still reads its refunds in full.
+#[tokio::test]
+async fn before_woocommerce_9_lists_keep_the_orders_own_refund_summary() {
+    let sb = start_sandbox().await;
+    sb.control("version", Some(json!({"woocommerce": "8.9.1"})))
+        .await;
+    let s = sb.session();
+    let first = s
+        .list_orders(&cx(), &params(100, Filters::default()))
+        .await
+        .expect("a page")
+        .items;
+    let before = requests(&sb).await;
+    let again = s
+        .list_orders(&cx(), &params(100, Filters::default()))
+        .await
+        .expect("a page")
+        .items;
+    assert_eq!(
+        requests(&sb).await - before,
+        1,
+        "the missing route is remembered"
+    );
+    assert_eq!(first, again);
+    let refunded = first
+        .iter()
+        .find(|o| o.refunds.len() == 2)
+        .expect("a twice refunded order");
+    assert!(refunded
+        .refunds
+        .iter()
+        .all(|r| r.created_at.is_none() && r.line_items.is_empty()));
+    assert!(refunded.refunds.iter().all(|r| r.amount.is_some()));
+    assert!(refunded
+        .line_items
+        .iter()
+        .all(|l| l.refunded_quantity.is_none()));
+    assert!(refunded.refunded_total.is_some());
+    let one = s.get_order(&cx(), &refunded.id).await.expect("get");
+    assert!(one.refunds.iter().all(|r| r.created_at.is_some()));
+    assert!(one
+        .line_items
+        .iter()
+        .all(|l| l.refunded_quantity == Some(l.quantity)));
+}
+
+#[tokio::test]
+async fn products_carry_weights_dimensions_barcodes_and_the_one_location() {
+    let sb = start_sandbox().await;
+    let s = sb.session();
+    let products = all_products(s.as_ref(), 100, Filters::default()).await;
+    let raw = wc(&sb, "/products?per_page=100").await;
+    let raw = raw.as_array().expect("products");
+    for p in &products {
+        let r = raw
+            .iter()
+            .find(|r| r["id"].as_i64().map(|n| n.to_string()).as_ref() == Some(&p.id))
+            .expect("in the store");
+        match r["weight"].as_str().filter(|w| !w.is_empty()) {
+            Some(w) => assert_eq!(
+                p.weight.as_ref().map(|x| (x.value.as_str(), x.unit)),
+                Some((w, WeightUnit::Kg)),
+                "as kept, in the store's unit"
+            ),
+            None => assert_eq!(p.weight, None),
+        }
+        assert_eq!(
+            p.barcode.as_deref(),
+            r["global_unique_id"].as_str().filter(|g| !g.is_empty())
+        );
+        assert_eq!(p.requires_shipping, Some(r["virtual"] != true));
+        for (levels, quantity) in std::iter::once((&p.inventory_levels, p.quantity))
+            .chain(p.variants.iter().map(|v| (&v.inventory_levels, v.quantity)))
+        {
+            match quantity {
+                Some(q) => assert_eq!(
+                    levels,
+                    &[InventoryLevel {
+                        location_id: "default".into(),
+                        available: q
+                    }]
+                ),
+                None => assert!(levels.is_empty()),
+            }
+        }
+    }
+    assert!(products
+        .iter()
+        .any(|p| p.weight.is_none() && p.requires_shipping == Some(true)));
+    assert!(
+        products.iter().any(|p| p.requires_shipping == Some(false)),
+        "a download"
+    );
+    let boxed = products
+        .iter()
+        .find_map(|p| p.dimensions.as_ref().filter(|d| d.height.is_some()))
+        .expect("a product with three sides");
+    assert_eq!(
+        (
+            boxed.length.as_deref(),
+            boxed.width.as_deref(),
+            boxed.height.as_deref(),
+            boxed.unit
+        ),
+        (Some("30"), Some("20"), Some("4.5"), LengthUnit::Cm)
+    );
+    assert!(products
+        .iter()
+        .filter_map(|p| p.dimensions.as_ref())
+        .any(|d| d.length.is_some() && d.width.is_none()));
+    // A variation without its own weight has its product's.
+    let variable = products
+        .iter()
+        .find(|p| !p.variants.is_empty() && p.weight.is_some())
+        .expect("a variable product with a weight");
+    assert_eq!(
+        variable.variants[0]
+            .weight
+            .as_ref()
+            .map(|w| w.value.as_str()),
+        Some("0.62")
+    );
+    assert_eq!(variable.variants[1].weight, variable.weight);
+    assert!(variable.variants.iter().any(|v| v.barcode.is_some()));
+
+    let locations = s.list_locations(&cx()).await.expect("locations");
+    assert_eq!(locations.len(), 1);
+    let l = &locations[0];
+    assert_eq!(l.id, "default");
+    assert_eq!(l.name.as_deref(), Some("Cartgate's Sandbox Shop & Café"));
+    assert!(l.active);
+    let a = l.address.as_ref().expect("the store address");
+    assert_eq!(
+        (
+            a.line1.as_deref(),
+            a.city.as_deref(),
+            a.region.as_deref(),
+            a.country_code.as_deref()
+        ),
+        (
+            Some("Friedrichstraße 43"),
+            Some("Berlin"),
+            Some("BE"),
+            Some("DE")
+        )
+    );
+
+    // The units are read once per session: a second page asks the store for less.
+    let before = requests(&sb).await;
+    s.list_products(&cx(), &params(5, Filters::default()))
+        .await
+        .expect("page");
+    let second = requests(&sb).await - before;
+    let fresh = sb.session();
+    let before = requests(&sb).await;
+    fresh
+        .list_products(&cx(), &params(5, Filters::default()))
+        .await
+        .expect("page");
+    assert_eq!(
+        requests(&sb).await - before,
+        second + 2,
+        "currency and units"
+    );
+}
+
+#[tokio::test]
+async fn weight_dimension_barcode_and_stock_writes() {
+    let sb = start_sandbox().await;
+    let s = sb.session();
+    let products = all_products(s.as_ref(), 100, Filters::default()).await;
+    let simple = products
+        .iter()
+        .find(|p| p.variants.is_empty() && p.requires_shipping == Some(true))
+        .expect("a simple product that ships");
+    let kg = |v: &str| Weight {
+        value: v.into(),
+        unit: WeightUnit::Kg,
+    };
+    let update = |u: ProductUpdate| {
+        let (s, id) = (s.clone(), simple.id.clone());
+        async move { s.update_product(&cx(), &id, &u).await }
+    };
+    let p = update(ProductUpdate {
+        weight: Some(kg("1.5")),
+        ..Default::default()
+    })
+    .await
+    .expect("weight");
+    assert_eq!(p.weight, Some(kg("1.5")));
+    let p = update(ProductUpdate {
+        weight: Some(Weight {
+            value: "2".into(),
+            unit: WeightUnit::Lb,
+        }),
+        dimensions: Some(Dimensions {
+            length: Some("12".into()),
+            width: None,
+            height: Some("2".into()),
+            unit: LengthUnit::In,
+        }),
+        barcode: Some("4006381333931".into()),
+        inventory_levels: Some(vec![InventoryLevel {
+            location_id: "default".into(),
+            available: 7,
+        }]),
+        ..Default::default()
+    })
+    .await
+    .expect("converted to kg and cm");
+    assert_eq!(p.weight, Some(kg("0.9072")));
+    let d = p.dimensions.as_ref().expect("dimensions");
+    assert_eq!(
+        (d.length.as_deref(), d.height.as_deref(), d.unit),
+        (Some("30.48"), Some("5.08"), LengthUnit::Cm)
+    );
+    assert_eq!(
+        d.width,
+        simple.dimensions.as_ref().and_then(|d| d.width.clone()),
+        "a side not sent stays"
+    );
+    assert_eq!(p.barcode.as_deref(), Some("4006381333931"));
+    assert_eq!(p.quantity, Some(7));
+    assert_eq!(s.get_product(&cx(), &simple.id).await.expect("get"), p);
+
+    // Refusals: another location, a taken GTIN; nothing of either is written.
+    let err = update(ProductUpdate {
+        inventory_levels: Some(vec![InventoryLevel {
+            location_id: "warehouse-2".into(),
+            available: 1,
+        }]),
+        ..Default::default()
+    })
+    .await
+    .expect_err("one location");
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
+    let variable = products
+        .iter()
+        .find(|p| p.variants.len() >= 2)
+        .expect("a variable product");
+    let v = &variable.variants[1];
+    let err = s
+        .update_variant(
+            &cx(),
+            &variable.id,
+            &v.id,
+            &VariantUpdate {
+                barcode: Some("4006381333931".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("GTINs are unique");
+    assert!(
+        matches!(&err, ConnectorError::Validation(m) if m.contains("GTIN")),
+        "{err:?}"
+    );
+    let after = s
+        .update_variant(
+            &cx(),
+            &variable.id,
+            &v.id,
+            &VariantUpdate {
+                weight: Some(Weight {
+                    value: "250".into(),
+                    unit: WeightUnit::G,
+                }),
+                barcode: Some("4006381999991".into()),
+                inventory_levels: Some(vec![InventoryLevel {
+                    location_id: "default".into(),
+                    available: 11,
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("variant");
+    let got = after
+        .variants
+        .iter()
+        .find(|x| x.id == v.id)
+        .expect("variant");
+    assert_eq!(got.weight, Some(kg("0.25")));
+    assert_eq!(got.barcode.as_deref(), Some("4006381999991"));
+    assert_eq!(
+        (got.quantity, got.inventory_levels.clone()),
+        (
+            Some(11),
+            vec![InventoryLevel {
+                location_id: "default".into(),
+                available: 11
+            }]
+        )
+    );
+    assert_eq!(
+        after
+            .variants
+            .iter()
+            .find(|x| x.id == variable.variants[0].id),
+        Some(&variable.variants[0]),
+        "the other variant is untouched"
+    );
+}
+
+/// A store kept in pounds and yards: reads are in its units (yards as exact inches),
+/// writes are converted to them; a store before WooCommerce 9.2 refuses barcodes rather
+/// than dropping them.
+#[tokio::test]
+async fn imperial_units_and_stores_without_barcodes() {
+    let sb = start_sandbox().await;
+    wc_put(
+        &sb,
+        "/settings/products/woocommerce_weight_unit",
+        json!({"value": "lbs"}),
+    )
+    .await;
+    wc_put(
+        &sb,
+        "/settings/products/woocommerce_dimension_unit",
+        json!({"value": "yd"}),
+    )
+    .await;
+    let s = sb.session();
+    let products = all_products(s.as_ref(), 100, Filters::default()).await;
+    let boxed = products
+        .iter()
+        .find(|p| p.dimensions.as_ref().is_some_and(|d| d.height.is_some()))
+        .expect("a product with three sides");
+    assert_eq!(boxed.weight.as_ref().map(|w| w.unit), Some(WeightUnit::Lb));
+    let d = boxed.dimensions.as_ref().expect("dimensions");
+    assert_eq!(
+        (d.length.as_deref(), d.height.as_deref(), d.unit),
+        (Some("1080"), Some("162"), LengthUnit::In),
+        "30 and 4.5 yd"
+    );
+    let p = s
+        .update_product(
+            &cx(),
+            &boxed.id,
+            &ProductUpdate {
+                weight: Some(Weight {
+                    value: "1".into(),
+                    unit: WeightUnit::Kg,
+                }),
+                dimensions: Some(Dimensions {
+                    length: Some("1".into()),
+                    width: None,
+                    height: None,
+                    unit: LengthUnit::M,
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("write");
+    assert_eq!(
+        p.weight.map(|w| (w.value, w.unit)),
+        Some(("2.2046".into(), WeightUnit::Lb))
+    );
+    let raw = wc(&sb, &format!("/products/{}", boxed.id)).await;
+    assert_eq!(raw["weight"], "2.2046");
+    assert_eq!(raw["dimensions"]["length"], "1.0936", "1 m in yards");
+
+    sb.control("version", Some(json!({"woocommerce": "9.1.0"})))
+        .await;
+    let err = s
+        .update_product(
+            &cx(),
+            &boxed.id,
+            &ProductUpdate {
+                sku: Some("NOT-WRITTEN".into()),
+                barcode: Some("4006381333931".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("no barcode field");
+    assert!(matches!(err, ConnectorError::Unsupported(_)), "{err:?}");
+    let after = s.get_product(&cx(), &boxed.id).await.expect("get");
+    assert_ne!(after.sku.as_deref(), Some("NOT-WRITTEN"), "nothing written");
+    assert!(after.barcode.is_none(), "before 9.2 there is none to read");
 }
 
 // ---------------------------------------------------------------------------------------

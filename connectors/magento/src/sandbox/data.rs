@@ -7,6 +7,19 @@
 //! images), disabled products, nested categories under Magento's two roots, customers with
 //! and without addresses, shipments with zero, one or two tracks.
 //!
+//! For shipping and invoicing tools: payment methods `checkmo`, `banktransfer`,
+//! `cashondelivery`, `braintree` (titled through `payment_additional_info`) and `free` (a
+//! 100 % coupon order); shipping by flat rate, table rate, free shipping and in-store
+//! pickup (`pickup_location_code`); taxes as Magento 2.4.7+ serves them on reads
+//! (`extension_attributes.taxes`, items' `itemized_taxes`, shipping's
+//! `additional_itemized_taxes`): two Californian rates on one line, German 19 % and 7 % on
+//! tax-inclusive prices (the `de` store view) with taxed shipping, British 20 %, Japanese
+//! 10 %; coupons; invoices of paid orders; credit memos (a full refund in two memos, the
+//! first with the shipping; partial ones of one unit of a line, with a comment); weights
+//! (a global attribute, read in pounds through `default` and kilograms through `de`),
+//! products without weight, a virtual and a downloadable product; stock split between the
+//! default source and a Berlin warehouse.
+//!
 //! Objects are kept as the JSON the API serves (`serde_json::Value`), shaped as the
 //! definitions of admin-schema-2.4.9.yaml say, with Magento's habits: amounts are JSON
 //! numbers (`30`, `36.39`), dates UTC `YYYY-MM-DD HH:MM:SS`, flags `0`/`1`, nulls only
@@ -37,6 +50,10 @@ pub struct Db {
     pub attributes: BTreeMap<i64, Value>,
     /// MSI source items (sku, source_code) → item.
     pub source_items: BTreeMap<(String, String), Value>,
+    /// MSI sources, in Magento's order.
+    pub sources: Vec<Value>,
+    pub credit_memos: BTreeMap<i64, Value>,
+    pub invoices: BTreeMap<i64, Value>,
     next_id: i64,
     writes: i64,
 }
@@ -115,29 +132,33 @@ const PLACES: [Place; 6] = [
     ),
 ];
 
-/// (code, decimals, units per 1 USD in hundredths, store id, tax percent).
-const CURRENCIES: [(&str, u32, i64, i64, i64); 4] = [
-    ("USD", 2, 100, 1, 0),
-    ("EUR", 2, 92, 2, 19),
-    ("GBP", 2, 79, 1, 20),
-    ("JPY", 0, 15_000, 1, 10),
+/// (code, decimals, units per 1 USD in hundredths, store id). EUR orders are placed in the
+/// German store view (tax-inclusive prices, weights in kilograms).
+const CURRENCIES: [(&str, u32, i64, i64); 4] = [
+    ("USD", 2, 100, 1),
+    ("EUR", 2, 92, 2),
+    ("GBP", 2, 79, 1),
+    ("JPY", 0, 15_000, 1),
 ];
 
-/// (name, sku stem, price in USD cents, category ids, description).
+/// (name, sku stem, price in USD cents, category ids, description, weight in the store's
+/// unit: `None` for products without weight).
 type CatalogEntry = (
     &'static str,
     &'static str,
     i64,
     &'static [i64],
     Option<&'static str>,
+    Option<&'static str>,
 );
-const CATALOG: [CatalogEntry; 12] = [
+const CATALOG: [CatalogEntry; 13] = [
     (
         "Joust Duffle Bag",
         "MB01",
         3400,
         &[3, 4],
         Some("<p>The sporty Joust Duffle Bag can't be beat.</p>"),
+        Some("2.2"),
     ),
     (
         "Zoë Ångström Tee",
@@ -145,6 +166,7 @@ const CATALOG: [CatalogEntry; 12] = [
         2200,
         &[5, 6],
         Some("<p>Soft organic cotton, cut by Zoë Ångström.</p>"),
+        Some("0.35"),
     ),
     (
         "東京 Tote",
@@ -152,14 +174,23 @@ const CATALOG: [CatalogEntry; 12] = [
         2900,
         &[3, 4, 8],
         Some("<p>東京で作られたトートバッグ。</p>"),
+        None,
     ),
-    ("Strive Shoulder Pack", "MB04", 3200, &[3, 4], None),
+    (
+        "Strive Shoulder Pack",
+        "MB04",
+        3200,
+        &[3, 4],
+        None,
+        Some("1.75"),
+    ),
     (
         "Aero Daily Fitness Pants",
         "MP01",
         4500,
         &[5, 7],
         Some("<p>Light and breathable.</p>"),
+        Some("0.8"),
     ),
     (
         "Crème Brûlée Candle",
@@ -167,16 +198,25 @@ const CATALOG: [CatalogEntry; 12] = [
         1550,
         &[8],
         Some("<p>Vanilla, caramel, a hint of smoke.</p>"),
+        Some("0.45"),
     ),
     // Luma's own catalogue stores names with entities (`LumaTech&trade;`): Magento keeps
     // text as entered and shows it decoded.
-    ("Sprite LumaTech&trade; Yoga Strap", "YS6", 1400, &[3], None),
+    (
+        "Sprite LumaTech&trade; Yoga Strap",
+        "YS6",
+        1400,
+        &[3],
+        None,
+        None,
+    ),
     (
         "Ingrid Hoodie",
         "WH01",
         5400,
         &[5, 6],
         Some("<p>Warm, and then some.</p>"),
+        Some("1.1"),
     ),
     (
         "Gift Card (e-mail)",
@@ -184,6 +224,7 @@ const CATALOG: [CatalogEntry; 12] = [
         5000,
         &[9],
         Some("<p>Delivered by e-mail: nothing to ship.</p>"),
+        None,
     ),
     (
         "Olympic Shoulder Bag",
@@ -191,14 +232,31 @@ const CATALOG: [CatalogEntry; 12] = [
         4300,
         &[3, 4],
         Some("<p>Everyday carry.</p>"),
+        Some("1.9"),
     ),
-    ("Søren Stainless Bottle", "SSB", 1900, &[3], None),
+    (
+        "Søren Stainless Bottle",
+        "SSB",
+        1900,
+        &[3],
+        None,
+        Some("0.6"),
+    ),
     (
         "Łódź Linen Shorts",
         "LLS",
         3100,
         &[5, 7],
         Some("<p>Linen, from Łódź.</p>"),
+        Some("0.5"),
+    ),
+    (
+        "Yoga Guide (PDF download)",
+        "YGP",
+        900,
+        &[3],
+        Some("<p>Forty poses, downloadable after purchase.</p>"),
+        None,
     ),
 ];
 
@@ -304,7 +362,6 @@ pub fn product_json(
         "type_id": type_id,
         "created_at": date(created),
         "updated_at": date(created),
-        "weight": 1,
         "extension_attributes": {
             "website_ids": [1],
             "category_links": [],
@@ -456,6 +513,35 @@ fn order_address(
     a
 }
 
+/// The MSI sources: the default one, a Berlin warehouse (both pickup locations of In-Store
+/// Pickup) and a closed outlet.
+fn sources() -> Vec<Value> {
+    vec![
+        json!({
+            "source_code": "default", "name": "Default Source", "enabled": true,
+            "description": "Default Source", "latitude": 0, "longitude": 0,
+            "country_id": "US", "postcode": "00000",
+            "use_default_carrier_config": true, "carrier_links": [],
+            "extension_attributes": {"is_pickup_location_active": true, "frontend_name": "Main warehouse"}
+        }),
+        json!({
+            "source_code": "berlin", "name": "Lager Berlin", "enabled": true,
+            "description": "Warehouse for EU orders", "latitude": 52.5200, "longitude": 13.4050,
+            "country_id": "DE", "region": "Berlin", "city": "Berlin", "street": "Friedrichstraße 43",
+            "postcode": "10117", "phone": "+49 30 1234567", "email": "lager@example.com",
+            "contact_name": "Jürgen Weiß", "use_default_carrier_config": true, "carrier_links": [],
+            "extension_attributes": {"is_pickup_location_active": true, "frontend_name": "Abholung Berlin"}
+        }),
+        json!({
+            "source_code": "outlet_paris", "name": "Outlet Paris", "enabled": false,
+            "description": "Closed for renovation", "latitude": 48.8566, "longitude": 2.3522,
+            "country_id": "FR", "city": "Paris", "street": "5 Rue de Rivoli", "postcode": "75001",
+            "use_default_carrier_config": true, "carrier_links": [],
+            "extension_attributes": {"is_pickup_location_active": false}
+        }),
+    ]
+}
+
 impl Db {
     /// The instant of the next write: after every seeded date, one second per write.
     pub fn now(&mut self) -> i64 {
@@ -502,6 +588,9 @@ impl Db {
             categories: BTreeMap::new(),
             attributes: BTreeMap::new(),
             source_items: BTreeMap::new(),
+            sources: sources(),
+            credit_memos: BTreeMap::new(),
+            invoices: BTreeMap::new(),
             next_id: 100_000,
             writes: 0,
         };
@@ -558,7 +647,7 @@ impl Db {
         let mut rng = seeded_rng(seed, "products");
         let mut id = 0i64;
         for n in 0..count {
-            let (name, stem, cents, cat_ids, desc) = CATALOG[n % CATALOG.len()];
+            let (name, stem, cents, cat_ids, desc, weight) = CATALOG[n % CATALOG.len()];
             let round = n / CATALOG.len();
             let (name, sku) = if round == 0 {
                 (name.to_owned(), stem.to_owned())
@@ -570,17 +659,26 @@ impl Db {
             };
             id += 1;
             let created = t0 + (n as i64) * 86_400 + rng.gen_range(0..3600);
-            let configurable = n % 4 == 1;
             let virtual_ = stem == "GC-E";
+            let downloadable = stem == "YGP";
+            let configurable = n % 4 == 1 && !virtual_ && !downloadable;
             let status = if n % 7 == 6 { 2 } else { 1 };
             let type_id = if configurable {
                 "configurable"
             } else if virtual_ {
                 "virtual"
+            } else if downloadable {
+                "downloadable"
             } else {
                 "simple"
             };
             let mut p = product_json(id, &sku, &name, cents, type_id, 4, status, created);
+            // Magento sends `weight` only for products that have one.
+            let weight = weight.map(|w| json!(w.parse::<f64>().unwrap_or(0.0)));
+            if let Some(w) = &weight {
+                p["weight"] = w.clone();
+            }
+            let nothing_to_ship = virtual_ || downloadable;
             p["extension_attributes"]["category_links"] = Value::Array(
                 cat_ids
                     .iter()
@@ -614,8 +712,12 @@ impl Db {
                     }
                 }
             }
-            let qty = if virtual_ { 0 } else { rng.gen_range(0..120) };
-            p["extension_attributes"]["stock_item"] = stock_item(id, id, qty, !virtual_);
+            let qty = if nothing_to_ship {
+                0
+            } else {
+                rng.gen_range(0..120)
+            };
+            p["extension_attributes"]["stock_item"] = stock_item(id, id, qty, !nothing_to_ship);
             if configurable {
                 p["price"] = json!(0);
                 p["extension_attributes"]["stock_item"] = stock_item(id, id, 0, true);
@@ -635,11 +737,18 @@ impl Db {
                         let extra = (si as i64) * 200;
                         let mut c =
                             product_json(id, &csku, &cname, cents + extra, "simple", 1, 1, created);
+                        if let Some(w) = &weight {
+                            c["weight"] = w.clone();
+                        }
                         let cq = if ci == 0 && si == 0 {
                             0
                         } else {
                             rng.gen_range(1..40)
                         };
+                        // Size L is also stocked in Berlin (a little: writes of a total
+                        // apply the difference at the default source).
+                        let berlin = if si == 2 { (cq % 3).min(cq) } else { 0 };
+                        let cq = cq - berlin;
                         c["extension_attributes"]["stock_item"] = stock_item(id, id, cq, true);
                         c["extension_attributes"]["category_links"] =
                             p["extension_attributes"]["category_links"].clone();
@@ -649,6 +758,12 @@ impl Db {
                             (csku.clone(), "default".into()),
                             json!({"sku": csku, "source_code": "default", "quantity": cq, "status": i32::from(cq > 0)}),
                         );
+                        if si == 2 {
+                            self.source_items.insert(
+                                (csku.clone(), "berlin".into()),
+                                json!({"sku": csku, "source_code": "berlin", "quantity": berlin, "status": i32::from(berlin > 0)}),
+                            );
+                        }
                         self.products.insert(id, c);
                         links.push(id);
                     }
@@ -660,11 +775,22 @@ impl Db {
                     {"id": parent_id * 10 + 2, "attribute_id": SIZE_ATTRIBUTE.to_string(), "label": "Size", "position": 1,
                      "values": sizes.iter().map(|(v, _)| json!({"value_index": v})).collect::<Vec<_>>(), "product_id": parent_id}
                 ]);
-            } else if !virtual_ {
+            } else if !nothing_to_ship {
+                // Every third simple product is split with the Berlin warehouse (a few
+                // units there). The legacy stock item follows the default source only, as
+                // with MSI.
+                let berlin = if n % 3 == 0 { 1 + (qty % 3) } else { 0 };
+                let here = qty;
                 self.source_items.insert(
                     (sku.clone(), "default".into()),
-                    json!({"sku": sku, "source_code": "default", "quantity": qty, "status": i32::from(qty > 0)}),
+                    json!({"sku": sku, "source_code": "default", "quantity": here, "status": i32::from(here > 0)}),
                 );
+                if n % 3 == 0 {
+                    self.source_items.insert(
+                        (sku.clone(), "berlin".into()),
+                        json!({"sku": sku, "source_code": "berlin", "quantity": berlin, "status": 1}),
+                    );
+                }
             }
             self.products.insert(parent_id_of(&p), p);
         }
@@ -774,10 +900,24 @@ impl Db {
         let mut addr_id = 0i64;
         let mut shipment_id = 0i64;
         let mut track_id = 0i64;
+        let mut memo_id = 0i64;
+        let mut invoice_id = 0i64;
+        let mut tax_row_id = 0i64;
+        let of_type = |db: &Db, t: &str| {
+            db.products
+                .iter()
+                .find(|(_, p)| p["type_id"] == t && p["status"] == 1)
+                .map(|(id, _)| *id)
+        };
+        let gift = of_type(self, "virtual");
+        let download = of_type(self, "downloadable");
         for n in 0..count {
             let order_id = n as i64 + 1;
             let (state, status, shipped, refunded) = KINDS[n % KINDS.len()];
-            let (cur, decimals, rate, store_id, tax_pct) = CURRENCIES[(n / 3) % CURRENCIES.len()];
+            let (cur, decimals, rate, store_id) = CURRENCIES[(n / 3) % CURRENCIES.len()];
+            // USD cents → the order's minor unit, and back to the base currency (USD cents).
+            let conv = |usd: i64| usd * rate / 100 / if decimals == 0 { 100 } else { 1 };
+            let base = |minor: i64| minor * 100 / rate * if decimals == 0 { 100 } else { 1 };
             let guest = n % 4 == 3 || self.customers.is_empty();
             let customer_id = if guest {
                 None
@@ -805,113 +945,242 @@ impl Db {
             let created =
                 SANDBOX_EPOCH - 180 * 86_400 + (n as i64) * 2 * 86_400 + rng.gen_range(0..86_400);
             let updated = created + rng.gen_range(0..10) * 3600;
-            // Lines: one virtual-only order in ten; else 1..=3 physical lines.
+            // Lines: one virtual-only order in ten; else 1..=3 physical lines, and now and
+            // then a download besides (last, so the first line always ships).
             let virtual_only = n % 10 == 8 && refunded == 0;
-            let gift = self
-                .products
-                .iter()
-                .find(|(_, p)| p["type_id"] == "virtual" && p["status"] == 1)
-                .map(|(id, _)| *id);
             let mut picks: Vec<(i64, bool)> = Vec::new();
             if virtual_only && gift.is_some() {
                 picks.push((gift.unwrap_or_default(), false));
             } else {
                 let lines = rng.gen_range(1..=3usize);
+                let ships = |db: &Db, id: i64| {
+                    !matches!(
+                        db.products[&id]["type_id"].as_str(),
+                        Some("virtual" | "downloadable")
+                    )
+                };
                 for _ in 0..lines {
                     let p = *pick(&mut rng, &orderable);
-                    if !picks.iter().any(|x| x.0 == p.0)
-                        && self.products[&p.0]["type_id"] != "virtual"
-                    {
+                    if !picks.iter().any(|x| x.0 == p.0) && ships(self, p.0) {
                         picks.push(p);
                     }
                 }
                 if picks.is_empty() {
-                    if let Some(p) = orderable
-                        .iter()
-                        .find(|p| self.products[&p.0]["type_id"] != "virtual")
-                    {
+                    if let Some(p) = orderable.iter().find(|p| ships(self, p.0)) {
                         picks.push(*p);
+                    }
+                }
+                if n % 9 == 4 {
+                    if let Some(d) = download {
+                        picks.push((d, false));
                     }
                 }
             }
             let is_virtual = virtual_only && gift.is_some();
-            let mut items = Vec::new();
-            let mut subtotal = 0i64;
-            let mut tax_total = 0i64;
-            let mut discount_total = 0i64;
             let coupon = n % 6 == 2;
-            let mut total_qty = 0i64;
+            // One order in twenty is free: a 100 % coupon and free shipping.
+            let free_order = n % 20 == 11 && !is_virtual;
+            let tax_inclusive = cur == "EUR";
+            let mut lines: Vec<SeedLine> = Vec::new();
             for (pid, configurable) in &picks {
                 let parent = &self.products[pid];
                 let qty = rng.gen_range(1..=3i64);
-                total_qty += qty;
-                let (child, price_usd) = if *configurable {
+                let child = if *configurable {
                     let kids = self.children(*pid);
-                    let k = *pick(&mut rng, &kids);
-                    let kp = &self.products[&k];
-                    (Some(k), minor_of(&kp["price"], 2))
+                    Some(*pick(&mut rng, &kids))
                 } else {
-                    (None, minor_of(&parent["price"], 2))
+                    None
                 };
-                let price = price_usd * rate / 100 / if decimals == 0 { 100 } else { 1 };
+                let product = &self.products[&child.unwrap_or(*pid)];
+                let sku = product["sku"].as_str().unwrap_or("").to_owned();
+                let rates = goods_rates(cur, n, &sku);
+                let bp: i64 = rates.iter().map(|r| r.2).sum();
+                let catalog = conv(minor_of(&product["price"], 2));
+                // A tax-inclusive catalog (the German store view): the price entered is
+                // gross, Magento derives the net price from it.
+                let (price, price_incl) = if tax_inclusive && bp > 0 {
+                    (
+                        (catalog * 10_000 + (10_000 + bp) / 2) / (10_000 + bp),
+                        catalog,
+                    )
+                } else {
+                    (catalog, catalog + pct(catalog, bp))
+                };
                 let row = price * qty;
-                let disc = if coupon { row / 10 } else { 0 };
-                let tax = (row - disc) * tax_pct / 100;
-                subtotal += row;
-                tax_total += tax;
-                discount_total += disc;
+                let disc = if free_order {
+                    row
+                } else if coupon {
+                    row / 10
+                } else {
+                    0
+                };
+                let taxes: Vec<(Rate, i64)> =
+                    rates.iter().map(|r| (*r, pct(row - disc, r.2))).collect();
                 item_id += 1;
-                let shipped_qty = match shipped {
-                    2 => qty,
-                    1 if items.is_empty() => qty.min(1),
+                let id = item_id;
+                let child_id = child.map(|_| {
+                    item_id += 1;
+                    item_id
+                });
+                lines.push(SeedLine {
+                    item_id: id,
+                    child_item_id: child_id,
+                    product_id: *pid,
+                    child,
+                    qty,
+                    price,
+                    price_incl,
+                    row,
+                    disc,
+                    taxes,
+                    virtual_line: matches!(
+                        parent["type_id"].as_str(),
+                        Some("virtual" | "downloadable")
+                    ),
+                    weight: product.get("weight").cloned(),
+                    refunded: 0,
+                });
+            }
+            for (k, l) in lines.iter_mut().enumerate() {
+                l.refunded = match refunded {
+                    2 => l.qty,
+                    1 if k == 0 => 1,
                     _ => 0,
                 };
-                let canceled_qty = if state == "canceled" { qty } else { 0 };
-                let refunded_qty = match refunded {
-                    2 => qty,
-                    1 if items.is_empty() => 1,
-                    _ => 0,
-                };
-                let invoiced = matches!(state, "processing" | "complete" | "closed");
-                let sku = match child {
+            }
+            // Shipping: the method the buyer chose.
+            let method = if is_virtual {
+                None
+            } else if free_order {
+                Some(SHIPPING_METHODS[2])
+            } else if n % 7 == 4 {
+                Some(SHIPPING_METHODS[3])
+            } else if n % 5 == 1 {
+                Some(SHIPPING_METHODS[1])
+            } else if n % 5 == 3 {
+                Some(SHIPPING_METHODS[2])
+            } else {
+                Some(SHIPPING_METHODS[0])
+            };
+            let shipping = method.map_or(0, |m| conv(m.2));
+            let ship_rate = shipping_rate(cur).filter(|_| shipping > 0);
+            let shipping_tax = ship_rate.map_or(0, |r| pct(shipping, r.2));
+            // The order's rates, in the order first used: their `sales_order_tax` ids.
+            let mut order_rates: Vec<(Rate, i64)> = Vec::new();
+            for (r, a) in lines
+                .iter()
+                .flat_map(|l| l.taxes.iter().copied())
+                .chain(ship_rate.map(|r| (r, shipping_tax)))
+            {
+                match order_rates.iter_mut().find(|(x, _)| x.0 == r.0) {
+                    Some((_, sum)) => *sum += a,
+                    None => order_rates.push((r, a)),
+                }
+            }
+            let tax_ids: Vec<i64> = order_rates
+                .iter()
+                .map(|_| {
+                    tax_row_id += 1;
+                    tax_row_id
+                })
+                .collect();
+            let tax_id_of = |code: &str| {
+                order_rates
+                    .iter()
+                    .position(|(r, _)| r.0 == code)
+                    .map(|i| tax_ids[i])
+                    .unwrap_or(0)
+            };
+            let subtotal: i64 = lines.iter().map(|l| l.row).sum();
+            let discount_total: i64 = lines.iter().map(|l| l.disc).sum();
+            let item_tax: i64 = lines.iter().map(SeedLine::tax).sum();
+            let tax_total = item_tax + shipping_tax;
+            let grand = subtotal + shipping + tax_total - discount_total;
+            let total_qty: i64 = lines.iter().map(|l| l.qty).sum();
+            let invoiced = matches!(state, "processing" | "complete" | "closed");
+            let paid = invoiced;
+            let weight_of = |v: &Option<Value>| v.as_ref().map_or(0, |w| minor_of(w, 4));
+            let order_weight: i64 = lines
+                .iter()
+                .filter(|l| !l.virtual_line)
+                .map(|l| weight_of(&l.weight) * l.qty)
+                .sum();
+
+            let mut items = Vec::new();
+            for l in &lines {
+                let parent = &self.products[&l.product_id];
+                let sku = match l.child {
                     Some(k) => self.products[&k]["sku"].clone(),
                     None => parent["sku"].clone(),
                 };
-                let virtual_line = parent["type_id"] == "virtual";
+                let shipped_qty = match shipped {
+                    2 => l.qty,
+                    1 if items.is_empty() => l.qty.min(1),
+                    _ => 0,
+                }
+                .min(if l.virtual_line { 0 } else { l.qty });
+                let canceled_qty = if state == "canceled" { l.qty } else { 0 };
+                let (r_row, r_disc, r_tax) = l.refunded_part(l.refunded);
+                let itemized: Vec<Value> = l
+                    .taxes
+                    .iter()
+                    .map(|(r, a)| {
+                        tax_row_id += 1;
+                        json!({
+                            "tax_item_id": tax_row_id, "tax_id": tax_id_of(r.0), "item_id": l.item_id,
+                            "tax_code": r.0, "tax_percent": num(r.2, 2), "amount": num(*a, decimals),
+                            "base_amount": num(base(*a), 2), "real_amount": num(*a, decimals),
+                            "real_base_amount": num(base(*a), 2), "taxable_item_type": "product"
+                        })
+                    })
+                    .collect();
+                let bp: i64 = l.taxes.iter().map(|(r, _)| r.2).sum();
                 let mut line = json!({
-                    "amount_refunded": num(if refunded_qty > 0 { price * refunded_qty } else { 0 }, decimals),
-                    "base_price": num(price_usd, 2),
-                    "base_row_total": num(price_usd * qty, 2),
+                    "amount_refunded": num(r_row, decimals),
+                    "base_amount_refunded": num(base(r_row), 2),
+                    "base_discount_amount": num(base(l.disc), 2),
+                    "base_price": num(base(l.price), 2),
+                    "base_price_incl_tax": num(base(l.price_incl), 2),
+                    "base_row_total": num(base(l.row), 2),
+                    "base_row_total_incl_tax": num(base(l.row + l.tax()), 2),
+                    "base_tax_amount": num(base(l.tax()), 2),
                     "created_at": date(created),
-                    "discount_amount": num(disc, decimals),
-                    "discount_percent": if coupon { 10 } else { 0 },
+                    "discount_amount": num(l.disc, decimals),
+                    "discount_percent": if free_order { 100 } else if coupon { 10 } else { 0 },
+                    "discount_refunded": num(r_disc, decimals),
                     "is_qty_decimal": 0,
-                    "is_virtual": i32::from(virtual_line),
-                    "item_id": item_id,
+                    "is_virtual": i32::from(l.virtual_line),
+                    "item_id": l.item_id,
                     "name": parent["name"],
                     "no_discount": 0,
                     "order_id": order_id,
-                    "original_price": num(price, decimals),
-                    "price": num(price, decimals),
-                    "price_incl_tax": num(price + price * tax_pct / 100, decimals),
-                    "product_id": pid,
+                    "original_price": num(l.price_incl.max(l.price), decimals),
+                    "price": num(l.price, decimals),
+                    "price_incl_tax": num(l.price_incl, decimals),
+                    "product_id": l.product_id,
                     "product_type": parent["type_id"],
                     "qty_canceled": canceled_qty,
-                    "qty_invoiced": if invoiced { qty } else { 0 },
-                    "qty_ordered": qty,
-                    "qty_refunded": refunded_qty,
+                    "qty_invoiced": if invoiced { l.qty } else { 0 },
+                    "qty_ordered": l.qty,
+                    "qty_refunded": l.refunded,
                     "qty_shipped": shipped_qty,
-                    "row_invoiced": num(if invoiced { row } else { 0 }, decimals),
-                    "row_total": num(row, decimals),
-                    "row_total_incl_tax": num(row + tax, decimals),
+                    "row_invoiced": num(if invoiced { l.row } else { 0 }, decimals),
+                    "row_total": num(l.row, decimals),
+                    "row_total_incl_tax": num(l.row + l.tax(), decimals),
                     "sku": sku,
                     "store_id": store_id,
-                    "tax_amount": num(tax, decimals),
-                    "tax_percent": tax_pct,
+                    "tax_amount": num(l.tax(), decimals),
+                    "tax_invoiced": num(if invoiced { l.tax() } else { 0 }, decimals),
+                    "tax_percent": num(bp, 2),
+                    "tax_refunded": num(r_tax, decimals),
                     "updated_at": date(updated),
-                    "weight": 1
+                    "extension_attributes": {"itemized_taxes": itemized}
                 });
-                if let Some(k) = child {
+                if let Some(w) = l.weight.as_ref().filter(|_| !l.virtual_line) {
+                    line["weight"] = w.clone();
+                    line["row_weight"] = num(weight_of(&l.weight) * l.qty, 4);
+                }
+                if let (Some(k), Some(child_item)) = (l.child, l.child_item_id) {
                     let kp = &self.products[&k];
                     let opts: Vec<Value> = ["color", "size"]
                         .iter()
@@ -925,7 +1194,6 @@ impl Db {
                         json!({"extension_attributes": {"configurable_item_options": opts}});
                     let parent_line = line.clone();
                     items.push(line);
-                    item_id += 1;
                     let mut child_line = json!({
                         "amount_refunded": 0,
                         "base_price": 0,
@@ -934,47 +1202,35 @@ impl Db {
                         "discount_amount": 0,
                         "is_qty_decimal": 0,
                         "is_virtual": 0,
-                        "item_id": item_id,
+                        "item_id": child_item,
                         "name": kp["name"],
                         "order_id": order_id,
                         "original_price": 0,
-                        "parent_item_id": item_id - 1,
+                        "parent_item_id": l.item_id,
                         "price": 0,
                         "product_id": k,
                         "product_type": "simple",
                         "qty_canceled": canceled_qty,
-                        "qty_invoiced": if invoiced { qty } else { 0 },
-                        "qty_ordered": qty,
-                        "qty_refunded": refunded_qty,
+                        "qty_invoiced": if invoiced { l.qty } else { 0 },
+                        "qty_ordered": l.qty,
+                        "qty_refunded": l.refunded,
                         "qty_shipped": shipped_qty,
                         "row_total": 0,
                         "sku": kp["sku"],
                         "store_id": store_id,
                         "tax_amount": 0,
                         "updated_at": date(updated),
-                        "weight": 1
+                        "extension_attributes": {"itemized_taxes": []}
                     });
+                    if let Some(w) = &l.weight {
+                        child_line["weight"] = w.clone();
+                    }
                     child_line["parent_item"] = parent_line;
                     items.push(child_line);
                 } else {
                     items.push(line);
                 }
             }
-            let shipping = if is_virtual {
-                0
-            } else {
-                500 * rate / 100 / if decimals == 0 { 100 } else { 1 }
-            };
-            let grand = subtotal + shipping + tax_total - discount_total;
-            let paid = matches!(state, "processing" | "complete" | "closed");
-            let refunded_amount = match refunded {
-                2 => grand,
-                1 => items
-                    .first()
-                    .map(|l| minor_of(&l["price"], decimals))
-                    .unwrap_or(0),
-                _ => 0,
-            };
             let place = &PLACES[(n * 3 + 1) % PLACES.len()];
             addr_id += 1;
             let mut billing = order_address(
@@ -991,20 +1247,22 @@ impl Db {
                 billing["telephone"] = Value::Null;
             }
             let mut shipping_block = json!({
-                "method": if is_virtual { Value::Null } else { json!("flatrate_flatrate") },
                 "total": {
-                    "base_shipping_amount": num(500, 2),
+                    "base_shipping_amount": num(base(shipping), 2),
+                    "base_shipping_incl_tax": num(base(shipping + shipping_tax), 2),
+                    "base_shipping_tax_amount": num(base(shipping_tax), 2),
                     "shipping_amount": num(shipping, decimals),
-                    "shipping_incl_tax": num(shipping, decimals),
-                    "shipping_tax_amount": 0
+                    "shipping_incl_tax": num(shipping + shipping_tax, decimals),
+                    "shipping_tax_amount": num(shipping_tax, decimals)
                 }
             });
-            if is_virtual {
-                if let Some(o) = shipping_block.as_object_mut() {
-                    o.remove("method");
-                }
-            } else {
+            if let Some(m) = method {
+                shipping_block["method"] = json!(m.0);
+            }
+            let mut ship_addr_id = None;
+            if !is_virtual {
                 addr_id += 1;
+                ship_addr_id = Some(addr_id);
                 let ship_place = if n % 5 == 2 {
                     &PLACES[(n + 2) % PLACES.len()]
                 } else {
@@ -1021,14 +1279,17 @@ impl Db {
                 );
             }
             let top_items: Vec<Value> = items.clone();
-            let base_grand = grand * 100 / rate * if decimals == 0 { 100 } else { 1 };
+            let (pay_method, pay_info, pay_keyed) = payment_for(n, grand);
             let mut o = json!({
                 "base_currency_code": "USD",
-                "base_discount_amount": num(-(discount_total * 100 / rate), 2),
-                "base_grand_total": num(base_grand, 2),
-                "base_shipping_amount": num(if is_virtual { 0 } else { 500 }, 2),
-                "base_subtotal": num(subtotal * 100 / rate * if decimals == 0 { 100 } else { 1 }, 2),
-                "base_tax_amount": num(tax_total * 100 / rate * if decimals == 0 { 100 } else { 1 }, 2),
+                "base_discount_amount": num(-base(discount_total), 2),
+                "base_grand_total": num(base(grand), 2),
+                "base_shipping_amount": num(base(shipping), 2),
+                "base_shipping_incl_tax": num(base(shipping + shipping_tax), 2),
+                "base_shipping_tax_amount": num(base(shipping_tax), 2),
+                "base_subtotal": num(base(subtotal), 2),
+                "base_subtotal_incl_tax": num(base(subtotal + item_tax), 2),
+                "base_tax_amount": num(base(tax_total), 2),
                 "base_to_global_rate": 1,
                 "base_to_order_rate": rate as f64 / if decimals == 0 { 1.0 } else { 100.0 },
                 "billing_address_id": billing["entity_id"],
@@ -1050,59 +1311,82 @@ impl Db {
                 "protect_code": random_hex(&mut rng, 6),
                 "quote_id": order_id + 1000,
                 "shipping_amount": num(shipping, decimals),
-                "shipping_incl_tax": num(shipping, decimals),
-                "shipping_tax_amount": 0,
+                "shipping_incl_tax": num(shipping + shipping_tax, decimals),
+                "shipping_tax_amount": num(shipping_tax, decimals),
                 "state": state,
                 "status": status,
                 "store_currency_code": "USD",
                 "store_id": store_id,
                 "store_name": if store_id == 2 { "Main Website\nMain Website Store\nDeutsche Store View" } else { "Main Website\nMain Website Store\nDefault Store View" },
                 "subtotal": num(subtotal, decimals),
-                "subtotal_incl_tax": num(subtotal + tax_total, decimals),
+                "subtotal_incl_tax": num(subtotal + item_tax, decimals),
                 "tax_amount": num(tax_total, decimals),
                 "total_due": num(if paid { 0 } else { grand }, decimals),
                 "total_item_count": picks.len(),
                 "total_qty_ordered": total_qty,
                 "updated_at": date(updated),
-                "weight": if is_virtual { 0 } else { total_qty },
+                "weight": num(order_weight, 4),
                 "items": items,
                 "billing_address": billing,
                 "payment": {
                     "account_status": null,
-                    "additional_information": [if n % 2 == 0 { "Check / Money order" } else { "Credit Card" }],
+                    "additional_information": pay_info,
                     "amount_ordered": num(grand, decimals),
                     "amount_paid": num(if paid { grand } else { 0 }, decimals),
                     "amount_authorized": num(if state == "payment_review" { grand } else { 0 }, decimals),
-                    "base_amount_ordered": num(base_grand, 2),
-                    "cc_last4": if n % 2 == 0 { Value::Null } else { json!("4242") },
+                    "base_amount_ordered": num(base(grand), 2),
+                    "cc_last4": if pay_method == "braintree" { json!("4242") } else { Value::Null },
                     "entity_id": order_id,
-                    "method": if n % 2 == 0 { "checkmo" } else { "braintree" },
+                    "method": pay_method,
                     "parent_id": order_id,
                     "shipping_amount": num(shipping, decimals)
                 },
                 "status_histories": [],
                 "extension_attributes": {
-                    "shipping_assignments": [{"shipping": shipping_block, "items": top_items}]
+                    "shipping_assignments": [{"shipping": shipping_block, "items": top_items}],
+                    "taxes": order_rates.iter().zip(&tax_ids).map(|((r, a), id)| json!({
+                        "tax_id": id, "order_id": order_id, "code": r.0, "title": r.1,
+                        "percent": num(r.2, 2), "amount": num(*a, decimals),
+                        "base_amount": num(base(*a), 2), "base_real_amount": num(base(*a), 2),
+                        "priority": 0, "position": 0, "process": 0
+                    })).collect::<Vec<_>>(),
+                    "additional_itemized_taxes": ship_rate.map(|r| {
+                        tax_row_id += 1;
+                        vec![json!({
+                            "tax_item_id": tax_row_id, "tax_id": tax_id_of(r.0), "tax_code": r.0,
+                            "tax_percent": num(r.2, 2), "amount": num(shipping_tax, decimals),
+                            "base_amount": num(base(shipping_tax), 2), "real_amount": num(shipping_tax, decimals),
+                            "real_base_amount": num(base(shipping_tax), 2), "taxable_item_type": "shipping"
+                        })]
+                    }).unwrap_or_default()
                 }
             });
+            if let Some(keyed) = pay_keyed {
+                o["extension_attributes"]["payment_additional_info"] = keyed;
+            }
             if let Some(cid) = customer_id {
                 o["customer_id"] = json!(cid);
             }
-            if !is_virtual {
-                o["shipping_description"] = json!("Flat Rate - Fixed");
+            if let Some(m) = method {
+                o["shipping_description"] = json!(m.1);
+                if m.0 == "instore_pickup" {
+                    o["extension_attributes"]["pickup_location_code"] =
+                        json!(if cur == "EUR" { "berlin" } else { "default" });
+                }
             }
-            if coupon {
-                o["coupon_code"] = json!("SUMMER10");
-                o["discount_description"] = json!("SUMMER10");
+            if coupon || free_order {
+                let code = if free_order { "FREEORDER" } else { "SUMMER10" };
+                o["coupon_code"] = json!(code);
+                o["discount_description"] = json!(code);
             }
             if paid {
                 o["total_paid"] = num(grand, decimals);
                 o["total_invoiced"] = num(grand, decimals);
-                o["base_total_paid"] = num(base_grand, 2);
-            }
-            if refunded_amount > 0 {
-                o["total_refunded"] = num(refunded_amount, decimals);
-                o["total_offline_refunded"] = num(refunded_amount, decimals);
+                o["base_total_paid"] = num(base(grand), 2);
+                o["base_total_invoiced"] = num(base(grand), 2);
+                o["subtotal_invoiced"] = num(subtotal, decimals);
+                o["tax_invoiced"] = num(tax_total, decimals);
+                o["shipping_invoiced"] = num(shipping, decimals);
             }
             if state == "canceled" {
                 o["total_canceled"] = num(grand, decimals);
@@ -1117,6 +1401,196 @@ impl Db {
                     {"comment": "Customer asked for gift wrapping 🎁", "created_at": date(created + 120), "entity_id": order_id * 10 + 1, "entity_name": "order", "is_customer_notified": 0, "is_visible_on_front": 0, "parent_id": order_id, "status": status}
                 ]);
             }
+            // The invoice of a paid order (free orders are invoiced too, for 0).
+            let mut this_invoice = None;
+            if paid {
+                invoice_id += 1;
+                this_invoice = Some(invoice_id);
+                let inv_items: Vec<Value> = lines
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| {
+                        json!({
+                            "entity_id": invoice_id * 100 + k as i64, "parent_id": invoice_id,
+                            "order_item_id": l.item_id, "product_id": l.product_id,
+                            "sku": o["items"].as_array().and_then(|a| a.iter().find(|i| i["item_id"] == l.item_id)).map_or(Value::Null, |i| i["sku"].clone()),
+                            "name": self.products[&l.product_id]["name"], "qty": l.qty,
+                            "price": num(l.price, decimals), "base_price": num(base(l.price), 2),
+                            "price_incl_tax": num(l.price_incl, decimals),
+                            "row_total": num(l.row, decimals), "base_row_total": num(base(l.row), 2),
+                            "row_total_incl_tax": num(l.row + l.tax(), decimals),
+                            "tax_amount": num(l.tax(), decimals), "base_tax_amount": num(base(l.tax()), 2),
+                            "discount_amount": num(l.disc, decimals), "base_discount_amount": num(base(l.disc), 2)
+                        })
+                    })
+                    .collect();
+                let mut inv = json!({
+                    "base_currency_code": "USD",
+                    "base_discount_amount": num(-base(discount_total), 2),
+                    "base_grand_total": num(base(grand), 2),
+                    "base_shipping_amount": num(base(shipping), 2),
+                    "base_shipping_incl_tax": num(base(shipping + shipping_tax), 2),
+                    "base_shipping_tax_amount": num(base(shipping_tax), 2),
+                    "base_subtotal": num(base(subtotal), 2),
+                    "base_subtotal_incl_tax": num(base(subtotal + item_tax), 2),
+                    "base_tax_amount": num(base(tax_total), 2),
+                    "base_to_global_rate": 1,
+                    "base_to_order_rate": o["base_to_order_rate"],
+                    "billing_address_id": o["billing_address_id"],
+                    "can_void_flag": 0,
+                    "created_at": date(created + 60),
+                    "discount_amount": num(-discount_total, decimals),
+                    "email_sent": 1,
+                    "entity_id": invoice_id,
+                    "global_currency_code": "USD",
+                    "grand_total": num(grand, decimals),
+                    "increment_id": format!("{:09}", invoice_id),
+                    "order_currency_code": cur,
+                    "order_id": order_id,
+                    "shipping_amount": num(shipping, decimals),
+                    "shipping_incl_tax": num(shipping + shipping_tax, decimals),
+                    "shipping_tax_amount": num(shipping_tax, decimals),
+                    "state": 2,
+                    "store_currency_code": "USD",
+                    "store_id": store_id,
+                    "subtotal": num(subtotal, decimals),
+                    "subtotal_incl_tax": num(subtotal + item_tax, decimals),
+                    "tax_amount": num(tax_total, decimals),
+                    "total_qty": total_qty,
+                    "updated_at": date(created + 60),
+                    "items": inv_items,
+                    "comments": []
+                });
+                if let Some(a) = ship_addr_id {
+                    inv["shipping_address_id"] = json!(a);
+                }
+                self.invoices.insert(invoice_id, inv);
+            }
+            // Credit memos: a partial refund is one unit of the first line; a full one is
+            // the first line with the shipping, then the other lines in a second memo.
+            let memo_groups: Vec<(Vec<usize>, bool)> = match refunded {
+                2 if lines.len() > 1 => vec![(vec![0], true), ((1..lines.len()).collect(), false)],
+                2 => vec![(vec![0], true)],
+                1 => vec![(vec![0], false)],
+                _ => Vec::new(),
+            };
+            let mut refunded_total = 0i64;
+            let (mut refunded_sub, mut refunded_tax, mut refunded_disc) = (0i64, 0i64, 0i64);
+            for (g, (members, with_shipping)) in memo_groups.iter().enumerate() {
+                memo_id += 1;
+                let when = updated + 7200 + g as i64 * 1800;
+                let mut memo_items = Vec::new();
+                let (mut sub, mut tax, mut disc) = (0i64, 0i64, 0i64);
+                for (k, l) in lines.iter().enumerate() {
+                    let qty = if members.contains(&k) { l.refunded } else { 0 };
+                    if qty == 0 && refunded == 2 {
+                        continue;
+                    }
+                    let (r_row, r_disc, r_tax) = l.refunded_part(qty);
+                    sub += r_row;
+                    tax += r_tax;
+                    disc += r_disc;
+                    let sku = o["items"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|i| i["item_id"] == l.item_id))
+                        .map_or(Value::Null, |i| i["sku"].clone());
+                    memo_items.push(json!({
+                        "entity_id": memo_id * 100 + memo_items.len() as i64, "parent_id": memo_id,
+                        "order_item_id": l.item_id, "product_id": l.product_id, "sku": sku,
+                        "name": self.products[&l.product_id]["name"], "qty": qty,
+                        "base_cost": 0, "price": num(l.price, decimals), "base_price": num(base(l.price), 2),
+                        "price_incl_tax": num(l.price_incl, decimals),
+                        "row_total": num(r_row, decimals), "base_row_total": num(base(r_row), 2),
+                        "row_total_incl_tax": num(r_row + r_tax, decimals),
+                        "tax_amount": num(r_tax, decimals), "base_tax_amount": num(base(r_tax), 2),
+                        "discount_amount": num(r_disc, decimals), "base_discount_amount": num(base(r_disc), 2)
+                    }));
+                    if let (Some(k), Some(child_item)) = (l.child, l.child_item_id) {
+                        memo_items.push(json!({
+                            "entity_id": memo_id * 100 + memo_items.len() as i64, "parent_id": memo_id,
+                            "order_item_id": child_item, "product_id": k, "sku": self.products[&k]["sku"],
+                            "name": self.products[&k]["name"], "qty": qty, "base_cost": 0,
+                            "price": 0, "base_price": 0, "row_total": 0, "base_row_total": 0
+                        }));
+                    }
+                }
+                let (m_ship, m_ship_tax) = if *with_shipping {
+                    (shipping, shipping_tax)
+                } else {
+                    (0, 0)
+                };
+                let total = sub - disc + tax + m_ship + m_ship_tax;
+                refunded_total += total;
+                refunded_sub += sub;
+                refunded_tax += tax + m_ship_tax;
+                refunded_disc += disc;
+                let comments = match (refunded, g) {
+                    (1, _) => vec![
+                        json!({"comment": "Damaged in transit: one unit refunded.", "created_at": date(when), "entity_id": memo_id * 10, "is_customer_notified": 1, "is_visible_on_front": 1, "parent_id": memo_id}),
+                    ],
+                    (_, 0) => vec![
+                        json!({"comment": "Returned by the customer.", "created_at": date(when), "entity_id": memo_id * 10, "is_customer_notified": 1, "is_visible_on_front": 0, "parent_id": memo_id}),
+                    ],
+                    _ => Vec::new(),
+                };
+                let mut memo = json!({
+                    "adjustment": 0, "adjustment_negative": 0, "adjustment_positive": 0,
+                    "base_adjustment": 0, "base_adjustment_negative": 0, "base_adjustment_positive": 0,
+                    "base_currency_code": "USD",
+                    "base_discount_amount": num(-base(disc), 2),
+                    "base_grand_total": num(base(total), 2),
+                    "base_shipping_amount": num(base(m_ship), 2),
+                    "base_shipping_incl_tax": num(base(m_ship + m_ship_tax), 2),
+                    "base_shipping_tax_amount": num(base(m_ship_tax), 2),
+                    "base_subtotal": num(base(sub), 2),
+                    "base_subtotal_incl_tax": num(base(sub + tax), 2),
+                    "base_tax_amount": num(base(tax + m_ship_tax), 2),
+                    "base_to_global_rate": 1,
+                    "base_to_order_rate": o["base_to_order_rate"],
+                    "billing_address_id": o["billing_address_id"],
+                    "created_at": date(when),
+                    "creditmemo_status": 2,
+                    "discount_amount": num(-disc, decimals),
+                    "email_sent": 1,
+                    "entity_id": memo_id,
+                    "global_currency_code": "USD",
+                    "grand_total": num(total, decimals),
+                    "increment_id": format!("{:09}", memo_id),
+                    "order_currency_code": cur,
+                    "order_id": order_id,
+                    "shipping_amount": num(m_ship, decimals),
+                    "shipping_incl_tax": num(m_ship + m_ship_tax, decimals),
+                    "shipping_tax_amount": num(m_ship_tax, decimals),
+                    "state": 2,
+                    "store_currency_code": "USD",
+                    "store_id": store_id,
+                    "subtotal": num(sub, decimals),
+                    "subtotal_incl_tax": num(sub + tax, decimals),
+                    "tax_amount": num(tax + m_ship_tax, decimals),
+                    "updated_at": date(when),
+                    "items": memo_items,
+                    "comments": comments
+                });
+                if let Some(i) = this_invoice {
+                    memo["invoice_id"] = json!(i);
+                }
+                if let Some(a) = ship_addr_id {
+                    memo["shipping_address_id"] = json!(a);
+                }
+                self.credit_memos.insert(memo_id, memo);
+            }
+            if refunded_total > 0 {
+                o["total_refunded"] = num(refunded_total, decimals);
+                o["total_offline_refunded"] = num(refunded_total, decimals);
+                o["base_total_refunded"] = num(base(refunded_total), 2);
+                o["subtotal_refunded"] = num(refunded_sub, decimals);
+                o["tax_refunded"] = num(refunded_tax, decimals);
+                o["discount_refunded"] = num(refunded_disc, decimals);
+                if refunded == 2 {
+                    o["shipping_refunded"] = num(shipping, decimals);
+                }
+                o["payment"]["amount_refunded"] = num(refunded_total, decimals);
+            }
             // Shipments of what the seed shipped.
             if shipped > 0 && !is_virtual {
                 shipment_id += 1;
@@ -1129,12 +1603,16 @@ impl Db {
                             && i["qty_shipped"].as_i64().unwrap_or(0) > 0
                     })
                     .map(|i| {
-                        json!({
+                        let mut si = json!({
                             "entity_id": shipment_id * 100 + i["item_id"].as_i64().unwrap_or(0),
                             "name": i["name"], "parent_id": shipment_id, "price": i["price"],
-                            "product_id": i["product_id"], "sku": i["sku"], "weight": 1,
+                            "product_id": i["product_id"], "sku": i["sku"],
                             "order_item_id": i["item_id"], "qty": i["qty_shipped"]
-                        })
+                        });
+                        if let Some(w) = i.get("weight") {
+                            si["weight"] = w.clone();
+                        }
+                        si
                     })
                     .collect();
                 let n_tracks = match n % 3 {
@@ -1173,7 +1651,7 @@ impl Db {
                     "increment_id": format!("{:09}", shipment_id),
                     "order_id": order_id,
                     "packages": [],
-                    "shipping_address_id": addr_id,
+                    "shipping_address_id": ship_addr_id,
                     "store_id": store_id,
                     "total_qty": total_qty,
                     "updated_at": date(updated + 3600),
@@ -1188,7 +1666,123 @@ impl Db {
             }
             self.orders.insert(order_id, o);
         }
-        self.next_id = self.next_id.max(item_id.max(shipment_id).max(track_id) + 1);
+        self.next_id = self.next_id.max(
+            item_id
+                .max(shipment_id)
+                .max(track_id)
+                .max(memo_id)
+                .max(invoice_id)
+                + 1,
+        );
+    }
+}
+
+/// A tax rate: (code, title, percent in basis points: 725 is 7.25 %).
+type Rate = (&'static str, &'static str, i64);
+/// California's state rate and a district rate on top: two rates on one line.
+const US_RATES: [Rate; 2] = [
+    ("US-CA-*-Rate 1", "CA State Tax", 725),
+    ("US-CA-LA-District", "Los Angeles County District Tax", 225),
+];
+const DE_STANDARD: Rate = ("DE-MwSt-19", "MwSt. 19%", 1900);
+const DE_REDUCED: Rate = ("DE-MwSt-7", "MwSt. 7%", 700);
+const UK_VAT: Rate = ("UK-VAT-20", "VAT", 2000);
+const JP_JCT: Rate = ("JP-JCT-10", "消費税", 1000);
+
+/// The rates of a line: US orders every other order (both Californian rates), German ones
+/// 19 % (7 % for the tote and the candle), British 20 %, Japanese 10 %.
+fn goods_rates(cur: &str, n: usize, sku: &str) -> Vec<Rate> {
+    match cur {
+        "USD" if n.is_multiple_of(2) => US_RATES.to_vec(),
+        "EUR" if sku.starts_with("TKT") || sku.starts_with("CBC") => vec![DE_REDUCED],
+        "EUR" => vec![DE_STANDARD],
+        "GBP" => vec![UK_VAT],
+        "JPY" => vec![JP_JCT],
+        _ => Vec::new(),
+    }
+}
+
+/// Shipping is taxed in Germany and the UK.
+fn shipping_rate(cur: &str) -> Option<Rate> {
+    match cur {
+        "EUR" => Some(DE_STANDARD),
+        "GBP" => Some(UK_VAT),
+        _ => None,
+    }
+}
+
+/// `x` × `bp` / 10000, rounded half up.
+fn pct(x: i64, bp: i64) -> i64 {
+    (x * bp + 5000).div_euclid(10_000)
+}
+
+/// (method code, `shipping_description`, price in USD cents).
+const SHIPPING_METHODS: [(&str, &str, i64); 4] = [
+    ("flatrate_flatrate", "Flat Rate - Fixed", 500),
+    ("tablerate_bestway", "Best Way - Table Rate", 800),
+    ("freeshipping_freeshipping", "Free Shipping - Free", 0),
+    (
+        "instore_pickup",
+        "In-Store Pickup Delivery - Pick in Store",
+        0,
+    ),
+];
+
+/// The payment of the `n`th order: (method, `additional_information`, the keyed
+/// `payment_additional_info` Magento adds for some). Magento's offline methods keep their
+/// title first; a free order is paid with `free`.
+fn payment_for(n: usize, grand: i64) -> (&'static str, Value, Option<Value>) {
+    if grand == 0 {
+        return ("free", json!(["No Payment Information Required"]), None);
+    }
+    match n % 4 {
+        0 => ("checkmo", json!(["Check / Money order"]), None),
+        1 => ("banktransfer", json!(["Bank Transfer Payment", ""]), None),
+        2 => ("cashondelivery", json!(["Cash On Delivery", ""]), None),
+        _ => (
+            "braintree",
+            json!(["fake-valid-nonce", "Visa", "4242"]),
+            Some(json!([
+                {"key": "payment_method_nonce", "value": "fake-valid-nonce"},
+                {"key": "cc_type", "value": "Visa"},
+                {"key": "method_title", "value": "Credit Card (Braintree)"}
+            ])),
+        ),
+    }
+}
+
+/// One order line as the seed computes it (amounts in the order currency's minor unit).
+struct SeedLine {
+    item_id: i64,
+    child_item_id: Option<i64>,
+    product_id: i64,
+    child: Option<i64>,
+    qty: i64,
+    price: i64,
+    price_incl: i64,
+    row: i64,
+    disc: i64,
+    taxes: Vec<(Rate, i64)>,
+    virtual_line: bool,
+    weight: Option<Value>,
+    refunded: i64,
+}
+
+impl SeedLine {
+    fn tax(&self) -> i64 {
+        self.taxes.iter().map(|(_, a)| a).sum()
+    }
+
+    /// (row, discount, tax) of `qty` of this line's units.
+    fn refunded_part(&self, qty: i64) -> (i64, i64, i64) {
+        if qty == self.qty {
+            return (self.row, self.disc, self.tax());
+        }
+        (
+            self.price * qty,
+            self.disc * qty / self.qty,
+            self.tax() * qty / self.qty,
+        )
     }
 }
 

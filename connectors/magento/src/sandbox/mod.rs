@@ -10,15 +10,19 @@
 //!
 //! * `POST integration/admin/token` (public: admin user name and password → token)
 //! * `GET orders` (search), `GET orders/{id}`, `POST order/{orderId}/ship`,
-//!   `GET shipments` (search)
+//!   `GET shipments`, `GET creditmemos`, `GET invoices` (searches)
 //! * `GET products` (search), `POST products`, `GET|PUT products/{sku}`,
 //!   `GET products/attributes/{attributeCode}` (code or id),
 //!   `GET configurable-products/{sku}/children`, `GET configurable-products/{sku}/options/all`,
 //!   `GET stockItems/{productSku}`, `PUT products/{productSku}/stockItems/{itemId}`
 //! * MSI, while switched on: `GET inventory/sources`, `GET|POST inventory/source-items`
+//!   (three sources: `default`, `berlin`, and the disabled `outlet_paris`; saving a source
+//!   item of an unknown source answers 400 `Could not save Source Item`; the default
+//!   source keeps the legacy stock item in step, as Magento does)
 //! * `GET customers/search`, `GET customers/{customerId}`
 //! * `GET categories/list`, `GET categories/{categoryId}`
-//! * `GET store/storeConfigs`, `store/storeViews`, `store/storeGroups`, `store/websites`
+//! * `GET store/storeConfigs` (`weight_unit` `lbs` for `default`, `kgs` for `de`),
+//!   `store/storeViews`, `store/storeGroups`, `store/websites`
 //!
 //! Unknown routes (and known paths with another method) answer 404
 //! `{"message": "Request does not match any route."}`, as Magento does. Errors are
@@ -372,6 +376,8 @@ enum Route {
     Order,
     Ship,
     Shipments,
+    CreditMemos,
+    Invoices,
     Products,
     ProductCreate,
     Product,
@@ -406,6 +412,8 @@ fn route(s: &Sandbox, c: &Call) -> Option<Route> {
         ["orders", _] if get => Route::Order,
         ["order", _, "ship"] if post => Route::Ship,
         ["shipments"] if get => Route::Shipments,
+        ["creditmemos"] if get => Route::CreditMemos,
+        ["invoices"] if get => Route::Invoices,
         ["products"] if get => Route::Products,
         ["products"] if post => Route::ProductCreate,
         ["products", "attributes", _] if get => Route::Attribute,
@@ -435,6 +443,8 @@ fn acl_resource(r: Route) -> &'static str {
     match r {
         Route::Orders | Route::Order => "Magento_Sales::actions_view",
         Route::Ship | Route::Shipments => "Magento_Sales::ship",
+        Route::CreditMemos => "Magento_Sales::sales_creditmemo",
+        Route::Invoices => "Magento_Sales::sales_invoice",
         Route::Products
         | Route::ProductCreate
         | Route::Product
@@ -1006,6 +1016,14 @@ fn handle(s: &Sandbox, route: Route, c: &Call) -> Response {
             let items: Vec<Value> = lock(s).shipments.values().cloned().collect();
             search(items, &c.query)
         }
+        Route::CreditMemos => {
+            let items: Vec<Value> = lock(s).credit_memos.values().cloned().collect();
+            search(items, &c.query)
+        }
+        Route::Invoices => {
+            let items: Vec<Value> = lock(s).invoices.values().cloned().collect();
+            search(items, &c.query)
+        }
         Route::Products => {
             let items: Vec<Value> = lock(s).products.values().cloned().collect();
             search(items, &c.query)
@@ -1079,11 +1097,7 @@ fn handle(s: &Sandbox, route: Route, c: &Call) -> Response {
         }
         Route::StockItemPut => put_stock_item(s, seg(1), seg(3), c.body),
         Route::Sources => {
-            let sources = vec![json!({
-                "source_code": "default", "name": "Default Source", "enabled": true,
-                "description": "Default Source", "latitude": 0, "longitude": 0,
-                "country_id": "US", "postcode": "00000"
-            })];
+            let sources = lock(s).sources.clone();
             search(sources, &c.query)
         }
         Route::SourceItems => {
@@ -1135,7 +1149,7 @@ fn handle(s: &Sandbox, route: Route, c: &Call) -> Response {
 
 fn store_configs(s: &Sandbox) -> Value {
     let base = format!("{}/", s.base_url);
-    let cfg = |id: i64, code: &str, locale: &str, display: &str, tz: &str| {
+    let cfg = |id: i64, code: &str, locale: &str, display: &str, tz: &str, weight: &str| {
         json!({
             "id": id,
             "code": code,
@@ -1144,7 +1158,7 @@ fn store_configs(s: &Sandbox) -> Value {
             "base_currency_code": "USD",
             "default_display_currency_code": display,
             "timezone": tz,
-            "weight_unit": "lbs",
+            "weight_unit": weight,
             "base_url": base,
             "base_link_url": base,
             "base_static_url": format!("{base}static/version1700000000/"),
@@ -1156,8 +1170,8 @@ fn store_configs(s: &Sandbox) -> Value {
         })
     };
     json!([
-        cfg(1, "default", "en_US", "USD", "America/Los_Angeles"),
-        cfg(2, "de", "de_DE", "EUR", "Europe/Berlin"),
+        cfg(1, "default", "en_US", "USD", "America/Los_Angeles", "lbs"),
+        cfg(2, "de", "de_DE", "EUR", "Europe/Berlin", "kgs"),
     ])
 }
 
@@ -1568,8 +1582,9 @@ fn post_source_items(s: &Sandbox, body: &Bytes) -> Response {
         let Some(pid) = db.product_by_sku(sku) else {
             return bad_request("Validation Failed", None);
         };
-        if source != "default" {
-            return bad_request("Validation Failed", None);
+        if !db.sources.iter().any(|x| x["source_code"] == source) {
+            // Magento's source item table refers to the source: saving fails.
+            return bad_request("Could not save Source Item", None);
         }
         let qty = it.get("quantity").map(|q| minor_of(q, 0)).unwrap_or(0);
         let status = it
@@ -1582,8 +1597,10 @@ fn post_source_items(s: &Sandbox, body: &Bytes) -> Response {
         );
         // The default source keeps the legacy stock item in step, as Magento does.
         if let Some(p) = db.products.get_mut(&pid) {
-            p["extension_attributes"]["stock_item"]["qty"] = json!(qty);
-            p["extension_attributes"]["stock_item"]["is_in_stock"] = json!(status == 1);
+            if source == "default" {
+                p["extension_attributes"]["stock_item"]["qty"] = json!(qty);
+                p["extension_attributes"]["stock_item"]["is_in_stock"] = json!(status == 1);
+            }
             p["updated_at"] = json!(date(now));
         }
     }

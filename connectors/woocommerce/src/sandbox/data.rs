@@ -1,8 +1,13 @@
 //! Deterministic seeded data with the variety a mapping needs: every order status, refunds
-//! (full and partial), guest orders, missing optional fields, non-ASCII names, several
-//! currencies (JPY with no decimals), variable products with Size/Colour options, drafts
-//! and private products, products without sku or images, nested categories, customers
-//! with and without addresses, order notes and shipment trackings.
+//! (full in one or two refunds by line, one unit of a line, an amount without lines),
+//! guest orders, missing optional fields, non-ASCII names, several currencies (JPY with no
+//! decimals), tax-inclusive and tax-exclusive orders, several tax rates (19 % and 7 % in
+//! one order, shipping taxed), two coupon codes, four payment methods, flat rate, free
+//! shipping and local pickup, variable products with Size/Colour options, weights (kg),
+//! dimensions (cm) and GTINs on some products and variations only, virtual and
+//! downloadable records, drafts and private products, products without sku or images,
+//! nested categories, customers with and without addresses, order notes and shipment
+//! trackings.
 //!
 //! Objects are kept as the JSON the API serves (`serde_json::Value`): the simulator's job
 //! is to answer documented shapes, and handlers filter and patch those shapes directly.
@@ -31,6 +36,10 @@ pub struct Db {
     pub categories: BTreeMap<i64, Value>,
     pub notes: BTreeMap<i64, Vec<Value>>,
     pub trackings: BTreeMap<i64, Vec<Value>>,
+    /// Refunds by id, as `GET /wc/v3/refunds` serves them (with `parent_id`).
+    pub refunds: BTreeMap<i64, Value>,
+    /// Settings changed through `PUT /wc/v3/settings/{group}/{id}`, by setting id.
+    pub settings: BTreeMap<String, String>,
     pub webhooks: BTreeMap<i64, super::hooks::WebhookRec>,
     /// Webhook deliveries made (their ids).
     pub deliveries: i64,
@@ -97,6 +106,23 @@ const CURRENCIES: [(&str, u32, i64, i64, &str, i64); 4] = [
     ("GBP", 2, 85, 2, "VAT", 20),
     ("JPY", 0, 16_500, 3, "消費税", 10),
 ];
+
+/// Product weights in the store's unit (kg).
+const WEIGHTS: [&str; 5] = ["0.35", "1.2", "0.08", "2.5", "0.6"];
+
+/// The first 12 digits of the sandbox's GTIN-13s (a German GS1 prefix).
+const GTIN_PREFIX: u64 = 400_638_000_000;
+
+/// A GTIN-13 (EAN) from its first 12 digits, with the check digit.
+pub fn ean13(first12: u64) -> String {
+    let digits = format!("{:012}", first12 % 1_000_000_000_000);
+    let sum: u32 = digits
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    format!("{digits}{}", (10 - sum % 10) % 10)
+}
 
 /// Seconds of the EU summer-time offset at `secs` (UTC): CEST from the last Sunday of
 /// March to the last Sunday of October, 01:00 UTC both.
@@ -317,6 +343,7 @@ pub fn blank_product(base: &str, id: i64, secs: i64) -> Value {
         "downloads": [], "download_limit": -1, "download_expiry": -1, "external_url": "", "button_text": "",
         "tax_status": "taxable", "tax_class": "", "manage_stock": false, "stock_quantity": null, "stock_status": "instock",
         "backorders": "no", "backorders_allowed": false, "backordered": false, "sold_individually": false,
+        "global_unique_id": "",
         "weight": "", "dimensions": {"length": "", "width": "", "height": ""}, "shipping_required": true,
         "shipping_taxable": true, "shipping_class": "", "shipping_class_id": 0, "reviews_allowed": true,
         "average_rating": "0.00", "rating_count": 0, "related_ids": [], "upsell_ids": [], "cross_sell_ids": [],
@@ -334,7 +361,7 @@ pub fn blank_variation(base: &str, id: i64, parent: i64, secs: i64) -> Value {
     let mut v = json!({
         "id": id, "date_created": "", "date_created_gmt": "", "date_modified": "", "date_modified_gmt": "",
         "description": "", "permalink": format!("{base}/product/product-{parent}/"),
-        "sku": "", "price": "", "regular_price": "", "sale_price": "",
+        "sku": "", "global_unique_id": "", "price": "", "regular_price": "", "sale_price": "",
         "date_on_sale_from": null, "date_on_sale_from_gmt": null, "date_on_sale_to": null, "date_on_sale_to_gmt": null,
         "on_sale": false, "status": "publish", "purchasable": false, "virtual": false, "downloadable": false,
         "downloads": [], "download_limit": -1, "download_expiry": -1, "tax_status": "taxable", "tax_class": "",
@@ -412,8 +439,172 @@ pub fn provider_link(provider: &str, number: &str) -> Option<(&'static str, Stri
 }
 
 /// A sellable line: (product id, variation id, name, sku, unit price in EUR cents,
-/// variation attributes as line-item meta `(key, value)`).
-type Sellable = (i64, i64, String, String, i64, Vec<(String, String)>);
+/// variation attributes as line-item meta).
+type Sellable = (i64, i64, String, String, i64, Vec<LineMeta>);
+
+/// A variation attribute as order-item meta: the key (`pa_size`, or the custom attribute's
+/// sanitized name), the stored value (the term slug for a global attribute), and what
+/// WooCommerce 4.x+ serves beside them as `display_key` / `display_value` (the
+/// attribute's label and the term's name).
+#[derive(Clone)]
+pub struct LineMeta {
+    pub key: String,
+    pub value: String,
+    pub display_key: String,
+    pub display_value: String,
+}
+
+/// The reduced German VAT rate's label (rate id 4, 7 %).
+const REDUCED_LABEL: &str = "MwSt. ermäßigt";
+
+/// Minor units of a money string with `dp` decimals (`"16.50"` → 1650, JPY `"825"` → 825).
+fn minor(s: &str, dp: u32) -> i64 {
+    if dp == 0 {
+        s.parse().unwrap_or(0)
+    } else {
+        cents(s).unwrap_or(0)
+    }
+}
+
+/// What one seeded refund gives back: order items (line items, or the shipping line)
+/// with the units, net amount and tax refunded, and the amount in minor units.
+pub struct RefundPlan {
+    pub items: Vec<RefundItem>,
+    pub amount: i64,
+    pub reason: &'static str,
+}
+
+pub struct RefundItem {
+    /// The order's line item or shipping line, as served.
+    pub item: Value,
+    pub quantity: i64,
+    pub net: i64,
+    pub tax: i64,
+}
+
+impl RefundPlan {
+    /// All units of these lines (and the shipping line, if given).
+    pub fn lines(lines: &[Value], shipping: Option<&Value>, reason: &'static str) -> RefundPlan {
+        let items: Vec<RefundItem> = lines
+            .iter()
+            .chain(shipping)
+            .map(|l| {
+                let dp = dp_of(l);
+                RefundItem {
+                    item: l.clone(),
+                    quantity: l["quantity"].as_i64().unwrap_or(0),
+                    net: minor(l["total"].as_str().unwrap_or("0"), dp),
+                    tax: minor(l["total_tax"].as_str().unwrap_or("0"), dp),
+                }
+            })
+            .collect();
+        let amount = items.iter().map(|x| x.net + x.tax).sum();
+        RefundPlan {
+            items,
+            amount,
+            reason,
+        }
+    }
+
+    /// One unit of a line, its share of the line's net amount and tax.
+    pub fn one_unit(line: &Value, reason: &'static str) -> RefundPlan {
+        let dp = dp_of(line);
+        let qty = line["quantity"].as_i64().unwrap_or(1).max(1);
+        let share = |k: &str| (minor(line[k].as_str().unwrap_or("0"), dp) + qty / 2) / qty;
+        let (net, tax) = (share("total"), share("total_tax"));
+        RefundPlan {
+            items: vec![RefundItem {
+                item: line.clone(),
+                quantity: 1,
+                net,
+                tax,
+            }],
+            amount: net + tax,
+            reason,
+        }
+    }
+}
+
+/// The decimals an order item's amounts are written with.
+fn dp_of(item: &Value) -> u32 {
+    match item["total"].as_str().and_then(|t| t.split_once('.')) {
+        Some((_, frac)) => u32::try_from(frac.len()).unwrap_or(2),
+        None => 0,
+    }
+}
+
+/// A refund as `GET /wc/v3/refunds` serves it (the order's refunds route serves the same
+/// without `parent_id`): negative quantities and amounts, and each refunded item's order
+/// item in the meta `_refunded_item_id`. Item ids come from the order items' sequence.
+#[allow(clippy::too_many_arguments)]
+pub fn refund_doc(
+    base: &str,
+    order_id: i64,
+    id: i64,
+    secs: i64,
+    plan: &RefundPlan,
+    dp: u32,
+    refunded_payment: bool,
+    item_ids: &mut i64,
+) -> Value {
+    let mut line_items = Vec::new();
+    let mut shipping_lines = Vec::new();
+    for x in &plan.items {
+        let item_id = *item_ids;
+        *item_ids += 1;
+        let original = x.item["id"].as_i64().unwrap_or(0).to_string();
+        let meta = json!([{"id": item_id * 10, "key": "_refunded_item_id", "value": original,
+            "display_key": "_refunded_item_id", "display_value": original}]);
+        let taxes: Vec<Value> = x.item["taxes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(1)
+            .map(|t| json!({"id": t["id"], "total": money(-x.tax, dp), "subtotal": money(-x.tax, dp)}))
+            .collect();
+        if x.item.get("method_id").is_some() {
+            shipping_lines.push(json!({
+                "id": item_id, "method_title": x.item["method_title"], "method_id": x.item["method_id"],
+                "instance_id": x.item["instance_id"], "total": money(-x.net, dp), "total_tax": money(-x.tax, dp),
+                "taxes": taxes, "meta_data": meta,
+            }));
+            continue;
+        }
+        let unit = -(x.net as f64) / x.quantity.max(1) as f64 / 10f64.powi(dp as i32);
+        let price = if unit.fract() == 0.0 {
+            json!(unit as i64)
+        } else {
+            json!(unit)
+        };
+        line_items.push(json!({
+            "id": item_id, "name": x.item["name"], "product_id": x.item["product_id"],
+            "variation_id": x.item["variation_id"], "quantity": -x.quantity, "tax_class": x.item["tax_class"],
+            "subtotal": money(-x.net, dp), "subtotal_tax": money(-x.tax, dp), "total": money(-x.net, dp),
+            "total_tax": money(-x.tax, dp), "taxes": taxes, "meta_data": meta, "sku": x.item["sku"],
+            "global_unique_id": "", "price": price,
+        }));
+    }
+    let mut r = json!({
+        "id": id, "parent_id": order_id, "date_created": "", "date_created_gmt": "",
+        "amount": money(plan.amount, dp), "reason": plan.reason, "refunded_by": 1,
+        "refunded_payment": refunded_payment, "meta_data": [], "line_items": line_items,
+        "shipping_lines": shipping_lines, "tax_lines": [], "fee_lines": [],
+        "_links": {
+            "self": [{"href": format!("{base}/wp-json/wc/v3/orders/{order_id}/refunds/{id}")}],
+            "collection": [{"href": format!("{base}/wp-json/wc/v3/orders/{order_id}/refunds")}],
+            "up": [{"href": format!("{base}/wp-json/wc/v3/orders/{order_id}")}],
+        },
+    });
+    set_date(&mut r, "date_created", secs);
+    r
+}
+
+impl LineMeta {
+    pub fn json(&self, id: i64) -> Value {
+        json!({"id": id, "key": self.key, "value": self.value,
+               "display_key": self.display_key, "display_value": self.display_value})
+    }
+}
 
 impl Db {
     /// The sandbox clock for writes: starts at the fixed epoch and moves one second per
@@ -519,6 +710,8 @@ impl Db {
             categories: BTreeMap::new(),
             notes: BTreeMap::new(),
             trackings: BTreeMap::new(),
+            refunds: BTreeMap::new(),
+            settings: BTreeMap::new(),
             webhooks: BTreeMap::new(),
             deliveries: 0,
             next_id: 0,
@@ -641,6 +834,8 @@ impl Db {
     fn seed_products(&mut self, opts: &SandboxOptions) {
         let base = self.base.clone();
         let mut rng = seeded_rng(opts.seed, "woocommerce/products");
+        // Its own stream, so the products' other random values stay as they were.
+        let mut ids = seeded_rng(opts.seed, "woocommerce/downloads");
         self.next_id = 100;
         // (name, category ids, variable?)
         let kinds: [(&str, &[i64], bool); 7] = [
@@ -696,7 +891,33 @@ impl Db {
             p["sku"] = json!(sku);
             p["featured"] = json!(i % 8 == 0);
             p["total_sales"] = json!(rng.gen_range(0..300));
-            p["weight"] = json!(if i % 3 == 0 { "0.5" } else { "" });
+            // A digital edition of every other record: virtual and downloadable, nothing to
+            // ship, so no weight or size.
+            let digital = plain_kind.starts_with("Vinyl") && i % 2 == 1;
+            if digital {
+                p["virtual"] = json!(true);
+                p["downloadable"] = json!(true);
+                p["shipping_required"] = json!(false);
+                p["downloads"] = json!([{"id": random_hex(&mut ids, 32), "name": "MP3 (320 kbit/s)",
+                    "file": format!("{base}/wp-content/uploads/woocommerce_uploads/{slug}.zip")}]);
+                p["download_limit"] = json!(5);
+                p["download_expiry"] = json!(30);
+            } else {
+                // In the store's unit (kg, see the product settings); every third has none.
+                if i % 3 != 2 {
+                    p["weight"] = json!(WEIGHTS[i % WEIGHTS.len()]);
+                }
+                // In cm; some with all three sides, some with the length only.
+                p["dimensions"] = match i % 4 {
+                    1 => json!({"length": "30", "width": "20", "height": "4.5"}),
+                    3 => json!({"length": "60", "width": "", "height": ""}),
+                    _ => json!({"length": "", "width": "", "height": ""}),
+                };
+            }
+            // A GTIN-13 on two products of three (WooCommerce 9.2's `global_unique_id`).
+            if i % 3 != 1 {
+                p["global_unique_id"] = json!(ean13(GTIN_PREFIX + 1000 * i as u64));
+            }
             // An empty category list reads back as Uncategorized, as in WooCommerce.
             let cat_ids: Vec<i64> = if cats.is_empty() {
                 vec![15]
@@ -761,6 +982,15 @@ impl Db {
                     v["regular_price"] = json!(money(vc, 2));
                     if k == 1 && i % 3 == 0 {
                         v["sale_price"] = json!(money(vc - 300, 2));
+                    }
+                    // The first variation has its own weight; the others inherit the
+                    // product's (WooCommerce serves the parent's when a variation has none).
+                    if k == 0 && i % 3 != 2 {
+                        v["weight"] = json!("0.62");
+                    }
+                    if k != 1 {
+                        v["global_unique_id"] =
+                            json!(ean13(GTIN_PREFIX + 1000 * i as u64 + 1 + k as u64));
                     }
                     v["manage_stock"] = json!(k != 3);
                     v["stock_quantity"] = json!(rng.gen_range(0..25));
@@ -830,23 +1060,24 @@ impl Db {
                 let Some(v) = self.variations.get(&vid) else {
                     continue;
                 };
-                let opts: Vec<(String, String)> = v["attributes"]
+                let opts: Vec<LineMeta> = v["attributes"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .map(|a| {
-                        let key = if a["id"] == 1 {
-                            "pa_size".to_owned()
+                        let name = a["name"].as_str().unwrap_or_default();
+                        let option = a["option"].as_str().unwrap_or_default();
+                        let (key, value) = if a["id"] == 1 {
+                            ("pa_size".to_owned(), option.to_lowercase())
                         } else {
-                            a["name"].as_str().unwrap_or_default().to_lowercase()
+                            (name.to_lowercase(), option.to_owned())
                         };
-                        let val = a["option"].as_str().unwrap_or_default();
-                        let val = if a["id"] == 1 {
-                            val.to_lowercase()
-                        } else {
-                            val.to_owned()
-                        };
-                        (key, val)
+                        LineMeta {
+                            key,
+                            value,
+                            display_key: name.to_owned(),
+                            display_value: option.to_owned(),
+                        }
                     })
                     .collect();
                 let label: Vec<&str> = v["attributes"]
@@ -935,7 +1166,21 @@ impl Db {
                 }
             };
             let pct = |x: i64, p: i64| -> i64 { (x * p + 50) / 100 };
-            let coupon = i % 4 == 1;
+            // Tax-inclusive prices on every other EUR order, as German shops show them
+            // (WooCommerce's line amounts are net either way; the flag says how the buyer
+            // saw them).
+            let prices_include_tax = currency == "EUR" && i % 2 == 0;
+            // Two coupons: ten percent off, or five.
+            let coupon = match i % 8 {
+                1 => Some(("zehnprozent", 10)),
+                5 => Some(("sommer5", 5)),
+                _ => None,
+            };
+            // Taxes per rate id: (rate code, label, percent, cart tax, shipping tax).
+            let mut taxes: BTreeMap<i64, (String, &str, i64, i64, i64)> = BTreeMap::new();
+            let rate_code = |label: &str, priority: i64| {
+                format!("{}-{}-{priority}", PLACES[place].4, label.to_uppercase())
+            };
             let mut lines = Vec::new();
             let (mut sub_sum, mut total_sum, mut tax_sum, mut sub_tax_sum) =
                 (0i64, 0i64, 0i64, 0i64);
@@ -948,25 +1193,47 @@ impl Db {
                 let qty = 1 + ((i + k) % 3) as i64;
                 let unit = conv(*unit_eur);
                 let subtotal = unit * qty;
-                let total = if coupon {
-                    subtotal - pct(subtotal, 10)
-                } else {
-                    subtotal
+                let total = match coupon {
+                    Some((_, off)) => subtotal - pct(subtotal, off),
+                    None => subtotal,
                 };
-                let (sub_tax, tot_tax) = (pct(subtotal, tax_pct), pct(total, tax_pct));
+                // In EUR the second line is at the reduced rate (7 %), as books and food
+                // are in Germany: such orders have two tax lines.
+                let (rate_id, label, percent, class) = if tax_id == 1 && k == 1 {
+                    (4, REDUCED_LABEL, 7, "reduced-rate")
+                } else {
+                    (tax_id, tax_label, tax_pct, "")
+                };
+                let (sub_tax, tot_tax) = if rate_id == 0 {
+                    (0, 0)
+                } else {
+                    (pct(subtotal, percent), pct(total, percent))
+                };
                 sub_sum += subtotal;
                 total_sum += total;
                 tax_sum += tot_tax;
                 sub_tax_sum += sub_tax;
-                let taxes = if tax_id == 0 {
+                let line_taxes = if rate_id == 0 {
                     json!([])
                 } else {
-                    json!([{"id": tax_id, "total": money(tot_tax, dp), "subtotal": money(sub_tax, dp)}])
+                    taxes
+                        .entry(rate_id)
+                        .or_insert_with(|| {
+                            (
+                                rate_code(label, if rate_id == 4 { 2 } else { 1 }),
+                                label,
+                                percent,
+                                0,
+                                0,
+                            )
+                        })
+                        .3 += tot_tax;
+                    json!([{"id": rate_id, "total": money(tot_tax, dp), "subtotal": money(sub_tax, dp)}])
                 };
                 let meta: Vec<Value> = meta
                     .iter()
                     .enumerate()
-                    .map(|(m, (k, v))| json!({"id": line_id * 10 + m as i64, "key": k, "value": v}))
+                    .map(|(m, lm)| lm.json(line_id * 10 + m as i64))
                     .collect();
                 // `price` is a number, the unit price after discounts.
                 let price = (total as f64 / qty as f64) / 10f64.powi(dp as i32);
@@ -978,33 +1245,52 @@ impl Db {
                 };
                 lines.push(json!({
                     "id": line_id, "name": name, "product_id": pid, "variation_id": vid, "quantity": qty,
-                    "tax_class": "", "subtotal": money(subtotal, dp), "subtotal_tax": money(sub_tax, dp),
-                    "total": money(total, dp), "total_tax": money(tot_tax, dp), "taxes": taxes, "meta_data": meta,
-                    "sku": sku, "price": price,
+                    "tax_class": class, "subtotal": money(subtotal, dp), "subtotal_tax": money(sub_tax, dp),
+                    "total": money(total, dp), "total_tax": money(tot_tax, dp), "taxes": line_taxes, "meta_data": meta,
+                    "sku": sku, "global_unique_id": "", "price": price,
                 }));
                 line_id += 1;
             }
-            // Every sixth order is shipped nowhere (a download, a pickup): no shipping
-            // lines, an empty shipping address.
+            // Every sixth order is shipped nowhere (a download, a pickup): an empty
+            // shipping address, and no shipping line unless picked up in the shop.
             let no_shipping = i % 6 == 5;
-            // Nothing to ship, or free shipping on every eighth order.
-            let shipping_total = if no_shipping || i % 8 == 7 {
+            let local_pickup = i % 12 == 11;
+            let free_shipping = !no_shipping && i % 8 == 7;
+            let shipping_total = if no_shipping || free_shipping {
                 0
             } else {
                 conv(490)
             };
-            let shipping_lines = if no_shipping {
-                json!([])
+            // Shipping is taxed at the standard rate in EUR.
+            let shipping_tax = if tax_id == 1 {
+                pct(shipping_total, tax_pct)
             } else {
-                let (title, method) = if shipping_total == 0 {
-                    ("Free shipping", "free_shipping")
-                } else {
-                    ("Flat rate", "flat_rate")
-                };
-                let l = json!([{"id": line_id, "method_title": title, "method_id": method, "instance_id": "1", "total": money(shipping_total, dp), "total_tax": money(0, dp), "taxes": [], "meta_data": []}]);
-                line_id += 1;
-                l
+                0
             };
+            if shipping_tax > 0 {
+                taxes
+                    .entry(tax_id)
+                    .or_insert_with(|| (rate_code(tax_label, 1), tax_label, tax_pct, 0, 0))
+                    .4 += shipping_tax;
+            }
+            let mut shipping_lines = Vec::new();
+            if !no_shipping || local_pickup {
+                let (title, method, instance) = if local_pickup {
+                    ("Local pickup", "local_pickup", "3")
+                } else if free_shipping {
+                    ("Free shipping", "free_shipping", "2")
+                } else {
+                    ("Flat rate", "flat_rate", "1")
+                };
+                let taxes = if shipping_tax > 0 {
+                    json!([{"id": tax_id, "total": money(shipping_tax, dp), "subtotal": ""}])
+                } else {
+                    json!([])
+                };
+                shipping_lines.push(json!({"id": line_id, "method_title": title, "method_id": method, "instance_id": instance,
+                    "total": money(shipping_total, dp), "total_tax": money(shipping_tax, dp), "taxes": taxes, "meta_data": []}));
+                line_id += 1;
+            }
             let fee = if i % 9 == 4 { conv(250) } else { 0 };
             let fee_lines = if fee > 0 {
                 let l = json!([{"id": line_id, "name": "Geschenkverpackung", "tax_class": "", "tax_status": "none", "amount": money(fee, dp), "total": money(fee, dp), "total_tax": money(0, dp), "taxes": [], "meta_data": []}]);
@@ -1014,31 +1300,30 @@ impl Db {
                 json!([])
             };
             let discount = sub_sum - total_sum;
-            let coupon_lines = if coupon {
-                let l = json!([{"id": line_id, "code": "zehnprozent", "discount": money(discount, dp), "discount_tax": money(sub_tax_sum - tax_sum, dp), "meta_data": []}]);
-                line_id += 1;
-                l
-            } else {
-                json!([])
+            let coupon_lines = match coupon {
+                Some((code, _)) => {
+                    let l = json!([{"id": line_id, "code": code, "discount": money(discount, dp), "discount_tax": money(sub_tax_sum - tax_sum, dp), "meta_data": []}]);
+                    line_id += 1;
+                    l
+                }
+                None => json!([]),
             };
-            let tax_lines = if tax_id == 0 || tax_sum == 0 {
-                json!([])
-            } else {
-                let l = json!([{"id": line_id, "rate_code": format!("{}-{}-1", PLACES[place].4, tax_label.to_uppercase()), "rate_id": tax_id, "label": tax_label,
-                    "compound": false, "tax_total": money(tax_sum, dp), "shipping_tax_total": money(0, dp), "rate_percent": tax_pct, "meta_data": []}]);
-                line_id += 1;
-                l
-            };
-            let total = total_sum + shipping_total + fee + tax_sum;
+            let tax_lines: Vec<Value> = taxes
+                .into_iter()
+                .map(|(rate_id, (code, label, percent, cart, ship))| {
+                    let l = json!({"id": line_id, "rate_code": code, "rate_id": rate_id, "label": label,
+                        "compound": false, "tax_total": money(cart, dp), "shipping_tax_total": money(ship, dp),
+                        "rate_percent": percent, "meta_data": []});
+                    line_id += 1;
+                    l
+                })
+                .collect();
+            let total = total_sum + shipping_total + fee + tax_sum + shipping_tax;
             let paid = matches!(status, "processing" | "completed" | "refunded");
             let modified = (created + 86_400 * (1 + (i as i64 % 20))).min(SANDBOX_EPOCH - 60);
-            let mut refunds = Vec::new();
-            if status == "refunded" {
-                refunds.push(json!({"id": self.next_id(), "reason": "Kunde hat storniert", "total": format!("-{}", money(total, dp))}));
-            } else if partial_refund {
-                refunds.push(json!({"id": self.next_id(), "reason": "", "total": format!("-{}", money(total / 4, dp))}));
-            }
             let (pm, pm_title) = match (paid, i % 3) {
+                // Paid in the shop when picked up.
+                _ if local_pickup => ("cod", "Cash on delivery"),
                 (_, 0) if status == "on-hold" || status == "pending" => {
                     ("bacs", "Direct bank transfer")
                 }
@@ -1046,15 +1331,65 @@ impl Db {
                 (_, 1) => ("paypal", "PayPal"),
                 _ => ("bacs", "Direct bank transfer"),
             };
+            // Refunds: all of a cancelled purchase, in one refund or in two; one unit of
+            // the first line; an amount without lines (a goodwill refund).
+            let refunded_payment = !matches!(pm, "bacs" | "cod");
+            let mut plans: Vec<RefundPlan> = Vec::new();
+            if status == "refunded" && i % 20 == 13 && lines.len() > 1 {
+                plans.push(RefundPlan::lines(&lines[..1], None, "Artikel beschädigt"));
+                plans.push(RefundPlan::lines(
+                    &lines[1..],
+                    shipping_lines.first(),
+                    "Kunde hat storniert",
+                ));
+            } else if status == "refunded" {
+                plans.push(RefundPlan::lines(
+                    &lines,
+                    shipping_lines.first(),
+                    "Kunde hat storniert",
+                ));
+            } else if partial_refund && i % 20 == 12 {
+                plans.push(RefundPlan {
+                    items: Vec::new(),
+                    amount: conv(500),
+                    reason: "Kulanz",
+                });
+            } else if let (true, Some(first)) = (partial_refund, lines.first()) {
+                plans.push(RefundPlan::one_unit(first, ""));
+            }
+            // A full refund gives back the fees too: its amount is the order total.
+            let fully = status == "refunded";
+            let planned: i64 = plans.iter().map(|p| p.amount).sum();
+            if let (true, Some(last)) = (fully, plans.last_mut()) {
+                last.amount += total - planned;
+            }
+            let mut refunds = Vec::new();
+            for (n, plan) in plans.iter().enumerate() {
+                let rid = self.next_id();
+                let when = modified - 3600 * (plans.len() - n) as i64;
+                let doc = refund_doc(
+                    &base,
+                    id,
+                    rid,
+                    when,
+                    plan,
+                    dp,
+                    refunded_payment,
+                    &mut line_id,
+                );
+                // The order lists its refunds newest first.
+                refunds.insert(0, json!({"id": rid, "reason": plan.reason, "total": format!("-{}", money(plan.amount, dp))}));
+                self.refunds.insert(rid, doc);
+            }
             let admin_created = i % 10 == 9;
             let mut o = json!({
                 "id": id, "parent_id": 0, "number": format!("{id}"), "order_key": format!("wc_order_{}", random_hex(&mut rng, 13)),
                 "created_via": if admin_created { "admin" } else { "checkout" }, "version": "9.4.2", "status": status, "currency": currency,
                 "date_created": "", "date_created_gmt": "", "date_modified": "", "date_modified_gmt": "",
                 "discount_total": money(discount, dp), "discount_tax": money(sub_tax_sum - tax_sum, dp),
-                "shipping_total": money(shipping_total, dp), "shipping_tax": money(0, dp),
-                "cart_tax": money(tax_sum, dp), "total": money(total, dp), "total_tax": money(tax_sum, dp),
-                "prices_include_tax": false, "customer_id": cid,
+                "shipping_total": money(shipping_total, dp), "shipping_tax": money(shipping_tax, dp),
+                "cart_tax": money(tax_sum, dp), "total": money(total, dp), "total_tax": money(tax_sum + shipping_tax, dp),
+                "prices_include_tax": prices_include_tax, "customer_id": cid,
                 "customer_ip_address": if admin_created { String::new() } else { format!("203.0.113.{}", i % 250 + 1) },
                 "customer_user_agent": if admin_created { "" } else { "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36" },
                 "customer_note": if i % 7 == 0 { "Bitte vor 10 Uhr liefern — merci!" } else { "" },
@@ -1062,7 +1397,7 @@ impl Db {
                 "billing": address(f, l, if i % 4 == 0 { "Ångström AB" } else { "" }, place, Some((&email, if i % 3 == 0 { "" } else { PLACES[place].5 }))),
                 "shipping": if no_shipping { empty_address(false) } else { address(f, l, "", place, None) },
                 "payment_method": pm, "payment_method_title": pm_title,
-                "transaction_id": if paid && pm != "bacs" { format!("ch_{}", random_hex(&mut rng, 24)) } else { String::new() },
+                "transaction_id": if paid && refunded_payment { format!("ch_{}", random_hex(&mut rng, 24)) } else { String::new() },
                 "date_paid": null, "date_paid_gmt": null, "date_completed": null, "date_completed_gmt": null,
                 "cart_hash": if admin_created { String::new() } else { random_hex(&mut rng, 32) },
                 "meta_data": [{"id": id * 10, "key": "_wc_order_attribution_source_type", "value": if admin_created { "admin" } else { "typein" }}],
@@ -1214,7 +1549,7 @@ impl Db {
         let meta: Vec<Value> = meta
             .iter()
             .enumerate()
-            .map(|(m, (k, v))| json!({"id": line_id * 10 + m as i64, "key": k, "value": v}))
+            .map(|(m, lm)| lm.json(line_id * 10 + m as i64))
             .collect();
         let price = unit as f64 / 100.0;
         let price = if price.fract() == 0.0 {

@@ -9,10 +9,12 @@
 //!   namespaces, routes) and `GET /wp-json/wc/v3` — public.
 //! * Under `/wp-json/wc/v3` (HTTP Basic `consumer_key:consumer_secret`, or the same as
 //!   query parameters): `orders` (list), `orders/{id}` (GET, PUT/POST), `orders/{id}/notes`
-//!   (GET, POST), `products` (list, POST), `products/{id}` (GET, PUT/POST),
+//!   (GET, POST), `orders/{id}/refunds[/{refund_id}]` (GET), `refunds` (GET, WooCommerce
+//!   9.0+), `products` (list, POST), `products/{id}` (GET, PUT/POST),
 //!   `products/{id}/variations` (list), `products/{id}/variations/{vid}` (GET, PUT/POST),
 //!   `products/categories[/{id}]`, `customers[/{id}]`, `system_status`,
-//!   `settings/general[/{id}]`, `data/currencies/current`.
+//!   `settings/{general,products}[/{id}]` (GET; a setting also PUT/POST/PATCH
+//!   `{"value"}`), `data/currencies/current`.
 //! * Shipment Tracking: `GET|POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings`,
 //!   `GET|DELETE …/shipment-trackings/{tracking_id}`.
 //! * Also under `/wp-json/wc/v3`: `DELETE products/{id}` (`force=true` deletes, otherwise
@@ -45,7 +47,21 @@
 //! `read_write`); a method they do not cover answers 401 `woocommerce_rest_authentication_error`
 //! "The API key provided does not have read|write permissions.", as `WC_REST_Authentication`
 //! does. `revoked: true` is the merchant deleting the key: every call then answers 401
-//! "Consumer key is invalid.", as for any unknown key.
+//! "Consumer key is invalid.", as for any unknown key. `GET|PUT /__sandbox/version`
+//! `{"woocommerce": "9.4.2"}` sets the WooCommerce version simulated (default 9.4.2):
+//! before 9.0 `GET /wc/v3/refunds` does not exist (404 `rest_no_route`, not in the
+//! index), before 9.2 products and variations have no `global_unique_id` (not served,
+//! ignored in writes).
+//!
+//! # Catalogue and order details
+//!
+//! The store keeps weights in kg and dimensions in cm (`settings/products`, changeable
+//! through the settings API; stored numbers stay as they are, as in WooCommerce). A
+//! variation without its own weight or side is served with its parent's, as the REST
+//! API's `view` context does. `global_unique_id` is unique across products and
+//! variations (400 `product_invalid_global_unique_id`). Refunds are seeded, not created
+//! through the API (`POST …/refunds` is not simulated); each refund line names the order
+//! line it gives back in the meta `_refunded_item_id`.
 //!
 //! # Rate limits
 //!
@@ -94,6 +110,56 @@ struct Sandbox {
     limiter: Option<TokenBucket>,
     /// Outgoing webhooks (see `hooks`).
     outbox: WebhookOutbox,
+    /// The WooCommerce version simulated (`/__sandbox/version`): before 9.0 there is no
+    /// `GET /wc/v3/refunds`, before 9.2 no `global_unique_id`.
+    version: Mutex<String>,
+}
+
+/// The WooCommerce version the sandbox simulates unless told otherwise.
+const WC_VERSION: &str = "9.4.2";
+
+impl Sandbox {
+    fn version(&self) -> String {
+        self.version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether the simulated WooCommerce is `major.minor` or later.
+    fn at_least(&self, major: u32, minor: u32) -> bool {
+        let v = self.version();
+        let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (a, b) >= (major, minor)
+    }
+
+    /// A product or variation as this version serves it: `global_unique_id` only since
+    /// 9.2.
+    fn render(&self, mut v: Value) -> Value {
+        if !self.at_least(9, 2) {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("global_unique_id");
+            }
+        }
+        v
+    }
+
+    /// A variation as the REST API's `view` context serves it: without a weight or a
+    /// side of its own it shows its parent's (`WC_Product_Variation::get_weight`, …).
+    fn render_variation(&self, db: &Db, pid: i64, mut v: Value) -> Value {
+        if let Some(p) = db.products.get(&pid) {
+            if v["weight"].as_str().is_none_or(str::is_empty) {
+                v["weight"] = p["weight"].clone();
+            }
+            for side in ["length", "width", "height"] {
+                if v["dimensions"][side].as_str().is_none_or(str::is_empty) {
+                    v["dimensions"][side] = p["dimensions"][side].clone();
+                }
+            }
+        }
+        self.render(v)
+    }
 }
 
 type S = Arc<Sandbox>;
@@ -162,6 +228,7 @@ pub async fn start(
         key_revoked: AtomicBool::new(false),
         limiter: opts.rate_limits.then(|| TokenBucket::new(10.0, 20)),
         outbox: WebhookOutbox::start(),
+        version: Mutex::new(WC_VERSION.into()),
     });
     let wc = Router::new()
         .route("/wp-json/wc/v3/orders", get(list_orders))
@@ -173,6 +240,15 @@ pub async fn start(
             "/wp-json/wc/v3/orders/{id}/notes",
             get(list_notes).post(create_note),
         )
+        .route(
+            "/wp-json/wc/v3/orders/{id}/refunds",
+            get(list_order_refunds),
+        )
+        .route(
+            "/wp-json/wc/v3/orders/{id}/refunds/{rid}",
+            get(get_order_refund),
+        )
+        .route("/wp-json/wc/v3/refunds", get(list_refunds))
         .route(
             "/wp-json/wc/v3/products",
             get(list_products).post(create_product),
@@ -217,7 +293,13 @@ pub async fn start(
         )
         .route("/wp-json/wc/v3/system_status", get(system_status))
         .route("/wp-json/wc/v3/settings/{group}", get(settings_group))
-        .route("/wp-json/wc/v3/settings/{group}/{id}", get(setting))
+        .route(
+            "/wp-json/wc/v3/settings/{group}/{id}",
+            get(setting)
+                .put(update_setting)
+                .post(update_setting)
+                .patch(update_setting),
+        )
         .route(
             "/wp-json/wc/v3/data/currencies/current",
             get(current_currency),
@@ -253,6 +335,7 @@ pub async fn start(
             get(get_extensions).put(set_extensions),
         )
         .route("/__sandbox/key", get(get_key).put(set_key))
+        .route("/__sandbox/version", get(get_version).put(set_version))
         .with_state(state.clone());
     let outbox = state.outbox.router();
     let simulated = state.clone();
@@ -449,16 +532,41 @@ async fn get_key(State(s): State<S>) -> Json<Value> {
     }))
 }
 
+async fn get_version(State(s): State<S>) -> Json<Value> {
+    Json(json!({"woocommerce": s.version()}))
+}
+
+/// `{"woocommerce": "8.9.1"}`: the WooCommerce version to simulate (`major.minor.patch`).
+async fn set_version(State(s): State<S>, Json(body): Json<Value>) -> Response {
+    let Some(v) = body.get("woocommerce").and_then(Value::as_str).filter(|v| {
+        let parts: Vec<&str> = v.split('.').collect();
+        (2..=3).contains(&parts.len()) && parts.iter().all(|p| p.parse::<u32>().is_ok())
+    }) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "send {\"woocommerce\": \"major.minor.patch\"}"})),
+        )
+            .into_response();
+    };
+    *s.version.lock().unwrap_or_else(|e| e.into_inner()) = v.to_owned();
+    get_version(State(s)).await.into_response()
+}
+
 async fn get_extensions(State(s): State<S>) -> Json<Value> {
     Json(json!({"shipment_tracking": s.tracking.load(Ordering::Relaxed)}))
 }
 
 /// The routes this sandbox serves, as WordPress lists them (regex paths, methods).
-const WC_ROUTES: [(&str, &[&str]); 18] = [
+const WC_ROUTES: [(&str, &[&str]); 20] = [
     ("/wc/v3", &["GET"]),
     ("/wc/v3/orders", &["GET"]),
     ("/wc/v3/orders/(?P<id>[\\d]+)", &["GET", "POST", "PUT"]),
     ("/wc/v3/orders/(?P<order_id>[\\d]+)/notes", &["GET", "POST"]),
+    ("/wc/v3/orders/(?P<order_id>[\\d]+)/refunds", &["GET"]),
+    (
+        "/wc/v3/orders/(?P<order_id>[\\d]+)/refunds/(?P<id>[\\d]+)",
+        &["GET"],
+    ),
     ("/wc/v3/products", &["GET", "POST"]),
     (
         "/wc/v3/products/(?P<id>[\\d]+)",
@@ -485,10 +593,13 @@ const WC_ROUTES: [(&str, &[&str]); 18] = [
     ("/wc/v3/settings/(?P<group_id>[\\w-]+)", &["GET"]),
     (
         "/wc/v3/settings/(?P<group_id>[\\w-]+)/(?P<id>[\\w-]+)",
-        &["GET"],
+        &["GET", "POST", "PUT", "PATCH"],
     ),
     ("/wc/v3/data/currencies/current", &["GET"]),
 ];
+
+/// `GET /wc/v3/refunds`, since WooCommerce 9.0 (listed only from that version on).
+const REFUNDS_ROUTE: (&str, &[&str]) = ("/wc/v3/refunds", &["GET"]);
 
 const TRACKING_ROUTES: [(&str, &[&str]); 2] = [
     (
@@ -520,6 +631,15 @@ fn route_map(routes: &[(&str, &[&str])]) -> Value {
     Value::Object(m)
 }
 
+/// The wc/v3 routes of the simulated version.
+fn wc_routes(s: &Sandbox) -> Value {
+    let mut routes = WC_ROUTES.to_vec();
+    if s.at_least(9, 0) {
+        routes.push(REFUNDS_ROUTE);
+    }
+    route_map(&routes)
+}
+
 /// `GET /wp-json/`: the WordPress site index (public).
 async fn index(State(s): State<S>) -> Json<Value> {
     let tracking = s.tracking.load(Ordering::Relaxed);
@@ -531,7 +651,7 @@ async fn index(State(s): State<S>) -> Json<Value> {
         "wc/store/v1",
         "wp/v2",
     ];
-    let mut routes = route_map(&WC_ROUTES);
+    let mut routes = wc_routes(&s);
     if tracking {
         ns.push("wc-shipment-tracking/v3");
         if let (Some(r), Value::Object(t)) = (routes.as_object_mut(), route_map(&TRACKING_ROUTES)) {
@@ -556,10 +676,8 @@ async fn index(State(s): State<S>) -> Json<Value> {
 
 /// `GET /wp-json/wc/v3`: the namespace index (public).
 async fn namespace_index(State(s): State<S>) -> Json<Value> {
-    Json(
-        json!({"namespace": "wc/v3", "routes": route_map(&WC_ROUTES),
-        "_links": {"up": [{"href": format!("{}/wp-json/", s.base_url)}]}}),
-    )
+    Json(json!({"namespace": "wc/v3", "routes": wc_routes(&s),
+        "_links": {"up": [{"href": format!("{}/wp-json/", s.base_url)}]}}))
 }
 
 type Q = Query<BTreeMap<String, String>>;
@@ -1142,6 +1260,93 @@ async fn create_note(State(s): State<S>, Path(id): Path<String>, body: Bytes) ->
     (StatusCode::CREATED, Json(note)).into_response()
 }
 
+/// The `orderby` values of refund lists (docs: refunds).
+const REFUND_ORDERBY: [&str; 6] = ["date", "modified", "id", "include", "title", "slug"];
+
+/// `GET /refunds` (WooCommerce 9.0+, docs: "Retrieve a list of refunds"): every refund of
+/// the store with its `parent_id`, paged, filtered by `include`, `exclude`, `after`,
+/// `before` and `parent_exclude`. The docs list `parent` too, but
+/// `WC_REST_Refunds_Controller::prepare_objects_query` unsets the `post_parent__in` it
+/// becomes, so it filters nothing, here as there.
+async fn list_refunds(State(s): State<S>, Query(q): Q) -> Response {
+    if !s.at_least(9, 0) {
+        return no_route_response();
+    }
+    let parent_exclude = id_list(&q, "parent_exclude");
+    let mut items = Vec::new();
+    {
+        let db = lock(&s);
+        for r in db.refunds.values() {
+            let of = r["parent_id"].as_i64().unwrap_or(0);
+            if parent_exclude.as_ref().is_some_and(|l| l.contains(&of)) || !tryr!(common(r, &q)) {
+                continue;
+            }
+            items.push(r.clone());
+        }
+    }
+    tryr!(sort(&mut items, &q, &REFUND_ORDERBY, "date", "desc"));
+    paged(&s, "/refunds", &q, items)
+}
+
+/// A refund as the order's own route serves it: without `parent_id`.
+fn order_refund_view(r: &Value) -> Value {
+    let mut r = r.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.remove("parent_id");
+    }
+    r
+}
+
+fn invalid_order() -> Response {
+    wc_error(
+        StatusCode::NOT_FOUND,
+        "woocommerce_rest_invalid_order_id",
+        "Invalid order ID.",
+    )
+}
+
+/// `GET /orders/{id}/refunds` (docs: order refunds, "List all refunds"), newest first.
+async fn list_order_refunds(State(s): State<S>, Path(id): Path<String>, Query(q): Q) -> Response {
+    let Some(oid) = parse_id(&id) else {
+        return no_route_response();
+    };
+    let mut items: Vec<Value> = {
+        let db = lock(&s);
+        if !db.orders.contains_key(&oid) {
+            return invalid_order();
+        }
+        db.refunds
+            .values()
+            .filter(|r| r["parent_id"].as_i64() == Some(oid))
+            .map(order_refund_view)
+            .collect()
+    };
+    tryr!(sort(&mut items, &q, &REFUND_ORDERBY, "date", "desc"));
+    paged(&s, &format!("/orders/{oid}/refunds"), &q, items)
+}
+
+async fn get_order_refund(State(s): State<S>, Path((id, rid)): Path<(String, String)>) -> Response {
+    let (Some(oid), Some(rid)) = (parse_id(&id), parse_id(&rid)) else {
+        return no_route_response();
+    };
+    let db = lock(&s);
+    if !db.orders.contains_key(&oid) {
+        return invalid_order();
+    }
+    match db
+        .refunds
+        .get(&rid)
+        .filter(|r| r["parent_id"].as_i64() == Some(oid))
+    {
+        Some(r) => Json(order_refund_view(r)).into_response(),
+        None => wc_error(
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_invalid_order_refund_id",
+            "Invalid order refund ID.",
+        ),
+    }
+}
+
 fn missing_param(name: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -1332,7 +1537,7 @@ async fn list_products(State(s): State<S>, Query(q): Q) -> Response {
             {
                 continue;
             }
-            items.push(p.clone());
+            items.push(s.render(p.clone()));
         }
     }
     tryr!(sort(&mut items, &q, &PRODUCT_ORDERBY, "date", "desc"));
@@ -1345,7 +1550,7 @@ async fn get_product(State(s): State<S>, Path(id): Path<String>) -> Response {
     };
     let db = lock(&s);
     match db.products.get(&id) {
-        Some(p) => Json(p.clone()).into_response(),
+        Some(p) => Json(s.render(p.clone())).into_response(),
         None => not_found("woocommerce_rest_product_invalid_id"),
     }
 }
@@ -1362,13 +1567,25 @@ fn price_param(body: &Value, k: &str) -> Result<Option<String>, Response> {
     }
 }
 
+/// `wc_format_decimal` as WooCommerce stores a weight or a side: the decimal, or `""`.
+fn format_decimal(v: &str) -> String {
+    let v = v.trim();
+    match v.parse::<f64>() {
+        Ok(f) if f.is_finite() && !v.is_empty() => v.to_owned(),
+        _ => String::new(),
+    }
+}
+
 /// Applies the writable fields of a product (`variation` false) or variation body.
+/// `gtin`: whether this version knows `global_unique_id` (older ones ignore it, as
+/// WordPress ignores any parameter a route does not declare).
 fn apply_product_fields(
     db: &Db,
     p: &mut Value,
     body: &Value,
     now: i64,
     variation: bool,
+    gtin: bool,
 ) -> Result<(), Response> {
     let text_fields: &[&str] = if variation {
         &["description", "sku"]
@@ -1419,6 +1636,68 @@ fn apply_product_fields(
             ));
         };
         p["stock_quantity"] = json!(n);
+    }
+    if let Some(w) = body.get("weight") {
+        let Some(w) = w.as_str() else {
+            return Err(invalid_param("weight", "weight is not of type string."));
+        };
+        p["weight"] = json!(format_decimal(w));
+    }
+    if let Some(d) = body.get("dimensions") {
+        let Some(d) = d.as_object() else {
+            return Err(invalid_param(
+                "dimensions",
+                "dimensions is not of type object.",
+            ));
+        };
+        for side in ["length", "width", "height"] {
+            match d.get(side) {
+                None => {}
+                Some(Value::String(v)) => p["dimensions"][side] = json!(format_decimal(v)),
+                Some(_) => {
+                    return Err(invalid_param(
+                        "dimensions",
+                        &format!("dimensions[{side}] is not of type string."),
+                    ))
+                }
+            }
+        }
+    }
+    for k in ["virtual", "downloadable"] {
+        if let Some(v) = body.get(k) {
+            let Some(v) = v.as_bool() else {
+                return Err(invalid_param(k, &format!("{k} is not of type boolean.")));
+            };
+            p[k] = json!(v);
+        }
+    }
+    if !variation && p.get("shipping_required").is_some() {
+        p["shipping_required"] = json!(p["virtual"] != true);
+    }
+    if let (true, Some(g)) = (gtin, body.get("global_unique_id")) {
+        let Some(g) = g.as_str() else {
+            return Err(invalid_param(
+                "global_unique_id",
+                "global_unique_id is not of type string.",
+            ));
+        };
+        let g = g.trim();
+        // Unique across products and variations (`wc_product_has_global_unique_id`).
+        let me = p["id"].as_i64();
+        if !g.is_empty()
+            && db
+                .products
+                .values()
+                .chain(db.variations.values())
+                .any(|x| x["global_unique_id"] == g && x["id"].as_i64() != me)
+        {
+            return Err(wc_error(
+                StatusCode::BAD_REQUEST,
+                "product_invalid_global_unique_id",
+                "Invalid or duplicated GTIN, UPC, EAN or ISBN.",
+            ));
+        }
+        p["global_unique_id"] = json!(g);
     }
     if let Some(st) = body.get("stock_status") {
         if !["instock", "outofstock", "onbackorder"].contains(&st.as_str().unwrap_or("")) {
@@ -1499,7 +1778,14 @@ async fn create_product(State(s): State<S>, body: Bytes) -> Response {
     p["name"] = json!("Product");
     // New products land in Uncategorized unless told otherwise.
     p["categories"] = db.category_refs([15]);
-    tryr!(apply_product_fields(&db, &mut p, &body, now, false));
+    tryr!(apply_product_fields(
+        &db,
+        &mut p,
+        &body,
+        now,
+        false,
+        s.at_least(9, 2)
+    ));
     if body.get("slug").is_none() {
         p["slug"] = json!(data::slugify(p["name"].as_str().unwrap_or("product")));
     }
@@ -1507,7 +1793,7 @@ async fn create_product(State(s): State<S>, body: Bytes) -> Response {
     db.products.insert(id, p.clone());
     db.recount_categories();
     hooks::emit(&s, &mut db, "product.created", id);
-    (StatusCode::CREATED, Json(p)).into_response()
+    (StatusCode::CREATED, Json(s.render(p))).into_response()
 }
 
 async fn update_product(State(s): State<S>, Path(id): Path<String>, body: Bytes) -> Response {
@@ -1523,11 +1809,18 @@ async fn update_product(State(s): State<S>, Path(id): Path<String>, body: Bytes)
         return duplicated_sku();
     }
     let now = db.now();
-    tryr!(apply_product_fields(&db, &mut p, &body, now, false));
+    tryr!(apply_product_fields(
+        &db,
+        &mut p,
+        &body,
+        now,
+        false,
+        s.at_least(9, 2)
+    ));
     db.products.insert(pid, p.clone());
     db.recount_categories();
     hooks::emit(&s, &mut db, "product.updated", pid);
-    Json(p).into_response()
+    Json(s.render(p)).into_response()
 }
 
 /// `DELETE /products/{id}`: `force=true` deletes (with the variations), otherwise the
@@ -1555,7 +1848,7 @@ async fn delete_product(State(s): State<S>, Path(id): Path<String>, Query(q): Q)
     db.recount_categories();
     hooks::emit(&s, &mut db, "product.deleted", pid);
     match out {
-        Some(p) => Json(p).into_response(),
+        Some(p) => Json(s.render(p)).into_response(),
         None => not_found("woocommerce_rest_product_invalid_id"),
     }
 }
@@ -1594,7 +1887,7 @@ async fn list_variations(State(s): State<S>, Path(id): Path<String>, Query(q): Q
             if !tryr!(common(v, &q)) {
                 continue;
             }
-            out.push(v.clone());
+            out.push(s.render_variation(&db, pid, v.clone()));
         }
         out
     };
@@ -1618,7 +1911,7 @@ async fn get_variation(State(s): State<S>, Path((pid, vid)): Path<(String, Strin
     };
     let db = lock(&s);
     match variation_of(&db, pid, vid).and_then(|v| db.variations.get(&v)) {
-        Some(v) => Json(v.clone()).into_response(),
+        Some(v) => Json(s.render_variation(&db, pid, v.clone())).into_response(),
         None => not_found("woocommerce_rest_product_variation_invalid_id"),
     }
 }
@@ -1641,7 +1934,14 @@ async fn update_variation(
         return duplicated_sku();
     }
     let now = db.now();
-    tryr!(apply_product_fields(&db, &mut v, &body, now, true));
+    tryr!(apply_product_fields(
+        &db,
+        &mut v,
+        &body,
+        now,
+        true,
+        s.at_least(9, 2)
+    ));
     db.variations.insert(vid, v.clone());
     // WooCommerce syncs the parent: its price is the cheapest variation's.
     let cheapest = db
@@ -1662,7 +1962,7 @@ async fn update_variation(
     }
     // The parent changed with it: a product.updated of the parent.
     hooks::emit(&s, &mut db, "product.updated", pid);
-    Json(v).into_response()
+    Json(s.render_variation(&db, pid, v)).into_response()
 }
 
 fn bool_param(q: &BTreeMap<String, String>, k: &str) -> Result<Option<bool>, Response> {
@@ -1908,8 +2208,8 @@ async fn system_status(State(s): State<S>) -> Json<Value> {
     let db = lock(&s);
     let tracking = s.tracking.load(Ordering::Relaxed);
     let mut plugins = vec![
-        json!({"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": "9.4.2",
-        "version_latest": "9.4.2", "url": "https://woocommerce.com/", "author_name": "Automattic", "author_url": "https://woocommerce.com", "network_activated": false}),
+        json!({"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": s.version(),
+        "version_latest": WC_VERSION, "url": "https://woocommerce.com/", "author_name": "Automattic", "author_url": "https://woocommerce.com", "network_activated": false}),
     ];
     if tracking {
         plugins.push(json!({"plugin": "woocommerce-shipment-tracking/woocommerce-shipment-tracking.php", "name": "WooCommerce Shipment Tracking",
@@ -1918,7 +2218,7 @@ async fn system_status(State(s): State<S>) -> Json<Value> {
     }
     Json(json!({
         "environment": {
-            "home_url": s.base_url, "site_url": s.base_url, "store_id": "", "version": "9.4.2",
+            "home_url": s.base_url, "site_url": s.base_url, "store_id": "", "version": s.version(),
             "log_directory": "/var/www/html/wp-content/uploads/wc-logs/", "log_directory_writable": true,
             "wp_version": "6.7.1", "wp_multisite": false, "wp_memory_limit": 268_435_456, "wp_debug_mode": false,
             "wp_cron": true, "language": "de_DE", "external_object_cache": null,
@@ -1929,7 +2229,7 @@ async fn system_status(State(s): State<S>) -> Json<Value> {
             "soapclient_enabled": true, "domdocument_enabled": true, "gzip_enabled": true, "mbstring_enabled": true,
             "remote_post_successful": true, "remote_post_response": 200, "remote_get_successful": true, "remote_get_response": 200
         },
-        "database": {"wc_database_version": "9.4.2", "database_prefix": "wp_", "database_tables": {}, "database_size": {"data": 4.2, "index": 1.1}},
+        "database": {"wc_database_version": s.version(), "database_prefix": "wp_", "database_tables": {}, "database_size": {"data": 4.2, "index": 1.1}},
         "active_plugins": plugins,
         "inactive_plugins": [],
         "dropins_mu_plugins": {"dropins": [], "mu_plugins": []},
@@ -1955,43 +2255,123 @@ async fn system_status(State(s): State<S>) -> Json<Value> {
     }))
 }
 
-/// The "general" settings group: (id, label, description, type, default, value, options).
-fn general_settings(db: &Db) -> Vec<Value> {
-    let select = |id: &str, label: &str, desc: &str, default: &str, value: &str, options: Value| {
-        json!({"id": id, "label": label, "description": desc, "type": "select", "default": default,
-               "options": options, "tip": desc, "value": value})
+/// A setting's definition: `{id, label, description, type, default, options?, tip}`.
+fn setting_def(
+    id: &str,
+    label: &str,
+    desc: &str,
+    kind: &str,
+    default: &str,
+    options: Option<Value>,
+) -> Value {
+    let mut v = json!({"id": id, "label": label, "description": desc, "type": kind, "default": default, "tip": desc});
+    if let Some(o) = options {
+        v["options"] = o;
+    }
+    v
+}
+
+/// The "general" settings group (the values in effect are added by [`settings`]).
+fn general_defs(db: &Db) -> Vec<Value> {
+    let select = |id, label, desc, default, options| {
+        setting_def(id, label, desc, "select", default, Some(options))
     };
-    let text = |id: &str, label: &str, desc: &str, kind: &str, default: &str, value: &str| json!({"id": id, "label": label, "description": desc, "type": kind, "default": default, "tip": desc, "value": value});
+    let text = |id, label, desc, kind, default| setting_def(id, label, desc, kind, default, None);
     vec![
-        text("woocommerce_store_address", "Address line 1", "The street address for your business location.", "text", "", "Friedrichstraße 43"),
-        text("woocommerce_store_address_2", "Address line 2", "An additional, optional address line for your business location.", "text", "", ""),
-        text("woocommerce_store_city", "City", "The city in which your business is located.", "text", "", "Berlin"),
+        text("woocommerce_store_address", "Address line 1", "The street address for your business location.", "text", ""),
+        text("woocommerce_store_address_2", "Address line 2", "An additional, optional address line for your business location.", "text", ""),
+        text("woocommerce_store_city", "City", "The city in which your business is located.", "text", ""),
         select("woocommerce_default_country", "Country / State", "The country and state or province, if any, in which your business is located.",
-            "US:CA", "DE:BE", json!({"DE:BE": "Germany — Berlin", "US:CA": "United States (US) — California", "GB": "United Kingdom (UK)"})),
-        text("woocommerce_store_postcode", "Postcode / ZIP", "The postal code, if any, in which your business is located.", "text", "", "10117"),
+            "US:CA", json!({"DE:BE": "Germany — Berlin", "US:CA": "United States (US) — California", "GB": "United Kingdom (UK)"})),
+        text("woocommerce_store_postcode", "Postcode / ZIP", "The postal code, if any, in which your business is located.", "text", ""),
         select("woocommerce_allowed_countries", "Selling location(s)", "This option lets you limit which countries you are willing to sell to.",
-            "all", "all", json!({"all": "Sell to all countries", "all_except": "Sell to all countries, except for…", "specific": "Sell to specific countries"})),
-        select("woocommerce_calc_taxes", "Enable taxes", "Enable tax rates and calculations", "no", "yes", json!({"yes": "Yes", "no": "No"})),
-        select("woocommerce_enable_coupons", "Enable coupons", "Enable the use of coupon codes", "yes", "yes", json!({"yes": "Yes", "no": "No"})),
+            "all", json!({"all": "Sell to all countries", "all_except": "Sell to all countries, except for…", "specific": "Sell to specific countries"})),
+        select("woocommerce_calc_taxes", "Enable taxes", "Enable tax rates and calculations", "no", json!({"yes": "Yes", "no": "No"})),
+        select("woocommerce_enable_coupons", "Enable coupons", "Enable the use of coupon codes", "yes", json!({"yes": "Yes", "no": "No"})),
         select("woocommerce_currency", "Currency", "This controls what currency prices are listed at in the catalog and which currency gateways will take payments in.",
-            "USD", &db.currency, json!({"EUR": "Euro (&euro;)", "USD": "United States (US) dollar (&#36;)", "GBP": "Pound sterling (&pound;)", "JPY": "Japanese yen (&yen;)"})),
-        select("woocommerce_currency_pos", "Currency position", "This controls the position of the currency symbol.", "left", "right_space",
+            "USD", json!({"EUR": "Euro (&euro;)", "USD": "United States (US) dollar (&#36;)", "GBP": "Pound sterling (&pound;)", "JPY": "Japanese yen (&yen;)"})),
+        select("woocommerce_currency_pos", "Currency position", "This controls the position of the currency symbol.", "left",
             json!({"left": "Left", "right": "Right", "left_space": "Left with space", "right_space": "Right with space"})),
-        text("woocommerce_price_thousand_sep", "Thousand separator", "This sets the thousand separator of displayed prices.", "text", ",", "."),
-        text("woocommerce_price_decimal_sep", "Decimal separator", "This sets the decimal separator of displayed prices.", "text", ".", ","),
-        text("woocommerce_price_num_decimals", "Number of decimals", "This sets the number of decimal points shown in displayed prices.", "number", "2", "2"),
+        text("woocommerce_price_thousand_sep", "Thousand separator", "This sets the thousand separator of displayed prices.", "text", ","),
+        text("woocommerce_price_decimal_sep", "Decimal separator", "This sets the decimal separator of displayed prices.", "text", "."),
+        text("woocommerce_price_num_decimals", "Number of decimals", "This sets the number of decimal points shown in displayed prices.", "number", "2"),
     ]
     .into_iter()
     .map(|mut v| {
-        let id = v["id"].as_str().unwrap_or_default().to_owned();
-        v["group_id"] = json!("general");
-        v["_links"] = json!({
-            "self": [{"href": format!("{}/wp-json/wc/v3/settings/general/{id}", db.base)}],
-            "collection": [{"href": format!("{}/wp-json/wc/v3/settings/general", db.base)}],
-        });
+        // The shop's own values (Berlin, EUR, …).
+        let value = match v["id"].as_str().unwrap_or_default() {
+            "woocommerce_store_address" => "Friedrichstraße 43".to_owned(),
+            "woocommerce_store_city" => "Berlin".to_owned(),
+            "woocommerce_default_country" => "DE:BE".to_owned(),
+            "woocommerce_store_postcode" => "10117".to_owned(),
+            "woocommerce_calc_taxes" => "yes".to_owned(),
+            "woocommerce_currency" => db.currency.clone(),
+            "woocommerce_currency_pos" => "right_space".to_owned(),
+            "woocommerce_price_thousand_sep" => ".".to_owned(),
+            "woocommerce_price_decimal_sep" => ",".to_owned(),
+            _ => v["default"].as_str().unwrap_or_default().to_owned(),
+        };
+        v["value"] = json!(value);
         v
     })
     .collect()
+}
+
+/// The "products" settings group's general section, where WooCommerce keeps the
+/// measurement units (`woocommerce_weight_unit`, `woocommerce_dimension_unit`).
+fn product_defs() -> Vec<Value> {
+    let select = |id, label, desc, default, options| {
+        setting_def(id, label, desc, "select", default, Some(options))
+    };
+    let check = |id, label, desc, default| setting_def(id, label, desc, "checkbox", default, None);
+    vec![
+        setting_def("woocommerce_shop_page_id", "Shop page", "This sets the base page of your shop - this is where your product archive will be.", "select", "",
+            Some(json!({"5": "Shop"}))),
+        check("woocommerce_cart_redirect_after_add", "Add to cart behaviour", "Redirect to the cart page after successful addition", "no"),
+        check("woocommerce_enable_ajax_add_to_cart", "Add to cart behaviour", "Enable AJAX add to cart buttons on archives", "yes"),
+        setting_def("woocommerce_placeholder_image", "Placeholder image", "This is the attachment ID, or image URL, used for placeholder images in the product catalog. Products with no image will use this.", "text", "", None),
+        select("woocommerce_weight_unit", "Weight unit", "This controls what unit you will define weights in.", "kg",
+            json!({"kg": "kg", "g": "g", "lbs": "lbs", "oz": "oz"})),
+        select("woocommerce_dimension_unit", "Dimensions unit", "This controls what unit you will define lengths in.", "cm",
+            json!({"m": "m", "cm": "cm", "mm": "mm", "in": "in", "yd": "yd"})),
+        check("woocommerce_enable_reviews", "Enable reviews", "Enable product reviews", "yes"),
+        check("woocommerce_enable_review_rating", "Product ratings", "Enable star rating on reviews", "yes"),
+    ]
+    .into_iter()
+    .map(|mut v| {
+        v["value"] = match v["id"].as_str().unwrap_or_default() {
+            "woocommerce_shop_page_id" => json!("5"),
+            _ => v["default"].clone(),
+        };
+        v
+    })
+    .collect()
+}
+
+/// A settings group with the values in effect (changes through the API included), each
+/// setting with its `group_id` and links; `None` for a group not simulated.
+fn settings(db: &Db, group: &str) -> Option<Vec<Value>> {
+    let defs = match group {
+        "general" => general_defs(db),
+        "products" => product_defs(),
+        _ => return None,
+    };
+    Some(
+        defs.into_iter()
+            .map(|mut v| {
+                let id = v["id"].as_str().unwrap_or_default().to_owned();
+                if let Some(changed) = db.settings.get(&id) {
+                    v["value"] = json!(changed);
+                }
+                v["group_id"] = json!(group);
+                v["_links"] = json!({
+                    "self": [{"href": format!("{}/wp-json/wc/v3/settings/{group}/{id}", db.base)}],
+                    "collection": [{"href": format!("{}/wp-json/wc/v3/settings/{group}", db.base)}],
+                });
+                v
+            })
+            .collect(),
+    )
 }
 
 fn invalid_group() -> Response {
@@ -2002,29 +2382,74 @@ fn invalid_group() -> Response {
     )
 }
 
-/// Only the "general" group is simulated; other groups answer as unknown ones do.
+fn invalid_setting() -> Response {
+    wc_error(
+        StatusCode::NOT_FOUND,
+        "rest_setting_setting_invalid",
+        "Invalid setting.",
+    )
+}
+
+/// The "general" and "products" groups are simulated; other groups answer as unknown
+/// ones do.
 async fn settings_group(State(s): State<S>, Path(group): Path<String>) -> Response {
-    if group != "general" {
-        return invalid_group();
+    match settings(&lock(&s), &group) {
+        Some(list) => Json(list).into_response(),
+        None => invalid_group(),
     }
-    Json(general_settings(&lock(&s))).into_response()
 }
 
 async fn setting(State(s): State<S>, Path((group, id)): Path<(String, String)>) -> Response {
-    if group != "general" {
+    let Some(list) = settings(&lock(&s), &group) else {
         return invalid_group();
-    }
-    match general_settings(&lock(&s))
-        .into_iter()
-        .find(|v| v["id"] == id.as_str())
-    {
+    };
+    match list.into_iter().find(|v| v["id"] == id.as_str()) {
         Some(v) => Json(v).into_response(),
-        None => wc_error(
-            StatusCode::NOT_FOUND,
-            "rest_setting_setting_invalid",
-            "Invalid setting.",
-        ),
+        None => invalid_setting(),
     }
+}
+
+/// `PUT|POST|PATCH /settings/{group}/{id}` with `{"value": …}`: a select takes one of
+/// its options, a checkbox `yes` or `no`, anything else a string; otherwise 400
+/// `rest_setting_value_invalid`, as `WC_REST_Setting_Options_Controller` answers.
+async fn update_setting(
+    State(s): State<S>,
+    Path((group, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let body = tryr!(json_body(&body));
+    let mut db = lock(&s);
+    let Some(list) = settings(&db, &group) else {
+        return invalid_group();
+    };
+    let Some(def) = list.into_iter().find(|v| v["id"] == id.as_str()) else {
+        return invalid_setting();
+    };
+    let value = match body.get("value") {
+        Some(Value::String(v)) => v.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return missing_param("value"),
+    };
+    let valid = match def["type"].as_str() {
+        Some("select") => def["options"].get(&value).is_some(),
+        Some("checkbox") => matches!(value.as_str(), "yes" | "no"),
+        _ => true,
+    };
+    if !valid {
+        return wc_error(
+            StatusCode::BAD_REQUEST,
+            "rest_setting_value_invalid",
+            "An invalid setting value was passed.",
+        );
+    }
+    if id == "woocommerce_currency" {
+        db.currency = value.clone();
+    }
+    db.settings.insert(id.clone(), value);
+    let updated = settings(&db, &group)
+        .and_then(|l| l.into_iter().find(|v| v["id"] == id.as_str()))
+        .unwrap_or(def);
+    Json(updated).into_response()
 }
 
 /// `GET /data/currencies/current` (docs/data.md): the store currency.

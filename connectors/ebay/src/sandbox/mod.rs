@@ -1,0 +1,1 @@
+//! A local simulator of the eBay Sell APIs (being built).
