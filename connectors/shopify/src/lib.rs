@@ -163,7 +163,7 @@ impl Connector for Shopify {
                     name: "access_token",
                     required: true,
                     secret: true,
-                    description: "Admin API access token (shpat_…) of a custom app with read/write scopes for orders, products, customers, inventory and fulfillments",
+                    description: "Admin API access token (shpat_…) of a custom app with read/write scopes for orders, products, customers, inventory and fulfillments, and read_locations",
                 },
                 CredentialField {
                     name: "api_secret_key",
