@@ -957,8 +957,9 @@ fn seed_orders(db: &mut Db, opts: &SandboxOptions, base_url: &str) {
             _ if i < SCENARIOS.len() => US,
             _ => *pick(&mut rng, &MARKETS),
         };
-        // Created 1 to 60 days before the epoch, spread so that order ids sort by date.
-        let created = SANDBOX_EPOCH - 86_400 * 60
+        // Created 11 to 70 days before the epoch, so that every later event of the seed
+        // (shipping, refunds: at most 9 days on) is still before the sandbox clock starts.
+        let created = SANDBOX_EPOCH - 86_400 * 70
             + (i as i64) * (86_400 * 59 / (n.max(1) as i64))
             + rng.gen_range(0..3_600);
         let lines: Vec<LineSeed> = match scenario {
@@ -1147,7 +1148,7 @@ fn build_order(
             "listingMarketplaceId": m.id,
             "purchaseMarketplaceId": m.id,
             "soldFormat": if i % 7 == 3 { "AUCTION" } else { "FIXED_PRICE" },
-            "properties": {"buyerProtection": true, "soldViaAdCampaign": i % 5 == 0},
+            "properties": {"buyerProtection": true},
             "lineItemFulfillmentInstructions": {
                 "shipByDate": ts(created + 3 * 86_400),
                 "minEstimatedDeliveryDate": ts(created + 4 * 86_400),
@@ -1158,6 +1159,10 @@ fn build_order(
         });
         if !remit.is_empty() {
             li["ebayCollectAndRemitTaxes"] = Value::Array(remit);
+        }
+        // eBay returns soldViaAdCampaign only when true.
+        if i % 5 == 0 {
+            li["properties"]["soldViaAdCampaign"] = json!(true);
         }
         if promo > Decimal::ZERO {
             li["appliedPromotions"] = json!([{
@@ -1333,7 +1338,6 @@ fn build_order(
         "fulfillmentInstructionsType": "SHIP_TO",
         "minEstimatedDeliveryDate": ts(created + 4 * 86_400),
         "maxEstimatedDeliveryDate": ts(created + 8 * 86_400),
-        "ebaySupportedFulfillment": false,
         "shippingStep": {
             "shipTo": ship_to,
             "shippingServiceCode": service

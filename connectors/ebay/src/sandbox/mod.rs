@@ -188,6 +188,14 @@ pub mod scope {
     pub const ACCOUNT: &str = "https://api.ebay.com/oauth/api_scope/sell.account";
     pub const ACCOUNT_RO: &str = "https://api.ebay.com/oauth/api_scope/sell.account.readonly";
     pub const IDENTITY_RO: &str = "https://api.ebay.com/oauth/api_scope/commerce.identity.readonly";
+    pub const IDENTITY_NAME_RO: &str =
+        "https://api.ebay.com/oauth/api_scope/commerce.identity.name.readonly";
+    pub const IDENTITY_ADDRESS_RO: &str =
+        "https://api.ebay.com/oauth/api_scope/commerce.identity.address.readonly";
+    pub const IDENTITY_EMAIL_RO: &str =
+        "https://api.ebay.com/oauth/api_scope/commerce.identity.email.readonly";
+    pub const IDENTITY_PHONE_RO: &str =
+        "https://api.ebay.com/oauth/api_scope/commerce.identity.phone.readonly";
     pub const NOTIFICATION: &str =
         "https://api.ebay.com/oauth/api_scope/commerce.notification.subscription";
     pub const NOTIFICATION_RO: &str =
@@ -749,7 +757,13 @@ impl Op {
             | Op::PublishOffer
             | Op::BulkPriceQuantity => &[INVENTORY],
             Op::GetPrivileges => &[ACCOUNT, ACCOUNT_RO],
-            Op::GetUser => &[IDENTITY_RO],
+            Op::GetUser => &[
+                IDENTITY_RO,
+                IDENTITY_NAME_RO,
+                IDENTITY_ADDRESS_RO,
+                IDENTITY_EMAIL_RO,
+                IDENTITY_PHONE_RO,
+            ],
             Op::GetConfig
             | Op::PutConfig
             | Op::GetDestinations
