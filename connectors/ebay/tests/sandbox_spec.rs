@@ -95,7 +95,9 @@ fn check_schema(stem: &str, what: &str, schema: &Value, instance: &Value) {
             .or_insert_with(|| {
                 let mut root = schema.clone();
                 root["components"] = strict_components(stem);
-                std::rc::Rc::new(jsonschema::draft4::new(&root).expect("the contract's schema compiles"))
+                std::rc::Rc::new(
+                    jsonschema::draft4::new(&root).expect("the contract's schema compiles"),
+                )
             })
             .clone()
     });
@@ -104,7 +106,11 @@ fn check_schema(stem: &str, what: &str, schema: &Value, instance: &Value) {
         .take(10)
         .map(|e| format!("{e} at {}", e.instance_path))
         .collect();
-    assert!(errors.is_empty(), "{what} does not match the contract:\n{}\n{instance:#}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the contract:\n{}\n{instance:#}",
+        errors.join("\n")
+    );
 }
 
 /// Validates against a named component schema.
@@ -128,7 +134,10 @@ fn operation(stem: &str, method: &str, path: &str) -> &'static Value {
 fn check_response(stem: &str, method: &str, path: &str, status: u16, body: &Value) {
     let op = operation(stem, method, path);
     let schema = &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
-    assert!(schema.is_object(), "{method} {path} documents a {status} body");
+    assert!(
+        schema.is_object(),
+        "{method} {path} documents a {status} body"
+    );
     check_schema(stem, &format!("{method} {path} {status}"), schema, body);
 }
 
@@ -147,7 +156,8 @@ const ACCESS_ERRORS: [u64; 7] = [1001, 1002, 1100, 2001, 2002, 2003, 2004];
 /// SKU without offers answers 404 25713 ("This Offer is not available", listed for
 /// getOffer), and createOffer for a SKU, marketplace and format that already have an offer
 /// answers 25002 with the existing `offerId` (listed for the other offer writes).
-const UNLISTED_BUT_REAL: [(&str, &str, u64); 2] = [("GET", "/offer", 25713), ("POST", "/offer", 25002)];
+const UNLISTED_BUT_REAL: [(&str, &str, u64); 2] =
+    [("GET", "/offer", 25713), ("POST", "/offer", 25002)];
 
 /// Asserts an eBay error response: the status, the errorId, and that the contract lists
 /// the errorId for the operation (any status) unless it is a gateway error.
@@ -214,8 +224,18 @@ impl Sandbox {
         let h = sandbox::start(l, opts).await.unwrap();
         assert_eq!(h.banner.platform, "ebay");
         let creds = h.banner.credentials.clone();
-        for k in ["refresh_token", "client_id", "client_secret", "marketplace_id", "endpoint", "auth_endpoint"] {
-            assert!(creds[k].as_str().is_some_and(|v| !v.is_empty()), "credentials carry {k}");
+        for k in [
+            "refresh_token",
+            "client_id",
+            "client_secret",
+            "marketplace_id",
+            "endpoint",
+            "auth_endpoint",
+        ] {
+            assert!(
+                creds[k].as_str().is_some_and(|v| !v.is_empty()),
+                "credentials carry {k}"
+            );
         }
         assert_eq!(creds["endpoint"], h.banner.base_url.as_str());
         assert_eq!(creds["marketplace_id"], "EBAY_US");
@@ -236,12 +256,18 @@ impl Sandbox {
             self.creds["client_id"].as_str().unwrap(),
             self.creds["client_secret"].as_str().unwrap()
         );
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
     }
 
     /// POSTs a token request (form pairs), answering the raw response.
     async fn token_request(&self, form: &[(&str, &str)], auth: Option<String>) -> Resp {
-        let url = format!("{}/identity/v1/oauth2/token", self.creds["auth_endpoint"].as_str().unwrap());
+        let url = format!(
+            "{}/identity/v1/oauth2/token",
+            self.creds["auth_endpoint"].as_str().unwrap()
+        );
         let body = serde_urlencoded::to_string(form).unwrap();
         let mut req = self
             .http
@@ -256,7 +282,10 @@ impl Sandbox {
 
     async fn user_token(&self, scope: Option<&str>) -> String {
         let rt = self.creds["refresh_token"].as_str().unwrap().to_owned();
-        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt.as_str())];
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt.as_str()),
+        ];
         if let Some(s) = scope {
             form.push(("scope", s));
         }
@@ -268,7 +297,10 @@ impl Sandbox {
     async fn app_token(&self) -> String {
         let r = self
             .token_request(
-                &[("grant_type", "client_credentials"), ("scope", "https://api.ebay.com/oauth/api_scope")],
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "https://api.ebay.com/oauth/api_scope"),
+                ],
                 Some(self.basic()),
             )
             .await;
@@ -278,7 +310,14 @@ impl Sandbox {
     }
 
     /// `path_and_query` is sent as written (raw), relative to the base URL.
-    async fn send(&self, method: &str, path_and_query: &str, body: Option<&Value>, token: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+    async fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let url = if path_and_query.starts_with("http") {
             path_and_query.to_owned()
@@ -299,7 +338,8 @@ impl Sandbox {
     }
 
     async fn get(&self, path: &str) -> Resp {
-        self.send("GET", path, None, Some(&self.token.clone()), &[]).await
+        self.send("GET", path, None, Some(&self.token.clone()), &[])
+            .await
     }
 
     async fn ok(&self, path: &str) -> Value {
@@ -309,7 +349,14 @@ impl Sandbox {
     }
 
     async fn write(&self, method: &str, path: &str, body: &Value) -> Resp {
-        self.send(method, path, Some(body), Some(&self.token.clone()), &[("content-language", "en-US")]).await
+        self.send(
+            method,
+            path,
+            Some(body),
+            Some(&self.token.clone()),
+            &[("content-language", "en-US")],
+        )
+        .await
     }
 
     async fn control(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
@@ -341,7 +388,11 @@ async fn into_resp(r: reqwest::Response) -> Resp {
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dec(v: &Value) -> Decimal {
@@ -369,10 +420,20 @@ fn every_served_route_is_in_the_contract_with_its_scopes() {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|s| s["api_auth"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()))
+            .flat_map(|s| {
+                s["api_auth"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap())
+            })
             .collect();
         let served: BTreeSet<&str> = r.scopes.iter().copied().collect();
-        assert_eq!(served, listed, "{} {} {}: scopes", r.contract, r.method, r.path);
+        assert_eq!(
+            served, listed,
+            "{} {} {}: scopes",
+            r.contract, r.method, r.path
+        );
     }
 }
 
@@ -381,64 +442,186 @@ async fn oauth_refresh_and_client_credentials_grants() {
     let s = Sandbox::start().await;
     let rt = s.creds["refresh_token"].as_str().unwrap().to_owned();
     // The refresh grant: a user token of two hours.
-    let r = s.token_request(&[("grant_type", "refresh_token"), ("refresh_token", &rt)], Some(s.basic())).await;
+    let r = s
+        .token_request(
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+            Some(s.basic()),
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["token_type"], "User Access Token");
     assert_eq!(r.body["expires_in"], 7200);
     // Wrong client credentials, no Basic auth.
-    let r = s.token_request(&[("grant_type", "refresh_token"), ("refresh_token", &rt)], Some("Basic Zm9vOmJhcg==".into())).await;
-    assert_eq!((r.status, r.body["error"].as_str()), (401, Some("invalid_client")));
-    let r = s.token_request(&[("grant_type", "refresh_token"), ("refresh_token", &rt)], None).await;
-    assert_eq!((r.status, r.body["error"].as_str()), (401, Some("invalid_client")));
-    // A wrong refresh token, an unknown grant, a missing parameter.
-    let r = s.token_request(&[("grant_type", "refresh_token"), ("refresh_token", "v^1.1#nope")], Some(s.basic())).await;
-    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_grant")));
-    assert!(r.body["error_description"].is_string());
-    let r = s.token_request(&[("grant_type", "password")], Some(s.basic())).await;
-    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("unsupported_grant_type")));
-    let r = s.token_request(&[("grant_type", "refresh_token")], Some(s.basic())).await;
-    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_request")));
-    // A scope beyond the grant.
     let r = s
         .token_request(
-            &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("scope", "https://api.ebay.com/oauth/api_scope/sell.finances")],
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+            Some("Basic Zm9vOmJhcg==".into()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let r = s
+        .token_request(
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // A wrong refresh token, an unknown grant, a missing parameter.
+    let r = s
+        .token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "v^1.1#nope"),
+            ],
             Some(s.basic()),
         )
         .await;
-    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(r.body["error_description"].is_string());
+    let r = s
+        .token_request(&[("grant_type", "password")], Some(s.basic()))
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let r = s
+        .token_request(&[("grant_type", "refresh_token")], Some(s.basic()))
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    // A scope beyond the grant.
+    let r = s
+        .token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt),
+                (
+                    "scope",
+                    "https://api.ebay.com/oauth/api_scope/sell.finances",
+                ),
+            ],
+            Some(s.basic()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
 
     // Without a token, with a wrong one.
-    let r = s.send("GET", "/sell/fulfillment/v1/order", None, None, &[]).await;
+    let r = s
+        .send("GET", "/sell/fulfillment/v1/order", None, None, &[])
+        .await;
     if specs().is_some() {
         assert_error(F, "GET", "/order", &r, 401, 1002);
     }
-    let r = s.send("GET", "/sell/fulfillment/v1/order", None, Some("v^1.1#garbage"), &[]).await;
-    assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (401, Some(1001)));
+    let r = s
+        .send(
+            "GET",
+            "/sell/fulfillment/v1/order",
+            None,
+            Some("v^1.1#garbage"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["errors"][0]["errorId"].as_u64()),
+        (401, Some(1001))
+    );
 
     // A token of a subset of the scopes is refused (403, 1100) where it lacks the scope.
-    let inv_only = s.user_token(Some("https://api.ebay.com/oauth/api_scope/sell.inventory")).await;
-    let r = s.send("GET", "/sell/fulfillment/v1/order", None, Some(&inv_only), &[]).await;
-    assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (403, Some(1100)));
+    let inv_only = s
+        .user_token(Some("https://api.ebay.com/oauth/api_scope/sell.inventory"))
+        .await;
+    let r = s
+        .send(
+            "GET",
+            "/sell/fulfillment/v1/order",
+            None,
+            Some(&inv_only),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["errors"][0]["errorId"].as_u64()),
+        (403, Some(1100))
+    );
     assert_eq!(r.body["errors"][0]["domain"], "ACCESS");
-    let r = s.send("GET", "/sell/inventory/v1/inventory_item", None, Some(&inv_only), &[]).await;
+    let r = s
+        .send(
+            "GET",
+            "/sell/inventory/v1/inventory_item",
+            None,
+            Some(&inv_only),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 200);
 
     // The application token: api_scope only.
     let app = s.app_token().await;
-    let r = s.send("GET", "/sell/fulfillment/v1/order", None, Some(&app), &[]).await;
+    let r = s
+        .send("GET", "/sell/fulfillment/v1/order", None, Some(&app), &[])
+        .await;
     assert_eq!(r.status, 403);
-    let r = s.send("GET", "/commerce/notification/v1/topic", None, Some(&app), &[]).await;
+    let r = s
+        .send(
+            "GET",
+            "/commerce/notification/v1/topic",
+            None,
+            Some(&app),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 200);
     let r = s
-        .token_request(&[("grant_type", "client_credentials"), ("scope", "https://api.ebay.com/oauth/api_scope/sell.inventory")], Some(s.basic()))
+        .token_request(
+            &[
+                ("grant_type", "client_credentials"),
+                (
+                    "scope",
+                    "https://api.ebay.com/oauth/api_scope/sell.inventory",
+                ),
+            ],
+            Some(s.basic()),
+        )
         .await;
-    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
 
     // A revoked refresh token, and the grant narrowed by the seller.
-    let r = s.control("PUT", "/__sandbox/settings", Some(&json!({"refresh_token_revoked": true}))).await;
+    let r = s
+        .control(
+            "PUT",
+            "/__sandbox/settings",
+            Some(&json!({"refresh_token_revoked": true})),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    let r = s.token_request(&[("grant_type", "refresh_token"), ("refresh_token", &rt)], Some(s.basic())).await;
-    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_grant")));
+    let r = s
+        .token_request(
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+            Some(s.basic()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     s.control(
         "PUT",
         "/__sandbox/settings",
@@ -446,30 +629,63 @@ async fn oauth_refresh_and_client_credentials_grants() {
     )
     .await;
     let narrow = s.user_token(None).await;
-    let r = s.send("GET", "/sell/inventory/v1/inventory_item", None, Some(&narrow), &[]).await;
+    let r = s
+        .send(
+            "GET",
+            "/sell/inventory/v1/inventory_item",
+            None,
+            Some(&narrow),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 403);
-    let r = s.control("PUT", "/__sandbox/settings", Some(&json!({"nope": 1}))).await;
+    let r = s
+        .control("PUT", "/__sandbox/settings", Some(&json!({"nope": 1})))
+        .await;
     assert_eq!(r.status, 400);
 }
 
 #[tokio::test]
 async fn access_tokens_expire() {
     let s = Sandbox::start().await;
-    let r = s.control("PUT", "/__sandbox/settings", Some(&json!({"access_token_seconds": 1}))).await;
+    let r = s
+        .control(
+            "PUT",
+            "/__sandbox/settings",
+            Some(&json!({"access_token_seconds": 1})),
+        )
+        .await;
     assert_eq!(r.body["access_token_seconds"], 1);
     let rt = s.creds["refresh_token"].as_str().unwrap().to_owned();
-    let r = s.token_request(&[("grant_type", "refresh_token"), ("refresh_token", &rt)], Some(s.basic())).await;
+    let r = s
+        .token_request(
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+            Some(s.basic()),
+        )
+        .await;
     assert_eq!(r.body["expires_in"], 1);
     let t = r.body["access_token"].as_str().unwrap().to_owned();
-    let r = s.send("GET", "/sell/account/v1/privilege", None, Some(&t), &[]).await;
+    let r = s
+        .send("GET", "/sell/account/v1/privilege", None, Some(&t), &[])
+        .await;
     assert_eq!(r.status, 200);
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let r = s.send("GET", "/sell/account/v1/privilege", None, Some(&t), &[]).await;
-    assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (401, Some(1001)));
+    let r = s
+        .send("GET", "/sell/account/v1/privilege", None, Some(&t), &[])
+        .await;
+    assert_eq!(
+        (r.status, r.body["errors"][0]["errorId"].as_u64()),
+        (401, Some(1001))
+    );
     // Expiring every token at once (the default token of the harness was two hours).
     let r = s.get("/sell/account/v1/privilege").await;
     assert_eq!(r.status, 200);
-    s.control("PUT", "/__sandbox/settings", Some(&json!({"expire_access_tokens": true}))).await;
+    s.control(
+        "PUT",
+        "/__sandbox/settings",
+        Some(&json!({"expire_access_tokens": true})),
+    )
+    .await;
     let r = s.get("/sell/account/v1/privilege").await;
     assert_eq!(r.status, 401);
 }
@@ -496,12 +712,23 @@ async fn orders_validate_and_cover_every_state() {
     let s = Sandbox::start().await;
     let orders = s.all_orders().await;
     assert_eq!(orders.len(), SandboxOptions::default().orders);
-    let ids: BTreeSet<&str> = orders.iter().map(|o| o["orderId"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), orders.len(), "paging by next links repeats no order");
+    let ids: BTreeSet<&str> = orders
+        .iter()
+        .map(|o| o["orderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        orders.len(),
+        "paging by next links repeats no order"
+    );
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for o in &orders {
         let id = o["orderId"].as_str().unwrap();
-        assert_eq!(o["cancelStatus"]["cancelRequests"], json!([]), "getOrders never fills cancelRequests");
+        assert_eq!(
+            o["cancelStatus"]["cancelRequests"],
+            json!([]),
+            "getOrders never fills cancelRequests"
+        );
         let full = s.ok(&format!("/sell/fulfillment/v1/order/{id}")).await;
         if specs().is_some() {
             check_response(F, "GET", "/order/{orderId}", 200, &full);
@@ -509,10 +736,22 @@ async fn orders_validate_and_cover_every_state() {
         // Money adds up.
         let p = &full["pricingSummary"];
         let cur = p["total"]["currency"].as_str().unwrap().to_owned();
-        let sum = dec(&p["priceSubtotal"]) + dec(&p["deliveryCost"]) + dec(&p["priceDiscount"]) + dec(&p["tax"]);
+        let sum = dec(&p["priceSubtotal"])
+            + dec(&p["deliveryCost"])
+            + dec(&p["priceDiscount"])
+            + dec(&p["tax"]);
         assert_eq!(sum, dec(&p["total"]), "{id}: pricingSummary adds up");
-        let lines: Decimal = full["lineItems"].as_array().unwrap().iter().map(|l| dec(&l["total"])).sum();
-        assert_eq!(lines, dec(&p["total"]), "{id}: line totals add up to the order total");
+        let lines: Decimal = full["lineItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| dec(&l["total"]))
+            .sum();
+        assert_eq!(
+            lines,
+            dec(&p["total"]),
+            "{id}: line totals add up to the order total"
+        );
         for l in full["lineItems"].as_array().unwrap() {
             assert_eq!(l["total"]["currency"], cur.as_str());
             assert!(l["sku"].is_string() && l["lineItemId"].is_string());
@@ -532,19 +771,42 @@ async fn orders_validate_and_cover_every_state() {
                 seen.insert("collect and remit".into());
             }
             if !l["taxes"].as_array().unwrap().is_empty() {
-                assert!(l["taxes"][0].get("taxType").is_none(), "taxType only with TAX_BREAKDOWN");
+                assert!(
+                    l["taxes"][0].get("taxType").is_none(),
+                    "taxType only with TAX_BREAKDOWN"
+                );
             }
         }
         if full["lineItems"].as_array().unwrap().len() > 1 {
             seen.insert("multi-line".into());
         }
-        seen.insert(format!("fulfillment {}", full["orderFulfillmentStatus"].as_str().unwrap()));
-        seen.insert(format!("payment {}", full["orderPaymentStatus"].as_str().unwrap()));
-        seen.insert(format!("cancel {}", full["cancelStatus"]["cancelState"].as_str().unwrap()));
+        seen.insert(format!(
+            "fulfillment {}",
+            full["orderFulfillmentStatus"].as_str().unwrap()
+        ));
+        seen.insert(format!(
+            "payment {}",
+            full["orderPaymentStatus"].as_str().unwrap()
+        ));
+        seen.insert(format!(
+            "cancel {}",
+            full["cancelStatus"]["cancelState"].as_str().unwrap()
+        ));
         seen.insert(format!("currency {cur}"));
-        seen.insert(format!("marketplace {}", full["lineItems"][0]["listingMarketplaceId"].as_str().unwrap()));
+        seen.insert(format!(
+            "marketplace {}",
+            full["lineItems"][0]["listingMarketplaceId"]
+                .as_str()
+                .unwrap()
+        ));
         if full["cancelStatus"]["cancelState"] == "CANCELED" {
-            assert!(!full["cancelStatus"]["cancelRequests"].as_array().unwrap().is_empty(), "getOrder fills cancelRequests");
+            assert!(
+                !full["cancelStatus"]["cancelRequests"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty(),
+                "getOrder fills cancelRequests"
+            );
         }
         if full["buyer"].get("buyerRegistrationAddress").is_none() {
             seen.insert("minimal buyer".into());
@@ -562,42 +824,97 @@ async fn orders_validate_and_cover_every_state() {
             assert_eq!(step["pickupStep"]["merchantLocationKey"], "store-brooklyn");
             seen.insert("pickup".into());
         }
-        if !full["paymentSummary"]["refunds"].as_array().unwrap().is_empty() {
+        if !full["paymentSummary"]["refunds"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
             seen.insert("order refund".into());
         }
         // Fulfilled orders show their fulfillments.
-        let fs = s.ok(&format!("/sell/fulfillment/v1/order/{id}/shipping_fulfillment")).await;
+        let fs = s
+            .ok(&format!(
+                "/sell/fulfillment/v1/order/{id}/shipping_fulfillment"
+            ))
+            .await;
         if specs().is_some() {
             check_response(F, "GET", "/order/{orderId}/shipping_fulfillment", 200, &fs);
         }
-        assert_eq!(fs["total"].as_u64().unwrap() as usize, full["fulfillmentHrefs"].as_array().unwrap().len());
+        assert_eq!(
+            fs["total"].as_u64().unwrap() as usize,
+            full["fulfillmentHrefs"].as_array().unwrap().len()
+        );
         if full["orderFulfillmentStatus"] != "NOT_STARTED" {
-            assert!(fs["total"].as_u64().unwrap() > 0, "{id}: shipped orders have fulfillments");
+            assert!(
+                fs["total"].as_u64().unwrap() > 0,
+                "{id}: shipped orders have fulfillments"
+            );
             let href = full["fulfillmentHrefs"][0].as_str().unwrap();
             let one = s.ok(href).await;
             if specs().is_some() {
-                check_response(F, "GET", "/order/{orderId}/shipping_fulfillment/{fulfillmentId}", 200, &one);
+                check_response(
+                    F,
+                    "GET",
+                    "/order/{orderId}/shipping_fulfillment/{fulfillmentId}",
+                    200,
+                    &one,
+                );
             }
-            assert!(one["shipmentTrackingNumber"].is_string() && one["shippingCarrierCode"].is_string());
+            assert!(
+                one["shipmentTrackingNumber"].is_string() && one["shippingCarrierCode"].is_string()
+            );
         }
     }
     for want in [
-        "fulfillment NOT_STARTED", "fulfillment IN_PROGRESS", "fulfillment FULFILLED",
-        "payment PAID", "payment PENDING", "payment FAILED", "payment FULLY_REFUNDED", "payment PARTIALLY_REFUNDED",
-        "cancel CANCELED", "cancel NONE_REQUESTED",
-        "currency USD", "currency GBP", "currency EUR", "currency CAD",
-        "marketplace EBAY_US", "marketplace EBAY_GB", "marketplace EBAY_DE", "marketplace EBAY_CA",
-        "multi-line", "multi-quantity", "variation", "promotion", "line refund", "order refund",
-        "collect and remit", "minimal buyer", "non-ASCII name", "free shipping", "pickup",
+        "fulfillment NOT_STARTED",
+        "fulfillment IN_PROGRESS",
+        "fulfillment FULFILLED",
+        "payment PAID",
+        "payment PENDING",
+        "payment FAILED",
+        "payment FULLY_REFUNDED",
+        "payment PARTIALLY_REFUNDED",
+        "cancel CANCELED",
+        "cancel NONE_REQUESTED",
+        "currency USD",
+        "currency GBP",
+        "currency EUR",
+        "currency CAD",
+        "marketplace EBAY_US",
+        "marketplace EBAY_GB",
+        "marketplace EBAY_DE",
+        "marketplace EBAY_CA",
+        "multi-line",
+        "multi-quantity",
+        "variation",
+        "promotion",
+        "line refund",
+        "order refund",
+        "collect and remit",
+        "minimal buyer",
+        "non-ASCII name",
+        "free shipping",
+        "pickup",
     ] {
-        assert!(seen.contains(want), "seeded orders include {want}: {seen:?}");
+        assert!(
+            seen.contains(want),
+            "seeded orders include {want}: {seen:?}"
+        );
     }
     // The page itself validates, with the tax breakdown too.
-    let page = s.ok("/sell/fulfillment/v1/order?limit=200&fieldGroups=TAX_BREAKDOWN").await;
+    let page = s
+        .ok("/sell/fulfillment/v1/order?limit=200&fieldGroups=TAX_BREAKDOWN")
+        .await;
     if specs().is_some() {
         check_response(F, "GET", "/order", 200, &page);
     }
-    let typed = page["orders"].as_array().unwrap().iter().flat_map(|o| o["lineItems"].as_array().unwrap().clone()).find(|l| !l["taxes"].as_array().unwrap().is_empty()).unwrap();
+    let typed = page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["lineItems"].as_array().unwrap().clone())
+        .find(|l| !l["taxes"].as_array().unwrap().is_empty())
+        .unwrap();
     assert!(typed["taxes"][0]["taxType"].is_string());
 }
 
@@ -605,36 +922,67 @@ async fn orders_validate_and_cover_every_state() {
 async fn get_orders_filters_encoding_and_errors() {
     let s = Sandbox::start().await;
     let all = s.all_orders().await;
-    let mut created: Vec<&str> = all.iter().map(|o| o["creationDate"].as_str().unwrap()).collect();
+    let mut created: Vec<&str> = all
+        .iter()
+        .map(|o| o["creationDate"].as_str().unwrap())
+        .collect();
     created.sort();
     let (lo, hi) = (created[10], created[40]);
     // creationdate range, inclusive.
-    let page = s.ok(&format!("/sell/fulfillment/v1/order?limit=200&filter=creationdate:%5B{lo}..{hi}%5D")).await;
+    let page = s
+        .ok(&format!(
+            "/sell/fulfillment/v1/order?limit=200&filter=creationdate:%5B{lo}..{hi}%5D"
+        ))
+        .await;
     assert_eq!(page["total"], 31);
     assert!(page["orders"].as_array().unwrap().iter().all(|o| {
         let c = o["creationDate"].as_str().unwrap();
         c >= lo && c <= hi
     }));
     // Open-ended lastmodifieddate.
-    let page = s.ok(&format!("/sell/fulfillment/v1/order?limit=200&filter=lastmodifieddate:%5B{hi}..%5D")).await;
-    let want = all.iter().filter(|o| o["lastModifiedDate"].as_str().unwrap() >= hi).count();
+    let page = s
+        .ok(&format!(
+            "/sell/fulfillment/v1/order?limit=200&filter=lastmodifieddate:%5B{hi}..%5D"
+        ))
+        .await;
+    let want = all
+        .iter()
+        .filter(|o| o["lastModifiedDate"].as_str().unwrap() >= hi)
+        .count();
     assert_eq!(page["total"].as_u64().unwrap() as usize, want);
     // Fulfillment status sets, combined with a date.
     let page = s.ok("/sell/fulfillment/v1/order?limit=200&filter=orderfulfillmentstatus:%7BNOT_STARTED%7CIN_PROGRESS%7D").await;
-    let want = all.iter().filter(|o| o["orderFulfillmentStatus"] != "FULFILLED").count();
+    let want = all
+        .iter()
+        .filter(|o| o["orderFulfillmentStatus"] != "FULFILLED")
+        .count();
     assert_eq!(page["total"].as_u64().unwrap() as usize, want);
     assert!(want > 0 && want < all.len());
     let page = s
         .ok(&format!("/sell/fulfillment/v1/order?filter=creationdate:%5B{lo}..%5D,orderfulfillmentstatus:%7BFULFILLED%7CIN_PROGRESS%7D&limit=200"))
         .await;
-    assert!(page["orders"].as_array().unwrap().iter().all(|o| o["orderFulfillmentStatus"] != "NOT_STARTED" && o["creationDate"].as_str().unwrap() >= lo));
+    assert!(page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["orderFulfillmentStatus"] != "NOT_STARTED"
+            && o["creationDate"].as_str().unwrap() >= lo));
     // orderIds.
-    let two = format!("{},{}", all[0]["orderId"].as_str().unwrap(), all[5]["orderId"].as_str().unwrap());
-    let page = s.ok(&format!("/sell/fulfillment/v1/order?orderIds={two}")).await;
+    let two = format!(
+        "{},{}",
+        all[0]["orderId"].as_str().unwrap(),
+        all[5]["orderId"].as_str().unwrap()
+    );
+    let page = s
+        .ok(&format!("/sell/fulfillment/v1/order?orderIds={two}"))
+        .await;
     assert_eq!(page["total"], 2);
     // Offset paging: prev and next.
     let page = s.ok("/sell/fulfillment/v1/order?limit=10&offset=10").await;
-    assert_eq!((page["limit"].as_u64(), page["offset"].as_u64()), (Some(10), Some(10)));
+    assert_eq!(
+        (page["limit"].as_u64(), page["offset"].as_u64()),
+        (Some(10), Some(10))
+    );
     assert_eq!(page["orders"][0]["orderId"], all[10]["orderId"]);
     assert!(page["prev"].as_str().unwrap().contains("offset=0"));
     assert!(page["next"].as_str().unwrap().contains("offset=20"));
@@ -643,33 +991,74 @@ async fn get_orders_filters_encoding_and_errors() {
         if specs().is_some() {
             assert_error(F, "GET", p, r, 400, id);
         } else {
-            assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (400, Some(id)));
+            assert_eq!(
+                (r.status, r.body["errors"][0]["errorId"].as_u64()),
+                (400, Some(id))
+            );
         }
     };
     // eBay's encoding rule: raw brackets, braces and bars are refused.
-    let r = s.get(&format!("/sell/fulfillment/v1/order?filter=creationdate:[{lo}..]")).await;
+    let r = s
+        .get(&format!(
+            "/sell/fulfillment/v1/order?filter=creationdate:[{lo}..]"
+        ))
+        .await;
     e(&r, 30800);
-    let r = s.get("/sell/fulfillment/v1/order?filter=orderfulfillmentstatus:{NOT_STARTED|IN_PROGRESS}").await;
+    let r = s
+        .get("/sell/fulfillment/v1/order?filter=orderfulfillmentstatus:{NOT_STARTED|IN_PROGRESS}")
+        .await;
     e(&r, 30800);
-    e(&s.get("/sell/fulfillment/v1/order?filter=status:%7BPAID%7D").await, 30700);
+    e(
+        &s.get("/sell/fulfillment/v1/order?filter=status:%7BPAID%7D")
+            .await,
+        30700,
+    );
     e(&s.get("/sell/fulfillment/v1/order?filter=orderfulfillmentstatus:%7BNOT_STARTED%7CFULFILLED%7D").await, 30800);
-    e(&s.get("/sell/fulfillment/v1/order?filter=creationdate:%5B2025-13-45..%5D").await, 30810);
-    e(&s.get("/sell/fulfillment/v1/order?filter=creationdate:%5B..2025-05-01T00:00:00.000Z%5D").await, 30820);
+    e(
+        &s.get("/sell/fulfillment/v1/order?filter=creationdate:%5B2025-13-45..%5D")
+            .await,
+        30810,
+    );
+    e(
+        &s.get("/sell/fulfillment/v1/order?filter=creationdate:%5B..2025-05-01T00:00:00.000Z%5D")
+            .await,
+        30820,
+    );
     e(&s.get("/sell/fulfillment/v1/order?filter=creationdate:%5B2019-01-01T00:00:00.000Z..2025-05-01T00:00:00.000Z%5D").await, 30830);
     e(&s.get("/sell/fulfillment/v1/order?filter=creationdate:%5B2025-05-02T00:00:00.000Z..2025-05-01T00:00:00.000Z%5D").await, 30840);
-    e(&s.get("/sell/fulfillment/v1/order?filter=lastmodifieddate:%5B2999-01-01T00:00:00.000Z..%5D").await, 30850);
+    e(
+        &s.get(
+            "/sell/fulfillment/v1/order?filter=lastmodifieddate:%5B2999-01-01T00:00:00.000Z..%5D",
+        )
+        .await,
+        30850,
+    );
     e(&s.get("/sell/fulfillment/v1/order?limit=201").await, 31100);
     e(&s.get("/sell/fulfillment/v1/order?limit=0").await, 31100);
     e(&s.get("/sell/fulfillment/v1/order?offset=-1").await, 31000);
-    e(&s.get("/sell/fulfillment/v1/order?fieldGroups=EVERYTHING").await, 32800);
+    e(
+        &s.get("/sell/fulfillment/v1/order?fieldGroups=EVERYTHING")
+            .await,
+        32800,
+    );
     let many: Vec<String> = (0..51).map(|i| format!("01-00000-{i:05}")).collect();
-    e(&s.get(&format!("/sell/fulfillment/v1/order?orderIds={}", many.join(","))).await, 30900);
+    e(
+        &s.get(&format!(
+            "/sell/fulfillment/v1/order?orderIds={}",
+            many.join(",")
+        ))
+        .await,
+        30900,
+    );
     let r = s.get("/sell/fulfillment/v1/order/99-99999-99999").await;
     if specs().is_some() {
         assert_error(F, "GET", "/order/{orderId}", &r, 404, 32100);
     }
     let r = s.get("/sell/fulfillment/v1/nope").await;
-    assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (404, Some(2002)));
+    assert_eq!(
+        (r.status, r.body["errors"][0]["errorId"].as_u64()),
+        (404, Some(2002))
+    );
 }
 
 #[tokio::test]
@@ -678,8 +1067,23 @@ async fn shipping_fulfillments_round_trip() {
     let orders = s.all_orders().await;
     let order = orders
         .iter()
-        .find(|o| o["orderFulfillmentStatus"] == "NOT_STARTED" && o["orderPaymentStatus"] == "PAID" && o["cancelStatus"]["cancelState"] == "NONE_REQUESTED" && o["lineItems"].as_array().unwrap().iter().any(|l| l["quantity"].as_u64().unwrap() > 1))
-        .or_else(|| orders.iter().find(|o| o["orderFulfillmentStatus"] == "NOT_STARTED" && o["orderPaymentStatus"] == "PAID" && o["lineItems"].as_array().unwrap().len() > 1))
+        .find(|o| {
+            o["orderFulfillmentStatus"] == "NOT_STARTED"
+                && o["orderPaymentStatus"] == "PAID"
+                && o["cancelStatus"]["cancelState"] == "NONE_REQUESTED"
+                && o["lineItems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l["quantity"].as_u64().unwrap() > 1)
+        })
+        .or_else(|| {
+            orders.iter().find(|o| {
+                o["orderFulfillmentStatus"] == "NOT_STARTED"
+                    && o["orderPaymentStatus"] == "PAID"
+                    && o["lineItems"].as_array().unwrap().len() > 1
+            })
+        })
         .expect("an unshipped order with several units");
     let id = order["orderId"].as_str().unwrap();
     let before = order["lastModifiedDate"].as_str().unwrap().to_owned();
@@ -705,45 +1109,104 @@ async fn shipping_fulfillments_round_trip() {
     .await;
     assert_eq!(r.status, 201, "{:#}", r.body);
     let location = r.headers["location"].to_str().unwrap().to_owned();
-    assert!(location.ends_with(&format!("/order/{id}/shipping_fulfillment/9405511899223197428490")));
+    assert!(location.ends_with(&format!(
+        "/order/{id}/shipping_fulfillment/9405511899223197428490"
+    )));
     let f = s.ok(&location).await;
     if specs().is_some() {
-        check_response(F, "GET", "/order/{orderId}/shipping_fulfillment/{fulfillmentId}", 200, &f);
+        check_response(
+            F,
+            "GET",
+            "/order/{orderId}/shipping_fulfillment/{fulfillmentId}",
+            200,
+            &f,
+        );
     }
-    assert_eq!(f["lineItems"], json!([{"lineItemId": first, "quantity": 1}]));
+    assert_eq!(
+        f["lineItems"],
+        json!([{"lineItemId": first, "quantity": 1}])
+    );
     assert_eq!(f["shippingCarrierCode"], "USPS");
     let o = s.ok(&format!("/sell/fulfillment/v1/order/{id}")).await;
     assert_eq!(o["orderFulfillmentStatus"], "IN_PROGRESS");
     assert!(o["lastModifiedDate"].as_str().unwrap() > before.as_str());
-    assert_eq!(o["fulfillmentHrefs"].as_array().unwrap().last().unwrap(), location.as_str());
+    assert_eq!(
+        o["fulfillmentHrefs"].as_array().unwrap().last().unwrap(),
+        location.as_str()
+    );
     // Polling by lastmodifieddate sees it.
     let since = o["lastModifiedDate"].as_str().unwrap();
-    let page = s.ok(&format!("/sell/fulfillment/v1/order?filter=lastmodifieddate:%5B{since}..%5D")).await;
-    assert!(page["orders"].as_array().unwrap().iter().any(|x| x["orderId"] == id));
+    let page = s
+        .ok(&format!(
+            "/sell/fulfillment/v1/order?filter=lastmodifieddate:%5B{since}..%5D"
+        ))
+        .await;
+    assert!(page["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["orderId"] == id));
 
     // Errors, all from the contract.
     let e = |r: &Resp, status: u16, code: u64| {
         if specs().is_some() {
             assert_error(F, "POST", cp, r, status, code);
         } else {
-            assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (status, Some(code)));
+            assert_eq!(
+                (r.status, r.body["errors"][0]["errorId"].as_u64()),
+                (status, Some(code))
+            );
         }
     };
-    e(&post(json!({"lineItems": [{"lineItemId": "123", "quantity": 1}]})).await, 400, 32200);
-    e(&post(json!({"lineItems": [{"lineItemId": first}, {"lineItemId": first}]})).await, 400, 32210);
-    e(&post(json!({"lineItems": [{"lineItemId": first}], "trackingNumber": "1Z999"})).await, 400, 32300);
+    e(
+        &post(json!({"lineItems": [{"lineItemId": "123", "quantity": 1}]})).await,
+        400,
+        32200,
+    );
+    e(
+        &post(json!({"lineItems": [{"lineItemId": first}, {"lineItemId": first}]})).await,
+        400,
+        32210,
+    );
+    e(
+        &post(json!({"lineItems": [{"lineItemId": first}], "trackingNumber": "1Z999"})).await,
+        400,
+        32300,
+    );
     e(&post(json!({"lineItems": [{"lineItemId": first}], "shippingCarrierCode": "UPS", "trackingNumber": "1Z 99"})).await, 400, 32300);
-    e(&post(json!({"lineItems": [{"lineItemId": first}], "shippedDate": "yesterday"})).await, 400, 32500);
-    e(&post(json!({"lineItems": [{"lineItemId": first, "quantity": 99}]})).await, 400, 32600);
+    e(
+        &post(json!({"lineItems": [{"lineItemId": first}], "shippedDate": "yesterday"})).await,
+        400,
+        32500,
+    );
+    e(
+        &post(json!({"lineItems": [{"lineItemId": first, "quantity": 99}]})).await,
+        400,
+        32600,
+    );
     e(&post(json!({"lineItems": []})).await, 400, 32600);
     e(
         &post(json!({"lineItems": [{"lineItemId": first}], "shippingCarrierCode": "USPS", "trackingNumber": "9405511899223197428490"})).await,
         400,
         34500,
     );
-    let r = s.write("POST", "/sell/fulfillment/v1/order/99-99999-99999/shipping_fulfillment", &json!({"lineItems": [{"lineItemId": first}]})).await;
+    let r = s
+        .write(
+            "POST",
+            "/sell/fulfillment/v1/order/99-99999-99999/shipping_fulfillment",
+            &json!({"lineItems": [{"lineItemId": first}]}),
+        )
+        .await;
     e(&r, 404, 32100);
-    let r = s.send("POST", &path, None, Some(&s.token), &[("content-type", "application/json")]).await;
+    let r = s
+        .send(
+            "POST",
+            &path,
+            None,
+            Some(&s.token),
+            &[("content-type", "application/json")],
+        )
+        .await;
     e(&r, 400, 2004);
 
     // The rest of every line: FULFILLED.
@@ -759,15 +1222,25 @@ async fn shipping_fulfillments_round_trip() {
     assert_eq!(r.status, 201, "{:#}", r.body);
     let o = s.ok(&format!("/sell/fulfillment/v1/order/{id}")).await;
     assert_eq!(o["orderFulfillmentStatus"], "FULFILLED");
-    assert!(o["lineItems"].as_array().unwrap().iter().all(|l| l["lineItemFulfillmentStatus"] == "FULFILLED"));
+    assert!(o["lineItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["lineItemFulfillmentStatus"] == "FULFILLED"));
     let fs = s.ok(&path).await;
     assert_eq!(fs["total"], 2);
     // A cancelled order cannot be shipped.
-    let cancelled = orders.iter().find(|o| o["cancelStatus"]["cancelState"] == "CANCELED").unwrap();
+    let cancelled = orders
+        .iter()
+        .find(|o| o["cancelStatus"]["cancelState"] == "CANCELED")
+        .unwrap();
     let r = s
         .write(
             "POST",
-            &format!("/sell/fulfillment/v1/order/{}/shipping_fulfillment", cancelled["orderId"].as_str().unwrap()),
+            &format!(
+                "/sell/fulfillment/v1/order/{}/shipping_fulfillment",
+                cancelled["orderId"].as_str().unwrap()
+            ),
             &json!({"lineItems": [{"lineItemId": cancelled["lineItems"][0]["lineItemId"]}]}),
         )
         .await;
@@ -794,13 +1267,20 @@ async fn inventory_validates_and_covers_the_shipping_fields() {
             None => break,
         }
     }
-    let page = s.ok("/sell/inventory/v1/inventory_item?limit=10&offset=1").await;
-    assert_eq!(page["inventoryItems"][0]["sku"], items[10]["sku"], "offset is a page number");
+    let page = s
+        .ok("/sell/inventory/v1/inventory_item?limit=10&offset=1")
+        .await;
+    assert_eq!(
+        page["inventoryItems"][0]["sku"], items[10]["sku"],
+        "offset is a page number"
+    );
     assert_eq!(page["total"].as_u64().unwrap() as usize, items.len());
     let mut seen = BTreeSet::new();
     for it in &items {
         let sku = it["sku"].as_str().unwrap();
-        let one = s.ok(&format!("/sell/inventory/v1/inventory_item/{sku}")).await;
+        let one = s
+            .ok(&format!("/sell/inventory/v1/inventory_item/{sku}"))
+            .await;
         if specs().is_some() {
             check_response(I, "GET", "/inventory_item/{sku}", 200, &one);
         }
@@ -821,7 +1301,11 @@ async fn inventory_validates_and_covers_the_shipping_fields() {
         let st = &it["availability"]["shipToLocationAvailability"];
         if let Some(d) = st["availabilityDistributions"].as_array() {
             let sum: u64 = d.iter().map(|x| x["quantity"].as_u64().unwrap()).sum();
-            assert_eq!(sum, st["quantity"].as_u64().unwrap(), "{sku}: stock by location adds up");
+            assert_eq!(
+                sum,
+                st["quantity"].as_u64().unwrap(),
+                "{sku}: stock by location adds up"
+            );
             if d.len() == 2 {
                 seen.insert("split stock".into());
             }
@@ -837,7 +1321,12 @@ async fn inventory_validates_and_covers_the_shipping_fields() {
             for o in r.body["offers"].as_array().unwrap() {
                 seen.insert(format!("offer {}", o["status"].as_str().unwrap()));
                 seen.insert(format!("offer {}", o["marketplaceId"].as_str().unwrap()));
-                let one = s.ok(&format!("/sell/inventory/v1/offer/{}", o["offerId"].as_str().unwrap())).await;
+                let one = s
+                    .ok(&format!(
+                        "/sell/inventory/v1/offer/{}",
+                        o["offerId"].as_str().unwrap()
+                    ))
+                    .await;
                 if specs().is_some() {
                     check_response(I, "GET", "/offer/{offerId}", 200, &one);
                 }
@@ -850,21 +1339,51 @@ async fn inventory_validates_and_covers_the_shipping_fields() {
         }
     }
     for want in [
-        "weight POUND", "weight KILOGRAM", "weight OUNCE", "weight GRAM", "no weight",
-        "dimensions INCH", "dimensions CENTIMETER", "dimensions METER", "dimensions FEET",
-        "upc", "ean", "isbn", "split stock", "variation", "no offer",
-        "offer PUBLISHED", "offer UNPUBLISHED", "offer EBAY_US", "offer EBAY_GB", "offer EBAY_DE",
+        "weight POUND",
+        "weight KILOGRAM",
+        "weight OUNCE",
+        "weight GRAM",
+        "no weight",
+        "dimensions INCH",
+        "dimensions CENTIMETER",
+        "dimensions METER",
+        "dimensions FEET",
+        "upc",
+        "ean",
+        "isbn",
+        "split stock",
+        "variation",
+        "no offer",
+        "offer PUBLISHED",
+        "offer UNPUBLISHED",
+        "offer EBAY_US",
+        "offer EBAY_GB",
+        "offer EBAY_DE",
     ] {
-        assert!(seen.contains(want), "seeded inventory includes {want}: {seen:?}");
+        assert!(
+            seen.contains(want),
+            "seeded inventory includes {want}: {seen:?}"
+        );
     }
     // Groups.
     for key in ["GRPTEE01", "GRPMUG01"] {
-        let g = s.ok(&format!("/sell/inventory/v1/inventory_item_group/{key}")).await;
+        let g = s
+            .ok(&format!("/sell/inventory/v1/inventory_item_group/{key}"))
+            .await;
         if specs().is_some() {
-            check_response(I, "GET", "/inventory_item_group/{inventoryItemGroupKey}", 200, &g);
+            check_response(
+                I,
+                "GET",
+                "/inventory_item_group/{inventoryItemGroupKey}",
+                200,
+                &g,
+            );
         }
         assert!(g["variantSKUs"].as_array().unwrap().len() >= 2);
-        assert!(!g["variesBy"]["specifications"].as_array().unwrap().is_empty());
+        assert!(!g["variesBy"]["specifications"]
+            .as_array()
+            .unwrap()
+            .is_empty());
     }
     // Locations.
     let locs = s.ok("/sell/inventory/v1/location").await;
@@ -888,10 +1407,38 @@ async fn inventory_validates_and_covers_the_shipping_fields() {
     let r = s.get("/sell/inventory/v1/inventory_item/NOPE123").await;
     if specs().is_some() {
         assert_error(I, "GET", "/inventory_item/{sku}", &r, 404, 25710);
-        assert_error(I, "GET", "/inventory_item", &s.get("/sell/inventory/v1/inventory_item?limit=500").await, 400, 25706);
-        assert_error(I, "GET", "/offer", &s.get("/sell/inventory/v1/offer").await, 400, 25709);
-        assert_error(I, "GET", "/location/{merchantLocationKey}", &s.get("/sell/inventory/v1/location/nowhere").await, 404, 25805);
-        assert_error(I, "GET", "/inventory_item_group/{inventoryItemGroupKey}", &s.get("/sell/inventory/v1/inventory_item_group/NOPE").await, 404, 25705);
+        assert_error(
+            I,
+            "GET",
+            "/inventory_item",
+            &s.get("/sell/inventory/v1/inventory_item?limit=500").await,
+            400,
+            25706,
+        );
+        assert_error(
+            I,
+            "GET",
+            "/offer",
+            &s.get("/sell/inventory/v1/offer").await,
+            400,
+            25709,
+        );
+        assert_error(
+            I,
+            "GET",
+            "/location/{merchantLocationKey}",
+            &s.get("/sell/inventory/v1/location/nowhere").await,
+            404,
+            25805,
+        );
+        assert_error(
+            I,
+            "GET",
+            "/inventory_item_group/{inventoryItemGroupKey}",
+            &s.get("/sell/inventory/v1/inventory_item_group/NOPE").await,
+            404,
+            25705,
+        );
     }
 }
 
@@ -934,23 +1481,69 @@ async fn inventory_writes() {
         if specs().is_some() {
             assert_error(I, method, path, r, status, code);
         } else {
-            assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (status, Some(code)));
+            assert_eq!(
+                (r.status, r.body["errors"][0]["errorId"].as_u64()),
+                (status, Some(code))
+            );
         }
     };
-    let r = s.send("PUT", "/sell/inventory/v1/inventory_item/NEW-SKU_1", Some(&item), Some(&s.token), &[]).await;
+    let r = s
+        .send(
+            "PUT",
+            "/sell/inventory/v1/inventory_item/NEW-SKU_1",
+            Some(&item),
+            Some(&s.token),
+            &[],
+        )
+        .await;
     e(&r, 400, 25709, "PUT", ip);
-    e(&s.write("PUT", "/sell/inventory/v1/inventory_item/bad%20sku", &item).await, 400, 25707, "PUT", ip);
+    e(
+        &s.write("PUT", "/sell/inventory/v1/inventory_item/bad%20sku", &item)
+            .await,
+        400,
+        25707,
+        "PUT",
+        ip,
+    );
     let mut bad_unit = item.clone();
     bad_unit["packageWeightAndSize"]["weight"]["unit"] = json!("STONE");
-    e(&s.write("PUT", "/sell/inventory/v1/inventory_item/NEW-SKU_1", &bad_unit).await, 400, 25715, "PUT", ip);
+    e(
+        &s.write(
+            "PUT",
+            "/sell/inventory/v1/inventory_item/NEW-SKU_1",
+            &bad_unit,
+        )
+        .await,
+        400,
+        25715,
+        "PUT",
+        ip,
+    );
     let mut bad_loc = item.clone();
-    bad_loc["availability"]["shipToLocationAvailability"]["availabilityDistributions"][0]["merchantLocationKey"] = json!("mars");
-    e(&s.write("PUT", "/sell/inventory/v1/inventory_item/NEW-SKU_1", &bad_loc).await, 400, 25709, "PUT", ip);
+    bad_loc["availability"]["shipToLocationAvailability"]["availabilityDistributions"][0]
+        ["merchantLocationKey"] = json!("mars");
+    e(
+        &s.write(
+            "PUT",
+            "/sell/inventory/v1/inventory_item/NEW-SKU_1",
+            &bad_loc,
+        )
+        .await,
+        400,
+        25709,
+        "PUT",
+        ip,
+    );
     let mut typo = item.clone();
     typo["product"]["titel"] = json!("x");
-    let r = s.write("PUT", "/sell/inventory/v1/inventory_item/NEW-SKU_1", &typo).await;
+    let r = s
+        .write("PUT", "/sell/inventory/v1/inventory_item/NEW-SKU_1", &typo)
+        .await;
     e(&r, 400, 2004, "PUT", ip);
-    assert!(r.body["errors"][0]["parameters"][0]["value"].as_str().unwrap().contains("product.titel"));
+    assert!(r.body["errors"][0]["parameters"][0]["value"]
+        .as_str()
+        .unwrap()
+        .contains("product.titel"));
 
     // An offer: created unpublished, refused to publish without a category, then published.
     let offer = json!({
@@ -972,13 +1565,31 @@ async fn inventory_writes() {
         check_response(I, "POST", "/offer", 201, &r.body);
     }
     let offer_id = r.body["offerId"].as_str().unwrap().to_owned();
-    e(&s.write("POST", "/sell/inventory/v1/offer", &offer).await, 400, 25002, "POST", "/offer");
+    e(
+        &s.write("POST", "/sell/inventory/v1/offer", &offer).await,
+        400,
+        25002,
+        "POST",
+        "/offer",
+    );
     let mut usd = offer.clone();
     usd["marketplaceId"] = json!("EBAY_FR");
-    e(&s.write("POST", "/sell/inventory/v1/offer", &usd).await, 400, 25709, "POST", "/offer");
+    e(
+        &s.write("POST", "/sell/inventory/v1/offer", &usd).await,
+        400,
+        25709,
+        "POST",
+        "/offer",
+    );
     let mut ghost = offer.clone();
     ghost["sku"] = json!("GHOST1");
-    e(&s.write("POST", "/sell/inventory/v1/offer", &ghost).await, 400, 25702, "POST", "/offer");
+    e(
+        &s.write("POST", "/sell/inventory/v1/offer", &ghost).await,
+        400,
+        25702,
+        "POST",
+        "/offer",
+    );
     let publish = format!("/sell/inventory/v1/offer/{offer_id}/publish");
     let r = s.write("POST", &publish, &json!({})).await;
     e(&r, 400, 25005, "POST", "/offer/{offerId}/publish");
@@ -990,7 +1601,13 @@ async fn inventory_writes() {
     if specs().is_some() {
         check_request(I, "PUT", "/offer/{offerId}", &with_cat);
     }
-    let r = s.write("PUT", &format!("/sell/inventory/v1/offer/{offer_id}"), &with_cat).await;
+    let r = s
+        .write(
+            "PUT",
+            &format!("/sell/inventory/v1/offer/{offer_id}"),
+            &with_cat,
+        )
+        .await;
     assert_eq!(r.status, 204, "{:#}", r.body);
     let r = s.write("POST", &publish, &json!({})).await;
     assert_eq!(r.status, 200, "{:#}", r.body);
@@ -1015,7 +1632,13 @@ async fn inventory_writes() {
     if specs().is_some() {
         check_request(I, "POST", "/bulk_update_price_quantity", &bulk);
     }
-    let r = s.write("POST", "/sell/inventory/v1/bulk_update_price_quantity", &bulk).await;
+    let r = s
+        .write(
+            "POST",
+            "/sell/inventory/v1/bulk_update_price_quantity",
+            &bulk,
+        )
+        .await;
     assert_eq!(r.status, 200, "{:#}", r.body);
     if specs().is_some() {
         check_response(I, "POST", "/bulk_update_price_quantity", 200, &r.body);
@@ -1023,7 +1646,10 @@ async fn inventory_writes() {
     let got = s.ok("/sell/inventory/v1/inventory_item/NEW-SKU_1").await;
     let st = &got["availability"]["shipToLocationAvailability"];
     assert_eq!(st["quantity"], 12);
-    assert_eq!(st["availabilityDistributions"][1], json!({"merchantLocationKey": "store-brooklyn", "quantity": 3}));
+    assert_eq!(
+        st["availabilityDistributions"][1],
+        json!({"merchantLocationKey": "store-brooklyn", "quantity": 3})
+    );
     let o = s.ok(&format!("/sell/inventory/v1/offer/{offer_id}")).await;
     assert_eq!(o["pricingSummary"]["price"]["value"], "79.95");
     assert_eq!(o["availableQuantity"], 12);
@@ -1039,13 +1665,30 @@ async fn inventory_writes() {
         )
         .await;
     assert_eq!(r.status, 207, "{:#}", r.body);
-    let codes: Vec<u64> = r.body["responses"].as_array().unwrap().iter().map(|x| x["statusCode"].as_u64().unwrap()).collect();
+    let codes: Vec<u64> = r.body["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["statusCode"].as_u64().unwrap())
+        .collect();
     assert_eq!(codes, [200, 404]);
     if specs().is_some() {
-        check("sell_inventory_v1_oas3", "BulkPriceQuantityResponse", &r.body);
+        check(
+            "sell_inventory_v1_oas3",
+            "BulkPriceQuantityResponse",
+            &r.body,
+        );
     }
-    let too_many: Vec<Value> = (0..26).map(|_| json!({"sku": "NEW-SKU_1", "shipToLocationAvailability": {"quantity": 1}})).collect();
-    let r = s.write("POST", "/sell/inventory/v1/bulk_update_price_quantity", &json!({"requests": too_many})).await;
+    let too_many: Vec<Value> = (0..26)
+        .map(|_| json!({"sku": "NEW-SKU_1", "shipToLocationAvailability": {"quantity": 1}}))
+        .collect();
+    let r = s
+        .write(
+            "POST",
+            "/sell/inventory/v1/bulk_update_price_quantity",
+            &json!({"requests": too_many}),
+        )
+        .await;
     e(&r, 400, 25709, "POST", "/bulk_update_price_quantity");
     // A group of new variations.
     let group = json!({
@@ -1054,14 +1697,33 @@ async fn inventory_writes() {
         "variesBy": {"specifications": [{"name": "Volume", "values": ["40 L"]}]}
     });
     if specs().is_some() {
-        check_request(I, "PUT", "/inventory_item_group/{inventoryItemGroupKey}", &group);
+        check_request(
+            I,
+            "PUT",
+            "/inventory_item_group/{inventoryItemGroupKey}",
+            &group,
+        );
     }
-    let r = s.write("PUT", "/sell/inventory/v1/inventory_item_group/RUCK1", &group).await;
+    let r = s
+        .write(
+            "PUT",
+            "/sell/inventory/v1/inventory_item_group/RUCK1",
+            &group,
+        )
+        .await;
     assert_eq!(r.status, 204, "{:#}", r.body);
     let got = s.ok("/sell/inventory/v1/inventory_item/NEW-SKU_1").await;
     assert_eq!(got["inventoryItemGroupKeys"], json!(["RUCK1"]));
     // Deleting the item deletes its offers.
-    let r = s.send("DELETE", "/sell/inventory/v1/inventory_item/NEW-SKU_1", None, Some(&s.token), &[]).await;
+    let r = s
+        .send(
+            "DELETE",
+            "/sell/inventory/v1/inventory_item/NEW-SKU_1",
+            None,
+            Some(&s.token),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 204);
     let r = s.get(&format!("/sell/inventory/v1/offer/{offer_id}")).await;
     e(&r, 404, 25713, "GET", "/offer/{offerId}");
@@ -1076,8 +1738,12 @@ async fn inventory_writes() {
 /// PEM without line breaks (newlines restored after BEGIN and before END).
 fn verify_ebay_signature(header: &str, body: &[u8], key_id: &str, pem_no_breaks: &str) -> bool {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let Ok(raw) = b64.decode(header) else { return false };
-    let Ok(h) = serde_json::from_slice::<Value>(&raw) else { return false };
+    let Ok(raw) = b64.decode(header) else {
+        return false;
+    };
+    let Ok(h) = serde_json::from_slice::<Value>(&raw) else {
+        return false;
+    };
     if h["kid"] != key_id || h["alg"] != "ecdsa" || h["digest"] != "SHA1" {
         return false;
     }
@@ -1088,36 +1754,60 @@ fn verify_ebay_signature(header: &str, body: &[u8], key_id: &str, pem_no_breaks:
         .trim_start_matches("-----BEGIN PUBLIC KEY-----")
         .trim_end_matches("-----END PUBLIC KEY-----")
         .trim();
-    let Ok(der) = b64.decode(b64body) else { return false };
-    let Ok(key) = VerifyingKey::from_public_key_der(&der) else { return false };
-    let Some(sig) = h["signature"].as_str().and_then(|s| b64.decode(s).ok()) else { return false };
-    let Ok(sig) = Signature::from_der(&sig) else { return false };
+    let Ok(der) = b64.decode(b64body) else {
+        return false;
+    };
+    let Ok(key) = VerifyingKey::from_public_key_der(&der) else {
+        return false;
+    };
+    let Some(sig) = h["signature"].as_str().and_then(|s| b64.decode(s).ok()) else {
+        return false;
+    };
+    let Ok(sig) = Signature::from_der(&sig) else {
+        return false;
+    };
     key.verify_prehash(&sha1::Sha1::digest(body), &sig).is_ok()
 }
 
 #[test]
 fn the_verifier_accepts_ebays_official_test_vector() {
     let Some(dir) = specs() else { return };
-    let text = std::fs::read_to_string(dir.join("notification-test-vectors/event-notification-sdk-test.json")).unwrap();
+    let text = std::fs::read_to_string(
+        dir.join("notification-test-vectors/event-notification-sdk-test.json"),
+    )
+    .unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     // As the SDK does: the key is looked up by the header's kid (the test served the case's
     // key for it); the signed bytes are the compact JSON of the message, keys in order.
     let verify = |name: &str| {
         let c = &v[name];
         let sig = c["signature"].as_str().unwrap();
-        let header: Value = serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(sig).unwrap()).unwrap();
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(sig)
+                .unwrap(),
+        )
+        .unwrap();
         let body = serde_json::to_vec(&c["message"]).unwrap();
-        verify_ebay_signature(sig, &body, header["kid"].as_str().unwrap(), c["response"]["key"].as_str().unwrap())
+        verify_ebay_signature(
+            sig,
+            &body,
+            header["kid"].as_str().unwrap(),
+            c["response"]["key"].as_str().unwrap(),
+        )
     };
     assert!(verify("VALID"));
     assert!(!verify("INVALID"));
     assert!(!verify("SIGNATURE_MISMATCH"));
 }
 
+/// What a receiver got: (`X-EBAY-SIGNATURE`, body) per push.
+type Pushes = Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>;
+
 /// A notification endpoint: answers the challenge for `token` and records pushes.
 struct Receiver {
     url: String,
-    pushes: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>,
+    pushes: Pushes,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -1125,15 +1815,18 @@ async fn receiver(token: &'static str, answer_right: bool) -> Receiver {
     use axum::extract::{Query, State};
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/ebay/hook", l.local_addr().unwrap());
-    let pushes: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>> = Default::default();
+    let pushes: Pushes = Default::default();
     #[derive(Clone)]
     struct St {
         url: String,
         token: &'static str,
         right: bool,
-        pushes: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>,
+        pushes: Pushes,
     }
-    async fn challenge(State(st): State<St>, Query(q): Query<HashMap<String, String>>) -> axum::Json<Value> {
+    async fn challenge(
+        State(st): State<St>,
+        Query(q): Query<HashMap<String, String>>,
+    ) -> axum::Json<Value> {
         use sha2::Digest as _;
         let code = q.get("challenge_code").cloned().unwrap_or_default();
         let mut h = sha2::Sha256::new();
@@ -1146,17 +1839,35 @@ async fn receiver(token: &'static str, answer_right: bool) -> Receiver {
         }
         axum::Json(json!({"challengeResponse": hex}))
     }
-    async fn push(State(st): State<St>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axum::http::StatusCode {
-        let sig = headers.get("x-ebay-signature").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    async fn push(
+        State(st): State<St>,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> axum::http::StatusCode {
+        let sig = headers
+            .get("x-ebay-signature")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         st.pushes.lock().unwrap().push((sig, body.to_vec()));
         axum::http::StatusCode::NO_CONTENT
     }
-    let st = St { url: url.clone(), token, right: answer_right, pushes: pushes.clone() };
-    let app = axum::Router::new().route("/ebay/hook", axum::routing::get(challenge).post(push)).with_state(st);
+    let st = St {
+        url: url.clone(),
+        token,
+        right: answer_right,
+        pushes: pushes.clone(),
+    };
+    let app = axum::Router::new()
+        .route("/ebay/hook", axum::routing::get(challenge).post(push))
+        .with_state(st);
     let task = tokio::spawn(async move {
         let _ = axum::serve(l, app).await;
     });
-    Receiver { url, pushes, _task: task }
+    Receiver {
+        url,
+        pushes,
+        _task: task,
+    }
 }
 
 const VTOKEN: &str = "cartgate_verification_token_0123456789abcdef";
@@ -1171,7 +1882,10 @@ async fn notification_destinations_subscriptions_and_signed_pushes() {
         if specs().is_some() {
             assert_error(N, method, path, r, status, code);
         } else {
-            assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (status, Some(code)));
+            assert_eq!(
+                (r.status, r.body["errors"][0]["errorId"].as_u64()),
+                (status, Some(code))
+            );
         }
     };
     let dest = json!({"name": "cartgate", "status": "ENABLED", "deliveryConfig": {"endpoint": rcv.url, "verificationToken": VTOKEN}});
@@ -1179,12 +1893,37 @@ async fn notification_destinations_subscriptions_and_signed_pushes() {
         check_request(N, "POST", "/destination", &dest);
     }
     // No alert config yet.
-    let r = s.send("POST", &format!("{n}/destination"), Some(&dest), Some(&app), &[]).await;
+    let r = s
+        .send(
+            "POST",
+            &format!("{n}/destination"),
+            Some(&dest),
+            Some(&app),
+            &[],
+        )
+        .await;
     e(&r, "POST", "/destination", 409, 195003);
-    e(&s.send("GET", &format!("{n}/config"), None, Some(&app), &[]).await, "GET", "/config", 404, 195026);
-    let r = s.send("PUT", &format!("{n}/config"), Some(&json!({"alertEmail": "ops@cartgate.example"})), Some(&app), &[]).await;
+    e(
+        &s.send("GET", &format!("{n}/config"), None, Some(&app), &[])
+            .await,
+        "GET",
+        "/config",
+        404,
+        195026,
+    );
+    let r = s
+        .send(
+            "PUT",
+            &format!("{n}/config"),
+            Some(&json!({"alertEmail": "ops@cartgate.example"})),
+            Some(&app),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 204);
-    let cfg = s.send("GET", &format!("{n}/config"), None, Some(&app), &[]).await;
+    let cfg = s
+        .send("GET", &format!("{n}/config"), None, Some(&app), &[])
+        .await;
     if specs().is_some() {
         check_response(N, "GET", "/config", 200, &cfg.body);
     }
@@ -1192,26 +1931,85 @@ async fn notification_destinations_subscriptions_and_signed_pushes() {
     let wrong = receiver(VTOKEN, false).await;
     let mut bad = dest.clone();
     bad["deliveryConfig"]["endpoint"] = json!(wrong.url);
-    e(&s.send("POST", &format!("{n}/destination"), Some(&bad), Some(&app), &[]).await, "POST", "/destination", 409, 195020);
+    e(
+        &s.send(
+            "POST",
+            &format!("{n}/destination"),
+            Some(&bad),
+            Some(&app),
+            &[],
+        )
+        .await,
+        "POST",
+        "/destination",
+        409,
+        195020,
+    );
     bad["deliveryConfig"]["verificationToken"] = json!("short");
-    e(&s.send("POST", &format!("{n}/destination"), Some(&bad), Some(&app), &[]).await, "POST", "/destination", 400, 195019);
+    e(
+        &s.send(
+            "POST",
+            &format!("{n}/destination"),
+            Some(&bad),
+            Some(&app),
+            &[],
+        )
+        .await,
+        "POST",
+        "/destination",
+        400,
+        195019,
+    );
     // The right one.
-    let r = s.send("POST", &format!("{n}/destination"), Some(&dest), Some(&app), &[]).await;
+    let r = s
+        .send(
+            "POST",
+            &format!("{n}/destination"),
+            Some(&dest),
+            Some(&app),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 201, "{:#}", r.body);
     let dloc = r.headers["location"].to_str().unwrap().to_owned();
     let dest_id = dloc.rsplit('/').next().unwrap().to_owned();
     let d = s.send("GET", &dloc, None, Some(&app), &[]).await;
     if specs().is_some() {
         check_response(N, "GET", "/destination/{destination_id}", 200, &d.body);
-        let list = s.send("GET", &format!("{n}/destination"), None, Some(&app), &[]).await;
+        let list = s
+            .send("GET", &format!("{n}/destination"), None, Some(&app), &[])
+            .await;
         check_response(N, "GET", "/destination", 200, &list.body);
     }
-    e(&s.send("POST", &format!("{n}/destination"), Some(&dest), Some(&app), &[]).await, "POST", "/destination", 409, 195021);
+    e(
+        &s.send(
+            "POST",
+            &format!("{n}/destination"),
+            Some(&dest),
+            Some(&app),
+            &[],
+        )
+        .await,
+        "POST",
+        "/destination",
+        409,
+        195021,
+    );
     // Topics.
-    let topics = s.send("GET", &format!("{n}/topic"), None, Some(&app), &[]).await;
+    let topics = s
+        .send("GET", &format!("{n}/topic"), None, Some(&app), &[])
+        .await;
     if specs().is_some() {
         check_response(N, "GET", "/topic", 200, &topics.body);
-        let t = s.send("GET", &format!("{n}/topic/ORDER_CONFIRMATION"), None, Some(&app), &[]).await;
+        let t = s
+            .send(
+                "GET",
+                &format!("{n}/topic/ORDER_CONFIRMATION"),
+                None,
+                Some(&app),
+                &[],
+            )
+            .await;
         check_response(N, "GET", "/topic/{topic_id}", 200, &t.body);
     }
     // A user topic: the application token is not enough.
@@ -1220,29 +2018,93 @@ async fn notification_destinations_subscriptions_and_signed_pushes() {
     if specs().is_some() {
         check_request(N, "POST", "/subscription", &sub);
     }
-    let r = s.send("POST", &format!("{n}/subscription"), Some(&sub), Some(&app), &[]).await;
+    let r = s
+        .send(
+            "POST",
+            &format!("{n}/subscription"),
+            Some(&sub),
+            Some(&app),
+            &[],
+        )
+        .await;
     e(&r, "POST", "/subscription", 403, 195011);
     let mut v2 = sub.clone();
     v2["payload"]["schemaVersion"] = json!("2.0");
-    e(&s.send("POST", &format!("{n}/subscription"), Some(&v2), Some(&s.token), &[]).await, "POST", "/subscription", 400, 195008);
-    let r = s.send("POST", &format!("{n}/subscription"), Some(&sub), Some(&s.token), &[]).await;
+    e(
+        &s.send(
+            "POST",
+            &format!("{n}/subscription"),
+            Some(&v2),
+            Some(&s.token),
+            &[],
+        )
+        .await,
+        "POST",
+        "/subscription",
+        400,
+        195008,
+    );
+    let r = s
+        .send(
+            "POST",
+            &format!("{n}/subscription"),
+            Some(&sub),
+            Some(&s.token),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 201, "{:#}", r.body);
     let sloc = r.headers["location"].to_str().unwrap().to_owned();
     let sg = s.send("GET", &sloc, None, Some(&s.token), &[]).await;
     if specs().is_some() {
         check_response(N, "GET", "/subscription/{subscription_id}", 200, &sg.body);
-        let list = s.send("GET", &format!("{n}/subscription"), None, Some(&s.token), &[]).await;
+        let list = s
+            .send(
+                "GET",
+                &format!("{n}/subscription"),
+                None,
+                Some(&s.token),
+                &[],
+            )
+            .await;
         check_response(N, "GET", "/subscription", 200, &list.body);
     }
-    e(&s.send("POST", &format!("{n}/subscription"), Some(&sub), Some(&s.token), &[]).await, "POST", "/subscription", 409, 195012);
+    e(
+        &s.send(
+            "POST",
+            &format!("{n}/subscription"),
+            Some(&sub),
+            Some(&s.token),
+            &[],
+        )
+        .await,
+        "POST",
+        "/subscription",
+        409,
+        195012,
+    );
     // The destination is in use.
-    e(&s.send("DELETE", &dloc, None, Some(&app), &[]).await, "DELETE", "/destination/{destination_id}", 409, 195024);
+    e(
+        &s.send("DELETE", &dloc, None, Some(&app), &[]).await,
+        "DELETE",
+        "/destination/{destination_id}",
+        409,
+        195024,
+    );
 
     // A new order pushes ORDER_CONFIRMATION per line item, signed.
-    let r = s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "order.created"}))).await;
+    let r = s
+        .control(
+            "POST",
+            "/__sandbox/simulate",
+            Some(&json!({"event": "order.created"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:#}", r.body);
     let order_id = r.body["id"].as_str().unwrap().to_owned();
-    let order = s.ok(&format!("/sell/fulfillment/v1/order/{order_id}")).await;
+    let order = s
+        .ok(&format!("/sell/fulfillment/v1/order/{order_id}"))
+        .await;
     let lines = order["lineItems"].as_array().unwrap().len();
     for _ in 0..100 {
         if rcv.pushes.lock().unwrap().len() >= lines {
@@ -1253,35 +2115,94 @@ async fn notification_destinations_subscriptions_and_signed_pushes() {
     let pushes = rcv.pushes.lock().unwrap().clone();
     assert_eq!(pushes.len(), lines);
     // The key, by the header's kid, with the application token.
-    let header: Value = serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(pushes[0].0.as_ref().unwrap()).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(pushes[0].0.as_ref().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     let kid = header["kid"].as_str().unwrap();
-    let key = s.send("GET", &format!("{n}/public_key/{kid}"), None, Some(&app), &[]).await;
+    let key = s
+        .send(
+            "GET",
+            &format!("{n}/public_key/{kid}"),
+            None,
+            Some(&app),
+            &[],
+        )
+        .await;
     assert_eq!(key.status, 200);
     if specs().is_some() {
         check_response(N, "GET", "/public_key/{public_key_id}", 200, &key.body);
     }
-    assert_eq!((key.body["algorithm"].as_str(), key.body["digest"].as_str()), (Some("ECDSA"), Some("SHA1")));
+    assert_eq!(
+        (key.body["algorithm"].as_str(), key.body["digest"].as_str()),
+        (Some("ECDSA"), Some("SHA1"))
+    );
     let pem = key.body["key"].as_str().unwrap();
-    assert!(!pem.contains('\n'), "eBay serves the PEM without line breaks");
+    assert!(
+        !pem.contains('\n'),
+        "eBay serves the PEM without line breaks"
+    );
     for (sig, body) in &pushes {
-        assert!(verify_ebay_signature(sig.as_deref().unwrap(), body, kid, pem), "the push verifies");
+        assert!(
+            verify_ebay_signature(sig.as_deref().unwrap(), body, kid, pem),
+            "the push verifies"
+        );
         let mut tampered = body.clone();
         tampered[10] ^= 1;
-        assert!(!verify_ebay_signature(sig.as_deref().unwrap(), &tampered, kid, pem));
+        assert!(!verify_ebay_signature(
+            sig.as_deref().unwrap(),
+            &tampered,
+            kid,
+            pem
+        ));
         let msg: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(msg["metadata"]["topic"], "ORDER_CONFIRMATION");
         assert_eq!(msg["notification"]["data"]["orderId"], order_id.as_str());
-        assert_eq!(serde_json::to_vec(&msg).unwrap(), *body, "the body is compact JSON in key order");
+        assert_eq!(
+            serde_json::to_vec(&msg).unwrap(),
+            *body,
+            "the body is compact JSON in key order"
+        );
     }
-    e(&s.send("GET", &format!("{n}/public_key/0000"), None, Some(&app), &[]).await, "GET", "/public_key/{public_key_id}", 404, 195001);
+    e(
+        &s.send(
+            "GET",
+            &format!("{n}/public_key/0000"),
+            None,
+            Some(&app),
+            &[],
+        )
+        .await,
+        "GET",
+        "/public_key/{public_key_id}",
+        404,
+        195001,
+    );
     let log = s.control("GET", "/__sandbox/pushes", None).await;
     assert_eq!(log.body.as_array().unwrap().len(), lines);
 
     // Disabled: no push; the test route pushes anyway.
-    let r = s.send("POST", &format!("{sloc}/disable"), None, Some(&s.token), &[]).await;
+    let r = s
+        .send(
+            "POST",
+            &format!("{sloc}/disable"),
+            None,
+            Some(&s.token),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 204);
-    s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "order.created"}))).await;
-    let r = s.send("POST", &format!("{sloc}/test"), None, Some(&s.token), &[]).await;
+    s.control(
+        "POST",
+        "/__sandbox/simulate",
+        Some(&json!({"event": "order.created"})),
+    )
+    .await;
+    let r = s
+        .send("POST", &format!("{sloc}/test"), None, Some(&s.token), &[])
+        .await;
     assert_eq!(r.status, 202);
     for _ in 0..100 {
         if rcv.pushes.lock().unwrap().len() > lines {
@@ -1290,9 +2211,16 @@ async fn notification_destinations_subscriptions_and_signed_pushes() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(rcv.pushes.lock().unwrap().len(), lines + 1, "only the test message");
+    assert_eq!(
+        rcv.pushes.lock().unwrap().len(),
+        lines + 1,
+        "only the test message"
+    );
     let outbox = s.control("GET", "/__sandbox/outbox", None).await;
-    assert_eq!(outbox.body["delivered"].as_u64().unwrap() as usize, lines + 1);
+    assert_eq!(
+        outbox.body["delivered"].as_u64().unwrap() as usize,
+        lines + 1
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1303,32 +2231,85 @@ async fn notification_destinations_subscriptions_and_signed_pushes() {
 async fn simulated_changes() {
     let s = Sandbox::start().await;
     let all = s.all_orders().await;
-    let pending = all.iter().find(|o| o["orderPaymentStatus"] == "PENDING").unwrap();
+    let pending = all
+        .iter()
+        .find(|o| o["orderPaymentStatus"] == "PENDING")
+        .unwrap();
     let id = pending["orderId"].as_str().unwrap();
-    let r = s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "order.updated", "id": id}))).await;
+    let r = s
+        .control(
+            "POST",
+            "/__sandbox/simulate",
+            Some(&json!({"event": "order.updated", "id": id})),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let o = s.ok(&format!("/sell/fulfillment/v1/order/{id}")).await;
     assert_eq!(o["orderPaymentStatus"], "PAID");
     let since = o["lastModifiedDate"].as_str().unwrap();
-    let page = s.ok(&format!("/sell/fulfillment/v1/order?filter=lastmodifieddate:%5B{since}..%5D")).await;
+    let page = s
+        .ok(&format!(
+            "/sell/fulfillment/v1/order?filter=lastmodifieddate:%5B{since}..%5D"
+        ))
+        .await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["orders"][0]["orderId"], id);
-    let r = s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "order.updated", "id": "00-00000-00000"}))).await;
+    let r = s
+        .control(
+            "POST",
+            "/__sandbox/simulate",
+            Some(&json!({"event": "order.updated", "id": "00-00000-00000"})),
+        )
+        .await;
     assert_eq!(r.status, 404);
     // Products.
-    let r = s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "product.created"}))).await;
+    let r = s
+        .control(
+            "POST",
+            "/__sandbox/simulate",
+            Some(&json!({"event": "product.created"})),
+        )
+        .await;
     let sku = r.body["id"].as_str().unwrap().to_owned();
-    let item = s.ok(&format!("/sell/inventory/v1/inventory_item/{sku}")).await;
+    let item = s
+        .ok(&format!("/sell/inventory/v1/inventory_item/{sku}"))
+        .await;
     if specs().is_some() {
         check_response(I, "GET", "/inventory_item/{sku}", 200, &item);
     }
-    s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "product.updated", "id": sku}))).await;
-    let renamed = s.ok(&format!("/sell/inventory/v1/inventory_item/{sku}")).await;
+    s.control(
+        "POST",
+        "/__sandbox/simulate",
+        Some(&json!({"event": "product.updated", "id": sku})),
+    )
+    .await;
+    let renamed = s
+        .ok(&format!("/sell/inventory/v1/inventory_item/{sku}"))
+        .await;
     assert_ne!(renamed["product"]["title"], item["product"]["title"]);
-    s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "product.deleted", "id": "CG1001"}))).await;
-    assert_eq!(s.get("/sell/inventory/v1/inventory_item/CG1001").await.status, 404);
-    assert_eq!(s.get("/sell/inventory/v1/offer?sku=CG1001").await.status, 404);
-    let r = s.control("POST", "/__sandbox/simulate", Some(&json!({"event": "customer.created"}))).await;
+    s.control(
+        "POST",
+        "/__sandbox/simulate",
+        Some(&json!({"event": "product.deleted", "id": "CG1001"})),
+    )
+    .await;
+    assert_eq!(
+        s.get("/sell/inventory/v1/inventory_item/CG1001")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        s.get("/sell/inventory/v1/offer?sku=CG1001").await.status,
+        404
+    );
+    let r = s
+        .control(
+            "POST",
+            "/__sandbox/simulate",
+            Some(&json!({"event": "customer.created"})),
+        )
+        .await;
     assert_eq!(r.status, 409);
 }
 
@@ -1340,27 +2321,62 @@ async fn faults_rate_limits_and_determinism() {
     let strip = |s: &Sandbox, v: &Value| v.to_string().replace(&s.base, "BASE");
     let pa = a.ok("/sell/fulfillment/v1/order?limit=200").await;
     let pb = b.ok("/sell/fulfillment/v1/order?limit=200").await;
-    assert_eq!(strip(&a, &pa["orders"]), strip(&b, &pb["orders"]), "same seed, same orders");
-    assert_eq!(a.ok("/sell/inventory/v1/inventory_item?limit=200").await["inventoryItems"], b.ok("/sell/inventory/v1/inventory_item?limit=200").await["inventoryItems"]);
-    let c = Sandbox::with(SandboxOptions { seed: 7, ..Default::default() }).await;
-    assert_ne!(c.ok("/sell/fulfillment/v1/order?limit=200").await["orders"], pa["orders"]);
+    assert_eq!(
+        strip(&a, &pa["orders"]),
+        strip(&b, &pb["orders"]),
+        "same seed, same orders"
+    );
+    assert_eq!(
+        a.ok("/sell/inventory/v1/inventory_item?limit=200").await["inventoryItems"],
+        b.ok("/sell/inventory/v1/inventory_item?limit=200").await["inventoryItems"]
+    );
+    let c = Sandbox::with(SandboxOptions {
+        seed: 7,
+        ..Default::default()
+    })
+    .await;
+    assert_ne!(
+        c.ok("/sell/fulfillment/v1/order?limit=200").await["orders"],
+        pa["orders"]
+    );
     // An injected 500 has eBay's body; 429 too, with Retry-After.
-    let r = a.control("PUT", "/__sandbox/faults", Some(&json!({"kind": "server_error", "count": 1, "status": 500}))).await;
+    let r = a
+        .control(
+            "PUT",
+            "/__sandbox/faults",
+            Some(&json!({"kind": "server_error", "count": 1, "status": 500})),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let r = a.get("/sell/fulfillment/v1/order").await;
-    assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (500, Some(2003)));
+    assert_eq!(
+        (r.status, r.body["errors"][0]["errorId"].as_u64()),
+        (500, Some(2003))
+    );
     if specs().is_some() {
         check(F, "Error", &r.body["errors"][0]);
     }
-    a.control("PUT", "/__sandbox/faults", Some(&json!({"kind": "rate_limited", "count": 1}))).await;
+    a.control(
+        "PUT",
+        "/__sandbox/faults",
+        Some(&json!({"kind": "rate_limited", "count": 1})),
+    )
+    .await;
     let r = a.get("/sell/fulfillment/v1/order").await;
-    assert_eq!((r.status, r.body["errors"][0]["errorId"].as_u64()), (429, Some(2001)));
+    assert_eq!(
+        (r.status, r.body["errors"][0]["errorId"].as_u64()),
+        (429, Some(2001))
+    );
     assert_eq!(r.headers["retry-after"], "1");
     assert_eq!(a.get("/sell/fulfillment/v1/order").await.status, 200);
     let stats = a.control("GET", "/__sandbox/stats", None).await;
     assert_eq!(stats.body["faults_injected"], 2);
     // Simulated rate limits: a bucket per token.
-    let r = Sandbox::with(SandboxOptions { rate_limits: true, ..Default::default() }).await;
+    let r = Sandbox::with(SandboxOptions {
+        rate_limits: true,
+        ..Default::default()
+    })
+    .await;
     let mut limited = None;
     for _ in 0..30 {
         let x = r.get("/sell/account/v1/privilege").await;

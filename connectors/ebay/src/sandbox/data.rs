@@ -171,7 +171,17 @@ pub const SCENARIOS: [Scenario; 12] = [
 
 /// The product table inventory items are drawn from:
 /// (title, brand, mpn, aspects (name, value), condition, base price in USD).
-const PRODUCTS: [(&str, &str, &str, &[(&str, &str)], &str, &str); 12] = [
+/// (title, brand, mpn, aspects, condition, base price in USD).
+type ProductRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
+const PRODUCTS: [ProductRow; 12] = [
     (
         "Trail Running Shoes",
         "Salomon",
@@ -707,7 +717,15 @@ fn seed_inventory(db: &mut Db, opts: &SandboxOptions) {
         }
     }
     // Two inventory item groups with variations.
-    let groups: [(&str, &str, &str, &[(&str, &[&str])], &str); 2] = [
+    // (key, title, brand, aspects the variations vary by, price).
+    type GroupRow = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static [&'static str])],
+        &'static str,
+    );
+    let groups: [GroupRow; 2] = [
         (
             "GRPTEE01",
             "Organic Cotton T-Shirt",
@@ -886,6 +904,9 @@ struct LineSeed {
     legacy_item: String,
 }
 
+/// A variation an order line can be: (sku, title, price, listing id, aspects).
+type Variant = (String, String, Decimal, String, Vec<(String, String)>);
+
 fn seed_orders(db: &mut Db, opts: &SandboxOptions, base_url: &str) {
     let mut rng = seeded_rng(opts.seed, "ebay-orders");
     // Candidate SKUs for order lines: every inventory item with a title and a price.
@@ -906,7 +927,7 @@ fn seed_orders(db: &mut Db, opts: &SandboxOptions, base_url: &str) {
         simple.push((sku.clone(), title, base, listing));
     }
     // Variations of the groups: (sku, title, price, listing id, aspects).
-    let variants: Vec<(String, String, Decimal, String, Vec<(String, String)>)> = db
+    let variants: Vec<Variant> = db
         .items
         .iter()
         .filter(|(sku, _)| !sku.starts_with("CG"))
@@ -1067,7 +1088,7 @@ fn build_order(
     if !state.is_empty() {
         address["stateOrProvince"] = json!(state);
     }
-    if !minimal && i % 3 == 0 {
+    if !minimal && i.is_multiple_of(3) {
         address["addressLine2"] = json!(format!("Apt {}", rng.gen_range(1..40)));
     }
     let mut ship_to = json!({"fullName": full_name, "contactAddress": address});
@@ -1161,7 +1182,7 @@ fn build_order(
             li["ebayCollectAndRemitTaxes"] = Value::Array(remit);
         }
         // eBay returns soldViaAdCampaign only when true.
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             li["properties"]["soldViaAdCampaign"] = json!(true);
         }
         if promo > Decimal::ZERO {

@@ -416,7 +416,7 @@ fn check_ship_to(db: &Db, st: &Value) -> Result<(), Response> {
                     &[("fieldName", "merchantLocationKey"), ("value", key)],
                 ));
             }
-            if !x["quantity"].as_i64().is_some_and(|q| q >= 0) {
+            if x["quantity"].as_i64().is_none_or(|q| q < 0) {
                 return Err(invalid_value("availabilityDistributions.quantity"));
             }
         }
@@ -572,7 +572,7 @@ fn get_offers(s: &S, call: &Call<'_>) -> Result<Response, Response> {
 /// Checks an offer body's values shared by create and update.
 fn check_offer(db: &Db, body: &Value, marketplace: &str) -> Result<(), Response> {
     if let Some(q) = body.get("availableQuantity") {
-        if !q.as_i64().is_some_and(|q| q >= 0) {
+        if q.as_i64().is_none_or(|q| q < 0) {
             return Err(invalid_value("availableQuantity"));
         }
     }
@@ -896,7 +896,7 @@ fn bulk(s: &S, call: &Call<'_>) -> Result<Response, Response> {
                     }
                 }
                 if let Some(q) = o.get("availableQuantity") {
-                    if !q.as_i64().is_some_and(|q| q >= 0) {
+                    if q.as_i64().is_none_or(|q| q < 0) {
                         responses.push(failed(
                             400,
                             inv_doc(
