@@ -1068,11 +1068,13 @@ fn build_order(
     lines: Vec<LineSeed>,
     base_url: &str,
 ) -> Value {
+    // eBay's order id form; the first and last groups come from the index, so ids never
+    // collide however many orders are seeded.
     let order_id = format!(
         "{:02}-{:05}-{:05}",
-        10 + (i % 17),
+        10 + (i / 100_000) % 90,
         rng.gen_range(10_000..100_000),
-        rng.gen_range(0..100_000)
+        i % 100_000
     );
     let (first, last, stem) = SEED_NAMES[i % SEED_NAMES.len()];
     let full_name = format!("{first} {last}");
@@ -1412,4 +1414,30 @@ fn build_order(
         db.fulfillments.insert(order_id.clone(), fulfillments);
     }
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_seeds_keep_every_order_and_every_event_before_the_clock() {
+        let opts = SandboxOptions {
+            orders: 3_000,
+            products: 40,
+            ..SandboxOptions::default()
+        };
+        let db = Db::seed(&opts, "http://127.0.0.1:1");
+        assert_eq!(db.orders.len(), 3_000, "order ids never collide");
+        assert_eq!(
+            db.items.len(),
+            40 + 6 + 2,
+            "40 simple items and the groups' variations"
+        );
+        let clock = ts(db.clock);
+        for o in db.orders.values() {
+            assert!(o["lastModifiedDate"].as_str().unwrap() < clock.as_str());
+            assert!(o["creationDate"].as_str().unwrap() <= o["lastModifiedDate"].as_str().unwrap());
+        }
+    }
 }

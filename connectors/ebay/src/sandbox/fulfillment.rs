@@ -97,7 +97,10 @@ fn parse_date(s: &str) -> Option<i64> {
 }
 
 /// A date range `[start..end]` or `[start..]` (brackets already decoded).
-fn parse_range(name: &str, value: &str) -> Result<(i64, Option<i64>), Response> {
+/// `clock` is the sandbox's "now" for the two-year rule (its data lives at the seed epoch,
+/// so a range ending at the wall clock would outgrow two years as the years pass); dates in
+/// the future are judged by the wall clock, which a client may send as an end date.
+fn parse_range(name: &str, value: &str, clock: i64) -> Result<(i64, Option<i64>), Response> {
     let invalid = || {
         bad(
             30800,
@@ -132,7 +135,7 @@ fn parse_range(name: &str, value: &str) -> Result<(i64, Option<i64>), Response> 
             return Err(bad(30840, "Start date should be before end date", &[]));
         }
     }
-    if end.unwrap_or(Utc::now().timestamp()) - start > MAX_RANGE_SECS {
+    if end.unwrap_or(clock).min(clock.max(start)) - start > MAX_RANGE_SECS {
         return Err(bad(
             30830,
             "Time range between start date and end date must be within '2' years.",
@@ -149,7 +152,7 @@ struct Filter {
     statuses: Option<Vec<String>>,
 }
 
-fn parse_filter(raw_query: &str, filter: &str) -> Result<Filter, Response> {
+fn parse_filter(raw_query: &str, filter: &str, clock: i64) -> Result<Filter, Response> {
     // eBay requires these reserved characters percent-encoded in the query string.
     if let Some(c) = raw_query
         .chars()
@@ -173,8 +176,8 @@ fn parse_filter(raw_query: &str, filter: &str) -> Result<Filter, Response> {
         let (name, value) = criterion.split_once(':').unwrap_or((criterion, ""));
         let name = name.trim();
         match name {
-            "creationdate" => f.created = Some(parse_range(name, value)?),
-            "lastmodifieddate" => f.modified = Some(parse_range(name, value)?),
+            "creationdate" => f.created = Some(parse_range(name, value, clock)?),
+            "lastmodifieddate" => f.modified = Some(parse_range(name, value, clock)?),
             "orderfulfillmentstatus" => {
                 let mut set: Vec<String> = value
                     .strip_prefix('{')
@@ -289,7 +292,7 @@ fn get_orders(s: &S, call: &Call<'_>) -> Result<Response, Response> {
     let limit = int_param(call, "limit", 31100, 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
     let offset = int_param(call, "offset", 31000, 0, usize::MAX)?.unwrap_or(0);
     let filter = match call.q("filter") {
-        Some(f) => parse_filter(call.raw_query, f)?,
+        Some(f) => parse_filter(call.raw_query, f, db.clock)?,
         None => Filter::default(),
     };
     let within = |date: &Value, (start, end): (i64, Option<i64>)| {

@@ -59,8 +59,9 @@
 //! `taxType` to line items' `taxes`). As eBay requires, the filter's `[`, `]`, `{`, `|`, `}`
 //! must be percent-encoded: a query with them raw is refused (400, `errorId` 30800). Dates
 //! are ISO 8601 UTC; the errors are the contract's (30700 unknown filter, 30800 bad value,
-//! 30810 date format, 30820 no start date, 30830 range over two years, 30840 start after
-//! end, 30850 dates in the future, 30900 more than 50 ids, 31000 offset, 31100 limit, 32800
+//! 30810 date format, 30820 no start date, 30830 range over two years (measured up to the
+//! sandbox clock at most, the "now" of its data), 30840 start after end, 30850 dates after
+//! the wall clock, 30900 more than 50 ids, 31000 offset, 31100 limit, 32800
 //! field group). Without a filter, orders created in the 90 days before the sandbox clock
 //! are returned (eBay: the last 90 days). With both date filters only `creationdate`
 //! counts. Orders come newest first; the page has `href`, `total`, `limit`, `offset`, and
