@@ -1312,6 +1312,12 @@ fn build_order(
                 }]);
             }
             refunds.push(r);
+            // Nothing is left to ship: eBay reports cancelled orders (and their lines) as
+            // FULFILLED, so a client must read cancelState first.
+            status = "FULFILLED";
+            for li in out_lines.iter_mut() {
+                li["lineItemFulfillmentStatus"] = json!("FULFILLED");
+            }
             cancel = json!({
                 "cancelState": "CANCELED",
                 "cancelledDate": ts(when),

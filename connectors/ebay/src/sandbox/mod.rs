@@ -66,7 +66,9 @@
 //! are returned (eBay: the last 90 days). With both date filters only `creationdate`
 //! counts. Orders come newest first; the page has `href`, `total`, `limit`, `offset`, and
 //! `next`/`prev` when there are such pages. As on eBay, `cancelStatus.cancelRequests` is
-//! always empty in getOrders; `getOrder` fills it.
+//! always empty in getOrders; `getOrder` fills it. Cancelled orders are reported with
+//! `orderFulfillmentStatus` `FULFILLED` (nothing is left to ship), as eBay is reported to
+//! do: `cancelStatus.cancelState` says they were cancelled.
 //!
 //! `createShippingFulfillment` takes one package: `lineItems` (`lineItemId`, `quantity`,
 //! default 1), `shippingCarrierCode` and `trackingNumber` (both or neither), `shippedDate`
