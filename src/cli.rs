@@ -165,7 +165,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let state = AppState::build(settings, Registry::builtin()).await?;
+    let registry = Registry::for_settings(&settings);
+    let state = AppState::build(settings, registry).await?;
     tracing::info!(addr = %listener.local_addr()?, "cartgate listening");
     crate::run(state, listener, shutdown_signal()).await
 }

@@ -158,6 +158,16 @@ pub struct Settings {
         value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_secs: u64,
 
+    /// Shopify Admin API version (YYYY-MM, a quarterly release, 2026-01 or later) spoken to
+    /// every Shopify store. The default is the newest stable release this cartgate's Shopify
+    /// queries were checked against (2026-10, supported until October 2027); Shopify retires
+    /// a version after about a year, answering its requests with the oldest one it still
+    /// supports.
+    #[arg(long, env = "CARTGATE_SHOPIFY_API_VERSION",
+          default_value = cartgate_shopify::DEFAULT_API_VERSION,
+          value_parser = cartgate_shopify::ApiVersion::parse)]
+    pub shopify_api_version: cartgate_shopify::ApiVersion,
+
     /// The eBay app's OAuth client id (developer.ebay.com keyset), used by eBay stores whose
     /// credentials bring no `client_id` of their own. Unset: each eBay store must bring it.
     #[arg(long, env = "CARTGATE_EBAY_CLIENT_ID")]
@@ -318,9 +328,9 @@ impl Settings {
                 args.push(format!("--{}={value}", id.replace('_', "-")));
             }
             let cmd = Settings::augment_args(clap::Command::new("cartgate").no_binary_name(true));
-            let file_matches = cmd
-                .try_get_matches_from(args)
-                .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.kind()))?;
+            let file_matches = cmd.try_get_matches_from(args).map_err(|e| {
+                anyhow::anyhow!("config file {}: {}", path.display(), file_error(&e))
+            })?;
             let from_file = Settings::from_arg_matches(&file_matches)?;
             settings.merge_defaults_from(matches, from_file);
         }
@@ -368,8 +378,32 @@ impl Settings {
             ebay_client_id,
             ebay_client_secret,
             ebay_alert_email,
+            shopify_api_version,
             log_format
         );
+    }
+}
+
+/// What is wrong with a config file's setting: the kind of error and the setting, plus the
+/// validator's reason for settings that hold no secret (a secret's value never shows).
+fn file_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    const SECRET: [&str; 4] = [
+        "--master-key",
+        "--previous-master-keys",
+        "--admin-token",
+        "--redis-url",
+    ];
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => a.split_whitespace().next().unwrap_or("").to_owned(),
+        _ => return e.kind().to_string(),
+    };
+    let reason = std::error::Error::source(e)
+        .map(ToString::to_string)
+        .filter(|_| !SECRET.contains(&arg.as_str()));
+    match reason {
+        Some(r) => format!("{arg}: {r}"),
+        None => format!("{arg}: {}", e.kind()),
     }
 }
 
@@ -381,6 +415,30 @@ pub fn settings_command() -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shopify_api_version_is_checked() {
+        let parse = |args: &[&str]| {
+            settings_command()
+                .no_binary_name(true)
+                .try_get_matches_from(args)
+                .and_then(|m| Settings::from_arg_matches(&m))
+        };
+        let s = parse(&[]).unwrap();
+        assert_eq!(
+            s.shopify_api_version.as_str(),
+            cartgate_shopify::DEFAULT_API_VERSION
+        );
+        let s = parse(&["--shopify-api-version=2026-07"]).unwrap();
+        assert_eq!(s.shopify_api_version.as_str(), "2026-07");
+        for bad in ["2025-01", "2026-08", "latest", "26-10"] {
+            let err = parse(&[&format!("--shopify-api-version={bad}")]).unwrap_err();
+            assert!(
+                err.to_string().contains("Shopify API version"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn connection_limits_must_be_positive() {

@@ -39,7 +39,7 @@ pub async fn run(mut settings: Settings, json_out: bool) -> anyhow::Result<()> {
     if settings.ebay_alert_email.is_none() {
         settings.ebay_alert_email = Some("demo@cartgate.invalid".into());
     }
-    let registry = Registry::builtin();
+    let registry = Registry::for_settings(&settings);
 
     let mut sandboxes: Vec<(String, SandboxHandle)> = Vec::new();
     for p in registry.all() {

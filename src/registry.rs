@@ -25,18 +25,36 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Every built-in platform with its default settings.
     pub fn builtin() -> Self {
+        Self::builtin_with(
+            cartgate_shopify::ApiVersion::default(),
+            cartgate_ebay::AppCredentials::default(),
+        )
+    }
+
+    /// Every built-in platform, configured by the gateway's settings (the Shopify Admin API
+    /// version, `CARTGATE_SHOPIFY_API_VERSION`; the eBay app's credentials,
+    /// `CARTGATE_EBAY_*`).
+    pub fn for_settings(settings: &crate::config::Settings) -> Self {
+        Self::builtin_with(settings.shopify_api_version.clone(), settings.ebay_app())
+    }
+
+    fn builtin_with(
+        shopify_api_version: cartgate_shopify::ApiVersion,
+        ebay_app: cartgate_ebay::AppCredentials,
+    ) -> Self {
         let mut r = Registry::default();
         r.add(Platform {
             connector: cartgate_magento::connector(),
             start_sandbox: |l, o| Box::pin(cartgate_magento::sandbox::start(l, o)),
         });
         r.add(Platform {
-            connector: cartgate_shopify::connector(),
+            connector: cartgate_shopify::connector_with(shopify_api_version),
             start_sandbox: |l, o| Box::pin(cartgate_shopify::sandbox::start(l, o)),
         });
         r.add(Platform {
-            connector: cartgate_ebay::connector(),
+            connector: cartgate_ebay::connector_with(ebay_app),
             start_sandbox: |l, o| Box::pin(cartgate_ebay::sandbox::start(l, o)),
         });
         r.add(Platform {
@@ -44,14 +62,6 @@ impl Registry {
             start_sandbox: |l, o| Box::pin(cartgate_woocommerce::sandbox::start(l, o)),
         });
         r
-    }
-
-    /// The connectors with the gateway settings they take (the eBay app's credentials).
-    pub fn with_settings(mut self, settings: &crate::config::Settings) -> Self {
-        if let Some(p) = self.platforms.get_mut("ebay") {
-            p.connector = cartgate_ebay::connector_with(settings.ebay_app());
-        }
-        self
     }
 
     pub fn add(&mut self, p: Platform) {

@@ -222,7 +222,6 @@ pub async fn load_secrets(storage: &dyn Storage, master: &KeyRing) -> anyhow::Re
 
 impl AppState {
     pub async fn build(settings: Settings, registry: Registry) -> anyhow::Result<Arc<Self>> {
-        let registry = registry.with_settings(&settings);
         let (master, master_source) = load_master_key(&settings)?;
         let (storage, redis) = open_backend(&settings)?;
         wait_for_storage(storage.as_ref()).await?;
