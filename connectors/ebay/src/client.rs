@@ -26,7 +26,9 @@ use cartgate_connector::connector::MAX_LOCATIONS;
 use cartgate_connector::http::{RequestSpec, StoreGate, Upstream, UpstreamResponse};
 use cartgate_connector::model::*;
 use cartgate_connector::pace::{self, Quota};
-use cartgate_connector::token::{AccessToken, ClientAuth, RefreshGrant, TokenCache};
+use cartgate_connector::token::{
+    AccessToken, ClientAuth, ClientCredentialsGrant, RefreshGrant, TokenCache,
+};
 use cartgate_connector::util::{encode_segment, valid_id};
 use cartgate_connector::webhook::Inbound;
 use cartgate_connector::{
@@ -70,10 +72,13 @@ pub(crate) enum Api {
     Account,
     Identity,
     Notification,
-    /// getPublicKey (the basic `api_scope`).
-    PublicKey,
-    /// The token endpoint (refresh grants are limited per app and day too).
+    /// The Notification API's app-level calls (config, destinations, public keys): an
+    /// application token (client credentials grant) with the basic `api_scope`.
+    NotificationApp,
+    /// The token endpoint's refresh grants (limited per app and day too).
     OAuth,
+    /// The token endpoint's client-credentials grants.
+    OAuthApp,
 }
 
 impl Api {
@@ -84,8 +89,9 @@ impl Api {
             Api::Account => "sell.account",
             Api::Identity => "commerce.identity",
             Api::Notification => "commerce.notification",
-            Api::PublicKey => "commerce.notification.public_key",
+            Api::NotificationApp => "commerce.notification.app",
             Api::OAuth => "oauth.refresh",
+            Api::OAuthApp => "oauth.client_credentials",
         }
     }
 
@@ -94,12 +100,12 @@ impl Api {
         match self {
             Api::Fulfillment => "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
             Api::Inventory => "https://api.ebay.com/oauth/api_scope/sell.inventory",
-            Api::Account => "https://api.ebay.com/oauth/api_scope/sell.account.readonly",
+            Api::Account => "https://api.ebay.com/oauth/api_scope/sell.account",
             Api::Identity => "https://api.ebay.com/oauth/api_scope/commerce.identity.readonly",
             Api::Notification => {
                 "https://api.ebay.com/oauth/api_scope/commerce.notification.subscription"
             }
-            Api::PublicKey | Api::OAuth => SCOPE_ROOT,
+            Api::NotificationApp | Api::OAuth | Api::OAuthApp => SCOPE_ROOT,
         }
     }
 
@@ -113,8 +119,9 @@ impl Api {
             Api::Account => 25_000.0,
             Api::Identity => 5_000.0,
             Api::Notification => 10_000.0,
-            Api::PublicKey => 10_000.0,
+            Api::NotificationApp => 10_000.0,
             Api::OAuth => 50_000.0,
+            Api::OAuthApp => 1_000.0,
         }
     }
 
@@ -270,7 +277,10 @@ pub(crate) struct Session {
     gate: StoreGate,
     creds: StoreCredentials,
     token_url: Url,
+    /// User access tokens (refresh grant), one per scope.
     tokens: HashMap<&'static str, TokenCache<AccessToken>>,
+    /// The application token (client credentials grant).
+    app_token: TokenCache<AccessToken>,
     keys: Arc<KeyCache>,
 }
 
@@ -298,7 +308,6 @@ impl Session {
             Api::Account,
             Api::Identity,
             Api::Notification,
-            Api::PublicKey,
         ]
         .into_iter()
         .map(|a| (a.scope(), TokenCache::new()))
@@ -309,6 +318,7 @@ impl Session {
             creds,
             token_url,
             tokens,
+            app_token: TokenCache::new(),
             keys,
         })
     }
@@ -323,10 +333,10 @@ impl Session {
             Api::Inventory => format!("{}/sell/inventory/v1", self.creds.endpoint),
             Api::Account => format!("{}/sell/account/v1", self.creds.endpoint),
             Api::Identity => format!("{}/commerce/identity/v1", self.creds.identity_endpoint),
-            Api::Notification | Api::PublicKey => {
+            Api::Notification | Api::NotificationApp => {
                 format!("{}/commerce/notification/v1", self.creds.endpoint)
             }
-            Api::OAuth => self.creds.token_url.clone(),
+            Api::OAuth | Api::OAuthApp => self.creds.token_url.clone(),
         }
     }
 
@@ -355,13 +365,36 @@ impl Session {
         .await
     }
 
-    /// An access token for `scope`; `refused` is one eBay just refused (renewed once).
+    /// An access token for `api`; `refused` is one eBay just refused (renewed once).
     async fn token(
         &self,
         cx: &CallContext,
-        scope: &'static str,
+        api: Api,
         refused: Option<&AccessToken>,
     ) -> Result<AccessToken> {
+        let scope = api.scope();
+        let grant = RefreshGrant {
+            platform: "eBay",
+            endpoint: &self.token_url,
+            refresh_token: &self.creds.refresh_token,
+            client_id: &self.creds.client_id,
+            client_secret: &self.creds.client_secret,
+            client_auth: ClientAuth::Basic,
+            scope: Some(scope),
+        };
+        if api == Api::NotificationApp {
+            return self
+                .app_token
+                .get(refused, || async {
+                    self.pace(cx, Api::OAuthApp).await?;
+                    let t = ClientCredentialsGrant(grant)
+                        .exchange(&self.upstream, cx, &self.gate)
+                        .await?;
+                    let lifetime = t.expires_in;
+                    Ok((t, lifetime))
+                })
+                .await;
+        }
         let cache = self
             .tokens
             .get(scope)
@@ -369,15 +402,6 @@ impl Session {
         cache
             .get(refused, || async {
                 self.pace(cx, Api::OAuth).await?;
-                let grant = RefreshGrant {
-                    platform: "eBay",
-                    endpoint: &self.token_url,
-                    refresh_token: &self.creds.refresh_token,
-                    client_id: &self.creds.client_id,
-                    client_secret: &self.creds.client_secret,
-                    client_auth: ClientAuth::Basic,
-                    scope: Some(scope),
-                };
                 let t = grant.exchange(&self.upstream, cx, &self.gate).await?;
                 let lifetime = t.expires_in;
                 Ok((t, lifetime))
@@ -397,10 +421,9 @@ impl Session {
         idempotent: bool,
     ) -> Result<UpstreamResponse> {
         self.pace(cx, api).await?;
-        let scope = api.scope();
         let mut refused: Option<AccessToken> = None;
         loop {
-            let token = self.token(cx, scope, refused.as_ref()).await?;
+            let token = self.token(cx, api, refused.as_ref()).await?;
             let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.token))
                 .map_err(|_| ConnectorError::upstream(None, "eBay sent an unusable token"))?;
             bearer.set_sensitive(true);
@@ -825,6 +848,8 @@ impl Session {
             changed = true;
         }
         if let Some(d) = u.dimensions {
+            // eBay takes all three sides: a side not given keeps the item's own.
+            let current = mapping::item_dimensions(&item);
             let (unit, word) = mapping::ebay_length_unit(d.unit);
             let mut dims = json!({"unit": word});
             for (k, side) in [
@@ -832,9 +857,26 @@ impl Session {
                 ("width", &d.width),
                 ("height", &d.height),
             ] {
-                if let Some(v) = Dimensions::side_in(side, d.unit, unit)? {
-                    dims[k] = number(&v)?;
-                }
+                let v = match Dimensions::side_in(side, d.unit, unit)? {
+                    Some(v) => Some(v),
+                    None => match &current {
+                        Some(c) => {
+                            let old = match k {
+                                "length" => &c.length,
+                                "width" => &c.width,
+                                _ => &c.height,
+                            };
+                            Dimensions::side_in(old, c.unit, unit)?
+                        }
+                        None => None,
+                    },
+                };
+                let Some(v) = v else {
+                    return Err(ConnectorError::Validation(format!(
+                        "eBay keeps a package's length, width and height together: give its {k}"
+                    )));
+                };
+                dims[k] = number(&v)?;
             }
             item["packageWeightAndSize"]["dimensions"] = dims;
             changed = true;
@@ -1035,18 +1077,15 @@ impl Session {
         if !valid_id(id) || !matches!(kind, "subscription" | "destination") {
             return Err(ConnectorError::Validation("unknown webhook id".into()));
         }
-        let url = self.url(
-            Api::Notification,
-            &format!("/{kind}/{}", encode_segment(id)),
-            "",
-        )?;
+        let api = notification_api(kind);
+        let url = self.url(api, &format!("/{kind}/{}", encode_segment(id)), "")?;
         let resp = self
-            .send_raw(cx, Api::Notification, Method::DELETE, url, None, true)
+            .send_raw(cx, api, Method::DELETE, url, None, true)
             .await?;
         if resp.status == StatusCode::NOT_FOUND {
             return Ok(());
         }
-        check_status(&resp, Api::Notification, What("notification registration"))
+        check_status(&resp, api, What("notification registration"))
     }
 
     async fn create_notification(
@@ -1055,17 +1094,10 @@ impl Session {
         kind: &str,
         body: Value,
     ) -> Result<String> {
-        let url = self.url(Api::Notification, &format!("/{kind}"), "")?;
+        let api = notification_api(kind);
+        let url = self.url(api, &format!("/{kind}"), "")?;
         let resp = self
-            .send(
-                cx,
-                Api::Notification,
-                Method::POST,
-                url,
-                Some(&body),
-                false,
-                What(kind),
-            )
+            .send(cx, api, Method::POST, url, Some(&body), false, What(kind))
             .await?;
         location_id(&resp)
             .or_else(|| {
@@ -1089,23 +1121,33 @@ impl Session {
             return Ok(k);
         }
         let url = self.url(
-            Api::PublicKey,
+            Api::NotificationApp,
             &format!("/public_key/{}", encode_segment(kid)),
             "",
         )?;
         let resp = self
-            .send_raw(cx, Api::PublicKey, Method::GET, url, None, true)
+            .send_raw(cx, Api::NotificationApp, Method::GET, url, None, true)
             .await?;
         let key = match resp.status {
             s if s.is_success() => Some(inbound::public_key_answer(&resp.body)?),
             StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => None,
             _ => {
-                check_status(&resp, Api::PublicKey, What("public key"))?;
+                check_status(&resp, Api::NotificationApp, What("public key"))?;
                 None
             }
         };
         self.keys.put(kid, key);
         Ok(key)
+    }
+}
+
+/// Destinations (like the config and public keys) are the app's: an application token;
+/// subscriptions to user topics are the seller's: a user token.
+fn notification_api(kind: &str) -> Api {
+    if kind == "subscription" {
+        Api::Notification
+    } else {
+        Api::NotificationApp
     }
 }
 
@@ -1381,56 +1423,67 @@ impl StoreSession for Session {
             };
             return Ok(Page { items, next: None });
         }
-        let mut offset = offset_of(&p.state)?;
+        let start = offset_of(&p.state)?;
         let want = p.limit as usize;
-        let mut found: Vec<Found> = Vec::new();
-        let mut next = None;
+        let mut offset = start;
+        let mut items: Vec<Product> = Vec::new();
         let mut groups: HashMap<String, Option<Value>> = HashMap::new();
-        'scan: for _ in 0..MAX_SCAN_PAGES {
-            let (items, total) = self.inventory_page(cx, offset).await?;
-            let read = items.len() as u64;
-            let mut consumed = 0u64;
-            for item in items {
-                consumed += 1;
-                match mapping::item_groups(&item).into_iter().next() {
-                    None => found.push(Found::Item(item)),
+        for _ in 0..MAX_SCAN_PAGES {
+            let (page, total) = self.inventory_page(cx, offset).await?;
+            // Each product with the position after the item it was found at.
+            let mut found: Vec<(Found, u64)> = Vec::new();
+            for (n, item) in page.iter().enumerate() {
+                let after = offset + n as u64 + 1;
+                match mapping::item_groups(item).into_iter().next() {
+                    None => found.push((Found::Item(item.clone()), after)),
                     Some(key) => {
                         if !groups.contains_key(&key) {
                             let g = self.raw_group(cx, &key).await?;
                             groups.insert(key.clone(), g);
                         }
                         // A group is listed once, where its first member is.
-                        let sku = mapping::item_sku(&item);
+                        let sku = mapping::item_sku(item);
                         match groups.get(&key).cloned().flatten() {
                             Some(g) if mapping::group_skus(&g).first() == sku.as_ref() => {
-                                found.push(Found::Group(g))
+                                found.push((Found::Group(g), after))
                             }
                             Some(_) => {}
                             // A group that is gone: the item stands alone.
-                            None => found.push(Found::Item(item)),
+                            None => found.push((Found::Item(item.clone()), after)),
                         }
                     }
                 }
-                if p.filters.status.is_none() && found.len() == want {
-                    offset += consumed;
-                    next = (offset < total).then(|| json!({"offset": offset}));
-                    break 'scan;
+                if p.filters.status.is_none() && items.len() + found.len() == want {
+                    break;
                 }
             }
-            offset += consumed;
-            let more = read > 0 && offset < total;
-            next = more.then(|| json!({"offset": offset}));
-            if !more || (p.filters.status.is_some() && found.len() >= want) {
-                break;
+            let read_to = offset + page.len() as u64;
+            let positions: Vec<u64> = found.iter().map(|(_, a)| *a).collect();
+            let products: Vec<Product> = futures::stream::iter(found.into_iter().map(|(f, _)| f))
+                .map(|f| self.product_of(cx, f))
+                .buffered(FETCH_CONCURRENCY)
+                .try_collect()
+                .await?;
+            offset = read_to;
+            for (product, after) in products.into_iter().zip(positions) {
+                if status_ok(&product) {
+                    items.push(product);
+                    if items.len() == want {
+                        offset = after;
+                        break;
+                    }
+                }
+            }
+            let more = !page.is_empty() && offset < total;
+            if items.len() == want || !more {
+                let next = more.then(|| json!({"offset": offset}));
+                return Ok(Page { items, next });
             }
         }
-        let products: Vec<Product> = futures::stream::iter(found)
-            .map(|f| self.product_of(cx, f))
-            .buffered(FETCH_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let items: Vec<Product> = products.into_iter().filter(|p| status_ok(p)).collect();
-        Ok(Page { items, next })
+        Ok(Page {
+            items,
+            next: Some(json!({"offset": offset})),
+        })
     }
 
     async fn count_products(&self, cx: &CallContext, f: &Filters) -> Result<u64> {
@@ -1738,10 +1791,10 @@ impl StoreSession for Session {
                         "{m}; set CARTGATE_EBAY_ALERT_EMAIL so the gateway can create the app's notification config"
                     )));
                 };
-                let url = self.url(Api::Notification, "/config", "")?;
+                let url = self.url(Api::NotificationApp, "/config", "")?;
                 self.send(
                     cx,
-                    Api::Notification,
+                    Api::NotificationApp,
                     Method::PUT,
                     url,
                     Some(&json!({"alertEmail": email})),

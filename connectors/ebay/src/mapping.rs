@@ -323,15 +323,8 @@ fn shipping_lines(o: &Value) -> Vec<ShippingLine> {
         .filter_map(|(n, f)| {
             // The order's delivery cost belongs to its (first) shipping plan.
             let price = if n == 0 { delivery.map(money_of) } else { None };
-            if f.pointer("/shippingStep").is_some_and(Value::is_object) {
-                Some(ShippingLine {
-                    title: text(f, "/shippingStep/shippingServiceCode"),
-                    code: text(f, "/shippingStep/shippingServiceCode"),
-                    carrier: text(f, "/shippingStep/shippingCarrierCode"),
-                    price,
-                    tax: None,
-                })
-            } else if f.pointer("/pickupStep").is_some_and(Value::is_object) {
+            // In-store pickup (a pickup step, whatever shipping step eBay adds beside it).
+            if f.pointer("/pickupStep").is_some_and(Value::is_object) {
                 Some(ShippingLine {
                     title: Some(match text(f, "/pickupStep/merchantLocationKey") {
                         Some(k) => format!("Pickup at {k}"),
@@ -339,6 +332,14 @@ fn shipping_lines(o: &Value) -> Vec<ShippingLine> {
                     }),
                     code: text(f, "/fulfillmentInstructionsType"),
                     carrier: None,
+                    price,
+                    tax: None,
+                })
+            } else if f.pointer("/shippingStep").is_some_and(Value::is_object) {
+                Some(ShippingLine {
+                    title: text(f, "/shippingStep/shippingServiceCode"),
+                    code: text(f, "/shippingStep/shippingServiceCode"),
+                    carrier: text(f, "/shippingStep/shippingCarrierCode"),
                     price,
                     tax: None,
                 })
@@ -555,7 +556,8 @@ fn item_weight(item: &Value) -> Option<Weight> {
     .filter(|w| decimal(&w.value).is_some_and(|d| !d.is_zero()))
 }
 
-fn item_dimensions(item: &Value) -> Option<Dimensions> {
+/// The item's package dimensions.
+pub fn item_dimensions(item: &Value) -> Option<Dimensions> {
     let d = "/packageWeightAndSize/dimensions";
     Dimensions::from_parts(
         text(item, &format!("{d}/length")).as_deref(),
