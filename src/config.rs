@@ -417,6 +417,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ebay_app_settings_go_together() {
+        let parse = |args: &[&str]| {
+            let m = settings_command()
+                .no_binary_name(true)
+                .try_get_matches_from(args)
+                .unwrap();
+            Settings::from_arg_matches(&m).unwrap()
+        };
+        let s = parse(&["--ebay-client-id=app", "--ebay-client-secret=secret"]);
+        assert!(s.validate().is_ok());
+        let app = s.ebay_app();
+        assert_eq!(app.client_id.as_deref(), Some("app"));
+        assert_eq!(app.alert_email, None);
+        assert!(parse(&["--ebay-client-id=app"]).validate().is_err());
+        assert!(parse(&["--ebay-alert-email=not an email"])
+            .validate()
+            .is_err());
+        assert!(parse(&["--ebay-alert-email=ops@example.com"])
+            .validate()
+            .is_ok());
+        let help = settings_command().render_long_help().to_string();
+        for env in [
+            "CARTGATE_EBAY_CLIENT_ID",
+            "CARTGATE_EBAY_CLIENT_SECRET",
+            "CARTGATE_EBAY_ALERT_EMAIL",
+        ] {
+            assert!(help.contains(env), "{env} in --help");
+        }
+    }
+
+    #[test]
     fn the_shopify_api_version_is_checked() {
         let parse = |args: &[&str]| {
             settings_command()

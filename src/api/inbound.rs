@@ -135,10 +135,9 @@ pub async fn challenge(
         return Err(not_found());
     }
     if query.len() > MAX_CHALLENGE_PARAMS || query.values().any(|v| v.len() > MAX_CHALLENGE_VALUE) {
-        return Err(cartgate_connector::ConnectorError::Validation(
-            "the validation request carries too many or too long parameters".into(),
-        )
-        .into());
+        return Err(ApiError::validation(
+            "the validation request carries too many or too long parameters",
+        ));
     }
     let store = state
         .storage
@@ -153,8 +152,14 @@ pub async fn challenge(
         ))
     })?;
     let credentials = state.open_credentials(&store)?;
+    // The request's own shape is checked by the connector before anything else: a bad
+    // one is the caller's error (400), not the platform's.
     let answer = platform
         .connector
-        .inbound_challenge(&credentials, endpoint.as_str(), &query)?;
+        .inbound_challenge(&credentials, endpoint.as_str(), &query)
+        .map_err(|e| match e {
+            cartgate_connector::ConnectorError::Validation(_) => ApiError::invalid_input(e),
+            other => other.into(),
+        })?;
     Ok(Json(answer))
 }

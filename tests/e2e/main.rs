@@ -10,6 +10,7 @@ mod api_stores;
 mod cli;
 mod connections;
 mod distributed;
+mod ebay;
 mod idempotency;
 mod logs;
 mod model;
