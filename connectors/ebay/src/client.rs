@@ -454,6 +454,7 @@ impl Session {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
         cx: &CallContext,

@@ -252,7 +252,12 @@ fn line_item(l: &Value, refunds_of_line: &mut Vec<(String, RefundLine)>) -> Resu
     } else {
         match (cost, discounted) {
             (Some(c), Some(d)) => Some((c - d).max(Decimal::ZERO)),
-            (Some(c), None) => Some(c - c),
+            // No discount: zero, in the line's own scale ("0.00").
+            (Some(c), None) => {
+                let mut zero = Decimal::ZERO;
+                zero.rescale(c.scale());
+                Some(zero)
+            }
             _ => None,
         }
     };
