@@ -99,7 +99,8 @@ for s in stores:
         )
         cursor = walk.next_cursor
         assert target or cursor, "an unfulfilled order to ship"
-    number = "1ZSDK" + target.id[-6:]
+    # Letters and digits only: eBay refuses other characters in tracking numbers.
+    number = "1ZSDK" + "".join(ch for ch in target.id if ch.isalnum())[-6:]
     shipped = create_shipment.sync(
         client=c,
         store_id=sid,
