@@ -389,9 +389,10 @@ impl Connector for Ebay {
         _headers: &http::HeaderMap,
         _body: &[u8],
     ) -> Result<cartgate_connector::Inbound> {
-        // eBay signs with a key fetched by id: verified by the session (`verify_push`).
-        Err(ConnectorError::Unsupported(
-            "eBay pushes are verified by the store session".into(),
+        // eBay signs with a key fetched by id: verified by the store's session
+        // (`StoreSession::verify_inbound`). Without one, nothing is verified.
+        Err(ConnectorError::InvalidSignature(
+            "eBay pushes are verified with the store's session, which could not be opened".into(),
         ))
     }
 }
