@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use cartgate_connector::connector::MAX_LOCATIONS;
 use cartgate_connector::http::{RequestSpec, StoreGate, Upstream, UpstreamResponse};
-use cartgate_connector::token::TokenCache;
 use cartgate_connector::model::*;
+use cartgate_connector::token::TokenCache;
 use cartgate_connector::util::{encode_segment, non_empty, valid_id};
 use cartgate_connector::{
     CallContext, ConnectorError, Filters, ListParams, Page, Result, StoreSession,
@@ -303,7 +303,10 @@ impl Session {
                 // One renewal at a time: concurrent requests wait for it and share the token.
                 token
                     .get(refused, || async {
-                        Ok((self.admin_token(cx, username, &password.0).await?, *lifetime))
+                        Ok((
+                            self.admin_token(cx, username, &password.0).await?,
+                            *lifetime,
+                        ))
                     })
                     .await
             }
@@ -375,7 +378,9 @@ impl Session {
         let renewable = !matches!(self.auth, Auth::Bearer(_));
         let mut refused: Option<HeaderValue> = None;
         loop {
-            let auth = self.authorization(cx, &method, &url, refused.as_ref()).await?;
+            let auth = self
+                .authorization(cx, &method, &url, refused.as_ref())
+                .await?;
             let mut spec = RequestSpec::new(method.clone(), url.clone())
                 .header(http::header::AUTHORIZATION, auth.clone())
                 .header(
