@@ -114,7 +114,7 @@ print('wrk.method = "POST"')
 print('wrk.headers["Content-Type"] = "application/json"')
 print("wrk.body = " + json.dumps(sys.argv[1]))
 PY
-      direct=$(run "direct-$p" "${BASE[$p]}/admin/api/2025-01/graphql.json" "X-Shopify-Access-Token: $token" "$WORK/shopify.lua") ;;
+      direct=$(run "direct-$p" "${BASE[$p]}/admin/api/2026-10/graphql.json" "X-Shopify-Access-Token: $token" "$WORK/shopify.lua") ;;
   esac
   gateway=$(run "gateway-$p" "$GW_embedded/v1/stores/${!store_var}/orders/$order" "Authorization: Bearer $KEY_embedded")
   echo "$p $direct $gateway" >> "$RESULTS"

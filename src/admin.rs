@@ -119,19 +119,37 @@ pub async fn create_key(
     })
 }
 
+/// A page of an account's keys in creation order, after the key id `after`.
 pub async fn list_keys(
     storage: &dyn Storage,
     account_id: &str,
+    after: Option<&str>,
+    limit: usize,
 ) -> Result<Vec<KeyInfo>, AdminError> {
     if storage.get_account(account_id).await?.is_none() {
         return Err(AdminError::NotFound(format!("no account {account_id}")));
     }
     Ok(storage
-        .list_api_keys(account_id)
+        .list_api_keys(account_id, after, limit)
         .await?
         .into_iter()
         .map(KeyInfo::from)
         .collect())
+}
+
+/// Every key of an account, read a page at a time (the CLI's list).
+pub async fn all_keys(storage: &dyn Storage, account_id: &str) -> Result<Vec<KeyInfo>, AdminError> {
+    const PAGE: usize = 250;
+    let mut out: Vec<KeyInfo> = Vec::new();
+    loop {
+        let after = out.last().map(|k| k.id.clone());
+        let page = list_keys(storage, account_id, after.as_deref(), PAGE).await?;
+        let done = page.len() < PAGE;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
 }
 
 /// Revokes a key; it is refused from the next request on.

@@ -103,7 +103,7 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
         } => print_key(&admin::create_key(s, &signers, &account).await?, json),
         AdminCommand::Key {
             command: KeyCommand::List { account, json },
-        } => print_keys(&admin::list_keys(s, &account).await?, json),
+        } => print_keys(&admin::all_keys(s, &account).await?, json),
         AdminCommand::Key {
             command: KeyCommand::Revoke { key_id },
         } => {

@@ -165,7 +165,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let registry = Registry::from_settings(&settings);
+    let registry = Registry::for_settings(&settings);
     let state = AppState::build(settings, registry).await?;
     tracing::info!(addr = %listener.local_addr()?, "cartgate listening");
     crate::run(state, listener, shutdown_signal()).await

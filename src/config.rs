@@ -158,6 +158,31 @@ pub struct Settings {
         value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_secs: u64,
 
+    /// Shopify Admin API version (YYYY-MM, a quarterly release, 2026-01 or later) spoken to
+    /// every Shopify store. The default is the newest stable release this cartgate's Shopify
+    /// queries were checked against (2026-10, supported until October 2027); Shopify retires
+    /// a version after about a year, answering its requests with the oldest one it still
+    /// supports.
+    #[arg(long, env = "CARTGATE_SHOPIFY_API_VERSION",
+          default_value = cartgate_shopify::DEFAULT_API_VERSION,
+          value_parser = cartgate_shopify::ApiVersion::parse)]
+    pub shopify_api_version: cartgate_shopify::ApiVersion,
+
+    /// The eBay app's OAuth client id (developer.ebay.com keyset), used by eBay stores whose
+    /// credentials bring no `client_id` of their own. Unset: each eBay store must bring it.
+    #[arg(long, env = "CARTGATE_EBAY_CLIENT_ID")]
+    pub ebay_client_id: Option<String>,
+
+    /// The eBay app's OAuth client secret (the "Cert ID"), with CARTGATE_EBAY_CLIENT_ID.
+    #[arg(long, env = "CARTGATE_EBAY_CLIENT_SECRET", hide_env_values = true)]
+    pub ebay_client_secret: Option<String>,
+
+    /// Email eBay's Notification API sends the app's alerts to: set in the app's
+    /// notification config when it has none, before the first push destination is created.
+    /// Unset: an app without that config gets no pushes and its stores are polled.
+    #[arg(long, env = "CARTGATE_EBAY_ALERT_EMAIL")]
+    pub ebay_alert_email: Option<String>,
+
     /// Amazon: the SP-API app's Login with Amazon client id, used for every Amazon store
     /// whose credentials carry no `client_id` (one app usually serves every seller). Give it
     /// with CARTGATE_AMAZON_LWA_CLIENT_SECRET. Unset: each Amazon store must carry its own.
@@ -274,7 +299,30 @@ impl Settings {
                 );
             }
         }
+        if self.ebay_client_id.is_some() != self.ebay_client_secret.is_some() {
+            anyhow::bail!("ebay_client_id and ebay_client_secret are set together, or neither");
+        }
+        if self.ebay_alert_email.as_deref().is_some_and(|e| {
+            !e.contains('@') || e.len() > 254 || e.chars().any(char::is_whitespace)
+        }) {
+            anyhow::bail!("ebay_alert_email must be an email address");
+        }
         Ok(())
+    }
+
+    /// The eBay app's credentials and notification settings for the eBay connector.
+    pub fn ebay_app(&self) -> cartgate_ebay::AppCredentials {
+        let set = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        cartgate_ebay::AppCredentials {
+            client_id: set(&self.ebay_client_id),
+            client_secret: set(&self.ebay_client_secret),
+            alert_email: set(&self.ebay_alert_email),
+        }
     }
 
     /// Settings from the environment and defaults only (tests, demo).
@@ -309,9 +357,9 @@ impl Settings {
                 args.push(format!("--{}={value}", id.replace('_', "-")));
             }
             let cmd = Settings::augment_args(clap::Command::new("cartgate").no_binary_name(true));
-            let file_matches = cmd
-                .try_get_matches_from(args)
-                .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.kind()))?;
+            let file_matches = cmd.try_get_matches_from(args).map_err(|e| {
+                anyhow::anyhow!("config file {}: {}", path.display(), file_error(&e))
+            })?;
             let from_file = Settings::from_arg_matches(&file_matches)?;
             settings.merge_defaults_from(matches, from_file);
         }
@@ -358,8 +406,36 @@ impl Settings {
             webhook_timeout_secs,
             amazon_lwa_client_id,
             amazon_lwa_client_secret,
+            ebay_client_id,
+            ebay_client_secret,
+            ebay_alert_email,
+            shopify_api_version,
             log_format
         );
+    }
+}
+
+/// What is wrong with a config file's setting: the kind of error and the setting, plus the
+/// validator's reason for settings that hold no secret (a secret's value never shows).
+fn file_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    const SECRET: [&str; 5] = [
+        "--master-key",
+        "--previous-master-keys",
+        "--admin-token",
+        "--redis-url",
+        "--amazon-lwa-client-secret",
+    ];
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => a.split_whitespace().next().unwrap_or("").to_owned(),
+        _ => return e.kind().to_string(),
+    };
+    let reason = std::error::Error::source(e)
+        .map(ToString::to_string)
+        .filter(|_| !SECRET.contains(&arg.as_str()));
+    match reason {
+        Some(r) => format!("{arg}: {r}"),
+        None => format!("{arg}: {}", e.kind()),
     }
 }
 
@@ -371,6 +447,61 @@ pub fn settings_command() -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ebay_app_settings_go_together() {
+        let parse = |args: &[&str]| {
+            let m = settings_command()
+                .no_binary_name(true)
+                .try_get_matches_from(args)
+                .unwrap();
+            Settings::from_arg_matches(&m).unwrap()
+        };
+        let s = parse(&["--ebay-client-id=app", "--ebay-client-secret=secret"]);
+        assert!(s.validate().is_ok());
+        let app = s.ebay_app();
+        assert_eq!(app.client_id.as_deref(), Some("app"));
+        assert_eq!(app.alert_email, None);
+        assert!(parse(&["--ebay-client-id=app"]).validate().is_err());
+        assert!(parse(&["--ebay-alert-email=not an email"])
+            .validate()
+            .is_err());
+        assert!(parse(&["--ebay-alert-email=ops@example.com"])
+            .validate()
+            .is_ok());
+        let help = settings_command().render_long_help().to_string();
+        for env in [
+            "CARTGATE_EBAY_CLIENT_ID",
+            "CARTGATE_EBAY_CLIENT_SECRET",
+            "CARTGATE_EBAY_ALERT_EMAIL",
+        ] {
+            assert!(help.contains(env), "{env} in --help");
+        }
+    }
+
+    #[test]
+    fn the_shopify_api_version_is_checked() {
+        let parse = |args: &[&str]| {
+            settings_command()
+                .no_binary_name(true)
+                .try_get_matches_from(args)
+                .and_then(|m| Settings::from_arg_matches(&m))
+        };
+        let s = parse(&[]).unwrap();
+        assert_eq!(
+            s.shopify_api_version.as_str(),
+            cartgate_shopify::DEFAULT_API_VERSION
+        );
+        let s = parse(&["--shopify-api-version=2026-07"]).unwrap();
+        assert_eq!(s.shopify_api_version.as_str(), "2026-07");
+        for bad in ["2025-01", "2026-08", "latest", "26-10"] {
+            let err = parse(&[&format!("--shopify-api-version={bad}")]).unwrap_err();
+            assert!(
+                err.to_string().contains("Shopify API version"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn connection_limits_must_be_positive() {

@@ -25,19 +25,33 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Every platform, without the gateway's app-level credentials (`cartgate normalize`,
+    /// Every built-in platform with its default settings (`cartgate normalize`,
     /// `cartgate sandbox`, tests that only read descriptors).
     pub fn builtin() -> Self {
-        Self::builtin_with(cartgate_amazon::LwaApp::default())
+        Self::builtin_with(
+            cartgate_shopify::ApiVersion::default(),
+            cartgate_ebay::AppCredentials::default(),
+            cartgate_amazon::LwaApp::default(),
+        )
     }
 
-    /// Every platform, with the app-level credentials of the settings (Amazon's LWA app)
-    /// as the defaults of stores that carry none.
-    pub fn from_settings(settings: &crate::config::Settings) -> Self {
-        Self::builtin_with(settings.amazon_lwa_app())
+    /// Every built-in platform, configured by the gateway's settings (the Shopify Admin API
+    /// version, `CARTGATE_SHOPIFY_API_VERSION`; the eBay app's credentials,
+    /// `CARTGATE_EBAY_*`; the Amazon app's LWA credentials, `CARTGATE_AMAZON_LWA_*`, as the
+    /// defaults of stores that carry none).
+    pub fn for_settings(settings: &crate::config::Settings) -> Self {
+        Self::builtin_with(
+            settings.shopify_api_version.clone(),
+            settings.ebay_app(),
+            settings.amazon_lwa_app(),
+        )
     }
 
-    fn builtin_with(amazon: cartgate_amazon::LwaApp) -> Self {
+    fn builtin_with(
+        shopify_api_version: cartgate_shopify::ApiVersion,
+        ebay_app: cartgate_ebay::AppCredentials,
+        amazon: cartgate_amazon::LwaApp,
+    ) -> Self {
         let mut r = Registry::default();
         r.add(Platform {
             connector: cartgate_amazon::connector_with(amazon),
@@ -48,8 +62,12 @@ impl Registry {
             start_sandbox: |l, o| Box::pin(cartgate_magento::sandbox::start(l, o)),
         });
         r.add(Platform {
-            connector: cartgate_shopify::connector(),
+            connector: cartgate_shopify::connector_with(shopify_api_version),
             start_sandbox: |l, o| Box::pin(cartgate_shopify::sandbox::start(l, o)),
+        });
+        r.add(Platform {
+            connector: cartgate_ebay::connector_with(ebay_app),
+            start_sandbox: |l, o| Box::pin(cartgate_ebay::sandbox::start(l, o)),
         });
         r.add(Platform {
             connector: cartgate_woocommerce::connector(),

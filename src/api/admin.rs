@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::lists::{CursorScope, IdPage, PageParams};
 use crate::admin::{self, AdminError, KeyInfo, NewAccount, NewKey, RotatedMasterKey};
 use crate::crypto::constant_time_eq;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -74,6 +75,8 @@ pub struct KeyPath {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct KeyList {
     pub data: Vec<KeyInfo>,
+    /// The next page's cursor; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Create an account and its first API key (shown once).
@@ -102,17 +105,33 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, Json(k)))
 }
 
-/// An account's keys (never the keys themselves).
+/// An account's keys (never the keys themselves), oldest first, a page at a time.
 #[utoipa::path(get, path = "/admin/accounts/{account_id}/keys", tag = "admin", operation_id = "adminListKeys",
-    params(("account_id" = String, Path)),
+    params(("account_id" = String, Path), PageParams),
     responses((status = 200, body = KeyList), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin_token" = [])))]
 pub async fn list_keys(
     State(state): State<Arc<AppState>>,
     ApiPath(p): ApiPath<AccountPath>,
+    ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<KeyList>> {
-    let data = admin::list_keys(state.storage.as_ref(), &p.account_id).await?;
-    Ok(Json(KeyList { data }))
+    let page = IdPage::read(
+        CursorScope {
+            signers: &state.signers,
+            owner: &p.account_id,
+            resource: "keys",
+        },
+        &q,
+    )?;
+    let rows = admin::list_keys(
+        state.storage.as_ref(),
+        &p.account_id,
+        page.after.as_deref(),
+        page.fetch(),
+    )
+    .await?;
+    let (data, next_cursor) = page.finish(rows, |k| &k.id);
+    Ok(Json(KeyList { data, next_cursor }))
 }
 
 /// Revoke a key: refused from the next request on.

@@ -250,6 +250,61 @@ fn fingerprint(f: &impl Serialize) -> String {
     hex::encode(&ring::digest::digest(&ring::digest::SHA256, &json).as_ref()[..8])
 }
 
+/// `?limit=&cursor=` of a list the gateway keeps itself (stores, webhooks, an account's
+/// keys), read in id order.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1..=250 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of a list the gateway keeps itself, in id order: the storage reads
+/// `limit + 1` rows after `after`, and [`IdPage::finish`] cuts the page and issues the
+/// cursor of the next one (the last id, signed and bound to the owner and the list).
+pub struct IdPage<'a> {
+    cursors: CursorScope<'a>,
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl<'a> IdPage<'a> {
+    pub fn read(cursors: CursorScope<'a>, q: &PageParams) -> ApiResult<IdPage<'a>> {
+        let limit = limit(q.limit)? as usize;
+        let after = cursors
+            .state(&q.cursor, &())?
+            .map(serde_json::from_value::<String>)
+            .transpose()
+            .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
+        Ok(IdPage {
+            cursors,
+            limit,
+            after,
+        })
+    }
+
+    /// How many rows to read: one more than the page, to know whether another follows.
+    pub fn fetch(&self) -> usize {
+        self.limit + 1
+    }
+
+    /// The page of `rows` (read with [`IdPage::fetch`]) and the next page's cursor.
+    pub fn finish<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+        if rows.len() <= self.limit {
+            return (rows, None);
+        }
+        rows.truncate(self.limit);
+        let next = rows.last().and_then(|l| {
+            self.cursors
+                .issue(&(), Some(Value::String(id(l).to_owned())))
+        });
+        (rows, next)
+    }
+}
+
 /// Issues and checks cursors for one owner (a store, or an account's log), list and filter
 /// set.
 pub struct CursorScope<'a> {

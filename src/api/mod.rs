@@ -74,7 +74,7 @@ fn v1() -> OpenApiRouter<Arc<AppState>> {
 /// Where platforms push their webhooks: authenticated by the platform's signature, not by
 /// an API key.
 fn inbound_routes() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::new().routes(routes!(inbound::receive))
+    OpenApiRouter::new().routes(routes!(inbound::receive, inbound::challenge))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<AppState>> {

@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 
 use super::calls::StorePath;
 use super::docs::{CommonErrors, UpstreamErrors};
-use super::extract::{ApiJson, ApiPath, Scope};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Scope};
+use super::lists::{CursorScope, IdPage, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::Produced;
 use crate::middleware::LogStoreId;
@@ -188,17 +189,31 @@ pub async fn create_store(
     ))
 }
 
-/// This account's stores.
+/// This account's stores, oldest first, a page at a time.
 #[utoipa::path(get, path = "/v1/stores", tag = "stores", operation_id = "listStores",
+    params(PageParams),
     responses((status = 200, body = StoreList), CommonErrors), security(("api_key" = [])))]
 pub async fn list_stores(
     State(state): State<Arc<AppState>>,
     scope: Scope,
+    ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<StoreList>> {
-    let stores = state.storage.list_stores(&scope.account.id).await?;
+    let page = IdPage::read(
+        CursorScope {
+            signers: &state.signers,
+            owner: &scope.account.id,
+            resource: "stores",
+        },
+        &q,
+    )?;
+    let rows = state
+        .storage
+        .list_stores(&scope.account.id, page.after.as_deref(), page.fetch())
+        .await?;
+    let (rows, next_cursor) = page.finish(rows, |s| &s.id);
     Ok(Json(StoreList {
-        data: stores.iter().map(Store::from).collect(),
-        next_cursor: None,
+        data: rows.iter().map(Store::from).collect(),
+        next_cursor,
     }))
 }
 

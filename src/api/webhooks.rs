@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::calls::produced;
 use super::docs::CommonErrors;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Scope};
-use super::lists::{limit, CursorScope};
+use super::lists::{limit, CursorScope, IdPage, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::Produced;
 use crate::state::AppState;
@@ -110,16 +110,6 @@ where
 pub struct WebhookList {
     pub data: Vec<Webhook>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Page size, 1..=250 (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -231,9 +221,10 @@ async fn check_store_ids(
     // Another account's store is unknown here too: ids leak nothing.
     let known: std::collections::HashSet<String> = state
         .storage
-        .list_stores(&scope.account.id)
+        .get_stores(&ids)
         .await?
         .into_iter()
+        .filter(|s| s.account_id == scope.account.id)
         .map(|s| s.id)
         .collect();
     let mut out: Vec<String> = Vec::new();
@@ -358,28 +349,19 @@ pub async fn list_webhooks(
     scope: Scope,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<WebhookList>> {
-    let limit = limit(q.limit)? as usize;
-    let cursors = CursorScope {
-        signers: &state.signers,
-        owner: &scope.account.id,
-        resource: "webhooks",
-    };
-    let after = cursors
-        .state(&q.cursor, &())?
-        .map(serde_json::from_value::<String>)
-        .transpose()
-        .map_err(|_| ApiError::invalid_cursor("the cursor is malformed"))?;
-    let mut rows = state
+    let page = IdPage::read(
+        CursorScope {
+            signers: &state.signers,
+            owner: &scope.account.id,
+            resource: "webhooks",
+        },
+        &q,
+    )?;
+    let rows = state
         .storage
-        .list_subscriptions(&scope.account.id, after.as_deref(), limit + 1)
+        .list_subscriptions(&scope.account.id, page.after.as_deref(), page.fetch())
         .await?;
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last()
-            .and_then(|l| cursors.issue(&(), Some(serde_json::json!(l.id))))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page.finish(rows, |s| &s.id);
     Ok(Json(WebhookList {
         data: rows.iter().map(Webhook::from).collect(),
         next_cursor,

@@ -33,5 +33,12 @@ pub trait Accounts: Send + Sync {
     async fn put_api_key(&self, k: &ApiKeyRecord) -> StorageResult<()>;
     async fn get_api_key(&self, id: &str) -> StorageResult<Option<ApiKeyRecord>>;
     async fn find_api_key(&self, digest: &str) -> StorageResult<Option<ApiKeyRecord>>;
-    async fn list_api_keys(&self, account_id: &str) -> StorageResult<Vec<ApiKeyRecord>>;
+    /// A page of an account's keys in id order (creation order), after the key id
+    /// `after`; served from a per-account index.
+    async fn list_api_keys(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StorageResult<Vec<ApiKeyRecord>>;
 }

@@ -76,7 +76,16 @@ pub trait Stores: Send + Sync {
     /// exists and still has `s.version`. A store deleted meanwhile is never recreated.
     async fn update_store(&self, s: &StoreRecord) -> StorageResult<CasOutcome>;
     async fn get_store(&self, id: &str) -> StorageResult<Option<StoreRecord>>;
-    async fn list_stores(&self, account_id: &str) -> StorageResult<Vec<StoreRecord>>;
+    /// The stores among `ids` that exist, in one read.
+    async fn get_stores(&self, ids: &[String]) -> StorageResult<Vec<StoreRecord>>;
+    /// A page of an account's stores in id order (creation order: ids are UUIDv7), after
+    /// the store id `after`; served from a per-account index, so it costs the page.
+    async fn list_stores(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StorageResult<Vec<StoreRecord>>;
     /// Removes the store and its sealed credentials for good.
     async fn delete_store(&self, id: &str) -> StorageResult<bool>;
 }

@@ -16,7 +16,8 @@ pub fn secret_context(store_id: &str) -> String {
     format!("store-webhooks:{store_id}")
 }
 
-fn callback(state: &AppState, store: &StoreRecord) -> Option<url::Url> {
+/// Where the platform pushes a store's webhooks (and validates that URL).
+pub fn callback(state: &AppState, store: &StoreRecord) -> Option<url::Url> {
     let base = state.settings.public_url.as_deref()?.trim_end_matches('/');
     url::Url::parse(&format!("{base}/inbound/{}/{}", store.platform, store.id)).ok()
 }

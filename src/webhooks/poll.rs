@@ -1,26 +1,27 @@
-//! Polling: the event source of platforms that do not push (Magento, Amazon), and of stores
-//! whose native webhooks could not be registered (no `CARTGATE_PUBLIC_URL`, no Shopify app
-//! secret, registration refused).
+//! Polling: the event source of platforms that do not push (Magento, Amazon), of event
+//! types a platform does not push (eBay's order updates), and of stores whose native
+//! webhooks could not be registered (no `CARTGATE_PUBLIC_URL`, no Shopify app secret,
+//! registration refused).
 //!
 //! Every `CARTGATE_POLL_INTERVAL_SECS` each such store is polled by one instance (a lease
-//! per store): the orders, products and customers (those its platform lists events for)
-//! updated since the store's watermark. The poller is background work: a platform paced by
+//! per store): the orders, products and customers (those its platform can list by update
+//! time) updated since the store's watermark. The poller is background work: a platform paced by
 //! budgets (Shopify's cost bucket, Amazon's per-operation usage plans) lets it use only what
 //! the budget holds right now beyond half of it, kept for client requests, and a list with
 //! nothing to spare is polled again next round, its watermark unchanged. On Amazon, whose
 //! `searchOrders` refills one request per 180 s (burst 20), orders are polled at every
 //! interval until the budget is half spent, then about once every 3 minutes. An object
-//! created since the watermark is
-//! `*.created`, otherwise `*.updated`. Watermarks are the store's own `updated_at` times
+//! created since the watermark is `*.created`, otherwise `*.updated`. Watermarks are the store's own `updated_at` times
 //! (not the gateway's clock, so skew between the two loses nothing) and live in storage
 //! (compare-and-set), so a restart neither loses nor repeats a window. The first poll of a
 //! store only sets its watermarks from its newest objects: history is not replayed. Deletions cannot be seen by polling, so polled
-//! stores have no `product.deleted`.
+//! stores have no `product.deleted`. Only the lists a platform has and filters by
+//! `updated_from` are polled (an eBay store: its orders, by `lastmodifieddate`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartgate_connector::connector::ChangeOrder;
+use cartgate_connector::connector::{ChangeOrder, EventSource};
 use cartgate_connector::{CallContext, ConnectorError, Filters, ListParams, Page, StoreSession};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -38,10 +39,27 @@ pub const MAX_PER_POLL: usize = 2_000;
 const PAGE: u32 = 100;
 const LISTS: [&str; 3] = ["orders", "products", "customers"];
 
-/// Does this store get its events by polling? Every store without registered platform
-/// webhooks does.
-pub fn is_polled(store: &StoreRecord) -> bool {
-    store.native_webhooks.is_none()
+/// Does this store get (some of) its events by polling? Every store without registered
+/// platform webhooks does, and one whose platform pushes only some event types (eBay
+/// pushes new orders; order updates are polled).
+pub fn is_polled(state: &AppState, store: &StoreRecord) -> bool {
+    store.native_webhooks.is_none() || !polled_types(state, store).is_empty()
+}
+
+/// The event types polled for a store with registered platform webhooks: those its
+/// platform's descriptor says are polled (`EventSource::Polled`).
+fn polled_types(state: &AppState, store: &StoreRecord) -> Vec<&'static str> {
+    let Some(platform) = state.registry.get(&store.platform) else {
+        return Vec::new();
+    };
+    platform
+        .connector
+        .descriptor()
+        .webhook_events
+        .iter()
+        .filter(|e| matches!(e.source, EventSource::Polled))
+        .map(|e| e.event_type)
+        .collect()
 }
 
 /// Polls every polled store each interval until `shutdown`.
@@ -73,7 +91,7 @@ async fn poll_all(
     interval: Duration,
 ) -> anyhow::Result<()> {
     let stores = state.storage.all_sealed().await?.stores;
-    for store in stores.iter().filter(|s| is_polled(s)) {
+    for store in stores.iter().filter(|s| is_polled(state, s)) {
         // One instance per store and interval; the lease ends with the interval.
         if !state.storage.claim_poll(&store.id, owner, interval).await? {
             continue;
@@ -83,25 +101,6 @@ async fn poll_all(
         }
     }
     Ok(())
-}
-
-/// The lists polled for a store: those whose events its platform lists (Amazon has no
-/// customers to poll).
-fn polled_lists(state: &AppState, store: &StoreRecord) -> Vec<&'static str> {
-    let Some(platform) = state.registry.get(&store.platform) else {
-        return Vec::new();
-    };
-    let events = platform.connector.descriptor().webhook_events;
-    LISTS
-        .into_iter()
-        .filter(|list| {
-            events.iter().any(|e| {
-                e.event_type
-                    .split_once('.')
-                    .is_some_and(|(object, _)| format!("{object}s") == *list)
-            })
-        })
-        .collect()
 }
 
 /// The platform's budget had nothing to spare for background reads this round (a paced
@@ -123,6 +122,20 @@ pub async fn poll_store(
     let session = state
         .session(store)
         .map_err(|e| anyhow::anyhow!(e.detail))?;
+    // With platform webhooks, only the event types the platform does not push.
+    let only: Option<Vec<&str>> = store
+        .native_webhooks
+        .is_some()
+        .then(|| polled_types(state, store));
+    let wanted = |event_type: &str| only.as_ref().is_none_or(|o| o.contains(&event_type));
+    let lists: Vec<&str> = polled_lists(state, store)
+        .into_iter()
+        .filter(|list| {
+            only.as_ref()
+                .is_none_or(|o| o.iter().any(|t| t.starts_with(&list[..list.len() - 1])))
+        })
+        .collect();
+    let chronological = session.change_order() == ChangeOrder::Chronological;
     let mut poll = match state.storage.get_poll_state(&store.id).await? {
         Some(p) => p,
         None => PollState {
@@ -132,8 +145,7 @@ pub async fn poll_store(
         },
     };
     let mut published = 0;
-    for list in polled_lists(state, store) {
-        let chronological = session.change_order() == ChangeOrder::Chronological;
+    for list in lists.iter().copied() {
         let Some(since) = poll.watermarks.get(list).copied() else {
             // First poll of this list: start at the newest change the store shows now
             // (the store's own clock, not ours; a platform whose lists come oldest first
@@ -182,6 +194,9 @@ pub async fn poll_store(
                 ("customers", true) => "customer.created",
                 _ => "customer.updated",
             };
+            if !wanted(event_type) {
+                continue;
+            }
             published += publish(
                 state,
                 deliverer,
@@ -210,6 +225,24 @@ pub async fn poll_store(
         other => tracing::info!(store = %store.id, ?other, "poll state changed meanwhile"),
     }
     Ok(published)
+}
+
+/// The lists of `store` that can be polled: those its platform lists and filters by
+/// `updated_from` (eBay has no customers, and its inventory items carry no timestamps).
+fn polled_lists(state: &AppState, store: &StoreRecord) -> Vec<&'static str> {
+    let Some(platform) = state.registry.get(&store.platform) else {
+        return Vec::new();
+    };
+    let d = platform.connector.descriptor();
+    LISTS
+        .into_iter()
+        .filter(|list| {
+            d.operations.contains(&format!("{list}.list").as_str())
+                && d.filters
+                    .get(list)
+                    .is_some_and(|f| f.contains(&"updated_from"))
+        })
+        .collect()
 }
 
 /// The latest `updated_at` among the newest objects of a list (the store's clock); the

@@ -437,3 +437,83 @@ async fn keys_created_listed_and_revoked_at_once() {
         "an API key is not an admin token"
     );
 }
+
+/// `GET /v1/stores` and the admin key list are paged like every other list: oldest first,
+/// `limit` and a signed `cursor` bound to the account.
+#[tokio::test]
+async fn stores_and_keys_are_listed_a_page_at_a_time() {
+    let gw = Gateway::start().await;
+    let woo = WooSandbox::start().await;
+    let c = gw.account("a").await;
+    let mut connected = Vec::new();
+    for _ in 0..5 {
+        connected.push(
+            c.connect("woocommerce", &woo.handle.banner.credentials)
+                .await,
+        );
+    }
+    let first = c.ok("/v1/stores?limit=2").await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let listed: Vec<String> = c
+        .all("/v1/stores?limit=2")
+        .await
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, connected, "every store once, oldest first");
+    let last = c.ok("/v1/stores?limit=5").await;
+    assert!(last["next_cursor"].is_null(), "{last}");
+
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let other = gw.account("b").await;
+    other
+        .get(&format!("/v1/stores?cursor={cursor}"))
+        .await
+        .problem(400, "invalid_cursor");
+    c.get("/v1/stores?limit=0")
+        .await
+        .problem(400, "validation_failed");
+    c.get("/v1/stores?limit=251")
+        .await
+        .problem(400, "validation_failed");
+    c.get("/v1/stores?cursor=forged")
+        .await
+        .problem(400, "invalid_cursor");
+
+    for _ in 0..3 {
+        let (s, _) = gw
+            .admin(
+                Method::POST,
+                &format!("/admin/accounts/{}/keys", c.account_id),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(k) => format!("/admin/accounts/{}/keys?limit=3&cursor={k}", c.account_id),
+            None => format!("/admin/accounts/{}/keys?limit=3", c.account_id),
+        };
+        let (s, page) = gw.admin(Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        keys.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(n) => cursor = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert_eq!(keys[0], c.key_id, "the first key first");
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "in creation (id) order");
+}

@@ -74,6 +74,7 @@ fn serve_help_lists_every_setting_with_defaults() {
             Some("5,300,1800,7200,18000,36000,86400,86400,86400"),
         ),
         ("CARTGATE_WEBHOOK_TIMEOUT_SECS", Some("15")),
+        ("CARTGATE_SHOPIFY_API_VERSION", Some("2026-10")),
         ("CARTGATE_AMAZON_LWA_CLIENT_ID", None),
         ("CARTGATE_AMAZON_LWA_CLIENT_SECRET", None),
     ] {
@@ -404,4 +405,87 @@ fn a_bad_webhook_retry_schedule_is_refused() {
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(said.contains("webhook_retry_schedule"), "{said}");
     }
+}
+
+/// A Shopify API version that is not a quarterly `YYYY-MM` release of 2026-01 or later
+/// (environment or config file) stops `serve` before it listens, saying which and why.
+#[test]
+fn a_bad_shopify_api_version_is_refused() {
+    for (version, says) in [
+        ("2025-01", "older than 2026-01"),
+        ("2026-08", "January, April, July and October"),
+        ("latest", "YYYY-MM"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = bin()
+            .arg("serve")
+            .env("CARTGATE_DATA_DIR", dir.path())
+            .env("CARTGATE_LISTEN", "127.0.0.1:0")
+            .env("CARTGATE_SHOPIFY_API_VERSION", version)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{version} was accepted");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("shopify-api-version") && said.contains(says),
+            "{version}: {said}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cartgate.toml");
+    std::fs::write(&file, "shopify_api_version = \"2024-10\"\n").unwrap();
+    let out = bin()
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env("CARTGATE_DATA_DIR", dir.path())
+        .env("CARTGATE_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the file's version was accepted");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("shopify"), "{said}");
+}
+
+/// The configured Shopify API version is the path every Shopify call takes (the sandbox
+/// counts the versions asked for) and the store info says so.
+#[tokio::test]
+async fn the_configured_shopify_api_version_is_spoken() {
+    let gw = Gateway::start_with(|s| {
+        s.shopify_api_version = cartgate_shopify::ApiVersion::parse("2026-07").unwrap();
+    })
+    .await;
+    let sandbox = crate::platforms::start_sandbox(
+        "shopify",
+        cartgate_connector::sandbox::SandboxOptions::default(),
+    )
+    .await;
+    let client = gw.account("acme").await;
+    let store = client.connect("shopify", &sandbox.banner.credentials).await;
+    let info = client.ok(&format!("/v1/stores/{store}/info")).await;
+    assert_eq!(info["platform_version"], "Admin API 2026-07", "{info}");
+    client
+        .ok(&format!("/v1/stores/{store}/orders?limit=3"))
+        .await;
+    let asked: Value = reqwest::get(format!(
+        "{}/__sandbox/api-versions",
+        sandbox.banner.base_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let asked = asked["requested"].as_object().unwrap();
+    assert!(asked["2026-07"].as_u64().unwrap() >= 2, "{asked:?}");
+    assert_eq!(asked.len(), 1, "only the configured version: {asked:?}");
+
+    // Without the setting: the default.
+    let gw = Gateway::start().await;
+    let client = gw.account("acme").await;
+    let store = client.connect("shopify", &sandbox.banner.credentials).await;
+    let info = client.ok(&format!("/v1/stores/{store}/info")).await;
+    assert_eq!(
+        info["platform_version"],
+        format!("Admin API {}", cartgate_shopify::DEFAULT_API_VERSION)
+    );
 }

@@ -70,7 +70,7 @@ impl Gateway {
         // have wound down: wait for that instead of failing on the file lock.
         let mut attempt = 0;
         let state = loop {
-            match AppState::build(settings.clone(), Registry::from_settings(&settings)).await {
+            match AppState::build(settings.clone(), Registry::for_settings(&settings)).await {
                 Ok(s) => break s,
                 Err(e) if attempt < 50 && e.to_string().contains("in use") => {
                     attempt += 1;

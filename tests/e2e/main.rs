@@ -11,6 +11,7 @@ mod api_stores;
 mod cli;
 mod connections;
 mod distributed;
+mod ebay;
 mod idempotency;
 mod logs;
 mod model;

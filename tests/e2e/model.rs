@@ -576,4 +576,4 @@ macro_rules! model_suite {
     )*};
 }
 
-model_suite!(woocommerce, magento, shopify, amazon);
+model_suite!(woocommerce, magento, shopify, ebay, amazon);

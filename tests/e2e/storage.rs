@@ -42,7 +42,7 @@ async fn contract(s: &dyn Storage) {
         .unwrap()
         .revoked_at
         .is_some());
-    assert_eq!(s.list_api_keys("acct_1").await.unwrap().len(), 1);
+    assert_eq!(s.list_api_keys("acct_1", None, 10).await.unwrap().len(), 1);
 
     let mk = MasterKey::generate();
     let st = StoreRecord {
@@ -70,8 +70,9 @@ async fn contract(s: &dyn Storage) {
     assert_eq!(s.get_store("st_1").await.unwrap(), Some(st.clone()));
     store_compare_and_set(s, &st).await;
     let st = s.get_store("st_1").await.unwrap().unwrap();
-    assert_eq!(s.list_stores("acct_1").await.unwrap().len(), 1);
-    assert_eq!(s.list_stores("acct_2").await.unwrap().len(), 0);
+    assert_eq!(s.list_stores("acct_1", None, 10).await.unwrap().len(), 1);
+    assert_eq!(s.list_stores("acct_2", None, 10).await.unwrap().len(), 0);
+    paging_contract(s, &st, &revoked).await;
 
     let first = mk.seal(b"one", "meta:m");
     assert!(s.put_meta_if_absent("m", &first).await.unwrap());
@@ -308,7 +309,86 @@ async fn store_compare_and_set(s: &dyn Storage, st: &StoreRecord) {
     };
     assert_eq!(s.update_store(&ghost).await.unwrap(), CasOutcome::Missing);
     assert_eq!(s.get_store("st_gone").await.unwrap(), None);
-    assert_eq!(s.list_stores(&st.account_id).await.unwrap().len(), 1);
+    assert_eq!(
+        s.list_stores(&st.account_id, None, 10).await.unwrap().len(),
+        1
+    );
+}
+
+fn ids<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    rows.iter().map(|r| id(r).to_owned()).collect()
+}
+
+/// Stores and keys are listed a page at a time in id order, per account, from an index:
+/// pages meet without overlap, another account's never show, a deleted store leaves its
+/// page, and `get_stores` answers the ones that exist.
+async fn paging_contract(s: &dyn Storage, st: &StoreRecord, key: &ApiKeyRecord) {
+    // Written out of order and interleaved with another account's.
+    for n in [5, 2, 8, 1, 7, 3, 6, 4] {
+        for account in ["acct_p", "acct_q"] {
+            let id = format!("st_{account}_{n}");
+            assert!(s
+                .insert_store(&StoreRecord {
+                    id: id.clone(),
+                    account_id: account.into(),
+                    ..st.clone()
+                })
+                .await
+                .unwrap());
+            s.put_api_key(&ApiKeyRecord {
+                id: format!("key_{account}_{n}"),
+                account_id: account.into(),
+                digest: format!("digest_{account}_{n}"),
+                ..key.clone()
+            })
+            .await
+            .unwrap();
+        }
+    }
+    let expected: Vec<String> = (1..=8).map(|n| format!("st_acct_p_{n}")).collect();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_stores("acct_p", after.as_deref(), 3).await.unwrap();
+        assert!(page.len() <= 3);
+        seen.extend(ids(&page, |s| &s.id));
+        if page.len() < 3 {
+            break;
+        }
+        after = page.last().map(|s| s.id.clone());
+    }
+    assert_eq!(
+        seen, expected,
+        "every store once, in id order, none of acct_q's"
+    );
+    let keys = s
+        .list_api_keys("acct_q", Some("key_acct_q_5"), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&keys, |k| &k.id),
+        vec!["key_acct_q_6", "key_acct_q_7", "key_acct_q_8"]
+    );
+    assert!(s.list_stores("acct_p", None, 0).await.unwrap().is_empty());
+
+    assert!(s.delete_store("st_acct_p_2").await.unwrap());
+    let page = s
+        .list_stores("acct_p", Some("st_acct_p_1"), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page, |s| &s.id), vec!["st_acct_p_3", "st_acct_p_4"]);
+    let got = s
+        .get_stores(&["st_acct_p_2".into(), "st_acct_q_2".into(), "st_nope".into()])
+        .await
+        .unwrap();
+    assert_eq!(ids(&got, |s| &s.id), vec!["st_acct_q_2"]);
+    for n in [1, 3, 4, 5, 6, 7, 8] {
+        for account in ["acct_p", "acct_q"] {
+            assert!(s.delete_store(&format!("st_{account}_{n}")).await.unwrap());
+        }
+    }
+    assert!(s.delete_store("st_acct_q_2").await.unwrap());
+    assert!(s.list_stores("acct_p", None, 50).await.unwrap().is_empty());
 }
 
 /// Rotation's write: stores and webhook subscriptions changed or deleted since they were
@@ -410,6 +490,43 @@ async fn embedded_storage_contract() {
     contract(&s).await;
 }
 
+/// A store written before the per-account indexes existed (only the record tables) lists
+/// its stores and keys once opened by this version.
+#[tokio::test]
+async fn embedded_indexes_are_built_for_an_older_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("stores");
+            let mut t = tx.open_table(def).unwrap();
+            let record = serde_json::json!({
+                "id": "st_old", "account_id": "acct_old", "platform": "woocommerce",
+                "name": "Old", "credentials": MasterKey::generate().seal(b"{}", "store:st_old"),
+                "status": "active", "created_at": Utc::now(), "updated_at": Utc::now()
+            });
+            t.insert("st_old", serde_json::to_vec(&record).unwrap().as_slice())
+                .unwrap();
+            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("api_keys");
+            let mut t = tx.open_table(def).unwrap();
+            let key = serde_json::json!({
+                "id": "key_old", "account_id": "acct_old", "digest": "d", "prefix": "cg_x",
+                "created_at": Utc::now(), "revoked_at": null
+            });
+            t.insert("key_old", serde_json::to_vec(&key).unwrap().as_slice())
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let s = EmbeddedStorage::open(&path).unwrap();
+    let stores = s.list_stores("acct_old", None, 10).await.unwrap();
+    assert_eq!(ids(&stores, |s| &s.id), vec!["st_old"]);
+    let keys = s.list_api_keys("acct_old", None, 10).await.unwrap();
+    assert_eq!(ids(&keys, |k| &k.id), vec!["key_old"]);
+}
+
 #[tokio::test]
 async fn embedded_purges_expired_idempotency_keys() {
     let dir = tempfile::tempdir().unwrap();
@@ -453,6 +570,75 @@ async fn redis_storage_contract() {
         std::time::Duration::from_secs(60 * 86_400),
     );
     contract(&s).await;
+}
+
+/// Store and key ids kept in the unordered sets of earlier versions move into the ordered
+/// indexes on the first list, and a store deleted before that does not come back.
+#[tokio::test]
+async fn redis_moves_earlier_set_indexes_into_the_ordered_ones() {
+    let redis = crate::redis_server::RedisServer::start();
+    let conn = cartgate::storage::redis::connect(&redis.url()).unwrap();
+    let s = cartgate::storage::redis::RedisStorage::new(conn, std::time::Duration::from_secs(3600));
+    let now = Utc::now();
+    let st = |id: &str| StoreRecord {
+        id: id.into(),
+        account_id: "acct_old".into(),
+        platform: "woocommerce".into(),
+        name: "Old".into(),
+        credentials: MasterKey::generate().seal(b"{}", "store:x"),
+        status: StoreStatus::Active,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+        native_webhooks: None,
+    };
+    let client = ::redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    for id in ["st_a", "st_b", "st_c"] {
+        let _: () = ::redis::cmd("SET")
+            .arg(format!("cg:{{cg}}:store:{id}"))
+            .arg(serde_json::to_string(&st(id)).unwrap())
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let _: () = ::redis::cmd("SADD")
+            .arg("cg:{cg}:account-stores:acct_old")
+            .arg(id)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+    let key = serde_json::json!({
+        "id": "key_old", "account_id": "acct_old", "digest": "d", "prefix": "cg_x",
+        "created_at": now, "revoked_at": null
+    });
+    let _: () = ::redis::cmd("SET")
+        .arg("cg:{cg}:apikey:key_old")
+        .arg(key.to_string())
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let _: () = ::redis::cmd("SADD")
+        .arg("cg:{cg}:account-keys:acct_old")
+        .arg("key_old")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    // Written by this version before the first list: in the ordered index only.
+    assert!(s.insert_store(&st("st_d")).await.unwrap());
+    assert!(s.delete_store("st_b").await.unwrap());
+    let page = s.list_stores("acct_old", None, 10).await.unwrap();
+    assert_eq!(ids(&page, |s| &s.id), vec!["st_a", "st_c", "st_d"]);
+    let page = s.list_stores("acct_old", Some("st_a"), 1).await.unwrap();
+    assert_eq!(ids(&page, |s| &s.id), vec!["st_c"]);
+    let keys = s.list_api_keys("acct_old", None, 10).await.unwrap();
+    assert_eq!(ids(&keys, |k| &k.id), vec!["key_old"]);
+    let legacy: bool = ::redis::cmd("EXISTS")
+        .arg("cg:{cg}:account-stores:acct_old")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(!legacy, "the earlier set is gone once moved");
 }
 
 #[tokio::test]

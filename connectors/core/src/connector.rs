@@ -224,6 +224,18 @@ pub trait Connector: Send + Sync + 'static {
     ) -> Result<Inbound> {
         unsupported("inbound webhooks")
     }
+
+    /// Answers a platform's validation of the callback URL (eBay's `GET
+    /// {endpoint}?challenge_code=…`): the JSON to send back for a GET of `endpoint` (the
+    /// store's exact callback URL) with this `query`. No I/O. Default: `Unsupported`.
+    fn inbound_challenge(
+        &self,
+        _credentials: &Value,
+        _endpoint: &str,
+        _query: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Value> {
+        unsupported("callback validation")
+    }
 }
 
 fn unsupported<T>(what: &str) -> Result<T> {
@@ -342,5 +354,18 @@ pub trait StoreSession: Send + Sync {
     /// no longer knows is not an error.
     async fn unregister_webhooks(&self, _cx: &CallContext, _ids: &[String]) -> Result<()> {
         unsupported("webhook registration")
+    }
+
+    /// Verifies one inbound platform webhook where that needs the platform itself (eBay
+    /// signs with keys fetched by id and cached). `None` (the default): the platform
+    /// verifies without I/O in [`Connector::verify_inbound`]. Same contract: the signature
+    /// is checked before anything is parsed.
+    async fn verify_inbound(
+        &self,
+        _cx: &CallContext,
+        _headers: &http::HeaderMap,
+        _body: &[u8],
+    ) -> Option<Result<Inbound>> {
+        None
     }
 }

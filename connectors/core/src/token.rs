@@ -188,30 +188,75 @@ impl RefreshGrant<'_> {
         cx: &CallContext,
         gate: &StoreGate,
     ) -> Result<AccessToken> {
-        let mut spec = RequestSpec::new(Method::POST, self.endpoint.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded;charset=UTF-8"),
-            )
-            .header(
-                http::header::ACCEPT,
-                HeaderValue::from_static("application/json"),
-            );
-        if self.client_auth == ClientAuth::Basic {
-            let basic = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", self.client_id, self.client_secret));
-            let mut h = HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
-                ConnectorError::Validation("the client credentials have invalid characters".into())
-            })?;
-            h.set_sensitive(true);
-            spec = spec.header(http::header::AUTHORIZATION, h);
-        }
-        spec.body = Some(self.form().into());
-        spec.idempotent = true;
-        let resp = upstream.send(cx, gate, spec).await?;
+        let resp = post_form(upstream, cx, gate, self, self.form()).await?;
         self.read_answer(resp.status, &resp.body)
     }
+}
 
+/// POSTs a token request's form to `g.endpoint`, with HTTP Basic client authentication
+/// when `g.client_auth` says so. Retried like a read: asking again only issues another token.
+async fn post_form(
+    upstream: &Upstream,
+    cx: &CallContext,
+    gate: &StoreGate,
+    g: &RefreshGrant<'_>,
+    form: String,
+) -> Result<crate::http::UpstreamResponse> {
+    let mut spec = RequestSpec::new(Method::POST, g.endpoint.clone())
+        .header(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded;charset=UTF-8"),
+        )
+        .header(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+    if g.client_auth == ClientAuth::Basic {
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", g.client_id, g.client_secret));
+        let mut h = HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
+            ConnectorError::Validation("the client credentials have invalid characters".into())
+        })?;
+        h.set_sensitive(true);
+        spec = spec.header(http::header::AUTHORIZATION, h);
+    }
+    spec.body = Some(form.into());
+    spec.idempotent = true;
+    upstream.send(cx, gate, spec).await
+}
+
+/// The OAuth 2.0 client-credentials grant (RFC 6749 §4.4): an application token, for a
+/// platform's app-level calls (eBay's Notification API destinations and keys). The same
+/// fields as [`RefreshGrant`], whose `refresh_token` is not sent.
+pub struct ClientCredentialsGrant<'a>(pub RefreshGrant<'a>);
+
+impl ClientCredentialsGrant<'_> {
+    pub fn form(&self) -> String {
+        let g = &self.0;
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials");
+        if g.client_auth == ClientAuth::Body {
+            form.append_pair("client_id", g.client_id);
+            form.append_pair("client_secret", g.client_secret);
+        }
+        if let Some(scope) = g.scope {
+            form.append_pair("scope", scope);
+        }
+        form.finish()
+    }
+
+    pub async fn exchange(
+        &self,
+        upstream: &Upstream,
+        cx: &CallContext,
+        gate: &StoreGate,
+    ) -> Result<AccessToken> {
+        let resp = post_form(upstream, cx, gate, &self.0, self.form()).await?;
+        self.0.read_answer(resp.status, &resp.body)
+    }
+}
+
+impl RefreshGrant<'_> {
     /// Reads the token endpoint's answer (pure; see [`RefreshGrant::exchange`]).
     pub fn read_answer(&self, status: StatusCode, body: &[u8]) -> Result<AccessToken> {
         let platform = self.platform;
@@ -229,6 +274,12 @@ impl RefreshGrant<'_> {
                     "{platform} refused the store's refresh token (invalid_grant{said}): it was \
                      revoked, has expired or was issued to another app; authorize the app again \
                      and update the store's credentials"
+                )),
+                // The grant does not carry a scope asked for (eBay names it per API).
+                "invalid_scope" => ConnectorError::PermissionDenied(format!(
+                    "{platform} refused the scope {} for the store's refresh token \
+                     (invalid_scope{said}): authorize the app again with that scope",
+                    self.scope.unwrap_or("asked for")
                 )),
                 "invalid_client" | "unauthorized_client" => ConnectorError::AuthFailed(format!(
                     "{platform} refused the app's client_id or client_secret ({code}{said})"
@@ -366,6 +417,20 @@ mod tests {
     }
 
     #[test]
+    fn client_credentials_form() {
+        let url = Url::parse("https://api.ebay.com/identity/v1/oauth2/token").unwrap();
+        let g = ClientCredentialsGrant(RefreshGrant {
+            client_auth: ClientAuth::Basic,
+            scope: Some("https://api.ebay.com/oauth/api_scope"),
+            ..grant(&url)
+        });
+        assert_eq!(
+            g.form(),
+            "grant_type=client_credentials&scope=https%3A%2F%2Fapi.ebay.com%2Foauth%2Fapi_scope"
+        );
+    }
+
+    #[test]
     fn answers_and_refusals() {
         let url = Url::parse("https://api.amazon.com/auth/o2/token").unwrap();
         let g = grant(&url);
@@ -397,6 +462,11 @@ mod tests {
             br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
         );
         assert!(matches!(bad, Err(ConnectorError::AuthFailed(_))), "{bad:?}");
+        let bad = g.read_answer(StatusCode::BAD_REQUEST, br#"{"error":"invalid_scope"}"#);
+        assert!(
+            matches!(bad, Err(ConnectorError::PermissionDenied(_))),
+            "{bad:?}"
+        );
         let bad = g.read_answer(StatusCode::BAD_REQUEST, b"<html>");
         assert!(
             matches!(bad, Err(ConnectorError::Upstream { .. })),

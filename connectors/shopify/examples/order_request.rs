@@ -8,7 +8,7 @@ fn main() {
         "query": cartgate_shopify::queries::ORDER,
         "operationName": "CartgateOrder",
         // The nested page sizes the connector uses for a single order.
-        "variables": {"id": format!("gid://shopify/Order/{id}"), "lineItems": 50, "fulfillments": 50},
+        "variables": cartgate_shopify::one_order_variables(&format!("gid://shopify/Order/{id}")),
     });
     println!("{body}");
 }

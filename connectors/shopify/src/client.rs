@@ -1,7 +1,8 @@
 //! The Shopify store session: every upstream call of the connector.
 //!
-//! One endpoint: `POST {endpoint or https://{shop}}/admin/api/2025-01/graphql.json` with
-//! the `X-Shopify-Access-Token` header (marked sensitive: never in debug output). Every
+//! One endpoint: `POST {endpoint or https://{shop}}/admin/api/{version}/graphql.json`
+//! (the version is the connector's, `CARTGATE_SHOPIFY_API_VERSION`) with the
+//! `X-Shopify-Access-Token` header (marked sensitive: never in debug output). Every
 //! document comes from [`crate::queries`].
 //!
 //! # Throttling
@@ -22,9 +23,17 @@
 //!    Shopify's throttling otherwise.
 //!
 //! Queries are sent as POST but are idempotent (`RequestSpec::idempotent`), so transient
-//! failures are retried by the upstream client; mutations are sent once.
+//! failures are retried by the upstream client; mutations are sent once, except those
+//! carrying an idempotency key (`@idempotent`), which Shopify applies once however often
+//! the same request arrives.
+//!
+//! # Store-wide facts
+//!
+//! The shop's currency and weight unit are read once per session; its locations are kept
+//! for [`LOCATIONS_TTL`] (they size the `inventoryLevels` pages and check the location ids
+//! of stock writes), so no order or product of a list costs an extra call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -44,6 +53,7 @@ use url::Url;
 use crate::cost::{self, MAX_QUERY_COST};
 use crate::mapping::{self, gid};
 use crate::queries as q;
+use crate::ApiVersion;
 
 /// Before Shopify has told us the bucket: the smallest published one (1000 points,
 /// 50 points/s). The first answer replaces it.
@@ -54,12 +64,29 @@ const DEFAULT_QUOTA: Quota = Quota {
 /// Nested page sizes in lists (small: a list page must stay under the single-query cost
 /// limit) and for one object (large). An object whose nested list was cut short in a
 /// list is read again on its own.
-const LIST_LINE_ITEMS: u64 = 10;
-const LIST_FULFILLMENTS: u64 = 5;
-const ONE_LINE_ITEMS: u64 = 50;
-const ONE_FULFILLMENTS: u64 = 50;
-const LIST_VARIANTS: u64 = 20;
+const LIST_LINE_ITEMS: u64 = 5;
+const LIST_FULFILLMENTS: u64 = 3;
+const LIST_SHIPPING_LINES: u64 = 2;
+const LIST_TRANSACTIONS: u64 = 5;
+const LIST_REFUNDS: u64 = 2;
+const LIST_REFUND_LINES: u64 = 5;
+/// One order: every page of line items is followed; the other nested lists are read this
+/// far (Shopify's `refunds` and `transactions` have no cursor to page on).
+const ONE_LINE_ITEMS: u64 = 20;
+const MORE_LINE_ITEMS: u64 = 40;
+const ONE_FULFILLMENTS: u64 = 10;
+const ONE_SHIPPING_LINES: u64 = 5;
+const ONE_TRANSACTIONS: u64 = 25;
+const ONE_REFUNDS: u64 = 8;
+const ONE_REFUND_LINES: u64 = 10;
+/// Variants per product page: at most these many, fewer when each variant's
+/// `inventoryLevels` page is large (see [`variant_pages`]).
+const LIST_VARIANTS: u64 = 10;
 const ONE_VARIANTS: u64 = 100;
+/// The most locations one item's `inventoryLevels` page asks for.
+const MAX_LEVELS: u64 = 50;
+/// How long the shop's locations are kept.
+pub(crate) const LOCATIONS_TTL: Duration = Duration::from_secs(60);
 const MEDIA: u64 = 10;
 const COLLECTIONS: u64 = 10;
 const LIST_ADDRESSES: u64 = 10;
@@ -80,7 +107,8 @@ pub(crate) const WEBHOOK_TOPICS: [&str; 7] = [
 pub(crate) struct Session {
     upstream: Upstream,
     gate: StoreGate,
-    /// `{endpoint or https://{shop}}/admin/api/2025-01/graphql.json`.
+    version: ApiVersion,
+    /// `{endpoint or https://{shop}}/admin/api/{version}/graphql.json`.
     url: Url,
     token: HeaderValue,
     /// The pacer key: `shopify:<shop>` (plus the endpoint when one is given, so two
@@ -90,7 +118,10 @@ pub(crate) struct Session {
     /// Shopify's `requestedQueryCost` by (operation, our estimate for the sizes asked).
     learned: Mutex<HashMap<(String, u64), f64>>,
     currency: OnceCell<Option<String>>,
+    weight_unit: OnceCell<Option<WeightUnit>>,
     location: OnceCell<String>,
+    /// The `locations` nodes and when they were read.
+    locations: Mutex<Option<(Instant, Vec<Value>)>>,
 }
 
 /// The outcome of one GraphQL call that Shopify answered.
@@ -102,6 +133,7 @@ struct Answer {
 impl Session {
     pub(crate) fn new(
         upstream: Upstream,
+        version: &ApiVersion,
         shop: &str,
         token: &str,
         endpoint: Option<&str>,
@@ -110,7 +142,7 @@ impl Session {
             Some(e) => e.trim_end_matches('/').to_owned(),
             None => format!("https://{shop}"),
         };
-        let url = Url::parse(&format!("{base}{}", q::API_PATH))
+        let url = Url::parse(&format!("{base}{}", version.path()))
             .map_err(|e| ConnectorError::Validation(format!("invalid Shopify API address: {e}")))?;
         upstream.check_url(&url)?;
         let mut token = HeaderValue::from_str(token).map_err(|_| {
@@ -124,13 +156,16 @@ impl Session {
         Ok(Session {
             gate: upstream.gate(),
             upstream,
+            version: version.clone(),
             url,
             token,
             pace_key,
             quota: Mutex::new(DEFAULT_QUOTA),
             learned: Mutex::default(),
             currency: OnceCell::new(),
+            weight_unit: OnceCell::new(),
             location: OnceCell::new(),
+            locations: Mutex::new(None),
         })
     }
 
@@ -279,10 +314,10 @@ impl Session {
         let costed = cost::Costed::parse(doc, Some(op))
             .map_err(|e| ConnectorError::upstream(None, format!("bad built-in query {op}: {e}")))?;
         let ours = costed.requested(&vars).unwrap_or(MAX_QUERY_COST);
-        let mutation = costed.is_mutation();
+        let once = sent_once(costed.is_mutation(), doc);
         let body = json!({"query": doc, "operationName": op, "variables": vars});
-        let answer = self.send(cx, &body, op, ours, mutation).await?;
-        check_status(answer.status, &answer.body)?;
+        let answer = self.send(cx, &body, op, ours, once).await?;
+        check_status(answer.status, &answer.body, &self.version)?;
         if let Some(errors) = answer.body.get("errors") {
             return Err(graphql_error(errors));
         }
@@ -359,7 +394,88 @@ impl Session {
         let shop = data.get("shop").cloned().unwrap_or(Value::Null);
         let currency = non_empty(shop.get("currencyCode").and_then(Value::as_str));
         let _ = self.currency.set(currency);
+        let unit = shop
+            .get("weightUnit")
+            .and_then(Value::as_str)
+            .and_then(mapping::weight_unit);
+        let _ = self.weight_unit.set(unit);
         Ok(shop)
+    }
+
+    /// The unit the shop weighs in (new weights are written in it).
+    async fn shop_weight_unit(&self, cx: &CallContext) -> Result<Option<WeightUnit>> {
+        if let Some(u) = self.weight_unit.get() {
+            return Ok(*u);
+        }
+        self.shop(cx).await?;
+        Ok(self.weight_unit.get().copied().flatten())
+    }
+
+    /// The shop's `locations` nodes: read again when `fresh` or older than
+    /// [`LOCATIONS_TTL`].
+    async fn locations_raw(&self, cx: &CallContext, fresh: bool) -> Result<Vec<Value>> {
+        if !fresh {
+            let kept = self.locations.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, nodes)) = kept.as_ref() {
+                if at.elapsed() < LOCATIONS_TTL {
+                    return Ok(nodes.clone());
+                }
+            }
+        }
+        let data = self
+            .gql(cx, "CartgateLocations", q::LOCATIONS, json!({}))
+            .await?;
+        let nodes = data
+            .pointer("/locations/nodes")
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| ConnectorError::bad_body("locations", "no nodes"))?;
+        *self.locations.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), nodes.clone()));
+        Ok(nodes)
+    }
+
+    /// The size of one item's `inventoryLevels` page: every location of the shop (at
+    /// most [`MAX_LEVELS`]).
+    async fn levels(&self, cx: &CallContext) -> Result<u64> {
+        let n = self.locations_raw(cx, false).await?.len() as u64;
+        Ok(n.clamp(1, MAX_LEVELS))
+    }
+
+    /// The global ids of `location_ids` (unified ids), each a location of the shop.
+    async fn location_gids(&self, cx: &CallContext, location_ids: &[&str]) -> Result<Vec<String>> {
+        let mut known: HashSet<String> = self
+            .locations_raw(cx, false)
+            .await?
+            .iter()
+            .filter_map(|l| l.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        if location_ids
+            .iter()
+            .any(|id| !known.contains(&format!("gid://shopify/Location/{id}")))
+        {
+            // Maybe a location added since: ask once more before refusing.
+            known = self
+                .locations_raw(cx, true)
+                .await?
+                .iter()
+                .filter_map(|l| l.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+        }
+        location_ids
+            .iter()
+            .map(|id| {
+                let gid = format!("gid://shopify/Location/{id}");
+                if mapping::is_numeric_id(id) && known.contains(&gid) {
+                    Ok(gid)
+                } else {
+                    Err(ConnectorError::Validation(format!(
+                        "the shop has no location {:?} (see GET …/locations)",
+                        short(id)
+                    )))
+                }
+            })
+            .collect()
     }
 
     async fn currency(&self, cx: &CallContext) -> Result<Option<String>> {
@@ -399,12 +515,7 @@ impl Session {
     async fn order_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
         let gid = gid("Order", id)?;
         let data = self
-            .gql(
-                cx,
-                "CartgateOrder",
-                q::ORDER,
-                json!({"id": gid, "lineItems": ONE_LINE_ITEMS, "fulfillments": ONE_FULFILLMENTS}),
-            )
+            .gql(cx, "CartgateOrder", q::ORDER, order_vars(&gid))
             .await?;
         let mut node = found(data.get("order"), "order")?;
         self.more_line_items(cx, &gid, &mut node).await?;
@@ -428,7 +539,7 @@ impl Session {
                     cx,
                     "CartgateOrderLineItems",
                     q::ORDER_LINE_ITEMS,
-                    json!({"id": gid, "after": after}),
+                    json!({"id": gid, "after": after, "lineItems": MORE_LINE_ITEMS}),
                 )
                 .await?;
             let page = data
@@ -461,17 +572,55 @@ impl Session {
     // Products
     // -----------------------------------------------------------------------------------
 
+    /// One product node with every variant (followed page by page).
     async fn product_raw(&self, cx: &CallContext, id: &str) -> Result<Value> {
         let gid = gid("Product", id)?;
+        let levels = self.levels(cx).await?;
+        let (_, variants) = variant_pages(levels);
         let data = self
             .gql(
                 cx,
                 "CartgateProduct",
                 q::PRODUCT,
-                json!({"id": gid, "media": MEDIA, "collections": COLLECTIONS, "variants": ONE_VARIANTS}),
+                json!({"id": gid, "media": MEDIA, "collections": COLLECTIONS, "variants": variants, "levels": levels}),
             )
             .await?;
-        found(data.get("product"), "product")
+        let mut node = found(data.get("product"), "product")?;
+        let mut guard = 0;
+        while has_next(&node, "/variants/pageInfo/hasNextPage") {
+            guard += 1;
+            let after = node.pointer("/variants/pageInfo/endCursor").cloned();
+            if guard > 100 || after.as_ref().is_none_or(Value::is_null) {
+                break;
+            }
+            let data = self
+                .gql(
+                    cx,
+                    "CartgateProductVariants",
+                    q::PRODUCT_VARIANTS,
+                    json!({"id": gid, "after": after, "variants": variants, "levels": levels}),
+                )
+                .await?;
+            let page = data
+                .pointer("/product/variants")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let more = page
+                .get("nodes")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(Value::Array(n)) = node.pointer_mut("/variants/nodes") {
+                n.extend(more);
+            }
+            if let Some(pi) = node.pointer_mut("/variants/pageInfo") {
+                *pi = page
+                    .get("pageInfo")
+                    .cloned()
+                    .unwrap_or(json!({"hasNextPage": false}));
+            }
+        }
+        Ok(node)
     }
 
     async fn product_from(&self, cx: &CallContext, raw: Value) -> Result<Product> {
@@ -479,28 +628,84 @@ impl Session {
         Ok(cx.keep_raw(mapping::product(&raw, currency.as_deref())?, raw))
     }
 
-    /// Sets price/sku (bulk variant update) and quantity of one variant node of `product`:
-    /// the total over all locations becomes `quantity`, the difference being adjusted at
-    /// the primary location.
+    /// Writes one variant node of `product`: price, barcode, sku and weight in one bulk
+    /// variant update; then `quantity` (the total over all locations becomes it, the
+    /// difference adjusted at the primary location) or `levels` (each location named is
+    /// brought to its quantity by its difference), both as `available` changes that apply
+    /// on top of concurrent sales. Everything that can be refused is checked before the
+    /// first write.
     async fn write_variant(
         &self,
         cx: &CallContext,
         product_gid: &str,
         variant: &Value,
-        price: Option<&str>,
-        sku: Option<&str>,
-        quantity: Option<i64>,
+        w: &VariantWrite<'_>,
     ) -> Result<()> {
         let vgid = variant
             .get("id")
             .and_then(Value::as_str)
             .ok_or_else(|| ConnectorError::bad_body("variant", "no id"))?;
+        let item = variant
+            .pointer("/inventoryItem/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let levels = match w.levels {
+            Some(levels) => {
+                let ids: Vec<&str> = levels.iter().map(|l| l.location_id.as_str()).collect();
+                let gids = self.location_gids(cx, &ids).await?;
+                let wanted: Vec<(String, i64)> = gids
+                    .into_iter()
+                    .zip(levels.iter().map(|l| l.available))
+                    .collect();
+                let current = current_levels(variant);
+                let item = item
+                    .as_deref()
+                    .ok_or_else(|| ConnectorError::bad_body("variant", "no inventory item"))?;
+                mapping::inventory_levels_input(item, &current, &wanted)?
+            }
+            None => None,
+        };
+        let quantity = match w.quantity {
+            Some(qty) => {
+                let item = item
+                    .as_deref()
+                    .ok_or_else(|| ConnectorError::bad_body("variant", "no inventory item"))?;
+                let total = variant
+                    .get("inventoryQuantity")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let location = self.primary_location(cx).await?;
+                mapping::inventory_adjust_input(item, &location, total, qty)?
+            }
+            None => None,
+        };
+        let weight = match w.weight {
+            Some(wt) => {
+                let current = variant
+                    .pointer("/inventoryItem/measurement/weight/unit")
+                    .and_then(Value::as_str)
+                    .and_then(mapping::weight_unit);
+                let shop = if current.is_none() {
+                    self.shop_weight_unit(cx).await?
+                } else {
+                    None
+                };
+                Some(mapping::weight_to_write(wt, current, shop)?)
+            }
+            None => None,
+        };
         let untracked = variant
             .pointer("/inventoryItem/tracked")
             .and_then(Value::as_bool)
             == Some(false);
-        let track = quantity.is_some() && untracked;
-        if let Some(input) = mapping::variant_input(vgid, price, sku, track)? {
+        let change = mapping::VariantChange {
+            price: w.price,
+            sku: w.sku,
+            barcode: w.barcode,
+            weight,
+            track: (w.quantity.is_some() || w.levels.is_some()) && untracked,
+        };
+        if let Some(input) = mapping::variant_input(vgid, &change)? {
             let data = self
                 .gql(
                     cx,
@@ -511,27 +716,16 @@ impl Session {
                 .await?;
             user_errors(&data, "/productVariantsBulkUpdate/userErrors")?;
         }
-        if let Some(qty) = quantity {
-            let item = variant
-                .pointer("/inventoryItem/id")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ConnectorError::bad_body("variant", "no inventory item"))?;
-            let total = variant
-                .get("inventoryQuantity")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            let location = self.primary_location(cx).await?;
-            if let Some(input) = mapping::inventory_adjust_input(item, &location, total, qty)? {
-                let data = self
-                    .gql(
-                        cx,
-                        "CartgateInventoryAdjust",
-                        q::INVENTORY_ADJUST,
-                        json!({"input": input}),
-                    )
-                    .await?;
-                user_errors(&data, "/inventoryAdjustQuantities/userErrors")?;
-            }
+        for input in [quantity, levels].into_iter().flatten() {
+            let data = self
+                .gql(
+                    cx,
+                    "CartgateInventoryAdjust",
+                    q::INVENTORY_ADJUST,
+                    json!({"input": input, "idempotencyKey": uuid::Uuid::new_v4().to_string()}),
+                )
+                .await?;
+            user_errors(&data, "/inventoryAdjustQuantities/userErrors")?;
         }
         Ok(())
     }
@@ -619,6 +813,55 @@ impl Session {
 // Free helpers
 // ---------------------------------------------------------------------------------------
 
+/// What a product or variant write changes on one variant.
+#[derive(Debug, Default, PartialEq)]
+struct VariantWrite<'a> {
+    price: Option<&'a str>,
+    sku: Option<&'a str>,
+    barcode: Option<&'a str>,
+    weight: Option<&'a Weight>,
+    quantity: Option<i64>,
+    levels: Option<&'a [InventoryLevel]>,
+}
+
+/// Shopify keeps no product dimensions: such a write is refused, never ignored.
+fn no_dimensions() -> ConnectorError {
+    ConnectorError::Unsupported(
+        "Shopify keeps no product dimensions (only a weight per variant): dimensions cannot be written".into(),
+    )
+}
+
+/// The `available` quantity per location (global id) of a variant node, as read.
+fn current_levels(variant: &Value) -> Vec<(String, i64)> {
+    variant
+        .pointer("/inventoryItem/inventoryLevels/nodes")
+        .and_then(Value::as_array)
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|l| {
+                    let loc = l.pointer("/location/id")?.as_str()?.to_owned();
+                    let q = l
+                        .get("quantities")?
+                        .as_array()?
+                        .iter()
+                        .find(|q| q.get("name").and_then(Value::as_str) == Some("available"))?
+                        .get("quantity")?
+                        .as_i64()?;
+                    Some((loc, q))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a document may be sent only once: a mutation, unless it carries an idempotency
+/// key (`@idempotent`), with which Shopify applies it once however often it arrives, so
+/// transient failures are retried like queries.
+fn sent_once(mutation: bool, doc: &str) -> bool {
+    mutation && !doc.contains("@idempotent(")
+}
+
 fn is_throttled(body: &Value) -> bool {
     body.get("errors")
         .and_then(Value::as_array)
@@ -634,7 +877,7 @@ fn short(m: &str) -> String {
 
 /// HTTP statuses of the GraphQL endpoint. Bodies are never echoed except Shopify's own
 /// short messages.
-fn check_status(status: StatusCode, body: &Value) -> Result<()> {
+fn check_status(status: StatusCode, body: &Value, version: &ApiVersion) -> Result<()> {
     if status.is_success() {
         return Ok(());
     }
@@ -652,9 +895,9 @@ fn check_status(status: StatusCode, body: &Value) -> Result<()> {
                 })
                 .unwrap_or_else(|| "no reason given".into())
         ))),
-        StatusCode::NOT_FOUND => Err(ConnectorError::Validation(
-            "no Shopify Admin API (2025-01) at this address: check the shop domain".into(),
-        )),
+        StatusCode::NOT_FOUND => Err(ConnectorError::Validation(format!(
+            "no Shopify Admin API ({version}) at this address: check the shop domain"
+        ))),
         StatusCode::PAYMENT_REQUIRED | StatusCode::LOCKED => Err(ConnectorError::Unavailable(
             "the shop is frozen or locked by Shopify".into(),
         )),
@@ -770,21 +1013,58 @@ fn paging_after(state: Option<&Value>) -> Result<Option<String>> {
     }
 }
 
-/// A list node whose nested line items (or fulfillments) did not all fit.
+/// The variables of the one-order document (also what `examples/order_request.rs`
+/// prints).
+pub fn order_vars(gid: &str) -> Value {
+    json!({
+        "id": gid, "lineItems": ONE_LINE_ITEMS, "fulfillments": ONE_FULFILLMENTS,
+        "shippingLines": ONE_SHIPPING_LINES, "transactions": ONE_TRANSACTIONS,
+        "refunds": ONE_REFUNDS, "refundLines": ONE_REFUND_LINES,
+    })
+}
+
+fn has_next(v: &Value, ptr: &str) -> bool {
+    v.pointer(ptr).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// `v[field]` is a list of at least `n` (maybe cut at `n`).
+fn full(v: &Value, field: &str, n: u64) -> bool {
+    v.get(field)
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.len() as u64 >= n)
+}
+
+/// A list node one of whose nested lists did not all fit: read again on its own, so a
+/// list answers what a single read does.
 fn order_cut_short(node: &Value) -> bool {
-    node.pointer("/lineItems/pageInfo/hasNextPage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    has_next(node, "/lineItems/pageInfo/hasNextPage")
+        || has_next(node, "/shippingLines/pageInfo/hasNextPage")
+        || full(node, "fulfillments", LIST_FULFILLMENTS)
+        || full(node, "transactions", LIST_TRANSACTIONS)
+        || full(node, "refunds", LIST_REFUNDS)
         || node
-            .get("fulfillments")
+            .get("refunds")
             .and_then(Value::as_array)
-            .is_some_and(|f| f.len() as u64 >= LIST_FULFILLMENTS)
+            .is_some_and(|rs| {
+                rs.iter()
+                    .any(|r| has_next(r, "/refundLineItems/pageInfo/hasNextPage"))
+            })
 }
 
 fn product_cut_short(node: &Value) -> bool {
-    node.pointer("/variants/pageInfo/hasNextPage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    has_next(node, "/variants/pageInfo/hasNextPage")
+}
+
+/// Variants per page in a list and for one product, given the size of each variant's
+/// `inventoryLevels` page: a variant costs 7 + 3 per location asked (its options,
+/// inventory item, weight and levels), and a page must stay well under the single-query
+/// cost limit.
+fn variant_pages(levels: u64) -> (u64, u64) {
+    let per = 7 + 3 * levels;
+    (
+        (400 / per).clamp(1, LIST_VARIANTS),
+        (800 / per).clamp(1, ONE_VARIANTS),
+    )
 }
 
 fn customer_cut_short(node: &Value) -> bool {
@@ -794,17 +1074,16 @@ fn customer_cut_short(node: &Value) -> bool {
 }
 
 /// The proxy accepts exactly the GraphQL endpoint.
-fn proxy_body(r: &ProxyRequest) -> Result<Value> {
+fn proxy_body(r: &ProxyRequest, version: &ApiVersion) -> Result<Value> {
     if !r.method.eq_ignore_ascii_case("POST") {
         return Err(ConnectorError::Validation(
             "the Shopify proxy takes POST /graphql.json only".into(),
         ));
     }
     if r.path.trim_end_matches('/') != "/graphql.json" {
-        return Err(ConnectorError::Validation(
-            "the Shopify proxy takes POST /graphql.json only (relative to /admin/api/2025-01)"
-                .into(),
-        ));
+        return Err(ConnectorError::Validation(format!(
+            "the Shopify proxy takes POST /graphql.json only (relative to /admin/api/{version})"
+        )));
     }
     if !r.query.is_empty() {
         return Err(ConnectorError::Validation(
@@ -835,12 +1114,16 @@ fn proxy_body(r: &ProxyRequest) -> Result<Value> {
 impl StoreSession for Session {
     async fn info(&self, cx: &CallContext) -> Result<StoreInfo> {
         let shop = self.shop(cx).await?;
-        Ok(mapping::store_info(&shop))
+        Ok(mapping::store_info(&shop, &self.version))
     }
 
     async fn list_orders(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Order>> {
         let query = mapping::orders_query(&p.filters)?;
-        let vars = json!({"query": query, "lineItems": LIST_LINE_ITEMS, "fulfillments": LIST_FULFILLMENTS});
+        let vars = json!({
+            "query": query, "lineItems": LIST_LINE_ITEMS, "fulfillments": LIST_FULFILLMENTS,
+            "shippingLines": LIST_SHIPPING_LINES, "transactions": LIST_TRANSACTIONS,
+            "refunds": LIST_REFUNDS, "refundLines": LIST_REFUND_LINES,
+        });
         let (raw, next) = self
             .list_nodes(cx, "CartgateOrders", q::ORDERS, "orders", vars, p)
             .await?;
@@ -907,7 +1190,9 @@ impl StoreSession for Session {
 
     async fn list_products(&self, cx: &CallContext, p: &ListParams) -> Result<Page<Product>> {
         let query = mapping::products_query(&p.filters)?;
-        let vars = json!({"query": query, "media": MEDIA, "collections": COLLECTIONS, "variants": LIST_VARIANTS});
+        let levels = self.levels(cx).await?;
+        let (variants, _) = variant_pages(levels);
+        let vars = json!({"query": query, "media": MEDIA, "collections": COLLECTIONS, "variants": variants, "levels": levels});
         let (raw, next) = self
             .list_nodes(cx, "CartgateProducts", q::PRODUCTS, "products", vars, p)
             .await?;
@@ -970,13 +1255,17 @@ impl StoreSession for Session {
                 item["tracked"] = json!(false);
             }
         }
+        let sku = p.sku.as_deref().and_then(|s| non_empty(Some(s)));
         self.write_variant(
             cx,
             &pgid,
             &variant,
-            p.price.as_deref(),
-            p.sku.as_deref().and_then(|s| non_empty(Some(s))).as_deref(),
-            p.quantity,
+            &VariantWrite {
+                price: p.price.as_deref(),
+                sku: sku.as_deref(),
+                quantity: p.quantity,
+                ..Default::default()
+            },
         )
         .await?;
         let id = mapping::gid_tail(&pgid)
@@ -991,8 +1280,29 @@ impl StoreSession for Session {
         u: &ProductUpdate,
     ) -> Result<Product> {
         let pgid = gid("Product", id)?;
-        let variant_fields = u.price.is_some() || u.sku.is_some() || u.quantity.is_some();
+        if u.dimensions.is_some() {
+            return Err(no_dimensions());
+        }
+        let write = VariantWrite {
+            price: u.price.as_deref(),
+            sku: u.sku.as_deref(),
+            barcode: u.barcode.as_deref(),
+            weight: u.weight.as_ref(),
+            quantity: u.quantity,
+            levels: u.inventory_levels.as_deref(),
+        };
         let current = self.product_raw(cx, id).await?;
+        let variants = current
+            .pointer("/variants/nodes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if write != VariantWrite::default() && variants.len() != 1 {
+            return Err(ConnectorError::Validation(format!(
+                "this product has {} variants: set price, sku, barcode, weight and stock per variant (PATCH …/variants/{{variant_id}})",
+                variants.len()
+            )));
+        }
         if let Some(input) = mapping::product_update_input(&pgid, u)? {
             let data = self
                 .gql(
@@ -1004,27 +1314,8 @@ impl StoreSession for Session {
                 .await?;
             user_errors(&data, "/productUpdate/userErrors")?;
         }
-        if variant_fields {
-            let variants = current
-                .pointer("/variants/nodes")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if variants.len() != 1 {
-                return Err(ConnectorError::Validation(format!(
-                    "this product has {} variants: set price, sku and quantity per variant (PATCH …/variants/{{variant_id}})",
-                    variants.len()
-                )));
-            }
-            self.write_variant(
-                cx,
-                &pgid,
-                &variants[0],
-                u.price.as_deref(),
-                u.sku.as_deref(),
-                u.quantity,
-            )
-            .await?;
+        if write != VariantWrite::default() {
+            self.write_variant(cx, &pgid, &variants[0], &write).await?;
         }
         self.get_product(cx, id).await
     }
@@ -1038,6 +1329,9 @@ impl StoreSession for Session {
     ) -> Result<Product> {
         let pgid = gid("Product", product_id)?;
         let vgid = gid("ProductVariant", variant_id)?;
+        if u.dimensions.is_some() {
+            return Err(no_dimensions());
+        }
         let current = self.product_raw(cx, product_id).await?;
         let variant = current
             .pointer("/variants/nodes")
@@ -1054,9 +1348,14 @@ impl StoreSession for Session {
             cx,
             &pgid,
             &variant,
-            u.price.as_deref(),
-            u.sku.as_deref(),
-            u.quantity,
+            &VariantWrite {
+                price: u.price.as_deref(),
+                sku: u.sku.as_deref(),
+                barcode: u.barcode.as_deref(),
+                weight: u.weight.as_ref(),
+                quantity: u.quantity,
+                levels: u.inventory_levels.as_deref(),
+            },
         )
         .await?;
         self.get_product(cx, product_id).await
@@ -1135,6 +1434,16 @@ impl StoreSession for Session {
         self.category_from(cx, raw)
     }
 
+    /// Every location (`locations`, inactive and legacy ones included), read fresh.
+    async fn list_locations(&self, cx: &CallContext) -> Result<Vec<Location>> {
+        let nodes = self.locations_raw(cx, true).await?;
+        Ok(nodes
+            .iter()
+            .filter_map(mapping::location)
+            .take(cartgate_connector::connector::MAX_LOCATIONS)
+            .collect())
+    }
+
     /// One `webhookSubscriptionCreate` per topic of [`WEBHOOK_TOPICS`], JSON format.
     /// Shopify signs every webhook with the app's API secret key, so `secret` is unused.
     async fn register_webhooks(
@@ -1198,7 +1507,7 @@ impl StoreSession for Session {
     }
 
     async fn proxy(&self, cx: &CallContext, r: &ProxyRequest) -> Result<ProxyResponse> {
-        let body = proxy_body(r)?;
+        let body = proxy_body(r, &self.version)?;
         let query = body.get("query").and_then(Value::as_str).unwrap_or("");
         let op = body.get("operationName").and_then(Value::as_str);
         let vars = body.get("variables").cloned().unwrap_or(json!({}));
@@ -1232,25 +1541,49 @@ mod tests {
 
     #[test]
     fn page_sizes_keep_queries_under_the_cost_limit() {
-        let vars = json!({"lineItems": LIST_LINE_ITEMS, "fulfillments": LIST_FULFILLMENTS});
+        let vars = json!({
+            "lineItems": LIST_LINE_ITEMS, "fulfillments": LIST_FULFILLMENTS,
+            "shippingLines": LIST_SHIPPING_LINES, "transactions": LIST_TRANSACTIONS,
+            "refunds": LIST_REFUNDS, "refundLines": LIST_REFUND_LINES,
+        });
         let n = Session::page_size("CartgateOrders", q::ORDERS, &vars, 250);
+        assert!(n >= 3, "{n} orders per page");
         let mut v = vars.clone();
         v["first"] = json!(n);
         let cost = cost::requested(q::ORDERS, Some("CartgateOrders"), &v).unwrap();
         assert!(cost <= MAX_QUERY_COST, "{n} orders cost {cost}");
         v["first"] = json!(n + 1);
         assert!(cost::requested(q::ORDERS, Some("CartgateOrders"), &v).unwrap() > MAX_QUERY_COST);
+        for levels in [1, 2, 10, MAX_LEVELS] {
+            let (list, one) = variant_pages(levels);
+            let v = json!({"media": MEDIA, "collections": COLLECTIONS, "variants": list, "levels": levels, "first": 1});
+            let c = cost::requested(q::PRODUCTS, Some("CartgateProducts"), &v).unwrap();
+            assert!(
+                c <= 500,
+                "a product of a list with {levels} levels costs {c}"
+            );
+            let v = json!({"media": MEDIA, "collections": COLLECTIONS, "variants": one, "levels": levels});
+            let c = cost::requested(q::PRODUCT, Some("CartgateProduct"), &v).unwrap();
+            assert!(
+                c <= MAX_QUERY_COST,
+                "one product with {levels} levels costs {c}"
+            );
+            let c =
+                cost::requested(q::PRODUCT_VARIANTS, Some("CartgateProductVariants"), &v).unwrap();
+            assert!(c <= MAX_QUERY_COST, "a page of variants costs {c}");
+        }
         for (op, doc, vars) in [
             (
                 "CartgateOrder",
                 q::ORDER,
-                json!({"lineItems": ONE_LINE_ITEMS, "fulfillments": ONE_FULFILLMENTS}),
+                order_vars("gid://shopify/Order/1"),
             ),
             (
-                "CartgateProduct",
-                q::PRODUCT,
-                json!({"media": MEDIA, "collections": COLLECTIONS, "variants": ONE_VARIANTS}),
+                "CartgateOrderLineItems",
+                q::ORDER_LINE_ITEMS,
+                json!({"lineItems": MORE_LINE_ITEMS}),
             ),
+            ("CartgateLocations", q::LOCATIONS, json!({})),
             (
                 "CartgateCustomer",
                 q::CUSTOMER,
@@ -1268,6 +1601,19 @@ mod tests {
     }
 
     #[test]
+    fn only_keyed_mutations_are_sent_again() {
+        for (op, doc, once) in [
+            ("CartgateOrder", q::ORDER, false),
+            ("CartgateInventoryAdjust", q::INVENTORY_ADJUST, false),
+            ("CartgateVariantsBulkUpdate", q::VARIANTS_BULK_UPDATE, true),
+            ("CartgateFulfillmentCreate", q::FULFILLMENT_CREATE, true),
+        ] {
+            let c = cost::Costed::parse(doc, Some(op)).unwrap();
+            assert_eq!(sent_once(c.is_mutation(), doc), once, "{op}");
+        }
+    }
+
+    #[test]
     fn proxy_only_takes_the_graphql_endpoint() {
         let ok = ProxyRequest {
             method: "post".into(),
@@ -1275,7 +1621,7 @@ mod tests {
             query: Default::default(),
             body: Some(json!({"query": "{ shop { name } }"})),
         };
-        assert!(proxy_body(&ok).is_ok());
+        assert!(proxy_body(&ok, &ApiVersion::default()).is_ok());
         for (m, p) in [
             ("GET", "/graphql.json"),
             ("POST", "/orders.json"),
@@ -1286,13 +1632,13 @@ mod tests {
                 path: p.into(),
                 ..ok.clone()
             };
-            assert!(proxy_body(&r).is_err(), "{m} {p}");
+            assert!(proxy_body(&r, &ApiVersion::default()).is_err(), "{m} {p}");
         }
         let r = ProxyRequest {
             body: None,
             ..ok.clone()
         };
-        assert!(proxy_body(&r).is_err());
+        assert!(proxy_body(&r, &ApiVersion::default()).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Shopify (GraphQL Admin API, pinned to 2025-01) for cartgate: the connector and its
-//! sandbox.
+//! Shopify (GraphQL Admin API, version a setting: [`DEFAULT_API_VERSION`] unless
+//! configured) for cartgate: the connector and its sandbox.
 //!
+//! - [`version`]: the Admin API version spoken, and which ones are accepted.
 //! - [`mapping`]: pure GraphQL node ⇄ unified mapping (also behind `cartgate normalize`).
 //! - [`queries`]: every GraphQL document the connector sends.
 //! - [`cost`]: Shopify's query cost (pacing and the sandbox's bucket).
@@ -30,12 +31,34 @@ pub mod inbound;
 pub mod mapping;
 pub mod queries;
 pub mod sandbox;
+pub mod version;
 
-/// The Shopify connector. Stateless: per-store state lives in the session.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Shopify;
+pub use version::{ApiVersion, DEFAULT_API_VERSION, OLDEST_API_VERSION};
 
-/// The connector as the gateway's registry holds it.
+/// The Shopify connector: the Admin API version it speaks; per-store state lives in the
+/// session.
+#[derive(Debug, Clone, Default)]
+pub struct Shopify {
+    api_version: ApiVersion,
+}
+
+impl Shopify {
+    /// A connector speaking `api_version` to every store.
+    pub fn new(api_version: ApiVersion) -> Shopify {
+        Shopify { api_version }
+    }
+
+    pub fn api_version(&self) -> &ApiVersion {
+        &self.api_version
+    }
+}
+
+/// The variables the connector sends with [`queries::ORDER`] to read order `gid` (its
+/// nested page sizes), for tools that send the same request.
+pub fn one_order_variables(gid: &str) -> Value {
+    client::order_vars(gid)
+}
+
 /// The platform's name in credential errors.
 const PLATFORM: &str = "Shopify";
 
@@ -47,8 +70,14 @@ pub const FILTERS: SupportedFilters = SupportedFilters(&[
     ("categories", &[]),
 ]);
 
+/// The connector as the gateway's registry holds it, speaking [`DEFAULT_API_VERSION`].
 pub fn connector() -> Arc<dyn Connector> {
-    Arc::new(Shopify)
+    connector_with(ApiVersion::default())
+}
+
+/// The connector speaking `api_version` (the gateway's `CARTGATE_SHOPIFY_API_VERSION`).
+pub fn connector_with(api_version: ApiVersion) -> Arc<dyn Connector> {
+    Arc::new(Shopify::new(api_version))
 }
 
 const CREDENTIAL_FIELDS: [&str; 4] = ["shop", "access_token", "api_secret_key", "endpoint"];
@@ -86,10 +115,32 @@ fn node_of(raw: Value, field: &str) -> Value {
 
 /// The optional model fields this platform fills (see `docs/mapping/shopify.md`).
 const FIELDS: ModelFields = ModelFields {
-    order: &[],
-    line_item: &[],
-    product: &[],
-    variant: &[],
+    order: &[
+        "shipping_lines",
+        "payment_method",
+        "prices_include_tax",
+        "tax_lines",
+        "discount_codes",
+        "refunds",
+        "refunded_total",
+        "total_weight",
+        "tags",
+        "customer_note",
+        "paid_at",
+        "fulfilled_at",
+    ],
+    line_item: &[
+        "tax_total",
+        "tax_lines",
+        "discount_total",
+        "refunded_quantity",
+        "weight",
+        "requires_shipping",
+        "variant_options",
+    ],
+    // No dimensions: Shopify keeps a weight per variant, no sizes.
+    product: &["barcode", "weight", "requires_shipping", "inventory_levels"],
+    variant: &["barcode", "weight", "requires_shipping", "inventory_levels"],
 };
 
 impl Connector for Shopify {
@@ -112,7 +163,7 @@ impl Connector for Shopify {
                     name: "access_token",
                     required: true,
                     secret: true,
-                    description: "Admin API access token (shpat_…) of a custom app with read/write scopes for orders, products, customers, inventory and fulfillments",
+                    description: "Admin API access token (shpat_…) of a custom app with read/write scopes for orders, products, customers, inventory and fulfillments, and read_locations",
                 },
                 CredentialField {
                     name: "api_secret_key",
@@ -124,7 +175,7 @@ impl Connector for Shopify {
                     name: "endpoint",
                     required: false,
                     secret: false,
-                    description: "Base URL replacing https://{shop} (a proxy, the sandbox); /admin/api/2025-01/graphql.json is appended",
+                    description: "Base URL replacing https://{shop} (a proxy, the sandbox); /admin/api/{version}/graphql.json is appended (version: CARTGATE_SHOPIFY_API_VERSION)",
                 },
             ],
             operations: ALL_OPERATIONS.to_vec(),
@@ -201,6 +252,7 @@ impl Connector for Shopify {
         let field = |n: &str| creds.get(n).and_then(Value::as_str).map(str::to_owned);
         let session = client::Session::new(
             upstream,
+            &self.api_version,
             &field("shop").unwrap_or_default(),
             &field("access_token").unwrap_or_default(),
             field("endpoint").as_deref(),
@@ -252,7 +304,7 @@ mod tests {
 
     #[test]
     fn credentials_are_checked_and_canonical() {
-        let c = Shopify
+        let c = Shopify::default()
             .parse_credentials(
                 &json!({"shop": " HTTPS://Demo-Shop.myshopify.com/ ", "access_token": "shpat_1"}),
             )
@@ -265,47 +317,48 @@ mod tests {
             "a_b.myshopify.com",
             ".myshopify.com",
         ] {
-            let r = Shopify.parse_credentials(&json!({"shop": bad, "access_token": "t"}));
+            let r =
+                Shopify::default().parse_credentials(&json!({"shop": bad, "access_token": "t"}));
             assert!(matches!(r, Err(ConnectorError::Validation(_))), "{bad}");
         }
-        let c = Shopify
+        let c = Shopify::default()
             .parse_credentials(&json!({"shop": "cartgate-demo.myshopify.com", "access_token": "t", "endpoint": "http://127.0.0.1:9/"}))
             .expect("endpoint");
         assert_eq!(c["endpoint"], "http://127.0.0.1:9");
-        let c = Shopify
+        let c = Shopify::default()
             .parse_credentials(&json!({"shop": "shop.example.com", "access_token": "t", "endpoint": "https://proxy.example.com"}))
             .expect("any shop name with an endpoint");
         assert_eq!(c["shop"], "shop.example.com");
-        let err = Shopify
+        let err = Shopify::default()
             .parse_credentials(&json!({"shop": "a.myshopify.com", "access_token": 123456}))
             .unwrap_err();
         assert!(!err.to_string().contains("123456"), "{err}");
-        let err = Shopify
+        let err = Shopify::default()
             .parse_credentials(
                 &json!({"shop": "a.myshopify.com", "access_token": "shpat_secret", "x": 1}),
             )
             .unwrap_err();
         assert!(!err.to_string().contains("shpat_secret"), "{err}");
-        let c = Shopify
+        let c = Shopify::default()
             .parse_credentials(&json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": " shpss_1 "}))
             .expect("an app secret");
         assert_eq!(c["api_secret_key"], "shpss_1");
-        assert!(Shopify.native_webhooks(&c));
-        let c = Shopify
+        assert!(Shopify::default().native_webhooks(&c));
+        let c = Shopify::default()
             .parse_credentials(
                 &json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": ""}),
             )
             .expect("an empty app secret is no app secret");
         assert!(c.get("api_secret_key").is_none());
-        assert!(!Shopify.native_webhooks(&c));
-        let err = Shopify
+        assert!(!Shopify::default().native_webhooks(&c));
+        let err = Shopify::default()
             .parse_credentials(
                 &json!({"shop": "a.myshopify.com", "access_token": "t", "api_secret_key": "a b"}),
             )
             .unwrap_err();
         assert!(!err.to_string().contains("a b"), "{err}");
         for bad in ["ftp://a.b", "https://u:p@a.b", "https://a.b/?x=1"] {
-            let r = Shopify.parse_credentials(
+            let r = Shopify::default().parse_credentials(
                 &json!({"shop": "a.myshopify.com", "access_token": "t", "endpoint": bad}),
             );
             assert!(matches!(r, Err(ConnectorError::Validation(_))), "{bad}");
@@ -314,7 +367,7 @@ mod tests {
 
     #[test]
     fn descriptor_names_the_platform() {
-        let d = Shopify.descriptor();
+        let d = Shopify::default().descriptor();
         assert_eq!((d.id, d.name), ("shopify", "Shopify"));
         assert!(d
             .credential_fields

@@ -1,4 +1,4 @@
-//! Pure mapping of GraphQL Admin API (2025-01) nodes to the unified model, of unified
+//! Pure mapping of GraphQL Admin API nodes to the unified model, of unified
 //! filters to Shopify's search syntax, and of unified writes to mutation inputs. No I/O:
 //! the connector (`client.rs`) fetches, this maps.
 //!
@@ -206,13 +206,16 @@ pub fn payment_status(financial: Option<&str>) -> PaymentStatus {
 }
 
 /// `displayFulfillmentStatus` → fulfillment status. Only shipped goods count: the
-/// waiting states (OPEN, PENDING_FULFILLMENT, SCHEDULED, ON_HOLD, REQUEST_DECLINED) and
-/// RESTOCKED are unfulfilled; IN_PROGRESS (some work done) is partial.
+/// waiting states (OPEN, PENDING_FULFILLMENT, SCHEDULED, ON_HOLD, REQUEST_DECLINED),
+/// RESTOCKED and FULFILLMENT_NOT_REQUIRED (2026-10: nothing shipped and nothing left to
+/// ship, e.g. cancelled or refunded first; older versions say UNFULFILLED) are
+/// unfulfilled; IN_PROGRESS (some work done) is partial.
 pub fn fulfillment_status(display: Option<&str>) -> FulfillmentStatus {
     match display.unwrap_or("") {
         "FULFILLED" => FulfillmentStatus::Fulfilled,
         "PARTIALLY_FULFILLED" | "IN_PROGRESS" => FulfillmentStatus::Partial,
         "UNFULFILLED"
+        | "FULFILLMENT_NOT_REQUIRED"
         | "RESTOCKED"
         | "OPEN"
         | "PENDING_FULFILLMENT"
@@ -385,10 +388,132 @@ fn platform_status(
     (!words.is_empty()).then(|| words.join("/"))
 }
 
-fn line_item(v: &Value, currency: Option<&str>) -> Option<LineItem> {
+/// A decimal at `ptr`: Shopify's `Decimal`/`Money` scalars arrive as strings, `Float`s
+/// (tax rates, weights) as numbers, read through their JSON text so `0.06` stays `0.06`.
+fn dec_at(v: &Value, ptr: &str) -> Option<Decimal> {
+    match v.pointer(ptr)? {
+        Value::String(t) => Decimal::from_str(t.trim()).ok(),
+        Value::Number(n) => Decimal::from_str(&n.to_string())
+            .or_else(|_| Decimal::from_scientific(&n.to_string()))
+            .ok(),
+        _ => None,
+    }
+}
+
+/// An amount rendered like [`amount_in`] renders Shopify's: padded to the currency's minor
+/// digits, never rounded.
+fn money_text(d: Decimal, currency: Option<&str>) -> String {
+    let mut d = d.normalize();
+    let digits = currency.map(currency_digits).unwrap_or(2);
+    if d.scale() < digits {
+        d.rescale(digits);
+    }
+    d.to_string()
+}
+
+/// A `TaxLine`'s rate as a fraction (`rate`, a Float such as `0.06`; else
+/// `ratePercentage / 100`).
+fn tax_rate(t: &Value) -> Option<String> {
+    let rate = dec_at(t, "/rate")
+        .or_else(|| dec_at(t, "/ratePercentage").map(|p| p / Decimal::from(100)))?;
+    Some(rate.normalize().to_string())
+}
+
+/// The `TaxLine`s at `ptr`.
+fn tax_lines(v: &Value, ptr: &str, currency: Option<&str>) -> Vec<TaxLine> {
+    list(v, ptr)
+        .iter()
+        .filter(|t| t.is_object())
+        .map(|t| TaxLine {
+            title: text(t, "/title"),
+            rate: tax_rate(t),
+            amount: amount_in(t, "/priceSet/shopMoney/amount", currency),
+        })
+        .collect()
+}
+
+/// Tax lines summed per title and rate, in the order they first appear.
+fn merge_tax_lines(
+    lines: impl IntoIterator<Item = TaxLine>,
+    currency: Option<&str>,
+) -> Vec<TaxLine> {
+    let mut out: Vec<(TaxLine, Option<Decimal>)> = Vec::new();
+    for t in lines {
+        let amount = t.amount.as_deref().and_then(|a| Decimal::from_str(a).ok());
+        match out
+            .iter_mut()
+            .find(|(o, _)| o.title == t.title && o.rate == t.rate)
+        {
+            Some((_, sum)) => {
+                *sum = match (*sum, amount) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => out.push((t, amount)),
+        }
+    }
+    out.into_iter()
+        .map(|(t, sum)| TaxLine {
+            amount: sum.map(|d| money_text(d, currency)),
+            ..t
+        })
+        .collect()
+}
+
+/// The sum of the amounts at `amount_ptr` of the objects at `ptr`; `None` when the list
+/// is absent, zero when it is empty.
+fn sum_of(v: &Value, ptr: &str, amount_ptr: &str) -> Option<Decimal> {
+    let items = v.pointer(ptr)?.as_array()?;
+    Some(items.iter().filter_map(|x| dec_at(x, amount_ptr)).sum())
+}
+
+/// Shopify's weight units (`WeightUnit`).
+pub fn weight_unit(word: &str) -> Option<WeightUnit> {
+    WeightUnit::parse(word)
+}
+
+/// The `WeightUnit` word of a unified unit.
+pub fn weight_unit_to_shopify(u: WeightUnit) -> &'static str {
+    match u {
+        WeightUnit::G => "GRAMS",
+        WeightUnit::Kg => "KILOGRAMS",
+        WeightUnit::Oz => "OUNCES",
+        WeightUnit::Lb => "POUNDS",
+    }
+}
+
+/// A `Weight {unit value}`; `None` when absent or zero (Shopify keeps `0` for a product
+/// whose weight was left blank).
+fn weight(v: &Value, ptr: &str) -> Option<Weight> {
+    let w = v.pointer(ptr)?;
+    let value = dec_at(w, "/value").filter(|d| !d.is_zero())?;
+    Weight::from_parts(
+        Some(&value.to_string()),
+        s(w, "/unit").and_then(weight_unit),
+    )
+}
+
+/// Option name to value, without Shopify's `Title: Default Title`.
+fn options(v: &Value, ptr: &str) -> BTreeMap<String, String> {
+    list(v, ptr)
+        .iter()
+        .filter_map(|o| Some((text(o, "/name")?, text(o, "/value")?)))
+        .filter(|(n, val)| (n.as_str(), val.as_str()) != DEFAULT_OPTION)
+        .collect()
+}
+
+/// `refunded`: units refunded per line item id, from the order's refunds (`None` when the
+/// node carries no refunds to say).
+fn line_item(
+    v: &Value,
+    currency: Option<&str>,
+    refunded: Option<&HashMap<String, i64>>,
+) -> Option<LineItem> {
     let amount = |v: &Value, p: &str| amount_in(v, p, currency);
+    let id = tail_at(v, "/id")?;
+    let tax_lines = tax_lines(v, "/taxLines", currency);
     Some(LineItem {
-        id: tail_at(v, "/id")?,
         product_id: tail_at(v, "/product/id"),
         variant_id: tail_at(v, "/variant/id"),
         sku: text(v, "/sku"),
@@ -396,14 +521,159 @@ fn line_item(v: &Value, currency: Option<&str>) -> Option<LineItem> {
         quantity: int(v, "/quantity").unwrap_or(0),
         unit_price: amount(v, "/originalUnitPriceSet/shopMoney/amount"),
         total: amount(v, "/discountedTotalSet/shopMoney/amount"),
-        tax_total: None,
-        tax_lines: Vec::new(),
-        discount_total: None,
-        refunded_quantity: None,
-        weight: None,
-        requires_shipping: None,
-        variant_options: Default::default(),
+        tax_total: sum_of(v, "/taxLines", "/priceSet/shopMoney/amount")
+            .map(|d| money_text(d, currency)),
+        tax_lines,
+        discount_total: sum_of(
+            v,
+            "/discountAllocations",
+            "/allocatedAmountSet/shopMoney/amount",
+        )
+        .map(|d| money_text(d, currency)),
+        refunded_quantity: refunded.map(|r| r.get(&id).copied().unwrap_or(0)),
+        weight: weight(v, "/variant/inventoryItem/measurement/weight"),
+        requires_shipping: v.get("requiresShipping").and_then(Value::as_bool),
+        variant_options: options(v, "/variant/selectedOptions"),
+        id,
     })
+}
+
+/// The order's `ShippingLine`s (removed ones are not asked for). `price` is before tax:
+/// Shopify's discounted price includes the tax when the order's prices do.
+fn shipping_lines(raw: &Value, taxes_included: bool, currency: Option<&str>) -> Vec<ShippingLine> {
+    nodes(raw, "/shippingLines")
+        .into_iter()
+        .map(|l| {
+            let tax = sum_of(l, "/taxLines", "/priceSet/shopMoney/amount");
+            let price = dec_at(l, "/discountedPriceSet/shopMoney/amount")
+                .or_else(|| dec_at(l, "/originalPriceSet/shopMoney/amount"))
+                .map(|p| {
+                    if taxes_included {
+                        p - tax.unwrap_or_default()
+                    } else {
+                        p
+                    }
+                });
+            ShippingLine {
+                title: text(l, "/title"),
+                code: text(l, "/code"),
+                carrier: text(l, "/source"),
+                price: price.map(|d| money_text(d, currency)),
+                tax: tax.map(|d| money_text(d, currency)),
+            }
+        })
+        .collect()
+}
+
+/// Successful transactions of these kinds.
+fn successful<'a>(raw: &'a Value, kinds: &'a [&str]) -> impl Iterator<Item = &'a Value> + 'a {
+    list(raw, "/transactions").iter().filter(move |t| {
+        s(t, "/status") == Some("SUCCESS") && s(t, "/kind").is_some_and(|k| kinds.contains(&k))
+    })
+}
+
+/// How the buyer paid: the first successful sale or authorization that is not a gift
+/// card (else the first one, else the first of `paymentGatewayNames`).
+fn payment_method(raw: &Value) -> Option<PaymentMethod> {
+    let paid: Vec<&Value> = successful(raw, &["SALE", "AUTHORIZATION", "CAPTURE"]).collect();
+    let t = paid
+        .iter()
+        .find(|t| s(t, "/gateway") != Some("gift_card"))
+        .or(paid.first());
+    if let Some(t) = t {
+        let m = PaymentMethod {
+            code: text(t, "/gateway"),
+            title: text(t, "/formattedGateway"),
+        };
+        if m.code.is_some() || m.title.is_some() {
+            return Some(m);
+        }
+    }
+    let name = list(raw, "/paymentGatewayNames")
+        .iter()
+        .find_map(|n| non_empty(n.as_str()))?;
+    Some(PaymentMethod {
+        code: Some(name.clone()),
+        title: Some(name),
+    })
+}
+
+/// When the order became paid: the last successful sale or capture, for orders Shopify
+/// reports paid (or refunded since).
+fn paid_at(raw: &Value, financial: Option<&str>) -> Option<DateTime<Utc>> {
+    if !matches!(financial, Some("PAID" | "PARTIALLY_REFUNDED" | "REFUNDED")) {
+        return None;
+    }
+    successful(raw, &["SALE", "CAPTURE"])
+        .filter_map(|t| time(t, "/processedAt"))
+        .max()
+}
+
+/// When the order became fully fulfilled: its last successful fulfillment, for orders
+/// Shopify reports FULFILLED (`closedAt` is when the order was archived, not shipped).
+fn fulfilled_at(raw: &Value, fulfillment: Option<&str>) -> Option<DateTime<Utc>> {
+    if fulfillment != Some("FULFILLED") {
+        return None;
+    }
+    list(raw, "/fulfillments")
+        .iter()
+        .filter(|f| s(f, "/status") == Some("SUCCESS"))
+        .filter_map(|f| time(f, "/createdAt"))
+        .max()
+}
+
+/// The order's refunds, amounts positive.
+fn refunds(raw: &Value, currency: Option<&str>) -> Vec<Refund> {
+    list(raw, "/refunds")
+        .iter()
+        .filter_map(|r| {
+            Some(Refund {
+                id: tail_at(r, "/id")?,
+                amount: dec_at(r, "/totalRefundedSet/shopMoney/amount")
+                    .map(|d| money_text(d.abs(), currency)),
+                reason: text(r, "/note"),
+                created_at: time(r, "/createdAt"),
+                line_items: nodes(r, "/refundLineItems")
+                    .into_iter()
+                    .filter_map(|l| {
+                        Some(RefundLine {
+                            line_item_id: tail_at(l, "/lineItem/id")?,
+                            quantity: int(l, "/quantity").unwrap_or(0),
+                            amount: dec_at(l, "/subtotalSet/shopMoney/amount")
+                                .map(|d| money_text(d.abs(), currency)),
+                        })
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// `discountCodes`, each with what its allocations took off the lines and shipping.
+fn discount_codes(raw: &Value, currency: Option<&str>) -> Vec<DiscountCode> {
+    let mut allocated: HashMap<String, Decimal> = HashMap::new();
+    let allocations = nodes(raw, "/lineItems")
+        .into_iter()
+        .chain(nodes(raw, "/shippingLines"))
+        .flat_map(|x| list(x, "/discountAllocations"));
+    for a in allocations {
+        if let (Some(code), Some(d)) = (
+            text(a, "/discountApplication/code"),
+            dec_at(a, "/allocatedAmountSet/shopMoney/amount"),
+        ) {
+            *allocated.entry(code).or_default() += d;
+        }
+    }
+    let mut seen = HashSet::new();
+    list(raw, "/discountCodes")
+        .iter()
+        .filter_map(|c| non_empty(c.as_str()))
+        .filter(|c| seen.insert(c.clone()))
+        .map(|code| DiscountCode {
+            amount: allocated.get(&code).map(|d| money_text(*d, currency)),
+            code,
+        })
+        .collect()
 }
 
 /// Fulfillments that shipped something (not CANCELLED, ERROR or FAILURE) as shipments:
@@ -463,6 +733,17 @@ pub fn order(raw: &Value) -> Result<Order> {
     };
     let currency = text(raw, "/currencyCode");
     let amount = |v: &Value, p: &str| amount_in(v, p, currency.as_deref());
+    let cur = currency.as_deref();
+    let taxes_included = raw.get("taxesIncluded").and_then(Value::as_bool);
+    let refunds = refunds(raw, cur);
+    let mut refunded: HashMap<String, i64> = HashMap::new();
+    for l in refunds.iter().flat_map(|r| &r.line_items) {
+        *refunded.entry(l.line_item_id.clone()).or_default() += l.quantity;
+    }
+    let shipping_lines = shipping_lines(raw, taxes_included.unwrap_or(false), cur);
+    let shipping_taxes = nodes(raw, "/shippingLines")
+        .into_iter()
+        .flat_map(|l| tax_lines(l, "/taxLines", cur));
     Ok(Order {
         id,
         number: text(raw, "/name"),
@@ -481,25 +762,41 @@ pub fn order(raw: &Value) -> Result<Order> {
         shipping_address: shipping,
         line_items: nodes(raw, "/lineItems")
             .into_iter()
-            .filter_map(|l| line_item(l, currency.as_deref()))
+            .filter_map(|l| {
+                let known = raw.get("refunds").is_some_and(Value::is_array);
+                line_item(l, cur, known.then_some(&refunded))
+            })
             .collect(),
         shipments: shipments(raw),
-        note: text(raw, "/note"),
+        // Shopify's one order note is what the buyer wrote at checkout (staff may edit
+        // it); there is no separate staff note.
+        note: None,
+        customer_note: text(raw, "/note"),
         created_at: time(raw, "/createdAt"),
         updated_at: time(raw, "/updatedAt"),
         raw: None,
-        shipping_lines: Vec::new(),
-        payment_method: None,
-        prices_include_tax: None,
-        tax_lines: Vec::new(),
-        discount_codes: Vec::new(),
-        refunds: Vec::new(),
-        refunded_total: None,
-        total_weight: None,
-        tags: Vec::new(),
-        customer_note: None,
-        paid_at: None,
-        fulfilled_at: None,
+        shipping_lines,
+        payment_method: payment_method(raw),
+        prices_include_tax: taxes_included,
+        tax_lines: merge_tax_lines(
+            tax_lines(raw, "/taxLines", cur)
+                .into_iter()
+                .chain(shipping_taxes),
+            cur,
+        ),
+        discount_codes: discount_codes(raw, cur),
+        refunds,
+        refunded_total: amount(raw, "/totalRefundedSet/shopMoney/amount"),
+        // `totalWeight` is in grams; 0 for an order of weightless (or unweighed) goods.
+        total_weight: dec_at(raw, "/totalWeight")
+            .filter(|g| !g.is_zero())
+            .and_then(|g| Weight::from_parts(Some(&g.to_string()), Some(WeightUnit::G))),
+        tags: list(raw, "/tags")
+            .iter()
+            .filter_map(|t| non_empty(t.as_str()))
+            .collect(),
+        paid_at: paid_at(raw, financial),
+        fulfilled_at: fulfilled_at(raw, fulfillment),
     })
 }
 
@@ -526,17 +823,31 @@ pub fn product_status_to_shopify(s: ProductStatus) -> &'static str {
 /// The option Shopify gives a product without options: `Title: Default Title`.
 const DEFAULT_OPTION: (&str, &str) = ("Title", "Default Title");
 
+/// The `available` quantity per location of an inventory item (only where Shopify tracks
+/// its stock).
+fn inventory_levels(item: &Value) -> Vec<InventoryLevel> {
+    nodes(item, "/inventoryLevels")
+        .into_iter()
+        .filter_map(|l| {
+            let available = list(l, "/quantities")
+                .iter()
+                .find(|q| s(q, "/name") == Some("available"))
+                .and_then(|q| int(q, "/quantity"))?;
+            Some(InventoryLevel {
+                location_id: tail_at(l, "/location/id")?,
+                available,
+            })
+        })
+        .collect()
+}
+
 pub fn variant(v: &Value, currency: Option<&str>) -> Result<Variant> {
     let id = require_id(v, "variant")?;
-    let options: BTreeMap<String, String> = list(v, "/selectedOptions")
-        .iter()
-        .filter_map(|o| Some((text(o, "/name")?, text(o, "/value")?)))
-        .filter(|(n, val)| (n.as_str(), val.as_str()) != DEFAULT_OPTION)
-        .collect();
     let tracked = v
         .pointer("/inventoryItem/tracked")
         .and_then(Value::as_bool)
         .unwrap_or(true);
+    let item = v.get("inventoryItem").cloned().unwrap_or(Value::Null);
     Ok(Variant {
         id,
         sku: text(v, "/sku"),
@@ -547,12 +858,16 @@ pub fn variant(v: &Value, currency: Option<&str>) -> Result<Variant> {
         } else {
             None
         },
-        options,
-        barcode: None,
-        weight: None,
+        options: options(v, "/selectedOptions"),
+        barcode: text(v, "/barcode"),
+        weight: weight(&item, "/measurement/weight"),
         dimensions: None,
-        requires_shipping: None,
-        inventory_levels: Vec::new(),
+        requires_shipping: item.get("requiresShipping").and_then(Value::as_bool),
+        inventory_levels: if tracked {
+            inventory_levels(&item)
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -600,15 +915,18 @@ pub fn product(raw: &Value, currency: Option<&str>) -> Result<Product> {
             .into_iter()
             .filter_map(|c| tail_at(c, "/id"))
             .collect(),
+        // A product with one variant (Shopify's "Default Title") reads like its variant.
+        barcode: single.and_then(|v| v.barcode.clone()),
+        weight: single.and_then(|v| v.weight.clone()),
+        dimensions: None,
+        requires_shipping: single.and_then(|v| v.requires_shipping),
+        inventory_levels: single
+            .map(|v| v.inventory_levels.clone())
+            .unwrap_or_default(),
         variants,
         created_at: time(raw, "/createdAt"),
         updated_at: time(raw, "/updatedAt"),
         raw: None,
-        barcode: None,
-        weight: None,
-        dimensions: None,
-        requires_shipping: None,
-        inventory_levels: Vec::new(),
     })
 }
 
@@ -646,15 +964,39 @@ pub fn category(raw: &Value) -> Result<Category> {
     })
 }
 
-/// The `shop` object.
-pub fn store_info(shop: &Value) -> StoreInfo {
+/// A `Location` node; `None` without an id.
+pub fn location(v: &Value) -> Option<Location> {
+    let a = v.get("address").filter(|a| a.is_object());
+    let address = a.and_then(|a| {
+        let addr = Address {
+            line1: text(a, "/address1"),
+            line2: text(a, "/address2"),
+            city: text(a, "/city"),
+            region: text(a, "/provinceCode").or_else(|| text(a, "/province")),
+            postal_code: text(a, "/zip"),
+            country_code: text(a, "/countryCode").map(|c| c.to_ascii_uppercase()),
+            phone: text(a, "/phone"),
+            ..Address::default()
+        };
+        (!addr.is_empty()).then_some(addr)
+    });
+    Some(Location {
+        id: tail_at(v, "/id")?,
+        name: text(v, "/name"),
+        address,
+        active: v.get("isActive").and_then(Value::as_bool).unwrap_or(true),
+    })
+}
+
+/// The `shop` object, read through `version`.
+pub fn store_info(shop: &Value, version: &crate::ApiVersion) -> StoreInfo {
     StoreInfo {
         name: text(shop, "/name"),
         url: text(shop, "/url")
             .or_else(|| text(shop, "/myshopifyDomain").map(|d| format!("https://{d}"))),
         currency: text(shop, "/currencyCode"),
         timezone: text(shop, "/ianaTimezone"),
-        platform_version: Some(format!("Admin API {}", crate::queries::API_VERSION)),
+        platform_version: Some(format!("Admin API {version}")),
     }
 }
 
@@ -736,24 +1078,54 @@ pub fn product_update_input(product_gid: &str, u: &ProductUpdate) -> Result<Opti
     Ok(Some(Value::Object(input)))
 }
 
-/// One `ProductVariantsBulkInput` (price, and sku on the inventory item; a quantity
-/// to set makes the item tracked); `None` when nothing changes.
-pub fn variant_input(
-    variant_gid: &str,
-    price: Option<&str>,
-    sku: Option<&str>,
-    track: bool,
-) -> Result<Option<Value>> {
+/// What one `productVariantsBulkUpdate` input changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VariantChange<'a> {
+    pub price: Option<&'a str>,
+    pub sku: Option<&'a str>,
+    pub barcode: Option<&'a str>,
+    /// The weight to keep, already in the unit to keep it in.
+    pub weight: Option<(String, WeightUnit)>,
+    /// A quantity is about to be set: the item becomes tracked.
+    pub track: bool,
+}
+
+/// The weight to write: `w` converted to the unit the variant keeps its weight in
+/// (`current`), else to the shop's weight unit.
+pub fn weight_to_write(
+    w: &Weight,
+    current: Option<WeightUnit>,
+    shop: Option<WeightUnit>,
+) -> Result<(String, WeightUnit)> {
+    let unit = current.or(shop).unwrap_or(w.unit);
+    Ok((w.value_in(unit)?, unit))
+}
+
+/// One `ProductVariantsBulkInput` (price and barcode; sku, tracking and weight on the
+/// inventory item); `None` when nothing changes.
+pub fn variant_input(variant_gid: &str, c: &VariantChange<'_>) -> Result<Option<Value>> {
     let mut input = Map::new();
-    if let Some(p) = price {
+    if let Some(p) = c.price {
         input.insert("price".into(), json!(price_input(p)?));
     }
+    if let Some(b) = c.barcode {
+        input.insert("barcode".into(), json!(b.trim()));
+    }
     let mut item = Map::new();
-    if let Some(s) = sku {
+    if let Some(s) = c.sku {
         item.insert("sku".into(), json!(s.trim()));
     }
-    if track {
+    if c.track {
         item.insert("tracked".into(), json!(true));
+    }
+    if let Some((value, unit)) = &c.weight {
+        let v: f64 = value.parse().map_err(|_| {
+            ConnectorError::Validation("weight.value must be a decimal such as \"1.5\"".into())
+        })?;
+        item.insert(
+            "measurement".into(),
+            json!({"weight": {"value": v, "unit": weight_unit_to_shopify(*unit)}}),
+        );
     }
     if !item.is_empty() {
         input.insert("inventoryItem".into(), Value::Object(item));
@@ -765,10 +1137,38 @@ pub fn variant_input(
     Ok(Some(Value::Object(input)))
 }
 
-/// `InventoryAdjustQuantitiesInput` bringing the item's `available` total over all
-/// locations (`total`, as read) to `quantity` by adjusting one location by the difference;
-/// `None` when there is nothing to change. A delta, unlike an absolute set, cannot undo a
-/// sale Shopify records between our read and this write.
+/// An `InventoryAdjustQuantitiesInput` applying `changes` (item gid, location gid, delta)
+/// to `available`; `None` when every delta is zero. Each change passes
+/// `changeFromQuantity: null` explicitly (mandatory from 2026-04): a difference applies
+/// on top of whatever Shopify holds, so a sale recorded between our read and this write
+/// is kept rather than refused or overwritten.
+pub fn inventory_changes_input(changes: &[(String, String, i64)]) -> Result<Option<Value>> {
+    let mut out = Vec::new();
+    for (item, location, delta) in changes {
+        if *delta == 0 {
+            continue;
+        }
+        out.push(json!({
+            "inventoryItemId": item,
+            "locationId": location,
+            "delta": quantity_input(*delta)?,
+            "changeFromQuantity": null,
+        }));
+    }
+    if out.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(json!({
+        "name": "available",
+        "reason": "correction",
+        "changes": out,
+    })))
+}
+
+/// The change bringing the item's `available` total over all locations (`total`, as
+/// read) to `quantity` by adjusting one location by the difference; `None` when there is
+/// nothing to change. A delta, unlike an absolute set, cannot undo a sale Shopify records
+/// between our read and this write.
 pub fn inventory_adjust_input(
     item_gid: &str,
     location_gid: &str,
@@ -776,19 +1176,33 @@ pub fn inventory_adjust_input(
     quantity: i64,
 ) -> Result<Option<Value>> {
     quantity_input(quantity)?;
-    let delta = quantity - total;
-    if delta == 0 {
-        return Ok(None);
-    }
-    Ok(Some(json!({
-        "name": "available",
-        "reason": "correction",
-        "changes": [{
-            "inventoryItemId": item_gid,
-            "locationId": location_gid,
-            "delta": quantity_input(delta)?,
-        }],
-    })))
+    inventory_changes_input(&[(
+        item_gid.to_owned(),
+        location_gid.to_owned(),
+        quantity - total,
+    )])
+}
+
+/// The changes setting `available` to `wanted` (location gid, quantity) at exactly these
+/// locations, by their difference to `current` (location gid, quantity as read; a
+/// location not stocking the item counts 0: from 2026-10 Shopify stocks it there).
+pub fn inventory_levels_input(
+    item_gid: &str,
+    current: &[(String, i64)],
+    wanted: &[(String, i64)],
+) -> Result<Option<Value>> {
+    let changes = wanted
+        .iter()
+        .map(|(loc, q)| {
+            quantity_input(*q)?;
+            let now = current
+                .iter()
+                .find(|(l, _)| l == loc)
+                .map_or(0, |(_, n)| *n);
+            Ok((item_gid.to_owned(), loc.clone(), q - now))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    inventory_changes_input(&changes)
 }
 
 /// One line of a fulfillment order still to ship.

@@ -1,19 +1,22 @@
 //! Every GraphQL document the connector sends, in one place, so the schema test
-//! (`tests/schema.rs`) can validate each one against the official 2025-01 Admin schema.
+//! (`tests/schema.rs`) can validate each one: against Shopify's newest official schema in
+//! `../shared/platform-specs` (2025-01) with the changes Shopify published since then for
+//! the fields used here applied (`tests/support/changelog_delta.graphql`; the fields checked
+//! only against the changelog are listed in `docs/mapping/shopify.md`). The documents are
+//! written for [`crate::DEFAULT_API_VERSION`]; the path is the session's
+//! ([`crate::ApiVersion::path`]).
 //!
 //! Nested connections take their sizes from variables (`$lineItems`, `$variants`, …):
 //! a list asks for small nested pages to keep one request under Shopify's single-query
 //! cost limit (1000), a single object asks for large ones. An object whose nested list was
 //! cut short in a list is fetched again on its own (see `client.rs`).
 //!
-//! Deprecated fields used on purpose (2025-01 has no replacement yet): `Customer.email`
-//! (its replacement `defaultEmailAddress` arrives in a later version).
-
-/// The Admin API version every request is pinned to.
-pub const API_VERSION: &str = "2025-01";
-
-/// The API path under the shop's origin.
-pub const API_PATH: &str = "/admin/api/2025-01/graphql.json";
+//! Deprecated fields used on purpose, still served by 2026-10: `Customer.email` and
+//! `Customer.phone` (deprecated in 2025-04 for `defaultEmailAddress`/`defaultPhoneNumber`,
+//! which the official 2025-01 schema lacks), `ProductVariant.barcode` and
+//! `ProductVariantsBulkInput.barcode` (deprecated in 2026-10 for `barcodes`; `barcode` is
+//! the first of them), `WebhookSubscriptionInput.callbackUrl` and
+//! `webhookSubscriptions(callbackUrl:)` (deprecated in 2025-10 for `uri`).
 
 macro_rules! address_fragment {
     () => {
@@ -28,11 +31,20 @@ macro_rules! line_item_fragment {
     () => {
         "
 fragment CartgateLineItem on LineItem {
-  id name sku quantity
+  id name sku quantity requiresShipping
   originalUnitPriceSet { shopMoney { amount currencyCode } }
   discountedTotalSet { shopMoney { amount currencyCode } }
+  taxLines { title rate ratePercentage priceSet { shopMoney { amount } } }
+  discountAllocations {
+    allocatedAmountSet { shopMoney { amount } }
+    discountApplication { ... on DiscountCodeApplication { code } }
+  }
   product { id }
-  variant { id }
+  variant {
+    id
+    selectedOptions { name value }
+    inventoryItem { measurement { weight { unit value } } }
+  }
 }"
     };
 }
@@ -41,8 +53,9 @@ macro_rules! order_fragment {
     () => {
         "
 fragment CartgateOrder on Order {
-  id name email phone note createdAt updatedAt processedAt closed closedAt cancelledAt cancelReason
+  id name email phone note tags createdAt updatedAt processedAt closed closedAt cancelledAt cancelReason
   displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode
+  taxesIncluded discountCodes paymentGatewayNames totalWeight
   subtotalPriceSet { shopMoney { amount currencyCode } }
   totalShippingPriceSet { shopMoney { amount currencyCode } }
   totalTaxSet { shopMoney { amount currencyCode } }
@@ -58,7 +71,50 @@ fragment CartgateOrder on Order {
   }
   fulfillments(first: $fulfillments) {
     id name status createdAt
-    trackingInfo(first: 5) { company number url }
+    trackingInfo(first: 1) { company number url }
+  }
+  taxLines { title rate ratePercentage priceSet { shopMoney { amount } } }
+  shippingLines(first: $shippingLines) {
+    pageInfo { hasNextPage }
+    nodes {
+      title code source carrierIdentifier
+      originalPriceSet { shopMoney { amount } }
+      discountedPriceSet { shopMoney { amount } }
+      taxLines { title rate ratePercentage priceSet { shopMoney { amount } } }
+      discountAllocations {
+        allocatedAmountSet { shopMoney { amount } }
+        discountApplication { ... on DiscountCodeApplication { code } }
+      }
+    }
+  }
+  transactions(first: $transactions) { kind status gateway formattedGateway processedAt }
+  refunds(first: $refunds) {
+    id createdAt note
+    totalRefundedSet { shopMoney { amount } }
+    refundLineItems(first: $refundLines) {
+      pageInfo { hasNextPage }
+      nodes { quantity lineItem { id } subtotalSet { shopMoney { amount } } }
+    }
+  }
+}"
+    };
+}
+
+/// A variant with its inventory item: weight (`measurement`, where Shopify keeps it since
+/// 2024-04), shipping, and the `available` quantity at each location stocking it.
+macro_rules! variant_fragment {
+    () => {
+        "
+fragment CartgateVariant on ProductVariant {
+  id title sku barcode price position inventoryQuantity
+  selectedOptions { name value }
+  inventoryItem {
+    id tracked requiresShipping
+    measurement { weight { unit value } }
+    inventoryLevels(first: $levels) {
+      pageInfo { hasNextPage }
+      nodes { location { id } quantities(names: [\"available\"]) { name quantity } }
+    }
   }
 }"
     };
@@ -73,11 +129,7 @@ fragment CartgateProduct on Product {
   collections(first: $collections) { pageInfo { hasNextPage } nodes { id } }
   variants(first: $variants) {
     pageInfo { hasNextPage endCursor }
-    nodes {
-      id title sku price position inventoryQuantity
-      selectedOptions { name value }
-      inventoryItem { id tracked }
-    }
+    nodes { ...CartgateVariant }
   }
 }"
     };
@@ -102,19 +154,31 @@ fragment CartgateCollection on Collection {
     };
 }
 
-/// The shop: validates the token and gives the store info.
+/// The shop: validates the token and gives the store info (and the weight unit new
+/// weights are written in).
 pub const SHOP: &str = "query CartgateShop {
-  shop { id name myshopifyDomain url currencyCode ianaTimezone }
+  shop { id name myshopifyDomain url currencyCode ianaTimezone weightUnit }
 }";
 
-/// The primary location (where quantities are set).
+/// The primary location (where a change of the total `quantity` is applied).
 pub const PRIMARY_LOCATION: &str = "query CartgatePrimaryLocation {
   location { id name isActive }
 }";
 
+/// Every location, inactive and legacy (fulfillment-service) ones included: the ids
+/// `inventory_levels` refer to. 250 is the most one page holds; shops have far fewer.
+pub const LOCATIONS: &str = "query CartgateLocations {
+  locations(first: 250, includeInactive: true, includeLegacy: true) {
+    nodes {
+      id name isActive
+      address { address1 address2 city province provinceCode zip countryCode phone }
+    }
+  }
+}";
+
 /// Newest first by id: ids only grow, so a cursor walk is stable while orders change.
 pub const ORDERS: &str = concat!(
-    "query CartgateOrders($first: Int!, $after: String, $query: String, $lineItems: Int!, $fulfillments: Int!) {
+    "query CartgateOrders($first: Int!, $after: String, $query: String, $lineItems: Int!, $fulfillments: Int!, $shippingLines: Int!, $transactions: Int!, $refunds: Int!, $refundLines: Int!) {
   orders(first: $first, after: $after, query: $query, sortKey: ID, reverse: true) {
     pageInfo { hasNextPage endCursor }
     nodes { ...CartgateOrder }
@@ -126,7 +190,7 @@ pub const ORDERS: &str = concat!(
 );
 
 pub const ORDER: &str = concat!(
-    "query CartgateOrder($id: ID!, $lineItems: Int!, $fulfillments: Int!) {
+    "query CartgateOrder($id: ID!, $lineItems: Int!, $fulfillments: Int!, $shippingLines: Int!, $transactions: Int!, $refunds: Int!, $refundLines: Int!) {
   order(id: $id) { ...CartgateOrder }
 }",
     order_fragment!(),
@@ -136,10 +200,10 @@ pub const ORDER: &str = concat!(
 
 /// The line items of an order past the first page.
 pub const ORDER_LINE_ITEMS: &str = concat!(
-    "query CartgateOrderLineItems($id: ID!, $after: String) {
+    "query CartgateOrderLineItems($id: ID!, $after: String, $lineItems: Int!) {
   order(id: $id) {
     id
-    lineItems(first: 100, after: $after) {
+    lineItems(first: $lineItems, after: $after) {
       pageInfo { hasNextPage endCursor }
       nodes { ...CartgateLineItem }
     }
@@ -175,20 +239,36 @@ pub const FULFILLMENT_CREATE: &str =
 }";
 
 pub const PRODUCTS: &str = concat!(
-    "query CartgateProducts($first: Int!, $after: String, $query: String, $media: Int!, $collections: Int!, $variants: Int!) {
+    "query CartgateProducts($first: Int!, $after: String, $query: String, $media: Int!, $collections: Int!, $variants: Int!, $levels: Int!) {
   products(first: $first, after: $after, query: $query, sortKey: ID, reverse: true) {
     pageInfo { hasNextPage endCursor }
     nodes { ...CartgateProduct }
   }
 }",
-    product_fragment!()
+    product_fragment!(),
+    variant_fragment!()
 );
 
 pub const PRODUCT: &str = concat!(
-    "query CartgateProduct($id: ID!, $media: Int!, $collections: Int!, $variants: Int!) {
+    "query CartgateProduct($id: ID!, $media: Int!, $collections: Int!, $variants: Int!, $levels: Int!) {
   product(id: $id) { ...CartgateProduct }
 }",
-    product_fragment!()
+    product_fragment!(),
+    variant_fragment!()
+);
+
+/// The variants of a product past the first page.
+pub const PRODUCT_VARIANTS: &str = concat!(
+    "query CartgateProductVariants($id: ID!, $after: String, $variants: Int!, $levels: Int!) {
+  product(id: $id) {
+    id
+    variants(first: $variants, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ...CartgateVariant }
+    }
+  }
+}",
+    variant_fragment!()
 );
 
 pub const PRODUCTS_COUNT: &str = "query CartgateProductsCount($query: String) {
@@ -212,7 +292,8 @@ pub const PRODUCT_UPDATE: &str = "mutation CartgateProductUpdate($product: Produ
   }
 }";
 
-/// Price and sku (`inventoryItem.sku` in 2025-01) of variants.
+/// Price, barcode, and on the inventory item sku, tracking and weight
+/// (`inventoryItem.measurement.weight`) of variants.
 pub const VARIANTS_BULK_UPDATE: &str = "mutation CartgateVariantsBulkUpdate($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
   productVariantsBulkUpdate(productId: $productId, variants: $variants) {
     productVariants { id }
@@ -220,10 +301,13 @@ pub const VARIANTS_BULK_UPDATE: &str = "mutation CartgateVariantsBulkUpdate($pro
   }
 }";
 
-/// Absolute `available` quantities at a location.
+/// Changes of the `available` quantity by a difference at locations. From 2026-04 every
+/// change names its `changeFromQuantity` (the connector passes `null`: a difference
+/// applies on top of concurrent sales) and the mutation needs an idempotency key, which
+/// also makes it safe to send again.
 pub const INVENTORY_ADJUST: &str =
-    "mutation CartgateInventoryAdjust($input: InventoryAdjustQuantitiesInput!) {
-  inventoryAdjustQuantities(input: $input) {
+    "mutation CartgateInventoryAdjust($input: InventoryAdjustQuantitiesInput!, $idempotencyKey: String!) {
+  inventoryAdjustQuantities(input: $input) @idempotent(key: $idempotencyKey) {
     inventoryAdjustmentGroup { id }
     userErrors { field message code }
   }
@@ -298,6 +382,7 @@ pub fn all_documents() -> Vec<(&'static str, &'static str)> {
     vec![
         ("CartgateShop", SHOP),
         ("CartgatePrimaryLocation", PRIMARY_LOCATION),
+        ("CartgateLocations", LOCATIONS),
         ("CartgateOrders", ORDERS),
         ("CartgateOrder", ORDER),
         ("CartgateOrderLineItems", ORDER_LINE_ITEMS),
@@ -306,6 +391,7 @@ pub fn all_documents() -> Vec<(&'static str, &'static str)> {
         ("CartgateFulfillmentCreate", FULFILLMENT_CREATE),
         ("CartgateProducts", PRODUCTS),
         ("CartgateProduct", PRODUCT),
+        ("CartgateProductVariants", PRODUCT_VARIANTS),
         ("CartgateProductsCount", PRODUCTS_COUNT),
         ("CartgateProductCreate", PRODUCT_CREATE),
         ("CartgateProductUpdate", PRODUCT_UPDATE),

@@ -28,7 +28,11 @@ async fn start_sandbox(opts: SandboxOptions, throttle: ThrottleConfig) -> TestSa
 /// A raw GraphQL call with the sandbox token (another client of the same app).
 async fn graphql(sb: &TestSandbox, query: &str) -> Value {
     sb.http()
-        .post(format!("{}/admin/api/2025-01/graphql.json", sb.base()))
+        .post(format!(
+            "{}/admin/api/{}/graphql.json",
+            sb.base(),
+            cartgate_shopify::DEFAULT_API_VERSION
+        ))
         .header(
             "x-shopify-access-token",
             sb.credentials()["access_token"].as_str().unwrap(),
@@ -881,8 +885,8 @@ async fn a_quantity_written_reads_back_on_a_shop_with_several_locations() {
         &sb,
         &format!(
             r#"mutation {{ inventoryAdjustQuantities(input: {{name: "available", reason: "received",
-                changes: [{{inventoryItemId: "{item}", locationId: "gid://shopify/Location/61000000002", delta: 5}}]}})
-                {{ userErrors {{ code message }} }} }}"#
+                changes: [{{inventoryItemId: "{item}", locationId: "gid://shopify/Location/61000000002", delta: 5, changeFromQuantity: null}}]}})
+                @idempotent(key: "another-app-1") {{ userErrors {{ code message }} }} }}"#
         ),
     )
     .await;
@@ -1120,4 +1124,313 @@ mod webhooks {
             .expect("read scopes suffice");
         assert_eq!(ids.len(), 7);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Shipping and invoicing fields, stock by location, weight and barcode writes
+// ---------------------------------------------------------------------------------------
+
+/// Upstream queries the sandbox has executed since the last `PUT /__sandbox/throttle`.
+async fn queries_run(sb: &TestSandbox) -> usize {
+    let t: Value = sb.control("throttle", None).await;
+    t["charges"].as_array().unwrap().len()
+}
+
+async fn reset_counts(sb: &TestSandbox) {
+    sb.http()
+        .put(format!("{}/__sandbox/throttle", sb.base()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn orders_carry_shipping_taxes_payments_and_refunds_without_extra_calls() {
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+    let s = sb.session();
+    reset_counts(&sb).await;
+    let mut p = params(60, Filters::default());
+    let mut orders = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = s.list_orders(&cx(), &p).await.unwrap();
+        pages += 1;
+        orders.extend(page.items);
+        match page.next {
+            Some(n) => p.state = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(orders.len(), 60);
+    // Only the list's own queries (four orders fit one query's cost), none per order: no
+    // seeded order outgrows a list's nested pages, so none is read again.
+    let upstream = queries_run(&sb).await;
+    assert!(
+        upstream <= 60 / 4,
+        "{upstream} queries for {pages} pages of 60 orders"
+    );
+    let has = |f: &dyn Fn(&Order) -> bool| orders.iter().any(f);
+    assert!(has(&|o| o.prices_include_tax == Some(true)));
+    assert!(has(&|o| o.prices_include_tax == Some(false)));
+    assert!(has(&|o| o.tax_lines.len() == 2), "GST and PST");
+    assert!(has(&|o| o
+        .shipping_lines
+        .iter()
+        .any(|l| l.title.as_deref() == Some("Main Warehouse"))));
+    assert!(has(&|o| o
+        .shipping_lines
+        .iter()
+        .any(|l| l.carrier.as_deref() == Some("ups_shipping"))));
+    assert!(has(&|o| o
+        .discount_codes
+        .iter()
+        .any(|c| c.code == "FREESHIP")));
+    assert!(has(&|o| o.refunds.iter().any(|r| r.line_items.is_empty())));
+    assert!(has(&|o| o.refunds.iter().any(|r| !r.line_items.is_empty())));
+    assert!(has(&|o| o
+        .payment_method
+        .as_ref()
+        .and_then(|m| m.code.as_deref())
+        == Some("Cash on Delivery (COD)")));
+    assert!(has(&|o| o.paid_at.is_some()));
+    assert!(has(&|o| o.fulfilled_at.is_some()));
+    assert!(has(&|o| !o.tags.is_empty()));
+    assert!(has(&|o| o.customer_note.is_some()));
+    assert!(has(&|o| o
+        .line_items
+        .iter()
+        .any(|l| l.requires_shipping == Some(false))));
+    assert!(has(&|o| o
+        .line_items
+        .iter()
+        .any(|l| !l.variant_options.is_empty())));
+    assert!(has(&|o| o.total_weight.is_some()));
+    for o in &orders {
+        assert_eq!(o.note, None, "Shopify has no staff note");
+        assert!(o.refunded_total.is_some());
+        // A list answers what a single read does.
+        let one = s.get_order(&cx(), &o.id).await.unwrap();
+        assert_eq!(&one, o, "order {}", o.id);
+    }
+}
+
+/// An order whose nested lists do not fit a list's small pages is read again on its own,
+/// so lists and single reads agree.
+#[tokio::test]
+async fn an_order_with_many_refund_lines_reads_whole_in_a_list() {
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+    let s = sb.session();
+    let orders = all_orders(s.as_ref(), 60, Filters::default()).await;
+    // The fully refunded order with the most lines.
+    let big = orders
+        .iter()
+        .filter(|o| o.payment_status == PaymentStatus::Refunded)
+        .max_by_key(|o| o.refunds.iter().map(|r| r.line_items.len()).sum::<usize>())
+        .unwrap();
+    let lines: usize = big.refunds.iter().map(|r| r.line_items.len()).sum();
+    assert_eq!(lines, big.line_items.len(), "every line refunded");
+    assert!(lines >= 3, "{lines}");
+}
+
+#[tokio::test]
+async fn locations_and_stock_levels_are_read_and_written_per_location() {
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+    let s = sb.session();
+    let locations = s.list_locations(&cx()).await.unwrap();
+    let ids: Vec<&str> = locations.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["61000000001", "61000000002"]);
+    assert_eq!(locations[0].name.as_deref(), Some("Main Warehouse"));
+    let a = locations[1].address.as_ref().unwrap();
+    assert_eq!(
+        (a.city.as_deref(), a.country_code.as_deref()),
+        (Some("Toronto"), Some("CA"))
+    );
+    assert!(locations.iter().all(|l| l.active));
+
+    let products = all_products(s.as_ref(), 50, Filters::default()).await;
+    let (product, variant) = products
+        .iter()
+        .flat_map(|p| p.variants.iter().map(move |v| (p, v)))
+        .find(|(_, v)| v.inventory_levels.len() == 2)
+        .expect("stock split over both locations");
+    let before: Vec<i64> = variant
+        .inventory_levels
+        .iter()
+        .map(|l| l.available)
+        .collect();
+    assert_eq!(before.iter().sum::<i64>(), variant.quantity.unwrap());
+    // Set the pop-up store's stock: the warehouse's stays.
+    let after = s
+        .update_variant(
+            &cx(),
+            &product.id,
+            &variant.id,
+            &VariantUpdate {
+                inventory_levels: Some(vec![InventoryLevel {
+                    location_id: "61000000002".into(),
+                    available: before[1] + 7,
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let v = after.variants.iter().find(|x| x.id == variant.id).unwrap();
+    let now: Vec<i64> = v.inventory_levels.iter().map(|l| l.available).collect();
+    assert_eq!(now, [before[0], before[1] + 7]);
+    assert_eq!(v.quantity, Some(before[0] + before[1] + 7));
+    // An unknown location changes nothing.
+    let err = s
+        .update_variant(
+            &cx(),
+            &product.id,
+            &variant.id,
+            &VariantUpdate {
+                inventory_levels: Some(vec![
+                    InventoryLevel {
+                        location_id: "61000000001".into(),
+                        available: 1,
+                    },
+                    InventoryLevel {
+                        location_id: "987654321".into(),
+                        available: 1,
+                    },
+                ]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ConnectorError::Validation(ref m) if m.contains("987654321")),
+        "{err:?}"
+    );
+    let again = s.get_product(&cx(), &product.id).await.unwrap();
+    let v = again.variants.iter().find(|x| x.id == variant.id).unwrap();
+    assert_eq!(
+        v.inventory_levels[0].available, before[0],
+        "nothing written"
+    );
+
+    // A single-variant product stocked at the warehouse only: the pop-up store starts
+    // stocking it (the product-level PATCH reaches its one variant).
+    let single = products
+        .iter()
+        .find(|p| p.variants.len() == 1 && p.quantity.is_some() && p.inventory_levels.len() == 1)
+        .expect("a simple product at one location");
+    let q = single.quantity.unwrap();
+    let after = s
+        .update_product(
+            &cx(),
+            &single.id,
+            &ProductUpdate {
+                inventory_levels: Some(vec![InventoryLevel {
+                    location_id: "61000000002".into(),
+                    available: 4,
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.inventory_levels.len(), 2);
+    assert_eq!(after.quantity, Some(q + 4));
+    assert_eq!(after.inventory_levels, after.variants[0].inventory_levels);
+}
+
+#[tokio::test]
+async fn weight_and_barcode_writes_read_back_in_the_stores_unit() {
+    let sb = start_sandbox(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+    let s = sb.session();
+    let products = all_products(s.as_ref(), 50, Filters::default()).await;
+    let kg = |v: &str| Weight {
+        value: v.into(),
+        unit: WeightUnit::Kg,
+    };
+    // A variant weighed in grams keeps grams.
+    let tee = products
+        .iter()
+        .find(|p| p.name == "Classic Tee")
+        .expect("the tee");
+    let v = &tee.variants[1];
+    assert_eq!(v.weight.as_ref().map(|w| w.unit), Some(WeightUnit::G));
+    let after = s
+        .update_variant(
+            &cx(),
+            &tee.id,
+            &v.id,
+            &VariantUpdate {
+                weight: Some(kg("1.5")),
+                barcode: Some("4006381333931".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let w = after.variants.iter().find(|x| x.id == v.id).unwrap();
+    assert_eq!(
+        w.weight,
+        Some(Weight {
+            value: "1500".into(),
+            unit: WeightUnit::G
+        })
+    );
+    assert_eq!(w.barcode.as_deref(), Some("4006381333931"));
+    assert_eq!(
+        after.variants[0].weight, tee.variants[0].weight,
+        "others untouched"
+    );
+    // A product without a weight gets the shop's unit (kilograms).
+    let hat = products.iter().find(|p| p.name == "Straw Hat").unwrap();
+    assert_eq!(hat.weight, None);
+    let after = s
+        .update_product(
+            &cx(),
+            &hat.id,
+            &ProductUpdate {
+                weight: Some(Weight {
+                    value: "12".into(),
+                    unit: WeightUnit::Oz,
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.weight, Some(kg("0.3402")));
+    // Dimensions: Shopify has none; refused before anything is written.
+    let err = s
+        .update_product(
+            &cx(),
+            &hat.id,
+            &ProductUpdate {
+                barcode: Some("123".into()),
+                dimensions: Some(Dimensions {
+                    length: Some("1".into()),
+                    width: None,
+                    height: None,
+                    unit: LengthUnit::Cm,
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Unsupported(_)), "{err:?}");
+    let again = s.get_product(&cx(), &hat.id).await.unwrap();
+    assert_ne!(again.barcode.as_deref(), Some("123"));
+    // Per-variant fields on a product with variants: set them per variant.
+    let err = s
+        .update_product(
+            &cx(),
+            &tee.id,
+            &ProductUpdate {
+                barcode: Some("123".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Validation(_)), "{err:?}");
 }

@@ -10,6 +10,14 @@ use cartgate_connector::sandbox::{SandboxHandle, SandboxOptions};
 use cartgate_shopify::sandbox::ThrottleConfig;
 use serde_json::{json, Value};
 
+/// The default version's endpoint.
+fn path() -> String {
+    format!(
+        "/admin/api/{}/graphql.json",
+        cartgate_shopify::DEFAULT_API_VERSION
+    )
+}
+
 struct Sb {
     handle: SandboxHandle,
     http: reqwest::Client,
@@ -43,10 +51,47 @@ impl Sb {
         let r = req.send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
+    /// Every node of a root connection, `first` at a time.
+    async fn all(&self, field: &str, first: u32, selection: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let v = self
+                .gql(
+                    &format!("query($a: String) {{ {field}(first: {first}, after: $a) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {selection} }} }} }}"),
+                    json!({"a": after}),
+                )
+                .await;
+            assert!(v["errors"].is_null(), "{v}");
+            let conn = &v["data"][field];
+            out.extend(conn["nodes"].as_array().unwrap().iter().cloned());
+            if conn["pageInfo"]["hasNextPage"] != json!(true) {
+                return out;
+            }
+            after = conn["pageInfo"]["endCursor"].clone();
+        }
+    }
+
+    /// The `X-Shopify-API-Version` answering a query at `path`.
+    async fn served_version(&self, path: &str) -> String {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.handle.banner.base_url))
+            .header("X-Shopify-Access-Token", self.token())
+            .json(&json!({"query": "{ shop { name } }"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.headers()["x-shopify-api-version"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
     async fn gql(&self, query: &str, variables: Value) -> Value {
         let (status, body) = self
             .post(
-                "/admin/api/2025-01/graphql.json",
+                &path(),
                 Some(&self.token()),
                 json!({"query": query, "variables": variables}),
             )
@@ -65,21 +110,13 @@ async fn banner_auth_and_endpoint() {
     assert_eq!(b.credentials["endpoint"], json!(b.base_url));
     assert!(sb.token().starts_with("shpat_"));
     let q = json!({"query": "{ shop { name } }"});
-    let (s, body) = sb
-        .post("/admin/api/2025-01/graphql.json", None, q.clone())
-        .await;
+    let (s, body) = sb.post(&path(), None, q.clone()).await;
     assert_eq!(s, 401);
     assert_eq!(
         body,
         json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
     );
-    let (s, _) = sb
-        .post(
-            "/admin/api/2025-01/graphql.json",
-            Some("shpat_wrong"),
-            q.clone(),
-        )
-        .await;
+    let (s, _) = sb.post(&path(), Some("shpat_wrong"), q.clone()).await;
     assert_eq!(s, 401);
     let (s, body) = sb
         .post(
@@ -90,6 +127,32 @@ async fn banner_auth_and_endpoint() {
         .await;
     assert_eq!(s, 200, "other versions fall forward");
     assert_eq!(body["data"]["shop"]["name"], "Cartgate Demo");
+    // The version that answered: the one asked for (the default, a configured one), or
+    // the oldest supported for a retired one.
+    assert_eq!(
+        sb.served_version(&path()).await,
+        cartgate_shopify::DEFAULT_API_VERSION
+    );
+    assert_eq!(
+        sb.served_version("/admin/api/2026-07/graphql.json").await,
+        "2026-07"
+    );
+    assert_eq!(
+        sb.served_version("/admin/api/2025-01/graphql.json").await,
+        cartgate_shopify::sandbox::OLDEST_SUPPORTED
+    );
+    let counts: Value = sb
+        .http
+        .get(format!("{}/__sandbox/api-versions", b.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts["requested"]["2026-07"], 1, "{counts}");
+    assert_eq!(counts["requested"]["2024-10"], 1, "{counts}");
+    assert_eq!(counts["requested"]["2025-01"], 1, "{counts}");
     let (s, _) = sb
         .post(
             "/admin/api/latest/graphql.json",
@@ -100,13 +163,7 @@ async fn banner_auth_and_endpoint() {
     assert_eq!(s, 404);
     let (s, _) = sb.post("/admin/orders.json", Some(&sb.token()), q).await;
     assert_eq!(s, 404);
-    let (s, body) = sb
-        .post(
-            "/admin/api/2025-01/graphql.json",
-            Some(&sb.token()),
-            json!({}),
-        )
-        .await;
+    let (s, body) = sb.post(&path(), Some(&sb.token()), json!({})).await;
     assert_eq!(s, 400);
     assert!(body["errors"]["query"].is_string());
 }
@@ -245,13 +302,15 @@ async fn mutations_answer_user_errors() {
         v["data"]["productVariantsBulkUpdate"]["userErrors"][0]["code"],
         "PRODUCT_VARIANT_DOES_NOT_EXIST"
     );
+    // 2026-04: changeFromQuantity must be given (null skips the check).
     let v = sb
-        .gql("mutation($i: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $i) { userErrors { code } } }",
+        .gql("mutation($i: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $i) @idempotent(key: \"k-1\") { userErrors { code field message } } }",
             json!({"i": {"name": "available", "reason": "correction", "quantities": [{"inventoryItemId": "gid://shopify/InventoryItem/44000000001", "locationId": "gid://shopify/Location/61000000001", "quantity": 1}]}}))
         .await;
     assert_eq!(
-        v["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
-        "COMPARE_QUANTITY_REQUIRED"
+        v["data"]["inventorySetQuantities"]["userErrors"][0]["field"],
+        json!(["input", "quantities", "0", "changeFromQuantity"]),
+        "{v}"
     );
     let v = sb
         .gql("mutation($f: FulfillmentInput!) { fulfillmentCreate(fulfillment: $f) { userErrors { field message } } }",
@@ -278,7 +337,7 @@ async fn seeded_data_is_deterministic_and_faults_apply() {
         .unwrap();
     let (s, body) = sb
         .post(
-            "/admin/api/2025-01/graphql.json",
+            &path(),
             Some(&sb.token()),
             json!({"query": "{ shop { name } }"}),
         )
@@ -563,7 +622,10 @@ async fn webhooks_carry_shopifys_headers_rest_bodies_and_signature() {
             r.header("x-shopify-shop-domain"),
             Some("cartgate-demo.myshopify.com")
         );
-        assert_eq!(r.header("x-shopify-api-version"), Some("2025-01"));
+        assert_eq!(
+            r.header("x-shopify-api-version"),
+            Some(cartgate_shopify::DEFAULT_API_VERSION)
+        );
         let webhook_id = r.header("x-shopify-webhook-id").expect("a webhook id");
         assert_eq!(webhook_id.len(), 36, "a UUID: {webhook_id}");
         assert!(r.header("x-shopify-event-id").is_some());
@@ -698,4 +760,433 @@ async fn simulate_changes_the_data_and_refuses_bad_bodies() {
             .unwrap();
         assert_eq!(r.status(), 409, "{event}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Shipping and invoicing data, stock by location, and the 2026 inventory rules
+// ---------------------------------------------------------------------------------------
+
+const ORDER_FIELDS: &str = "id name taxesIncluded tags discountCodes paymentGatewayNames totalWeight displayFinancialStatus displayFulfillmentStatus
+  subtotalPriceSet { shopMoney { amount } } totalShippingPriceSet { shopMoney { amount } }
+  totalTaxSet { shopMoney { amount } } totalDiscountsSet { shopMoney { amount } }
+  totalPriceSet { shopMoney { amount } } totalRefundedSet { shopMoney { amount } }
+  taxLines { title rate ratePercentage priceSet { shopMoney { amount } } }
+  lineItems(first: 20) { nodes { id quantity requiresShipping refundableQuantity
+    originalUnitPriceSet { shopMoney { amount } }
+    discountedTotalSet { shopMoney { amount } }
+    withCodes: discountedTotalSet(withCodeDiscounts: true) { shopMoney { amount } }
+    taxLines { title rate priceSet { shopMoney { amount } } }
+    discountAllocations { allocatedAmountSet { shopMoney { amount } } discountApplication { __typename ... on DiscountCodeApplication { code targetType value { __typename ... on PricingPercentageValue { percentage } } } } }
+    variant { id inventoryItem { measurement { weight { unit value } } } } } }
+  shippingLines(first: 5) { nodes { title code source carrierIdentifier isRemoved
+    originalPriceSet { shopMoney { amount } } discountedPriceSet { shopMoney { amount } }
+    taxLines { title rate priceSet { shopMoney { amount } } }
+    discountAllocations { allocatedAmountSet { shopMoney { amount } } discountApplication { ... on DiscountCodeApplication { code } } } } }
+  transactions(first: 10) { kind status gateway formattedGateway processedAt amountSet { shopMoney { amount } } }
+  refunds(first: 5) { id createdAt note totalRefundedSet { shopMoney { amount } }
+    refundLineItems(first: 10) { nodes { quantity lineItem { id } subtotalSet { shopMoney { amount } } } } }";
+
+fn d(v: &Value) -> rust_decimal::Decimal {
+    match v {
+        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("{v} is a decimal")),
+        Value::Number(n) => n.to_string().parse().unwrap(),
+        _ => panic!("{v} is not a number"),
+    }
+}
+
+fn amount(v: &Value) -> rust_decimal::Decimal {
+    d(&v["shopMoney"]["amount"])
+}
+
+#[tokio::test]
+async fn orders_carry_taxes_discounts_shipping_payments_and_refunds() {
+    use rust_decimal::Decimal;
+    let sb = Sb::start(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+    let orders = sb.all("orders", 1, ORDER_FIELDS).await;
+    assert_eq!(orders.len(), 60);
+    let mut rates = std::collections::BTreeSet::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for o in &orders {
+        let name = &o["name"];
+        let included = o["taxesIncluded"].as_bool().unwrap();
+        seen.insert(format!("taxesIncluded:{included}"));
+        let lines = o["lineItems"]["nodes"].as_array().unwrap();
+        let ships = o["shippingLines"]["nodes"].as_array().unwrap();
+        // The totals are what the lines and shipping lines make.
+        let line_tax: Decimal = lines
+            .iter()
+            .flat_map(|l| l["taxLines"].as_array().unwrap())
+            .map(|t| amount(&t["priceSet"]))
+            .sum();
+        let ship_tax: Decimal = ships
+            .iter()
+            .flat_map(|l| l["taxLines"].as_array().unwrap())
+            .map(|t| amount(&t["priceSet"]))
+            .sum();
+        assert_eq!(amount(&o["totalTaxSet"]), line_tax + ship_tax, "{name}");
+        let order_tax: Decimal = o["taxLines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| amount(&t["priceSet"]))
+            .sum();
+        assert_eq!(
+            order_tax, line_tax,
+            "{name}: Order.taxLines are the lines' taxes"
+        );
+        let subtotal: Decimal = lines.iter().map(|l| amount(&l["withCodes"])).sum();
+        assert_eq!(amount(&o["subtotalPriceSet"]), subtotal, "{name}");
+        let shipping: Decimal = ships.iter().map(|l| amount(&l["discountedPriceSet"])).sum();
+        assert_eq!(amount(&o["totalShippingPriceSet"]), shipping, "{name}");
+        let expected = subtotal
+            + shipping
+            + if included {
+                Decimal::ZERO
+            } else {
+                line_tax + ship_tax
+            };
+        assert_eq!(amount(&o["totalPriceSet"]), expected, "{name}");
+        for t in o["taxLines"].as_array().unwrap() {
+            let rate = d(&t["rate"]);
+            assert_eq!(d(&t["ratePercentage"]), rate * Decimal::from(100), "{name}");
+            rates.insert(rate.normalize().to_string());
+        }
+        // Refunds add up to the refunded total; a line's refundable quantity is what is left.
+        let refunds = o["refunds"].as_array().unwrap();
+        let refunded: Decimal = refunds.iter().map(|r| amount(&r["totalRefundedSet"])).sum();
+        assert_eq!(amount(&o["totalRefundedSet"]), refunded, "{name}");
+        for l in lines {
+            let back: i64 = refunds
+                .iter()
+                .flat_map(|r| r["refundLineItems"]["nodes"].as_array().unwrap())
+                .filter(|rl| rl["lineItem"]["id"] == l["id"])
+                .map(|rl| rl["quantity"].as_i64().unwrap())
+                .sum();
+            assert_eq!(
+                l["refundableQuantity"].as_i64().unwrap(),
+                l["quantity"].as_i64().unwrap() - back,
+                "{name}"
+            );
+        }
+        for r in refunds {
+            let by_lines = !r["refundLineItems"]["nodes"].as_array().unwrap().is_empty();
+            let all = o["displayFinancialStatus"] == "REFUNDED";
+            seen.insert(format!(
+                "refund:{}",
+                if all {
+                    "full"
+                } else if by_lines {
+                    "line"
+                } else {
+                    "amount"
+                }
+            ));
+            assert!(r["note"].is_string() && r["createdAt"].is_string(), "{r}");
+        }
+        for s in ships {
+            let price = amount(&s["originalPriceSet"]);
+            let kind = match (s["title"].as_str().unwrap(), price.is_zero()) {
+                ("Main Warehouse", true) => "pickup",
+                (_, true) => "free",
+                _ if s["carrierIdentifier"].is_string() => "carrier",
+                _ => "flat",
+            };
+            seen.insert(format!("shipping:{kind}"));
+            assert_eq!(s["isRemoved"], false);
+            assert!(s["code"].is_string());
+        }
+        for code in o["discountCodes"].as_array().unwrap() {
+            seen.insert(format!("code:{}", code.as_str().unwrap()));
+            let allocated = lines
+                .iter()
+                .flat_map(|l| l["discountAllocations"].as_array().unwrap())
+                .chain(
+                    ships
+                        .iter()
+                        .flat_map(|s| s["discountAllocations"].as_array().unwrap()),
+                )
+                .any(|a| a["discountApplication"]["code"] == *code);
+            assert!(allocated, "{name}: {code} took something off");
+        }
+        for t in o["transactions"].as_array().unwrap() {
+            seen.insert(format!("gateway:{}", t["gateway"].as_str().unwrap()));
+            seen.insert(format!("kind:{}", t["kind"].as_str().unwrap()));
+            assert!(t["formattedGateway"].is_string() && t["processedAt"].is_string());
+        }
+        assert!(
+            o["totalWeight"]
+                .as_str()
+                .unwrap()
+                .bytes()
+                .all(|b| b.is_ascii_digit()),
+            "UnsignedInt64 is a string of digits: {}",
+            o["totalWeight"]
+        );
+        if !o["tags"].as_array().unwrap().is_empty() {
+            seen.insert("tags".into());
+        }
+        if lines.iter().any(|l| l["requiresShipping"] == false) {
+            seen.insert("no-shipping line".into());
+        }
+        seen.insert(format!(
+            "fulfillment:{}",
+            o["displayFulfillmentStatus"].as_str().unwrap()
+        ));
+    }
+    for want in [
+        "taxesIncluded:true",
+        "taxesIncluded:false",
+        "refund:full",
+        "refund:line",
+        "refund:amount",
+        "shipping:pickup",
+        "shipping:free",
+        "shipping:carrier",
+        "shipping:flat",
+        "code:WELCOME10",
+        "code:FREESHIP",
+        "gateway:shopify_payments",
+        "gateway:paypal",
+        "gateway:Cash on Delivery (COD)",
+        "gateway:gift_card",
+        "kind:SALE",
+        "kind:AUTHORIZATION",
+        "kind:CAPTURE",
+        "kind:VOID",
+        "kind:REFUND",
+        "tags",
+        "no-shipping line",
+        "fulfillment:FULFILLMENT_NOT_REQUIRED",
+        "fulfillment:FULFILLED",
+    ] {
+        assert!(seen.contains(want), "no {want} among {seen:?}");
+    }
+    assert!(rates.len() >= 5, "several tax rates: {rates:?}");
+}
+
+#[tokio::test]
+async fn products_carry_weights_barcodes_and_stock_by_location() {
+    let sb = Sb::start(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+    let locs = sb
+        .gql("{ locations(first: 10, includeInactive: true, includeLegacy: true) { nodes { id name isActive address { address1 city provinceCode zip countryCode } } } }", json!({}))
+        .await;
+    let locs = locs["data"]["locations"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(locs.len(), 2, "{locs:?}");
+    assert!(locs.iter().all(|l| l["address"]["countryCode"] == "CA"));
+    let products = sb
+        .all("products", 3, "title variants(first: 10) { nodes { id barcode inventoryQuantity
+            inventoryItem { id tracked requiresShipping measurement { weight { unit value } }
+              inventoryLevels(first: 5) { nodes { location { id } quantities(names: [\"available\", \"on_hand\"]) { name quantity } } } } } }")
+        .await;
+    assert!(products.len() >= 12);
+    let mut units = std::collections::BTreeSet::new();
+    let (mut no_weight, mut zero, mut no_barcode, mut split, mut digital) = (0, 0, 0, 0, 0);
+    for p in &products {
+        for var in p["variants"]["nodes"].as_array().unwrap() {
+            let item = &var["inventoryItem"];
+            match &item["measurement"]["weight"] {
+                Value::Null => no_weight += 1,
+                w if w["value"] == json!(0.0) => zero += 1,
+                w => {
+                    units.insert(w["unit"].as_str().unwrap().to_owned());
+                }
+            }
+            match var["barcode"].as_str() {
+                None => no_barcode += 1,
+                Some(b) => {
+                    // EAN-13: the check digit makes the weighted sum a multiple of 10.
+                    assert_eq!(b.len(), 13, "{b}");
+                    let sum: u32 = b
+                        .bytes()
+                        .enumerate()
+                        .map(|(i, c)| u32::from(c - b'0') * if i % 2 == 0 { 1 } else { 3 })
+                        .sum();
+                    assert_eq!(sum % 10, 0, "{b}");
+                }
+            }
+            if item["requiresShipping"] == false {
+                digital += 1;
+            }
+            let levels = item["inventoryLevels"]["nodes"].as_array().unwrap();
+            if levels.len() >= 2 {
+                split += 1;
+            }
+            let total: i64 = levels
+                .iter()
+                .map(|l| {
+                    let q = l["quantities"].as_array().unwrap();
+                    assert_eq!(q.len(), 2);
+                    assert!(locs.iter().any(|x| x["id"] == l["location"]["id"]));
+                    q.iter().find(|q| q["name"] == "available").unwrap()["quantity"]
+                        .as_i64()
+                        .unwrap()
+                })
+                .sum();
+            assert_eq!(var["inventoryQuantity"].as_i64().unwrap(), total, "{var}");
+        }
+    }
+    let all: std::collections::BTreeSet<String> = ["GRAMS", "KILOGRAMS", "OUNCES", "POUNDS"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(units, all);
+    assert!(no_weight > 0 && zero > 0 && no_barcode > 0 && split > 0 && digital > 0);
+
+    // The bulk update writes barcode, weight (in the unit given) and shipping.
+    let w = sb
+        .gql("mutation($v: [ProductVariantsBulkInput!]!) { productVariantsBulkUpdate(productId: \"gid://shopify/Product/8000000002\", variants: $v) {
+            productVariants { barcode inventoryItem { requiresShipping measurement { weight { unit value } } } } userErrors { code field message } } }",
+            json!({"v": [{"id": "gid://shopify/ProductVariant/40000000007", "barcode": "4006381333931",
+                "inventoryItem": {"requiresShipping": false, "measurement": {"weight": {"value": 1.25, "unit": "POUNDS"}}}}]}))
+        .await;
+    let p = &w["data"]["productVariantsBulkUpdate"];
+    assert_eq!(p["userErrors"], json!([]), "{w}");
+    assert_eq!(
+        p["productVariants"][0],
+        json!({"barcode": "4006381333931", "inventoryItem": {"requiresShipping": false, "measurement": {"weight": {"unit": "POUNDS", "value": 1.25}}}})
+    );
+}
+
+#[tokio::test]
+async fn inventory_mutations_follow_the_2026_rules() {
+    let sb = Sb::start(SandboxOptions::default(), ThrottleConfig::standard(false)).await;
+    // The mug (product 2, one variant), stocked at the main warehouse only.
+    let item = "gid://shopify/InventoryItem/44000000007";
+    let level = |loc: u64| {
+        let sb = &sb;
+        async move {
+            let v = sb
+                .gql(
+                    &format!("{{ inventoryItem(id: \"{item}\") {{ inventoryLevel(locationId: \"gid://shopify/Location/{loc}\") {{ quantities(names: [\"available\"]) {{ quantity }} }} }} }}"),
+                    json!({}),
+                )
+                .await;
+            v["data"]["inventoryItem"]["inventoryLevel"]["quantities"][0]["quantity"].as_i64()
+        }
+    };
+    let adjust = "mutation($i: InventoryAdjustQuantitiesInput!, $k: String!) { inventoryAdjustQuantities(input: $i) @idempotent(key: $k) { inventoryAdjustmentGroup { id } userErrors { code field message } } }";
+    let change = |delta: i64, from: Value, loc: u64| json!({"name": "available", "reason": "correction", "changes": [{"inventoryItemId": item, "locationId": format!("gid://shopify/Location/{loc}"), "delta": delta, "changeFromQuantity": from}]});
+    let before = level(61_000_000_001).await.unwrap();
+
+    // Without the directive: a GraphQL error, nothing applied.
+    let v = sb
+        .gql("mutation($i: InventoryAdjustQuantitiesInput!) { inventoryAdjustQuantities(input: $i) { userErrors { code } } }",
+            json!({"i": change(1, Value::Null, 61_000_000_001)}))
+        .await;
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("@idempotent"),
+        "{v}"
+    );
+    assert_eq!(level(61_000_000_001).await, Some(before));
+
+    // changeFromQuantity null: the delta applies on top of what is there; the same key and
+    // input again answers the same and does not apply twice.
+    let first = sb
+        .gql(
+            adjust,
+            json!({"i": change(3, Value::Null, 61_000_000_001), "k": "key-a"}),
+        )
+        .await;
+    assert_eq!(
+        first["data"]["inventoryAdjustQuantities"]["userErrors"],
+        json!([]),
+        "{first}"
+    );
+    let again = sb
+        .gql(
+            adjust,
+            json!({"i": change(3, Value::Null, 61_000_000_001), "k": "key-a"}),
+        )
+        .await;
+    assert_eq!(again["data"], first["data"]);
+    assert_eq!(level(61_000_000_001).await, Some(before + 3));
+    // The same key with another input is refused.
+    let other = sb
+        .gql(
+            adjust,
+            json!({"i": change(4, Value::Null, 61_000_000_001), "k": "key-a"}),
+        )
+        .await;
+    assert_eq!(
+        other["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"],
+        "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
+    );
+    // A stale changeFromQuantity is refused, the current one accepted.
+    let stale = sb
+        .gql(
+            adjust,
+            json!({"i": change(1, json!(before), 61_000_000_001), "k": "key-b"}),
+        )
+        .await;
+    assert_eq!(
+        stale["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"],
+        "CHANGE_FROM_QUANTITY_STALE"
+    );
+    let ok = sb
+        .gql(
+            adjust,
+            json!({"i": change(1, json!(before + 3), 61_000_000_001), "k": "key-c"}),
+        )
+        .await;
+    assert_eq!(
+        ok["data"]["inventoryAdjustQuantities"]["userErrors"],
+        json!([]),
+        "{ok}"
+    );
+    assert_eq!(level(61_000_000_001).await, Some(before + 4));
+    // Omitting changeFromQuantity is an error (2026-04).
+    let mut omitted = change(1, Value::Null, 61_000_000_001);
+    omitted["changes"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("changeFromQuantity");
+    let v = sb.gql(adjust, json!({"i": omitted, "k": "key-d"})).await;
+    assert_eq!(
+        v["data"]["inventoryAdjustQuantities"]["userErrors"][0]["field"],
+        json!(["input", "changes", "0", "changeFromQuantity"])
+    );
+    // A location not stocking the item starts stocking it (2026-10).
+    assert_eq!(
+        level(61_000_000_002).await,
+        None,
+        "the mug is stocked at one location"
+    );
+    let v = sb
+        .gql(
+            adjust,
+            json!({"i": change(6, Value::Null, 61_000_000_002), "k": "key-e"}),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["inventoryAdjustQuantities"]["userErrors"],
+        json!([]),
+        "{v}"
+    );
+    assert_eq!(level(61_000_000_002).await, Some(6));
+    // compareQuantity is gone.
+    let v = sb
+        .gql(&format!("mutation {{ inventorySetQuantities(input: {{name: \"available\", reason: \"correction\", quantities: [{{inventoryItemId: \"{item}\", locationId: \"gid://shopify/Location/61000000001\", quantity: 1, compareQuantity: 1}}]}}) @idempotent(key: \"key-f\") {{ userErrors {{ code }} }} }}"), json!({}))
+        .await;
+    assert!(v["errors"].is_array(), "{v}");
+    // inventorySetQuantities with changeFromQuantity: compare and swap.
+    let set = "mutation($i: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $i) @idempotent(key: $k) { userErrors { code } } }";
+    let q = |quantity: i64, from: Value| json!({"name": "available", "reason": "correction", "quantities": [{"inventoryItemId": item, "locationId": "gid://shopify/Location/61000000002", "quantity": quantity, "changeFromQuantity": from}]});
+    let v = sb
+        .gql(set, json!({"i": q(9, json!(5)), "k": "key-g"}))
+        .await;
+    assert_eq!(
+        v["data"]["inventorySetQuantities"]["userErrors"][0]["code"],
+        "CHANGE_FROM_QUANTITY_STALE"
+    );
+    let v = sb
+        .gql(set, json!({"i": q(9, json!(6)), "k": "key-h"}))
+        .await;
+    assert_eq!(v["data"]["inventorySetQuantities"]["userErrors"], json!([]));
+    assert_eq!(level(61_000_000_002).await, Some(9));
 }

@@ -5,17 +5,21 @@
 //! | `accounts` | account id → AccountRecord |
 //! | `api_keys` | key id → ApiKeyRecord (HMAC digest, never the key) |
 //! | `api_key_digests` | digest → key id |
+//! | `account_keys` | `account id/key id` → "" (an account's keys in id order) |
 
 use async_trait::async_trait;
 use redb::TableDefinition;
 
-use super::{from_json, to_json, unavailable, EmbeddedStorage, JsonTable, Put};
+use super::{
+    from_json, index_key, to_json, unavailable, EmbeddedStorage, IndexTable, JsonTable, Put,
+};
 use crate::storage::{AccountRecord, Accounts, ApiKeyRecord, StorageResult};
 
 pub(super) const ACCOUNTS: JsonTable = TableDefinition::new("accounts");
 pub(super) const API_KEYS: JsonTable = TableDefinition::new("api_keys");
 pub(super) const API_KEY_DIGESTS: TableDefinition<&str, &str> =
     TableDefinition::new("api_key_digests");
+pub(super) const ACCOUNT_KEYS: IndexTable = TableDefinition::new("account_keys");
 
 #[async_trait]
 impl Accounts for EmbeddedStorage {
@@ -32,6 +36,7 @@ impl Accounts for EmbeddedStorage {
     async fn put_api_key(&self, k: &ApiKeyRecord) -> StorageResult<()> {
         let bytes = to_json(k)?;
         let (id, digest) = (k.id.clone(), k.digest.clone());
+        let indexed = index_key(&k.account_id, &k.id);
         self.write(move |tx| {
             tx.open_table(API_KEYS)
                 .map_err(unavailable)?
@@ -40,6 +45,10 @@ impl Accounts for EmbeddedStorage {
             tx.open_table(API_KEY_DIGESTS)
                 .map_err(unavailable)?
                 .insert(digest.as_str(), id.as_str())
+                .map_err(unavailable)?;
+            tx.open_table(ACCOUNT_KEYS)
+                .map_err(unavailable)?
+                .insert(indexed.as_str(), "")
                 .map_err(unavailable)?;
             Ok(())
         })
@@ -65,12 +74,13 @@ impl Accounts for EmbeddedStorage {
         })
     }
 
-    async fn list_api_keys(&self, account_id: &str) -> StorageResult<Vec<ApiKeyRecord>> {
-        let account_id = account_id.to_owned();
-        let mut keys = self
-            .scan(API_KEYS, move |k: &ApiKeyRecord| k.account_id == account_id)
-            .await?;
-        keys.sort_by_key(|k| k.created_at);
-        Ok(keys)
+    async fn list_api_keys(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StorageResult<Vec<ApiKeyRecord>> {
+        self.page_indexed(ACCOUNT_KEYS, API_KEYS, account_id, after, limit)
+            .await
     }
 }

@@ -18,11 +18,15 @@ mod secrets;
 mod stores;
 mod webhooks;
 
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
+    WriteTransaction,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +34,35 @@ use super::{unavailable, CasOutcome, IfMissing, Put, Storage, StorageError, Stor
 
 /// A table of JSON records by string key.
 type JsonTable = TableDefinition<'static, &'static str, &'static [u8]>;
+
+/// An ordered index: the key is everything, the value empty.
+type IndexTable = TableDefinition<'static, &'static str, &'static str>;
+
+/// The key of `id` in its owner's ordered index (`owner/id`): a range over `owner/` is the
+/// owner's records in id order (ids are UUIDv7, so creation order).
+fn index_key(owner: &str, id: &str) -> String {
+    format!("{owner}/{id}")
+}
+
+/// The id at the end of an index key.
+fn last_segment(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+/// The owner of a stored record, for indexing it.
+#[derive(Deserialize)]
+struct Owned {
+    id: String,
+    account_id: String,
+}
+
+/// The per-account indexes of records, with the table each indexes. An index missing
+/// beside a table that has records (a store written before the index existed) is built
+/// when the store is opened.
+const ACCOUNT_INDEXES: [(IndexTable, JsonTable); 2] = [
+    (accounts::ACCOUNT_KEYS, accounts::API_KEYS),
+    (stores::ACCOUNT_STORES, stores::STORES),
+];
 
 pub struct EmbeddedStorage {
     db: Arc<Database>,
@@ -72,6 +105,8 @@ impl EmbeddedStorage {
         }
         for t in [
             accounts::API_KEY_DIGESTS,
+            accounts::ACCOUNT_KEYS,
+            stores::ACCOUNT_STORES,
             logs::LOGS_BY_TIME,
             webhooks::ACCOUNT_WEBHOOKS,
             webhooks::DELIVERIES_BY_SUBSCRIPTION,
@@ -79,6 +114,24 @@ impl EmbeddedStorage {
             webhooks::DELIVERIES_FINISHED,
         ] {
             tx.open_table(t).map_err(unavailable)?;
+        }
+        for (index, records) in ACCOUNT_INDEXES {
+            let mut index = tx.open_table(index).map_err(unavailable)?;
+            if !index.is_empty().map_err(unavailable)? {
+                continue;
+            }
+            for row in tx
+                .open_table(records)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (_, v) = row.map_err(unavailable)?;
+                let r: Owned = from_json(v.value())?;
+                index
+                    .insert(index_key(&r.account_id, &r.id).as_str(), "")
+                    .map_err(unavailable)?;
+            }
         }
         tx.commit().map_err(unavailable)?;
         Ok(EmbeddedStorage { db: Arc::new(db) })
@@ -239,18 +292,62 @@ impl EmbeddedStorage {
         })
     }
 
-    async fn scan<T: DeserializeOwned + Send + 'static>(
+    /// A page of `owner`'s records in id order, after the id `after`: read through the
+    /// owner's range of `index`, so it costs the page, not the table.
+    async fn page_indexed<T: DeserializeOwned + Send + 'static>(
         &self,
-        table: JsonTable,
-        keep: impl Fn(&T) -> bool + Send + 'static,
+        index: IndexTable,
+        records: JsonTable,
+        owner: &str,
+        after: Option<&str>,
+        limit: usize,
     ) -> StorageResult<Vec<T>> {
+        let prefix = format!("{owner}/");
+        let lo = match after {
+            Some(a) => Bound::Excluded(index_key(owner, a)),
+            None => Bound::Included(prefix.clone()),
+        };
+        let hi = format!("{prefix}\u{10ffff}");
         self.blocking(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
-            let mut out = rows(&tx, table)?;
-            out.retain(|(_, item)| keep(item));
-            Ok(out.into_iter().map(|(_, item)| item).collect())
+            let index = tx.open_table(index).map_err(unavailable)?;
+            let records = tx.open_table(records).map_err(unavailable)?;
+            let lo = lo.as_ref().map(String::as_str);
+            let mut out = Vec::new();
+            for row in index
+                .range::<&str>((lo, Bound::Excluded(hi.as_str())))
+                .map_err(unavailable)?
+            {
+                if out.len() >= limit {
+                    break;
+                }
+                let (k, _) = row.map_err(unavailable)?;
+                if let Some(v) = records.get(last_segment(k.value())).map_err(unavailable)? {
+                    out.push(from_json(v.value())?);
+                }
+            }
+            Ok(out)
         })
         .await
+    }
+
+    /// The records of `table` under these keys that exist, in one read.
+    fn get_many<T: DeserializeOwned>(
+        &self,
+        table: JsonTable,
+        keys: &[String],
+    ) -> StorageResult<Vec<T>> {
+        self.read(|db| {
+            let tx = db.begin_read().map_err(unavailable)?;
+            let t = tx.open_table(table).map_err(unavailable)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                if let Some(v) = t.get(k.as_str()).map_err(unavailable)? {
+                    out.push(from_json(v.value())?);
+                }
+            }
+            Ok(out)
+        })
     }
 }
 

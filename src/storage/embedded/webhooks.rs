@@ -17,15 +17,16 @@
 //! holds exactly the claimable deliveries; claim, finish and update are each one write
 //! transaction, and redb runs one at a time, so two claims never get the same delivery.
 
-use std::ops::Bound;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::logs::micros;
-use super::{from_json, to_json, unavailable, EmbeddedStorage, JsonTable};
+use super::{
+    from_json, index_key, last_segment, to_json, unavailable, EmbeddedStorage, IndexTable,
+    JsonTable,
+};
 use crate::storage::{
     CasOutcome, Claimed, DeliveryQuery, DeliveryRecord, IfMissing, PollState, StorageResult,
     SubscriptionRecord, Webhooks,
@@ -42,9 +43,6 @@ pub(super) const DELIVERIES_FINISHED: IndexTable = TableDefinition::new("deliver
 pub(super) const INBOUND_IDS: JsonTable = TableDefinition::new("inbound_ids");
 pub(super) const POLL_STATE: JsonTable = TableDefinition::new("poll_state");
 pub(super) const POLL_LEASES: JsonTable = TableDefinition::new("poll_leases");
-
-/// An ordered index: the key is everything, the value empty.
-type IndexTable = TableDefinition<'static, &'static str, &'static str>;
 
 /// Who holds a delivery or a store's polling, until when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,10 +77,6 @@ fn finished_key(d: &DeliveryRecord) -> String {
 }
 
 /// The id at the end of an index key.
-fn last_segment(key: &str) -> &str {
-    key.rsplit('/').next().unwrap_or(key)
-}
-
 fn inbound_key(store_id: &str, delivery_id: &str) -> String {
     format!("{store_id}/{delivery_id}")
 }
@@ -218,33 +212,8 @@ impl EmbeddedStorage {
         after: Option<&str>,
         limit: usize,
     ) -> StorageResult<Vec<SubscriptionRecord>> {
-        let prefix = format!("{account_id}/");
-        let lo = match after {
-            Some(a) => Bound::Excluded(format!("{prefix}{a}")),
-            None => Bound::Included(prefix.clone()),
-        };
-        let hi = format!("{prefix}\u{10ffff}");
-        self.blocking(move |db| {
-            let tx = db.begin_read().map_err(unavailable)?;
-            let index = tx.open_table(ACCOUNT_WEBHOOKS).map_err(unavailable)?;
-            let records = tx.open_table(WEBHOOKS).map_err(unavailable)?;
-            let lo = lo.as_ref().map(String::as_str);
-            let mut out = Vec::new();
-            for row in index
-                .range::<&str>((lo, Bound::Excluded(hi.as_str())))
-                .map_err(unavailable)?
-            {
-                if out.len() >= limit {
-                    break;
-                }
-                let (k, _) = row.map_err(unavailable)?;
-                if let Some(v) = records.get(last_segment(k.value())).map_err(unavailable)? {
-                    out.push(from_json(v.value())?);
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.page_indexed(ACCOUNT_WEBHOOKS, WEBHOOKS, account_id, after, limit)
+            .await
     }
 }
 
@@ -252,7 +221,7 @@ impl EmbeddedStorage {
 impl Webhooks for EmbeddedStorage {
     async fn insert_subscription(&self, s: &SubscriptionRecord) -> StorageResult<bool> {
         let bytes = to_json(s)?;
-        let (id, index_key) = (s.id.clone(), format!("{}/{}", s.account_id, s.id));
+        let (id, index_key) = (s.id.clone(), index_key(&s.account_id, &s.id));
         self.write(move |tx| {
             let mut t = tx.open_table(WEBHOOKS).map_err(unavailable)?;
             if t.get(id.as_str()).map_err(unavailable)?.is_some() {
@@ -315,7 +284,7 @@ impl Webhooks for EmbeddedStorage {
             };
             tx.open_table(ACCOUNT_WEBHOOKS)
                 .map_err(unavailable)?
-                .remove(format!("{}/{}", s.account_id, s.id).as_str())
+                .remove(index_key(&s.account_id, &s.id).as_str())
                 .map_err(unavailable)?;
             let mut t = DeliveryTables::open(tx)?;
             let (lo, hi) = (format!("{id}/"), format!("{id}/\u{10ffff}"));

@@ -5,7 +5,8 @@
 //! | `cg:{cg}:account:<account_id>` | string | account record |
 //! | `cg:{cg}:apikey:<key_id>` | string | API-key record (HMAC digest, never the key) |
 //! | `cg:{cg}:apikey-digest:<hex digest>` | string | key id |
-//! | `cg:{cg}:account-keys:<account_id>` | set | key ids |
+//! | `cg:{cg}:account-key-ids:<account_id>` | sorted set, scores 0 | key ids, read in id order |
+//! | `cg:{cg}:account-keys:<account_id>` | set | key ids written before the ordered index (moved into it on the first list) |
 
 use ::redis::AsyncCommands;
 use async_trait::async_trait;
@@ -23,7 +24,11 @@ mod keys {
     pub fn digest(d: &str) -> String {
         format!("cg:{{cg}}:apikey-digest:{d}")
     }
-    pub fn account_keys(account: &str) -> String {
+    pub fn account_key_ids(account: &str) -> String {
+        format!("cg:{{cg}}:account-key-ids:{account}")
+    }
+    /// The unordered set of an account's key ids before `account_key_ids` existed.
+    pub fn legacy_account_keys(account: &str) -> String {
         format!("cg:{{cg}}:account-keys:{account}")
     }
 }
@@ -50,7 +55,7 @@ impl Accounts for RedisStorage {
             .ignore()
             .set(keys::digest(&k.digest), &k.id)
             .ignore()
-            .sadd(keys::account_keys(&k.account_id), &k.id)
+            .zadd(keys::account_key_ids(&k.account_id), &k.id, 0)
             .ignore()
             .query_async(&mut self.conn())
             .await
@@ -79,11 +84,22 @@ impl Accounts for RedisStorage {
         Ok(record.filter(|r| r.digest == digest))
     }
 
-    async fn list_api_keys(&self, account_id: &str) -> StorageResult<Vec<ApiKeyRecord>> {
+    async fn list_api_keys(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StorageResult<Vec<ApiKeyRecord>> {
         let mut out: Vec<ApiKeyRecord> = self
-            .get_indexed(&keys::account_keys(account_id), keys::api_key)
+            .page_ordered(
+                &keys::account_key_ids(account_id),
+                &keys::legacy_account_keys(account_id),
+                &keys::api_key(""),
+                after,
+                limit,
+            )
             .await?;
-        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        out.retain(|k| k.account_id == account_id);
         Ok(out)
     }
 }

@@ -207,13 +207,16 @@ impl RedisStorage {
             .map_err(unavailable)
     }
 
-    /// Deletes `key` and removes `member` from each of the `indexes` sets, in one
-    /// transaction (the keys must share a slot); answers whether `key` existed.
-    async fn delete(&self, key: String, indexes: &[String], member: &str) -> StorageResult<bool> {
+    /// Deletes `key` and removes `member` from each of the `indexes`, in one transaction
+    /// (the keys must share a slot); answers whether `key` existed.
+    async fn delete(&self, key: String, indexes: &[Index], member: &str) -> StorageResult<bool> {
         let mut pipe = ::redis::pipe();
         pipe.atomic().del(key);
         for index in indexes {
-            pipe.srem(index, member).ignore();
+            match index {
+                Index::Set(k) => pipe.srem(k, member).ignore(),
+                Index::Ordered(k) => pipe.zrem(k, member).ignore(),
+            };
         }
         let (deleted,): (u32,) = pipe
             .query_async(&mut self.conn())
@@ -247,13 +250,13 @@ impl RedisStorage {
     }
 
     /// Writes `value` at `key`, [`Put::Always`] or only when the key has none yet
-    /// ([`Put::IfAbsent`]), and then adds `member` to each of the `indexes` sets, in one
-    /// script (the keys must share a slot); answers whether it wrote.
+    /// ([`Put::IfAbsent`]), and then adds `member` to each of the `indexes`, in one script
+    /// (the keys must share a slot); answers whether it wrote.
     async fn put<T: Serialize>(
         &self,
         key: String,
         value: &T,
-        indexes: &[String],
+        indexes: &[Index],
         member: &str,
         when: Put,
     ) -> StorageResult<bool> {
@@ -264,26 +267,94 @@ impl RedisStorage {
                 redis.call('SET', KEYS[1], ARGV[1])
             end
             for i = 2, #KEYS do
-                redis.call('SADD', KEYS[i], ARGV[2])
+                if ARGV[2 + i] == 'ordered' then
+                    redis.call('ZADD', KEYS[i], 0, ARGV[2])
+                else
+                    redis.call('SADD', KEYS[i], ARGV[2])
+                end
             end
             return 1
         "#;
         let script = ::redis::Script::new(PUT);
         let mut invocation = script.key(key);
         for index in indexes {
-            invocation.key(index);
+            invocation.key(index.key());
+        }
+        invocation.arg(to_json(value)?).arg(member).arg(match when {
+            Put::Always => "always",
+            Put::IfAbsent => "if-absent",
+        });
+        for index in indexes {
+            invocation.arg(index.kind());
         }
         let written: u32 = invocation
-            .arg(to_json(value)?)
-            .arg(member)
-            .arg(match when {
-                Put::Always => "always",
-                Put::IfAbsent => "if-absent",
-            })
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
         Ok(written == 1)
+    }
+
+    /// A page of the records an ordered index holds, in id order after `after`, each at
+    /// `prefix` + id, in one round trip: the index range and the records. `legacy` is the
+    /// unordered set the same ids were kept in before the index existed: its ids move into
+    /// the index on the first read (writes no longer add to it; deletes still remove from it,
+    /// so nothing deleted comes back).
+    async fn page_ordered<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        legacy: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StorageResult<Vec<T>> {
+        const PAGE: &str = r#"
+            local legacy = redis.call('SMEMBERS', KEYS[2])
+            if #legacy > 0 then
+                for _, id in ipairs(legacy) do redis.call('ZADD', KEYS[1], 0, id) end
+                redis.call('DEL', KEYS[2])
+            end
+            local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, tonumber(ARGV[2]))
+            if #ids == 0 then return {} end
+            local keys = {}
+            for i, id in ipairs(ids) do keys[i] = ARGV[3] .. id end
+            return redis.call('MGET', unpack(keys))
+        "#;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let min = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let vals: Vec<Option<String>> = ::redis::Script::new(PAGE)
+            .key(index)
+            .key(legacy)
+            .arg(min)
+            .arg(limit)
+            .arg(prefix)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        vals.into_iter().flatten().map(|v| from_json(&v)).collect()
+    }
+}
+
+/// An index a record's id is kept in: an unordered set, or an ordered one (a sorted set
+/// with every score 0, read in id order with ZRANGEBYLEX).
+#[derive(Debug, Clone)]
+pub(super) enum Index {
+    Set(String),
+    Ordered(String),
+}
+
+impl Index {
+    fn key(&self) -> &str {
+        match self {
+            Index::Set(k) | Index::Ordered(k) => k,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            Index::Set(_) => "set",
+            Index::Ordered(_) => "ordered",
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use super::stores::keys as store_keys;
 use super::webhooks::keys as webhook_keys;
-use super::{to_json, unavailable, CasRecord, RedisStorage};
+use super::{to_json, unavailable, CasRecord, Index, RedisStorage};
 use crate::crypto::Sealed;
 use crate::storage::{CasOutcome, IfMissing, Put, SealedSet, Secrets, Skipped, StorageResult};
 
@@ -33,14 +33,14 @@ impl Secrets for RedisStorage {
     }
 
     async fn put_meta(&self, key: &str, value: &Sealed) -> StorageResult<()> {
-        let indexes = [keys::METAS.to_owned()];
+        let indexes = [Index::Set(keys::METAS.to_owned())];
         self.put(keys::meta(key), value, &indexes, key, Put::Always)
             .await
             .map(drop)
     }
 
     async fn put_meta_if_absent(&self, key: &str, value: &Sealed) -> StorageResult<bool> {
-        let indexes = [keys::METAS.to_owned()];
+        let indexes = [Index::Set(keys::METAS.to_owned())];
         self.put(keys::meta(key), value, &indexes, key, Put::IfAbsent)
             .await
     }

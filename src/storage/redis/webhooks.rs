@@ -34,7 +34,7 @@ use ::redis::AsyncCommands;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{cas_outcome, from_json, to_json, unavailable, RedisStorage};
+use super::{cas_outcome, from_json, to_json, unavailable, Index, RedisStorage};
 use crate::storage::{
     CasOutcome, Claimed, DeliveryQuery, DeliveryRecord, IfMissing, PollState, Put, StorageResult,
     SubscriptionRecord, Webhooks,
@@ -272,8 +272,8 @@ impl RedisStorage {
 impl Webhooks for RedisStorage {
     async fn insert_subscription(&self, s: &SubscriptionRecord) -> StorageResult<bool> {
         let indexes = [
-            keys::account_webhooks(&s.account_id),
-            keys::WEBHOOKS.to_owned(),
+            Index::Set(keys::account_webhooks(&s.account_id)),
+            Index::Set(keys::WEBHOOKS.to_owned()),
         ];
         self.put(keys::webhook(&s.id), s, &indexes, &s.id, Put::IfAbsent)
             .await
@@ -315,8 +315,8 @@ impl Webhooks for RedisStorage {
             return Ok(false);
         };
         let indexes = [
-            keys::account_webhooks(&s.account_id),
-            keys::WEBHOOKS.to_owned(),
+            Index::Set(keys::account_webhooks(&s.account_id)),
+            Index::Set(keys::WEBHOOKS.to_owned()),
         ];
         let deleted = self.delete(keys::webhook(id), &indexes, id).await?;
         // The fan-out no longer sees it; now its deliveries, a batch at a time.

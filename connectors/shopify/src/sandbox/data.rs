@@ -6,6 +6,20 @@
 //! products, untracked inventory, products without sku or images, non-ASCII names
 //! (Zoë, Müller, 東京), customers without addresses or phone, and flat collections.
 //!
+//! For shipping and invoicing: tax-exclusive and tax-inclusive orders (`taxesIncluded`)
+//! with several rates (US 6 %, Canadian GST 5 % + PST 7 % as two lines, German 19 % and
+//! British 20 % VAT included, 8 % sales tax), shipping taxed like the goods; the discount
+//! codes `WELCOME10` (10 % of the lines) and `FREESHIP` (the shipping line); shipping
+//! lines for free shipping, a flat rate, a carrier-calculated rate (UPS, with a
+//! `carrierIdentifier`), express, and local pickup (titled with the location's name, as
+//! Shopify does); payments through Shopify Payments, PayPal, cash on delivery and a gift
+//! card plus a card (their transactions: sales, authorizations and captures, voids,
+//! refunds); full refunds (every line), partial refunds of one unit of a line and a refund
+//! of an amount only; tags; two locations with addresses and stock split between them;
+//! weights in grams, kilograms, ounces and pounds, products without weight (none, or
+//! Shopify's blank `0`), EAN-13 barcodes (some products without), and a gift card that
+//! needs no shipping (and no tax).
+//!
 //! Records are plain Rust structs; `schema.rs` serves them with Shopify's names.
 
 use std::collections::BTreeMap;
@@ -34,6 +48,15 @@ pub struct AddressRec {
     pub phone: Option<String>,
 }
 
+/// A tax charged on a line or a shipping line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaxRec {
+    pub title: &'static str,
+    /// A fraction: `0.06` is 6 %.
+    pub rate: Decimal,
+    pub amount: Decimal,
+}
+
 #[derive(Debug, Clone)]
 pub struct LineItemRec {
     pub id: u64,
@@ -45,6 +68,61 @@ pub struct LineItemRec {
     pub variant_id: Option<u64>,
     /// The fulfillment-order line that holds it.
     pub fo_line_id: u64,
+    pub requires_shipping: bool,
+    pub taxes: Vec<TaxRec>,
+    /// The discount code's allocation to this line, if one applied.
+    pub discount: Option<(String, Decimal)>,
+}
+
+impl LineItemRec {
+    pub fn discount_amount(&self) -> Decimal {
+        self.discount.as_ref().map_or(Decimal::ZERO, |(_, d)| *d)
+    }
+}
+
+/// A shipping method the buyer chose.
+#[derive(Debug, Clone)]
+pub struct ShippingLineRec {
+    pub id: u64,
+    pub title: String,
+    pub code: String,
+    pub source: &'static str,
+    pub carrier_identifier: Option<String>,
+    /// Before discounts (tax included when the order's prices include tax).
+    pub price: Decimal,
+    pub taxes: Vec<TaxRec>,
+    /// The discount code's allocation to this line, if one applied.
+    pub discount: Option<(String, Decimal)>,
+}
+
+impl ShippingLineRec {
+    pub fn discounted(&self) -> Decimal {
+        self.price - self.discount.as_ref().map_or(Decimal::ZERO, |(_, d)| *d)
+    }
+}
+
+/// A payment transaction (`OrderTransaction`).
+#[derive(Debug, Clone)]
+pub struct TransactionRec {
+    pub id: u64,
+    /// `SALE`, `AUTHORIZATION`, `CAPTURE`, `VOID`, `REFUND`.
+    pub kind: &'static str,
+    /// `SUCCESS`, `PENDING`, `FAILURE`.
+    pub status: &'static str,
+    pub gateway: &'static str,
+    pub formatted_gateway: &'static str,
+    pub processed_at: i64,
+    pub amount: Decimal,
+}
+
+/// Money given back: by lines (line item id, quantity, subtotal) or an amount only.
+#[derive(Debug, Clone)]
+pub struct RefundRec {
+    pub id: u64,
+    pub created_at: i64,
+    pub note: Option<String>,
+    pub amount: Decimal,
+    pub lines: Vec<(u64, i64, Decimal)>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +170,14 @@ pub struct OrderRec {
     pub line_items: Vec<LineItemRec>,
     pub fulfillments: Vec<FulfillmentRec>,
     pub fulfillment_order_id: u64,
+    pub tags: Vec<String>,
+    pub taxes_included: bool,
+    pub discount_codes: Vec<String>,
+    pub shipping_lines: Vec<ShippingLineRec>,
+    pub transactions: Vec<TransactionRec>,
+    pub refunds: Vec<RefundRec>,
+    /// Of the goods that ship, as ordered.
+    pub total_weight_grams: u64,
 }
 
 impl OrderRec {
@@ -118,6 +204,9 @@ impl OrderRec {
         }
     }
 
+    /// As 2026-10 reports it: an order with nothing shipped and nothing left to ship
+    /// (cancelled or refunded first) is `FULFILLMENT_NOT_REQUIRED`, no longer
+    /// `UNFULFILLED`.
     pub fn display_fulfillment(&self) -> &'static str {
         let total: i64 = self.line_items.iter().map(|l| l.quantity).sum();
         let done: i64 = self
@@ -125,12 +214,15 @@ impl OrderRec {
             .iter()
             .map(|l| self.fulfilled_qty(l.id).min(l.quantity))
             .sum();
+        let left: i64 = self.line_items.iter().map(|l| self.remaining(l)).sum();
         if total > 0 && done >= total {
             "FULFILLED"
         } else if done > 0 {
             "PARTIALLY_FULFILLED"
         } else if self.on_hold {
             "ON_HOLD"
+        } else if total > 0 && left == 0 {
+            "FULFILLMENT_NOT_REQUIRED"
         } else {
             "UNFULFILLED"
         }
@@ -159,12 +251,23 @@ impl OrderRec {
             .sum()
     }
 
+    /// The lines after their discounts (tax included when the prices include it).
     pub fn subtotal(&self) -> Decimal {
-        self.lines_total() - self.discounts
+        self.lines_total()
+            - self
+                .line_items
+                .iter()
+                .map(LineItemRec::discount_amount)
+                .sum::<Decimal>()
     }
 
     pub fn total(&self) -> Decimal {
-        self.subtotal() + self.shipping + self.tax
+        let tax = if self.taxes_included {
+            Decimal::ZERO
+        } else {
+            self.tax
+        };
+        self.subtotal() + self.shipping + tax
     }
 }
 
@@ -173,11 +276,15 @@ pub struct VariantRec {
     pub id: u64,
     pub title: String,
     pub sku: Option<String>,
+    pub barcode: Option<String>,
+    /// Value and `WeightUnit` word; `None`: Shopify has no weight for it.
+    pub weight: Option<(Decimal, &'static str)>,
+    pub requires_shipping: bool,
     pub price: Decimal,
     pub position: i32,
     pub inventory_item_id: u64,
     pub tracked: bool,
-    /// Available quantity per location.
+    /// Available quantity per location stocking it.
     pub stock: BTreeMap<u64, i64>,
     pub options: Vec<(String, String)>,
     pub created_at: i64,
@@ -187,6 +294,27 @@ pub struct VariantRec {
 impl VariantRec {
     pub fn quantity(&self) -> i64 {
         self.stock.values().sum()
+    }
+
+    /// Grams in one unit (0 without a weight).
+    pub fn grams(&self) -> Decimal {
+        self.weight
+            .map_or(Decimal::ZERO, |(v, unit)| v * grams_per(unit))
+    }
+}
+
+/// Whole grams, as REST payloads and `Order.totalWeight` give them.
+pub fn round_grams(g: Decimal) -> u64 {
+    round_to(g, 0).try_into().unwrap_or(0)
+}
+
+/// Grams in one unit of a `WeightUnit`.
+pub fn grams_per(unit: &str) -> Decimal {
+    match unit {
+        "KILOGRAMS" => Decimal::from(1000),
+        "OUNCES" => Decimal::new(28_349_523_125, 9),
+        "POUNDS" => Decimal::new(45_359_237, 5),
+        _ => Decimal::ONE,
     }
 }
 
@@ -247,6 +375,14 @@ pub struct LocationRec {
     pub id: u64,
     pub name: &'static str,
     pub active: bool,
+    /// address1, city, province code, zip, country code.
+    pub address: (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ),
 }
 
 /// The webhook topics the sandbox sends (Shopify's `WebhookSubscriptionTopic` values).
@@ -426,21 +562,168 @@ const COLLECTIONS: [(&str, &str); 6] = [
     ("東京 Selection", "<p>Picked in 東京.</p>"),
 ];
 
-/// (title, product type, price, has Size/Color variants)
-const PRODUCTS: [(&str, &str, &str, bool); 12] = [
-    ("Classic Tee", "Shirts", "25.00", true),
-    ("Zoë's Café Mug", "Home", "14.50", false),
-    ("東京 Tote Bag", "Bags", "32.00", false),
-    ("Müller Wool Socks", "Socks", "12.99", true),
-    ("Linen Shorts", "Shorts", "45.00", true),
-    ("Gift Card", "Gift Cards", "50.00", false),
-    ("Rain Jacket", "Outerwear", "129.00", true),
-    ("Enamel Pin", "Accessories", "7.50", false),
-    ("Kids Hoodie", "Kids", "38.00", true),
-    ("Throw Blanket", "Home", "89.90", false),
-    ("Straw Hat", "Hats", "29.00", false),
-    ("Canvas Sneakers", "Shoes", "74.00", true),
+/// (title, product type, price, has Size/Color variants, weight (value, `WeightUnit`)
+/// where the merchant entered one (`"0"`: left blank, as Shopify stores it), ships,
+/// has barcodes)
+type ProductSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    Option<(&'static str, &'static str)>,
+    bool,
+    bool,
+);
+const PRODUCTS: [ProductSpec; 12] = [
+    (
+        "Classic Tee",
+        "Shirts",
+        "25.00",
+        true,
+        Some(("180", "GRAMS")),
+        true,
+        true,
+    ),
+    (
+        "Zoë's Café Mug",
+        "Home",
+        "14.50",
+        false,
+        Some(("0.35", "KILOGRAMS")),
+        true,
+        true,
+    ),
+    (
+        "東京 Tote Bag",
+        "Bags",
+        "32.00",
+        false,
+        Some(("6.5", "OUNCES")),
+        true,
+        true,
+    ),
+    (
+        "Müller Wool Socks",
+        "Socks",
+        "12.99",
+        true,
+        Some(("3.2", "OUNCES")),
+        true,
+        true,
+    ),
+    (
+        "Linen Shorts",
+        "Shorts",
+        "45.00",
+        true,
+        Some(("0.6", "POUNDS")),
+        true,
+        true,
+    ),
+    (
+        "Gift Card",
+        "Gift Cards",
+        "50.00",
+        false,
+        None,
+        false,
+        false,
+    ),
+    (
+        "Rain Jacket",
+        "Outerwear",
+        "129.00",
+        true,
+        Some(("650", "GRAMS")),
+        true,
+        true,
+    ),
+    (
+        "Enamel Pin",
+        "Accessories",
+        "7.50",
+        false,
+        Some(("0", "KILOGRAMS")),
+        true,
+        false,
+    ),
+    (
+        "Kids Hoodie",
+        "Kids",
+        "38.00",
+        true,
+        Some(("0.45", "KILOGRAMS")),
+        true,
+        true,
+    ),
+    (
+        "Throw Blanket",
+        "Home",
+        "89.90",
+        false,
+        Some(("2.8", "POUNDS")),
+        true,
+        true,
+    ),
+    ("Straw Hat", "Hats", "29.00", false, None, true, true),
+    (
+        "Canvas Sneakers",
+        "Shoes",
+        "74.00",
+        true,
+        Some(("1.9", "POUNDS")),
+        true,
+        true,
+    ),
 ];
+
+/// An EAN-13 for a number: a 12-digit body and its check digit.
+pub fn ean13(n: u64) -> String {
+    let body = format!("400{:09}", n % 1_000_000_000);
+    let sum: u32 = body
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// Tax regimes of the seeded orders: (prices include tax, tax lines (title, rate)).
+const REGIMES: [(bool, &[(&str, &str)]); 5] = [
+    (false, &[("State Tax", "0.06")]),
+    (false, &[("GST", "0.05"), ("PST", "0.07")]),
+    (true, &[("MwSt", "0.19")]),
+    (true, &[("VAT", "0.2")]),
+    (false, &[("Sales Tax", "0.08")]),
+];
+
+/// Payment gateways: (gateway, what the buyer saw).
+const GATEWAYS: [(&str, &str); 3] = [
+    ("shopify_payments", "Shopify Payments"),
+    ("paypal", "PayPal Express Checkout"),
+    ("Cash on Delivery (COD)", "Cash on Delivery (COD)"),
+];
+
+/// The taxes on an amount: added on top (`included` false) or contained in it.
+fn taxes_on(amount: Decimal, included: bool, rates: &[(&'static str, &str)]) -> Vec<TaxRec> {
+    let total_rate: Decimal = rates.iter().map(|(_, r)| dec(r)).sum();
+    rates
+        .iter()
+        .map(|(title, r)| {
+            let rate = dec(r);
+            let tax = if included {
+                amount * rate / (Decimal::ONE + total_rate)
+            } else {
+                amount * rate
+            };
+            TaxRec {
+                title,
+                rate,
+                amount: round_to(tax, 2),
+            }
+        })
+        .collect()
+}
 
 const SIZES: [&str; 3] = ["S", "M", "L"];
 const COLORS: [&str; 2] = ["Red", "Blue"];
@@ -522,11 +805,13 @@ impl Db {
                     id: 61_000_000_001,
                     name: "Main Warehouse",
                     active: true,
+                    address: ("150 Elgin Street", "Ottawa", "ON", "K2P 1L4", "CA"),
                 },
                 LocationRec {
                     id: 61_000_000_002,
                     name: "Pop-up Store",
                     active: true,
+                    address: ("220 Yonge Street", "Toronto", "ON", "M5B 2H1", "CA"),
                 },
             ],
             next_id: 90_000_000_000,
@@ -554,11 +839,15 @@ impl Db {
 
         // Products
         let mut rng = seeded_rng(opts.seed, "products");
+        // Stock at the second location comes from its own stream, so the rest of the seed
+        // stays as it was before there was any.
+        let mut second = seeded_rng(opts.seed, "second-location");
         let mut media_id = 30_000_000_000;
         let mut variant_id = 40_000_000_000;
         let mut item_id = 44_000_000_000;
         for i in 0..opts.products {
-            let (title, ptype, price, has_variants) = PRODUCTS[i % PRODUCTS.len()];
+            let (title, ptype, price, has_variants, weight, ships, barcodes) =
+                PRODUCTS[i % PRODUCTS.len()];
             let round = i / PRODUCTS.len();
             let title = if round == 0 {
                 title.to_owned()
@@ -612,15 +901,20 @@ impl Db {
                 } else {
                     base_price
                 };
-                // Stock is kept at the primary location (see docs: quantities are set
-                // there); the second location stocks nothing, as a pop-up would.
+                // Stock at the primary location; every third product is also stocked at
+                // the pop-up store (the others are not stocked there at all).
                 let mut stock = BTreeMap::new();
                 stock.insert(primary, rng.gen_range(0..40));
-                stock.insert(secondary, 0);
+                if i % 3 == 0 {
+                    stock.insert(secondary, second.gen_range(0..15));
+                }
                 variants.push(VariantRec {
                     id: variant_id,
                     title,
                     sku,
+                    barcode: barcodes.then(|| ean13(variant_id)),
+                    weight: weight.map(|(v, unit)| (dec(v), unit)),
+                    requires_shipping: ships,
                     price,
                     position: pos as i32 + 1,
                     inventory_item_id: item_id,
@@ -750,7 +1044,14 @@ impl Db {
                 _ => "PAID",
             };
             // Line items
+            let (taxes_included, rates) = REGIMES[i % REGIMES.len()];
+            let code = match i % 8 {
+                1 | 5 => Some("WELCOME10"),
+                6 => Some("FREESHIP"),
+                _ => None,
+            };
             let mut lines = Vec::new();
+            let mut grams = Decimal::ZERO;
             if !product_ids.is_empty() {
                 for _ in 0..rng.gen_range(1..=4) {
                     let p = &db.products[&product_ids[rng.gen_range(0..product_ids.len())]];
@@ -761,15 +1062,22 @@ impl Db {
                     } else {
                         format!("{} - {}", p.title, v.title)
                     };
+                    let quantity = rng.gen_range(1..=3);
+                    if v.requires_shipping {
+                        grams += v.grams() * Decimal::from(quantity);
+                    }
                     lines.push(LineItemRec {
                         id: line_id,
                         name,
                         sku: v.sku.clone(),
-                        quantity: rng.gen_range(1..=3),
+                        quantity,
                         unit_price: v.price,
                         product_id: Some(p.id),
                         variant_id: Some(v.id),
                         fo_line_id: line_id + 4_000_000_000,
+                        requires_shipping: v.requires_shipping,
+                        taxes: Vec::new(),
+                        discount: None,
                     });
                 }
             }
@@ -785,39 +1093,107 @@ impl Db {
                     product_id: None,
                     variant_id: None,
                     fo_line_id: line_id + 4_000_000_000,
+                    requires_shipping: true,
+                    taxes: Vec::new(),
+                    discount: None,
                 });
             }
-            let lines_total: Decimal = lines
+            // The code's allocation to each line, then the taxes on what is left (gift
+            // cards carry none).
+            for l in &mut lines {
+                let gross = l.unit_price * Decimal::from(l.quantity);
+                if code == Some("WELCOME10") {
+                    l.discount = Some(("WELCOME10".into(), round_to(gross * dec("0.10"), 2)));
+                }
+                if l.requires_shipping {
+                    l.taxes = taxes_on(gross - l.discount_amount(), taxes_included, rates);
+                }
+            }
+            let digital = i % 6 == 4 || lines.iter().all(|l| !l.requires_shipping);
+            let pickup = !digital && i % 5 == 3;
+            let mut shipping_lines = Vec::new();
+            if !digital {
+                let carrier_id = format!("{:032x}", (i as u128 + 1) * 0x9e37_79b9_7f4a_7c15);
+                let (title, code_word, source, carrier, price) = match i % 5 {
+                    0 => ("Free Shipping", "Free Shipping", "shopify", None, "0.00"),
+                    1 => ("Standard", "Standard", "shopify", None, "5.99"),
+                    2 => (
+                        "UPS Ground",
+                        "GND",
+                        "ups_shipping",
+                        Some(carrier_id),
+                        "9.99",
+                    ),
+                    // Local pickup: Shopify titles the line with the location's name.
+                    3 => (
+                        db.locations[0].name,
+                        db.locations[0].name,
+                        "shopify",
+                        Some(carrier_id),
+                        "0.00",
+                    ),
+                    _ => ("Express", "Express", "shopify", None, "14.99"),
+                };
+                let price = dec(price);
+                let discount = (code == Some("FREESHIP") && !price.is_zero())
+                    .then(|| ("FREESHIP".to_owned(), price));
+                let mut line = ShippingLineRec {
+                    id: 80_000_000_000 + i as u64,
+                    title: title.into(),
+                    code: code_word.into(),
+                    source,
+                    carrier_identifier: carrier,
+                    price,
+                    taxes: Vec::new(),
+                    discount,
+                };
+                if !line.discounted().is_zero() {
+                    line.taxes = taxes_on(line.discounted(), taxes_included, rates);
+                }
+                shipping_lines.push(line);
+            }
+            // The codes that took something off.
+            let mut discount_codes: Vec<String> = Vec::new();
+            for (c, _) in lines
                 .iter()
-                .map(|l| l.unit_price * Decimal::from(l.quantity))
+                .filter_map(|l| l.discount.as_ref())
+                .chain(shipping_lines.iter().filter_map(|l| l.discount.as_ref()))
+            {
+                if !discount_codes.contains(c) {
+                    discount_codes.push(c.clone());
+                }
+            }
+            let tax: Decimal = lines
+                .iter()
+                .flat_map(|l| &l.taxes)
+                .chain(shipping_lines.iter().flat_map(|l| &l.taxes))
+                .map(|t| t.amount)
                 .sum();
-            let discounts = if i % 4 == 1 {
-                round_to(lines_total * dec("0.10"), 2)
-            } else {
-                Decimal::ZERO
-            };
-            let shipping = match i % 3 {
-                0 => Decimal::ZERO,
-                1 => dec("5.99"),
-                _ => dec("9.99"),
-            };
-            let tax = round_to((lines_total - discounts) * dec("0.08"), 2);
-            let total = lines_total - discounts + shipping + tax;
-            let refunded = match financial {
-                "REFUNDED" => total,
-                "PARTIALLY_REFUNDED" => round_to(total / Decimal::from(3), 2),
-                _ => Decimal::ZERO,
-            };
+            let shipping: Decimal = shipping_lines.iter().map(ShippingLineRec::discounted).sum();
+            let discounts: Decimal = lines
+                .iter()
+                .map(LineItemRec::discount_amount)
+                .sum::<Decimal>()
+                + shipping_lines
+                    .iter()
+                    .map(|l| l.price - l.discounted())
+                    .sum::<Decimal>();
             let billing = cust
                 .as_ref()
                 .and_then(|c| c.addresses.first().cloned())
                 .or_else(|| {
                     (email.is_some() || i % 2 == 0).then(|| address(&mut rng, 0, name, false))
                 });
-            let shipping_address = if i % 6 == 4 {
-                None // a digital order
+            let shipping_address = if digital || pickup {
+                None // a digital order, or picked up
             } else {
                 billing.clone()
+            };
+            let tags: Vec<String> = match i % 7 {
+                0 => vec!["wholesale".into()],
+                3 => vec!["vip".into(), "gift".into()],
+                5 => vec!["repeat customer".into()],
+                _ => Vec::new(),
             };
             let mut order = OrderRec {
                 id,
@@ -837,14 +1213,24 @@ impl Db {
                 shipping,
                 tax,
                 discounts,
-                refunded,
+                refunded: Decimal::ZERO,
                 customer_id: customer,
                 billing,
                 shipping_address,
                 line_items: lines,
                 fulfillments: Vec::new(),
                 fulfillment_order_id: 6_000_000_001 + i as u64,
+                tags,
+                taxes_included,
+                discount_codes,
+                shipping_lines,
+                transactions: Vec::new(),
+                refunds: Vec::new(),
+                total_weight_grams: round_to(grams, 0).try_into().unwrap_or(0),
             };
+            order.refunds = seed_refunds(&order, i, created + 3 * day);
+            order.refunded = order.refunds.iter().map(|r| r.amount).sum();
+            order.transactions = seed_transactions(&order, i, created);
             // Cancellations: the voided ones and a refunded one.
             if financial == "VOIDED" || (financial == "REFUNDED" && i % 2 == 0) {
                 order.cancelled_at = Some(order.updated_at);
@@ -911,6 +1297,128 @@ impl Db {
     }
 }
 
+/// Refunds as the financial status says: everything (every line and the shipping) for a
+/// refunded order; one unit of the first line, or an amount only, for a partly refunded
+/// one.
+fn seed_refunds(o: &OrderRec, i: usize, at: i64) -> Vec<RefundRec> {
+    let id = 95_000_000_001 + i as u64;
+    match o.financial {
+        "REFUNDED" => vec![RefundRec {
+            id,
+            created_at: at,
+            note: Some(
+                if o.cancelled_at.is_some() {
+                    "Out of stock"
+                } else {
+                    "Returned: did not fit"
+                }
+                .into(),
+            ),
+            amount: o.total(),
+            lines: o
+                .line_items
+                .iter()
+                .map(|l| {
+                    (
+                        l.id,
+                        l.quantity,
+                        l.unit_price * Decimal::from(l.quantity) - l.discount_amount(),
+                    )
+                })
+                .collect(),
+        }],
+        "PARTIALLY_REFUNDED" if i % 25 == 23 || o.line_items.is_empty() => vec![RefundRec {
+            id,
+            created_at: at,
+            note: Some("Goodwill: late delivery".into()),
+            amount: dec("5.00").min(o.total()),
+            lines: Vec::new(),
+        }],
+        "PARTIALLY_REFUNDED" => {
+            let l = &o.line_items[0];
+            let q = Decimal::from(l.quantity);
+            let subtotal = round_to(l.unit_price - l.discount_amount() / q, 2);
+            let tax = if o.taxes_included {
+                Decimal::ZERO
+            } else {
+                round_to(l.taxes.iter().map(|t| t.amount).sum::<Decimal>() / q, 2)
+            };
+            vec![RefundRec {
+                id,
+                created_at: at,
+                note: Some("Damaged in transit".into()),
+                amount: subtotal + tax,
+                lines: vec![(l.id, 1, subtotal)],
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The payment transactions behind the financial status, through one of [`GATEWAYS`]
+/// (some paid orders part by gift card), and a refund transaction per refund.
+fn seed_transactions(o: &OrderRec, i: usize, created: i64) -> Vec<TransactionRec> {
+    let (gateway, formatted) = GATEWAYS[i % GATEWAYS.len()];
+    let total = o.total();
+    let mut n = 0;
+    let mut t = |kind: &'static str, status: &'static str, at: i64, amount: Decimal| {
+        n += 1;
+        TransactionRec {
+            id: 97_000_000_000 + i as u64 * 10 + n,
+            kind,
+            status,
+            gateway,
+            formatted_gateway: formatted,
+            processed_at: at,
+            amount,
+        }
+    };
+    let mut out = match o.financial {
+        "PENDING" => vec![t("SALE", "PENDING", created, total)],
+        "AUTHORIZED" | "EXPIRED" => vec![t("AUTHORIZATION", "SUCCESS", created, total)],
+        "VOIDED" => vec![
+            t("AUTHORIZATION", "SUCCESS", created, total),
+            t("VOID", "SUCCESS", created + 7200, total),
+        ],
+        "PARTIALLY_PAID" => {
+            let half = round_to(total / Decimal::from(2), 2);
+            vec![
+                t("AUTHORIZATION", "SUCCESS", created, total),
+                t("CAPTURE", "SUCCESS", created + 3600, half),
+            ]
+        }
+        _ if i % 9 == 4 && total > dec("10.00") => {
+            let mut card = t("SALE", "SUCCESS", created + 60, total - dec("10.00"));
+            let mut gift = card.clone();
+            gift.id += 5;
+            gift.gateway = "gift_card";
+            gift.formatted_gateway = "Gift card";
+            gift.amount = dec("10.00");
+            gift.processed_at = created + 30;
+            card.processed_at = created + 60;
+            vec![gift, card]
+        }
+        _ if i % 2 == 1 => vec![
+            t("AUTHORIZATION", "SUCCESS", created, total),
+            t("CAPTURE", "SUCCESS", created + 3600, total),
+        ],
+        _ => vec![t("SALE", "SUCCESS", created + 60, total)],
+    };
+    for r in &o.refunds {
+        let mut refund = out
+            .last()
+            .cloned()
+            .unwrap_or_else(|| t("REFUND", "SUCCESS", r.created_at, r.amount));
+        refund.id = 98_000_000_000 + r.id % 1_000_000;
+        refund.kind = "REFUND";
+        refund.status = "SUCCESS";
+        refund.processed_at = r.created_at;
+        refund.amount = r.amount;
+        out.push(refund);
+    }
+    out
+}
+
 /// A title or name with a `(renamed N)` suffix for the `N`th write, replacing an earlier one.
 fn renamed(s: &str, n: i64) -> String {
     let stem = match s.rfind(" (renamed ") {
@@ -948,7 +1456,32 @@ impl Db {
             format!("{} - {}", product.title, variant.title)
         };
         let address = customer.as_ref().and_then(|c| c.addresses.first().cloned());
-        let tax = round_to(variant.price * dec("0.08"), 2);
+        let (taxes_included, rates) = REGIMES[4];
+        let taxes = if variant.requires_shipping {
+            taxes_on(variant.price, taxes_included, rates)
+        } else {
+            Vec::new()
+        };
+        let shipping = ShippingLineRec {
+            id: self.next_id(),
+            title: "Standard".into(),
+            code: "Standard".into(),
+            source: "shopify",
+            carrier_identifier: None,
+            price: dec("5.99"),
+            taxes: taxes_on(dec("5.99"), taxes_included, rates),
+            discount: None,
+        };
+        let tax: Decimal = taxes.iter().chain(&shipping.taxes).map(|t| t.amount).sum();
+        let transaction = TransactionRec {
+            id: self.next_id(),
+            kind: "SALE",
+            status: "SUCCESS",
+            gateway: GATEWAYS[0].0,
+            formatted_gateway: GATEWAYS[0].1,
+            processed_at: now,
+            amount: Decimal::ZERO,
+        };
         self.orders.insert(
             id,
             OrderRec {
@@ -985,11 +1518,28 @@ impl Db {
                     product_id: Some(product.id),
                     variant_id: Some(variant.id),
                     fo_line_id: fo_line,
+                    requires_shipping: variant.requires_shipping,
+                    taxes,
+                    discount: None,
                 }],
                 fulfillments: Vec::new(),
                 fulfillment_order_id: fo,
+                tags: Vec::new(),
+                taxes_included,
+                discount_codes: Vec::new(),
+                shipping_lines: vec![shipping],
+                transactions: vec![transaction],
+                refunds: Vec::new(),
+                total_weight_grams: round_to(variant.grams(), 0).try_into().unwrap_or(0),
             },
         );
+        // The sale is of the order's total, known once the order is.
+        if let Some(o) = self.orders.get_mut(&id) {
+            let total = o.total();
+            if let Some(t) = o.transactions.first_mut() {
+                t.amount = total;
+            }
+        }
         Some(id)
     }
 
@@ -1034,6 +1584,9 @@ impl Db {
                     id: vid,
                     title: "Default Title".into(),
                     sku: Some(format!("SIM-{id}")),
+                    barcode: Some(ean13(vid)),
+                    weight: Some((dec("250"), "GRAMS")),
+                    requires_shipping: true,
                     price: dec("19.00"),
                     position: 1,
                     inventory_item_id: item,

@@ -11,7 +11,7 @@
 //! | `X-Shopify-Topic` | `orders/create`, `orders/updated`, `products/create`, `products/update`, `products/delete`, `customers/create`, `customers/update` |
 //! | `X-Shopify-Hmac-Sha256` | base64 of HMAC-SHA256 of the raw body, keyed with the app's API secret key (the banner's `api_secret_key`) |
 //! | `X-Shopify-Shop-Domain` | `cartgate-demo.myshopify.com` |
-//! | `X-Shopify-API-Version` | `2025-01` |
+//! | `X-Shopify-API-Version` | the connector's default version (2026-10) |
 //! | `X-Shopify-Webhook-Id` | a UUID per delivery (the same on retries of it) |
 //! | `X-Shopify-Event-Id` | a UUID per change (shared by the subscriptions it reaches) |
 //! | `X-Shopify-Triggered-At` | when the change happened (the sandbox clock), RFC 3339 |
@@ -103,6 +103,13 @@ fn customer_address(a: &AddressRec, default: bool) -> Value {
     v
 }
 
+fn tax_lines(taxes: &[TaxRec]) -> Vec<Value> {
+    taxes
+        .iter()
+        .map(|t| json!({"title": t.title, "rate": t.rate.normalize().to_string().parse::<f64>().unwrap_or(0.0), "price": money(t.amount)}))
+        .collect()
+}
+
 fn state(s: &str) -> String {
     s.to_ascii_lowercase()
 }
@@ -153,7 +160,8 @@ pub fn product_json(p: &ProductRec) -> Value {
                 "inventory_management": if v.tracked { json!("shopify") } else { Value::Null },
                 "inventory_quantity": v.quantity(),
                 "fulfillment_service": "manual",
-                "requires_shipping": true,
+                "requires_shipping": v.requires_shipping,
+                "grams": crate::sandbox::data::round_grams(v.grams()),
                 "taxable": true,
                 "option1": opt(0),
                 "option2": opt(1),
@@ -226,10 +234,11 @@ pub fn order_json(db: &Db, o: &OrderRec) -> Value {
                 "product_exists": product.is_some(),
                 "fulfillment_service": "manual",
                 "fulfillment_status": if done >= l.quantity { json!("fulfilled") } else if done > 0 { json!("partial") } else { Value::Null },
-                "requires_shipping": true,
-                "taxable": true,
+                "requires_shipping": l.requires_shipping,
+                "taxable": !l.taxes.is_empty(),
+                "grams": variant.map_or(0, |v| crate::sandbox::data::round_grams(v.grams())),
                 "properties": [],
-                "tax_lines": [],
+                "tax_lines": tax_lines(&l.taxes),
             })
         })
         .collect();
@@ -264,11 +273,28 @@ pub fn order_json(db: &Db, o: &OrderRec) -> Value {
         "PARTIALLY_FULFILLED" => json!("partial"),
         _ => Value::Null,
     };
-    let shipping_lines = if o.shipping.is_zero() {
-        json!([])
-    } else {
-        json!([{"code": "Standard", "title": "Standard", "price": money(o.shipping), "source": "shopify", "tax_lines": []}])
-    };
+    let shipping_lines: Vec<Value> = o
+        .shipping_lines
+        .iter()
+        .map(|l| {
+            json!({"code": l.code, "title": l.title, "price": money(l.discounted()), "source": l.source, "tax_lines": tax_lines(&l.taxes)})
+        })
+        .collect();
+    let mut taxes: Vec<TaxRec> = Vec::new();
+    for t in o
+        .line_items
+        .iter()
+        .flat_map(|l| &l.taxes)
+        .chain(o.shipping_lines.iter().flat_map(|l| &l.taxes))
+    {
+        match taxes
+            .iter_mut()
+            .find(|x| x.title == t.title && x.rate == t.rate)
+        {
+            Some(x) => x.amount += t.amount,
+            None => taxes.push(t.clone()),
+        }
+    }
     json!({
         "id": o.id,
         "admin_graphql_api_id": gid("Order", o.id),
@@ -287,9 +313,14 @@ pub fn order_json(db: &Db, o: &OrderRec) -> Value {
         "fulfillment_status": fulfillment_status,
         "confirmed": true,
         "test": false,
-        "tags": "",
-        "taxes_included": false,
-        "total_weight": 0,
+        "tags": o.tags.join(", "),
+        "taxes_included": o.taxes_included,
+        "total_weight": o.total_weight_grams,
+        "tax_lines": tax_lines(&taxes),
+        "discount_codes": o.discount_codes.iter().map(|c| json!({"code": c, "amount": money(
+            o.line_items.iter().filter_map(|l| l.discount.as_ref()).chain(o.shipping_lines.iter().filter_map(|l| l.discount.as_ref()))
+                .filter(|(code, _)| code == c).map(|(_, d)| *d).sum::<Decimal>()
+        )})).collect::<Vec<_>>(),
         "total_line_items_price": money(o.lines_total()),
         "subtotal_price": money(o.subtotal()),
         "total_discounts": money(o.discounts),
@@ -351,7 +382,7 @@ pub fn emit(hooks: &Hooks, db: &Db, topic: Topic, id: u64, at: i64) {
             header("x-shopify-topic", topic.header()),
             header("x-shopify-hmac-sha256", &signature),
             header("x-shopify-shop-domain", SHOP_DOMAIN),
-            header("x-shopify-api-version", crate::queries::API_VERSION),
+            header("x-shopify-api-version", crate::DEFAULT_API_VERSION),
             header("x-shopify-webhook-id", &hooks.uuid()),
             header("x-shopify-event-id", &event_id),
             header("x-shopify-triggered-at", &triggered),

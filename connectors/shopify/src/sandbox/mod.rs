@@ -1,4 +1,4 @@
-//! A local simulator of Shopify's GraphQL Admin API (2025-01): a real GraphQL endpoint
+//! A local simulator of Shopify's GraphQL Admin API (2026-10): a real GraphQL endpoint
 //! (async-graphql) serving the part of the Admin schema the connector uses, with
 //! Shopify's own type, field, argument and enum names, global ids
 //! (`gid://shopify/Order/123`), connections with `pageInfo`, the `query:` search syntax
@@ -10,8 +10,21 @@
 //!
 //! * `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token`, body
 //!   `{"query", "variables"?, "operationName"?}`. Any `YYYY-MM` version (or `unstable`)
-//!   is answered with the 2025-01 schema and `X-Shopify-API-Version: 2025-01`, like
-//!   Shopify falling forward from an unsupported version. A missing or wrong token
+//!   is answered, with one schema: 2026-10's, the connector's default (and whatever
+//!   version a gateway is configured with is served at its path). `X-Shopify-API-Version`
+//!   names the version asked for, or [`OLDEST_SUPPORTED`] for an older one, as Shopify
+//!   falls forward from a version it no longer supports. The rules of 2026-04 and later
+//!   apply at every path: the inventory mutations need an `@idempotent(key:)` directive
+//!   (without one the field answers a GraphQL error; a repeated key with the same input
+//!   answers the first outcome again without applying twice, with another input
+//!   `IDEMPOTENCY_KEY_PARAMETER_MISMATCH`) and a `changeFromQuantity` per change (`null`
+//!   skips the check; a value that is not the current quantity is
+//!   `CHANGE_FROM_QUANTITY_STALE`); `compareQuantity`/`ignoreCompareQuantity` are gone;
+//!   a location not stocking an item starts stocking it (2026-10 dropped
+//!   `ITEM_NOT_STOCKED_AT_LOCATION`); `displayFulfillmentStatus` answers
+//!   `FULFILLMENT_NOT_REQUIRED` for an order with nothing shipped and nothing left to
+//!   ship. `GET /__sandbox/api-versions` counts the requests per version asked for
+//!   (`{"requested": {"2026-10": 12}}`). A missing or wrong token
 //!   answers 401 `{"errors": "[API] Invalid API key or access token (unrecognized login
 //!   or wrong password)"}`; a body without `query` 400 `{"errors": {"query": "Required
 //!   parameter missing or invalid"}}`. Other paths answer 404 `{"errors": "Not Found"}`.
@@ -169,7 +182,13 @@ struct Sandbox {
     throttle: Mutex<Throttle>,
     /// The token has read scopes only.
     read_only: std::sync::atomic::AtomicBool,
+    /// Requests per API version asked for.
+    versions: Mutex<std::collections::BTreeMap<String, u64>>,
 }
+
+/// The oldest version Shopify still serves on the sandbox's date (2026-11): older ones
+/// fall forward to it.
+pub const OLDEST_SUPPORTED: &str = "2026-01";
 
 type S = Arc<Sandbox>;
 
@@ -223,6 +242,7 @@ pub async fn start_with(
             throttled: 0,
         }),
         read_only: std::sync::atomic::AtomicBool::new(false),
+        versions: Mutex::new(Default::default()),
     });
     let api = Router::new()
         .route("/admin/api/{version}/graphql.json", post(graphql))
@@ -232,6 +252,7 @@ pub async fn start_with(
     let control = Router::new()
         .route("/__sandbox/throttle", get(get_throttle).put(set_throttle))
         .route("/__sandbox/access", get(get_access).put(set_access))
+        .route("/__sandbox/api-versions", get(get_versions))
         .with_state(state);
     let outbox = hooks.outbox.router();
     let app = router_with_faults(api, faults)
@@ -279,7 +300,10 @@ pub fn seeded_order_nodes(seed: u64, n: usize) -> Vec<Value> {
     let mut out = Vec::with_capacity(n);
     let mut after: Option<String> = None;
     loop {
-        let vars = json!({"first": 250, "after": after, "query": null, "lineItems": 50, "fulfillments": 20});
+        let vars = json!({
+            "first": 250, "after": after, "query": null, "lineItems": 50, "fulfillments": 20,
+            "shippingLines": 5, "transactions": 20, "refunds": 5, "refundLines": 20,
+        });
         let req = async_graphql::Request::new(crate::queries::ORDERS)
             .variables(async_graphql::Variables::from_json(vars));
         let resp = futures::executor::block_on(schema.execute(req));
@@ -392,6 +416,20 @@ async fn set_throttle(State(s): State<S>, body: Bytes) -> Response {
     Json(cfg).into_response()
 }
 
+async fn get_versions(State(s): State<S>) -> Json<Value> {
+    let v = s.versions.lock().unwrap_or_else(|e| e.into_inner());
+    Json(json!({ "requested": *v }))
+}
+
+/// The version that answers a request for `asked`.
+fn served(asked: &str) -> String {
+    if asked != "unstable" && asked < OLDEST_SUPPORTED {
+        OLDEST_SUPPORTED.to_owned()
+    } else {
+        asked.to_owned()
+    }
+}
+
 async fn get_access(State(s): State<S>) -> Json<Value> {
     use std::sync::atomic::Ordering;
     Json(json!({"read_only": s.read_only.load(Ordering::Relaxed)}))
@@ -444,6 +482,12 @@ async fn graphql(
     if !valid_version(&version) {
         return shopify_error(StatusCode::NOT_FOUND, json!("Not Found"));
     }
+    *s.versions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(version.clone())
+        .or_default() += 1;
+    let version = served(&version);
     let token = headers
         .get("x-shopify-access-token")
         .and_then(|v| v.to_str().ok())
@@ -485,18 +529,21 @@ async fn graphql(
                 .find(|f| !f.starts_with("webhookSubscription"))
         }) {
             let required = write_scope(field);
-            return answer(json!({
-                "errors": [{
-                    "message": format!("Access denied for {field} field. Required access: {required}"),
-                    "path": [field],
-                    "extensions": {
-                        "code": "ACCESS_DENIED",
-                        "documentation": "https://shopify.dev/api/usage/access-scopes",
-                        "requiredAccess": required
-                    }
-                }],
-                "data": {field: null}
-            }));
+            return answer(
+                &version,
+                json!({
+                    "errors": [{
+                        "message": format!("Access denied for {field} field. Required access: {required}"),
+                        "path": [field],
+                        "extensions": {
+                            "code": "ACCESS_DENIED",
+                            "documentation": "https://shopify.dev/api/usage/access-scopes",
+                            "requiredAccess": required
+                        }
+                    }],
+                    "data": {field: null}
+                }),
+            );
         }
     }
     let requested = costed
@@ -511,13 +558,16 @@ async fn graphql(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .status(token);
-        return answer(json!({
-            "errors": [{
-                "message": format!("Query cost is {requested}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).\n\nSee https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\ncost of a query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk operations should be used instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usage details.\n"),
-                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": MAX_QUERY_COST, "documentation": "https://shopify.dev/api/usage/limits#rate-limits"}
-            }],
-            "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": null, "throttleStatus": status}}
-        }));
+        return answer(
+            &version,
+            json!({
+                "errors": [{
+                    "message": format!("Query cost is {requested}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).\n\nSee https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\ncost of a query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk operations should be used instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usage details.\n"),
+                    "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": MAX_QUERY_COST, "documentation": "https://shopify.dev/api/usage/limits#rate-limits"}
+                }],
+                "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": null, "throttleStatus": status}}
+            }),
+        );
     }
     {
         let mut t = s.throttle.lock().unwrap_or_else(|e| e.into_inner());
@@ -526,13 +576,16 @@ async fn graphql(
         if enabled && (requested as f64) > b.available {
             t.throttled += 1;
             let status = t.status(token);
-            return answer(json!({
-                "errors": [{
-                    "message": "Throttled",
-                    "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/limits#rate-limits"}
-                }],
-                "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": null, "throttleStatus": status}}
-            }));
+            return answer(
+                &version,
+                json!({
+                    "errors": [{
+                        "message": "Throttled",
+                        "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/limits#rate-limits"}
+                    }],
+                    "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": null, "throttleStatus": status}}
+                }),
+            );
         }
         b.available -= requested as f64;
     }
@@ -566,12 +619,13 @@ async fn graphql(
             json!({"cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}}),
         );
     }
-    answer(out)
+    answer(&version, out)
 }
 
-fn answer(body: Value) -> Response {
+fn answer(version: &str, body: Value) -> Response {
     let mut resp = (StatusCode::OK, Json(body)).into_response();
-    resp.headers_mut()
-        .insert("x-shopify-api-version", HeaderValue::from_static("2025-01"));
+    if let Ok(v) = HeaderValue::from_str(version) {
+        resp.headers_mut().insert("x-shopify-api-version", v);
+    }
     resp
 }

@@ -1,12 +1,14 @@
-//! The served part of the Admin API schema (2025-01), with Shopify's own type, field,
-//! argument and enum names (checked against the official introspection by
-//! `tests/schema.rs`), resolved over the seeded [`Db`].
+//! The served part of the Admin API schema (2026-10), with Shopify's own type, field,
+//! argument and enum names (checked by `tests/schema.rs` against the official 2025-01
+//! introspection with the published changes since applied), resolved over the seeded
+//! [`Db`].
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_graphql::{
-    Context, EmptySubscription, Enum, InputObject, InputValueError, InputValueResult, Interface,
-    Object, Scalar, ScalarType, Schema, SimpleObject, Value, ID,
+    Context, CustomDirective, Directive, EmptySubscription, Enum, InputObject, InputValueError,
+    InputValueResult, Interface, MaybeUndefined, Object, Scalar, ScalarType, Schema, SimpleObject,
+    Union, Value, ID,
 };
 use base64::Engine as _;
 use chrono::{SecondsFormat, TimeZone, Utc};
@@ -22,10 +24,64 @@ pub type SandboxSchema = Schema<QueryRoot, Mutation, EmptySubscription>;
 
 /// The schema over `db`; with `hooks`, subscribed changes send webhooks.
 pub fn build(db: Handle, hooks: Option<Arc<Hooks>>) -> SandboxSchema {
-    let schema = Schema::build(QueryRoot, Mutation, EmptySubscription).data(db);
+    let schema = Schema::build(QueryRoot, Mutation, EmptySubscription)
+        .data(db)
+        .data(Replays::default())
+        .directive(idempotent);
     match hooks {
         Some(h) => schema.data(h).finish(),
         None => schema.finish(),
+    }
+}
+
+struct Passthrough;
+
+#[async_trait::async_trait]
+impl CustomDirective for Passthrough {}
+
+/// `@idempotent(key:)` (2026-01; required on the inventory mutations from 2026-04): the
+/// mutations read the key themselves (see [`idempotency_key`]).
+#[Directive(location = "Field")]
+fn idempotent(key: String) -> impl CustomDirective {
+    let _ = key;
+    Passthrough
+}
+
+/// What an inventory mutation answered, by idempotency key, with its input as text: a
+/// repeat with the same input answers the same without applying twice, one with another
+/// input is `IDEMPOTENCY_KEY_PARAMETER_MISMATCH`.
+#[derive(Default)]
+struct Replays(Mutex<std::collections::HashMap<String, (String, Replay)>>);
+
+#[derive(Clone)]
+enum Replay {
+    Adjust(InventoryAdjustQuantitiesPayload),
+    Set(InventorySetQuantitiesPayload),
+}
+
+/// The `key` of the field's `@idempotent` directive (a literal or a variable); an error
+/// without one, as Shopify answers from 2026-04.
+fn idempotency_key(ctx: &Context<'_>) -> async_graphql::Result<String> {
+    let field = &ctx.item.node;
+    let key = field
+        .directives
+        .iter()
+        .find(|d| d.node.name.node == "idempotent")
+        .and_then(|d| d.node.get_argument("key"))
+        .and_then(|v| match &v.node {
+            async_graphql_value::Value::String(s) => Some(s.clone()),
+            async_graphql_value::Value::Variable(name) => match ctx.query_env.variables.get(name) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        });
+    match key {
+        Some(k) if !k.trim().is_empty() => Ok(k),
+        _ => Err(async_graphql::Error::new(format!(
+            "The @idempotent directive with a key is required for the {} mutation.",
+            field.name.node
+        ))),
     }
 }
 
@@ -59,6 +115,32 @@ fn parse_gid(kind: &str, id: &str) -> async_graphql::Result<u64> {
 /// Like [`parse_gid`] for ids inside mutation inputs: a wrong id is a userError there.
 fn gid_num(kind: &str, id: &str) -> Option<u64> {
     parse_gid(kind, id).ok()
+}
+
+/// `UnsignedInt64`: a whole number sent as a string of digits.
+#[derive(Clone, Copy)]
+pub struct UnsignedInt64(pub u64);
+
+#[Scalar(name = "UnsignedInt64")]
+impl ScalarType for UnsignedInt64 {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => s
+                .parse()
+                .map(UnsignedInt64)
+                .map_err(|_| InputValueError::custom("invalid UnsignedInt64")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}
+
+/// A `Float` from a decimal.
+fn float(d: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    d.to_f64().unwrap_or(0.0)
 }
 
 fn time(secs: i64) -> String {
@@ -272,6 +354,82 @@ pub enum OrderDisplayFulfillmentStatus {
     PartiallyFulfilled,
     Fulfilled,
     OnHold,
+    /// 2026-10: nothing shipped and nothing left to ship.
+    FulfillmentNotRequired,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum WeightUnit {
+    Kilograms,
+    Grams,
+    Pounds,
+    Ounces,
+}
+
+impl WeightUnit {
+    fn of(word: &str) -> WeightUnit {
+        match word {
+            "KILOGRAMS" => WeightUnit::Kilograms,
+            "POUNDS" => WeightUnit::Pounds,
+            "OUNCES" => WeightUnit::Ounces,
+            _ => WeightUnit::Grams,
+        }
+    }
+    fn word(self) -> &'static str {
+        match self {
+            WeightUnit::Kilograms => "KILOGRAMS",
+            WeightUnit::Grams => "GRAMS",
+            WeightUnit::Pounds => "POUNDS",
+            WeightUnit::Ounces => "OUNCES",
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OrderTransactionKind {
+    Sale,
+    Capture,
+    Authorization,
+    Void,
+    Refund,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OrderTransactionStatus {
+    Success,
+    Failure,
+    Pending,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DiscountApplicationAllocationMethod {
+    Across,
+    Each,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DiscountApplicationTargetSelection {
+    All,
+    Entitled,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DiscountApplicationTargetType {
+    LineItem,
+    ShippingLine,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum RefundLineItemRestockType {
+    Return,
+    Cancel,
+    NoRestock,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum LocationSortKeys {
+    Id,
+    Name,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -428,6 +586,8 @@ pub enum ProductVariantsBulkUpdateUserErrorCode {
     NegativePriceValue,
 }
 
+/// As of 2026-10: the compare-and-swap codes of `changeFromQuantity` and idempotency;
+/// `ITEM_NOT_STOCKED_AT_LOCATION` is gone (an item can be stocked anywhere).
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum InventorySetQuantitiesUserErrorCode {
     InvalidInventoryItem,
@@ -436,9 +596,8 @@ pub enum InventorySetQuantitiesUserErrorCode {
     InvalidName,
     InvalidQuantityTooHigh,
     InvalidQuantityTooLow,
-    CompareQuantityRequired,
-    CompareQuantityStale,
-    ItemNotStockedAtLocation,
+    ChangeFromQuantityStale,
+    IdempotencyKeyParameterMismatch,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -449,7 +608,8 @@ pub enum InventoryAdjustQuantitiesUserErrorCode {
     InvalidQuantityName,
     InvalidQuantityTooHigh,
     InvalidQuantityTooLow,
-    ItemNotStockedAtLocation,
+    ChangeFromQuantityStale,
+    IdempotencyKeyParameterMismatch,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -606,6 +766,10 @@ connection!(ProductVariantConnection, ProductVariantEdge, ProductVariant);
 connection!(MediaConnection, MediaEdge, Media);
 connection!(CollectionConnection, CollectionEdge, Collection);
 connection!(CustomerConnection, CustomerEdge, Customer);
+connection!(ShippingLineConnection, ShippingLineEdge, ShippingLine);
+connection!(RefundLineItemConnection, RefundLineItemEdge, RefundLineItem);
+connection!(InventoryLevelConnection, InventoryLevelEdge, InventoryLevel);
+connection!(LocationConnection, LocationEdge, Location);
 
 // ---------------------------------------------------------------------------------------
 // Objects
@@ -621,6 +785,21 @@ pub struct Shop {
     pub currency_code: CurrencyCode,
     pub iana_timezone: String,
     pub timezone_abbreviation: String,
+    pub weight_unit: WeightUnit,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct LocationAddress {
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub province_code: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+    pub country_code: Option<String>,
+    pub phone: Option<String>,
+    pub formatted: Vec<String>,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -629,6 +808,391 @@ pub struct Location {
     pub name: String,
     pub is_active: bool,
     pub fulfills_online_orders: bool,
+    pub address: LocationAddress,
+}
+
+fn location(l: &LocationRec) -> Location {
+    let (line1, city, province, zip, country) = l.address;
+    Location {
+        id: gid("Location", l.id),
+        name: l.name.into(),
+        is_active: l.active,
+        fulfills_online_orders: true,
+        address: LocationAddress {
+            address1: Some(line1.into()),
+            address2: None,
+            city: Some(city.into()),
+            province: Some("Ontario".into()),
+            province_code: Some(province.into()),
+            zip: Some(zip.into()),
+            country: Some("Canada".into()),
+            country_code: Some(country.into()),
+            phone: None,
+            formatted: vec![
+                line1.into(),
+                format!("{city} {province} {zip}"),
+                "Canada".into(),
+            ],
+        },
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct Weight {
+    pub unit: WeightUnit,
+    pub value: f64,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct InventoryItemMeasurement {
+    pub id: ID,
+    pub weight: Option<Weight>,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct InventoryQuantity {
+    pub id: ID,
+    pub name: String,
+    pub quantity: i32,
+    pub updated_at: Option<DateTime>,
+}
+
+/// A `TaxLine`: rate as a Float fraction and as a percentage.
+#[derive(SimpleObject, Clone)]
+pub struct TaxLine {
+    pub title: String,
+    pub rate: Option<f64>,
+    pub rate_percentage: Option<f64>,
+    pub price_set: MoneyBag,
+    pub channel_liable: Option<bool>,
+}
+
+fn tax_line(t: &TaxRec, o: &OrderRec) -> TaxLine {
+    TaxLine {
+        title: t.title.into(),
+        rate: Some(float(t.rate)),
+        rate_percentage: Some(float(t.rate * Decimal::from(100))),
+        price_set: bag(t.amount, o),
+        channel_liable: Some(false),
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct PricingPercentageValue {
+    pub percentage: f64,
+}
+
+#[derive(Union, Clone)]
+pub enum PricingValue {
+    MoneyV2(MoneyV2),
+    PricingPercentageValue(PricingPercentageValue),
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct DiscountCodeApplication {
+    pub code: String,
+    pub index: i32,
+    pub allocation_method: DiscountApplicationAllocationMethod,
+    pub target_selection: DiscountApplicationTargetSelection,
+    pub target_type: DiscountApplicationTargetType,
+    pub value: PricingValue,
+}
+
+#[derive(Interface, Clone)]
+#[graphql(
+    field(name = "index", ty = "&i32"),
+    field(
+        name = "allocation_method",
+        ty = "&DiscountApplicationAllocationMethod"
+    ),
+    field(name = "target_selection", ty = "&DiscountApplicationTargetSelection"),
+    field(name = "target_type", ty = "&DiscountApplicationTargetType"),
+    field(name = "value", ty = "&PricingValue")
+)]
+pub enum DiscountApplication {
+    DiscountCodeApplication(DiscountCodeApplication),
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct DiscountAllocation {
+    pub allocated_amount_set: MoneyBag,
+    pub discount_application: DiscountApplication,
+}
+
+/// The allocation of a discount code (`WELCOME10`: 10 % of the lines; `FREESHIP`: the
+/// shipping line).
+fn allocation(code: &str, amount: Decimal, o: &OrderRec, shipping: bool) -> DiscountAllocation {
+    let percentage = if code == "FREESHIP" { 100.0 } else { 10.0 };
+    DiscountAllocation {
+        allocated_amount_set: bag(amount, o),
+        discount_application: DiscountApplication::DiscountCodeApplication(
+            DiscountCodeApplication {
+                code: code.into(),
+                index: 0,
+                allocation_method: DiscountApplicationAllocationMethod::Across,
+                target_selection: DiscountApplicationTargetSelection::All,
+                target_type: if shipping {
+                    DiscountApplicationTargetType::ShippingLine
+                } else {
+                    DiscountApplicationTargetType::LineItem
+                },
+                value: PricingValue::PricingPercentageValue(PricingPercentageValue { percentage }),
+            },
+        ),
+    }
+}
+
+#[derive(Clone)]
+pub struct ShippingLine {
+    rec: ShippingLineRec,
+    order: Arc<OrderRec>,
+}
+
+#[Object]
+impl ShippingLine {
+    async fn id(&self) -> Option<ID> {
+        Some(gid("ShippingLine", self.rec.id))
+    }
+    async fn title(&self) -> &str {
+        &self.rec.title
+    }
+    async fn code(&self) -> Option<&str> {
+        Some(&self.rec.code)
+    }
+    async fn source(&self) -> Option<&str> {
+        Some(self.rec.source)
+    }
+    async fn carrier_identifier(&self) -> Option<&str> {
+        self.rec.carrier_identifier.as_deref()
+    }
+    async fn delivery_category(&self) -> Option<&str> {
+        None
+    }
+    async fn custom(&self) -> bool {
+        false
+    }
+    async fn is_removed(&self) -> bool {
+        false
+    }
+    async fn original_price_set(&self) -> MoneyBag {
+        bag(self.rec.price, &self.order)
+    }
+    async fn discounted_price_set(&self) -> MoneyBag {
+        bag(self.rec.discounted(), &self.order)
+    }
+    async fn current_discounted_price_set(&self) -> MoneyBag {
+        bag(self.rec.discounted(), &self.order)
+    }
+    async fn tax_lines(&self) -> Vec<TaxLine> {
+        self.rec
+            .taxes
+            .iter()
+            .map(|t| tax_line(t, &self.order))
+            .collect()
+    }
+    async fn discount_allocations(&self) -> Vec<DiscountAllocation> {
+        self.rec
+            .discount
+            .iter()
+            .map(|(c, d)| allocation(c, *d, &self.order, true))
+            .collect()
+    }
+}
+
+#[derive(Clone)]
+pub struct OrderTransaction {
+    rec: TransactionRec,
+    order: Arc<OrderRec>,
+}
+
+#[Object]
+impl OrderTransaction {
+    async fn id(&self) -> ID {
+        gid("OrderTransaction", self.rec.id)
+    }
+    async fn kind(&self) -> OrderTransactionKind {
+        match self.rec.kind {
+            "CAPTURE" => OrderTransactionKind::Capture,
+            "AUTHORIZATION" => OrderTransactionKind::Authorization,
+            "VOID" => OrderTransactionKind::Void,
+            "REFUND" => OrderTransactionKind::Refund,
+            _ => OrderTransactionKind::Sale,
+        }
+    }
+    async fn status(&self) -> OrderTransactionStatus {
+        match self.rec.status {
+            "FAILURE" => OrderTransactionStatus::Failure,
+            "PENDING" => OrderTransactionStatus::Pending,
+            _ => OrderTransactionStatus::Success,
+        }
+    }
+    async fn gateway(&self) -> Option<&str> {
+        Some(self.rec.gateway)
+    }
+    async fn formatted_gateway(&self) -> Option<&str> {
+        Some(self.rec.formatted_gateway)
+    }
+    async fn processed_at(&self) -> Option<DateTime> {
+        Some(DateTime(self.rec.processed_at))
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.rec.processed_at)
+    }
+    async fn amount_set(&self) -> MoneyBag {
+        bag(self.rec.amount, &self.order)
+    }
+    async fn test(&self) -> bool {
+        false
+    }
+}
+
+#[derive(Clone)]
+pub struct RefundLineItem {
+    line: LineItem,
+    quantity: i64,
+    subtotal: Decimal,
+}
+
+#[Object]
+impl RefundLineItem {
+    async fn id(&self) -> Option<ID> {
+        Some(gid("RefundLineItem", self.line.rec.id + 7_000_000_000))
+    }
+    async fn line_item(&self) -> LineItem {
+        self.line.clone()
+    }
+    async fn quantity(&self) -> i32 {
+        self.quantity as i32
+    }
+    async fn restocked(&self) -> bool {
+        false
+    }
+    async fn restock_type(&self) -> RefundLineItemRestockType {
+        RefundLineItemRestockType::NoRestock
+    }
+    async fn price_set(&self) -> MoneyBag {
+        bag(self.line.rec.unit_price, &self.line.order)
+    }
+    async fn subtotal_set(&self) -> MoneyBag {
+        bag(self.subtotal, &self.line.order)
+    }
+    async fn total_tax_set(&self) -> MoneyBag {
+        let q = Decimal::from(self.line.rec.quantity.max(1));
+        let tax: Decimal = self.line.rec.taxes.iter().map(|t| t.amount).sum();
+        let share = if self.line.order.taxes_included {
+            Decimal::ZERO
+        } else {
+            (tax * Decimal::from(self.quantity) / q).round_dp(2)
+        };
+        bag(share, &self.line.order)
+    }
+}
+
+#[derive(Clone)]
+pub struct Refund {
+    rec: RefundRec,
+    order: Arc<OrderRec>,
+}
+
+#[Object]
+impl Refund {
+    async fn id(&self) -> ID {
+        gid("Refund", self.rec.id)
+    }
+    async fn created_at(&self) -> Option<DateTime> {
+        Some(DateTime(self.rec.created_at))
+    }
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.rec.created_at)
+    }
+    async fn note(&self) -> Option<&str> {
+        self.rec.note.as_deref()
+    }
+    async fn total_refunded_set(&self) -> MoneyBag {
+        bag(self.rec.amount, &self.order)
+    }
+    async fn refund_line_items(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        reverse: Option<bool>,
+    ) -> async_graphql::Result<RefundLineItemConnection> {
+        let items: Vec<(u64, RefundLineItem)> = self
+            .rec
+            .lines
+            .iter()
+            .filter_map(|(line, qty, subtotal)| {
+                let rec = self.order.line_items.iter().find(|l| l.id == *line)?;
+                Some((
+                    rec.id,
+                    RefundLineItem {
+                        line: LineItem {
+                            rec: rec.clone(),
+                            order: self.order.clone(),
+                        },
+                        quantity: *qty,
+                        subtotal: *subtotal,
+                    },
+                ))
+            })
+            .collect();
+        let (page, info) = paginate(
+            items,
+            Window {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+            },
+        )?;
+        Ok(RefundLineItemConnection::build(page, info))
+    }
+}
+
+/// One location's stock of an inventory item.
+#[derive(Clone)]
+pub struct InventoryLevel {
+    item: u64,
+    location: LocationRec,
+    available: i64,
+}
+
+#[Object]
+impl InventoryLevel {
+    async fn id(&self) -> ID {
+        ID(format!(
+            "gid://shopify/InventoryLevel/{}?inventory_item_id={}",
+            self.location.id, self.item
+        ))
+    }
+    async fn location(&self) -> Location {
+        location(&self.location)
+    }
+    /// `available` and `on_hand` (the sandbox commits nothing, so they agree).
+    async fn quantities(&self, names: Vec<String>) -> Vec<InventoryQuantity> {
+        names
+            .into_iter()
+            .filter(|n| matches!(n.as_str(), "available" | "on_hand"))
+            .map(|name| InventoryQuantity {
+                id: ID(format!(
+                    "gid://shopify/InventoryQuantity/{}?inventory_item_id={}&name={name}",
+                    self.location.id, self.item
+                )),
+                name,
+                quantity: self.available as i32,
+                updated_at: None,
+            })
+            .collect()
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(SANDBOX_EPOCH)
+    }
+    async fn updated_at(&self) -> DateTime {
+        DateTime(SANDBOX_EPOCH)
+    }
 }
 
 #[derive(SimpleObject, Clone)]
@@ -789,14 +1353,44 @@ impl LineItem {
             &self.order,
         )
     }
-    async fn discounted_total_set(
-        &self,
-        #[graphql(name = "withCodeDiscounts")] _with_code_discounts: Option<bool>,
-    ) -> MoneyBag {
-        bag(
-            self.rec.unit_price * Decimal::from(self.rec.quantity),
-            &self.order,
-        )
+    /// Without code discounts unless asked (as Shopify documents it).
+    async fn discounted_total_set(&self, with_code_discounts: Option<bool>) -> MoneyBag {
+        let gross = self.rec.unit_price * Decimal::from(self.rec.quantity);
+        let less = if with_code_discounts == Some(true) {
+            self.rec.discount_amount()
+        } else {
+            Decimal::ZERO
+        };
+        bag(gross - less, &self.order)
+    }
+    async fn requires_shipping(&self) -> bool {
+        self.rec.requires_shipping
+    }
+    async fn tax_lines(&self, first: Option<i32>) -> Vec<TaxLine> {
+        self.rec
+            .taxes
+            .iter()
+            .take(first.map_or(usize::MAX, |n| n.max(0) as usize))
+            .map(|t| tax_line(t, &self.order))
+            .collect()
+    }
+    async fn discount_allocations(&self) -> Vec<DiscountAllocation> {
+        self.rec
+            .discount
+            .iter()
+            .map(|(c, d)| allocation(c, *d, &self.order, false))
+            .collect()
+    }
+    async fn refundable_quantity(&self) -> i32 {
+        let refunded: i64 = self
+            .order
+            .refunds
+            .iter()
+            .flat_map(|r| &r.lines)
+            .filter(|(l, _, _)| *l == self.rec.id)
+            .map(|(_, q, _)| q)
+            .sum();
+        (self.rec.quantity - refunded).max(0) as i32
     }
     async fn product(&self, ctx: &Context<'_>) -> Option<Product> {
         let id = self.rec.product_id?;
@@ -959,6 +1553,7 @@ impl Order {
             "FULFILLED" => OrderDisplayFulfillmentStatus::Fulfilled,
             "PARTIALLY_FULFILLED" => OrderDisplayFulfillmentStatus::PartiallyFulfilled,
             "ON_HOLD" => OrderDisplayFulfillmentStatus::OnHold,
+            "FULFILLMENT_NOT_REQUIRED" => OrderDisplayFulfillmentStatus::FulfillmentNotRequired,
             _ => OrderDisplayFulfillmentStatus::Unfulfilled,
         }
     }
@@ -985,6 +1580,106 @@ impl Order {
     }
     async fn total_refunded_set(&self) -> MoneyBag {
         bag(self.0.refunded, &self.0)
+    }
+    async fn tags(&self) -> Vec<String> {
+        self.0.tags.clone()
+    }
+    async fn taxes_included(&self) -> bool {
+        self.0.taxes_included
+    }
+    async fn discount_codes(&self) -> Vec<String> {
+        self.0.discount_codes.clone()
+    }
+    /// The gateways of the order's payments, once each.
+    async fn payment_gateway_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in &self.0.transactions {
+            if t.kind != "REFUND" && !out.iter().any(|g| g == t.gateway) {
+                out.push(t.gateway.to_owned());
+            }
+        }
+        out
+    }
+    /// In grams.
+    async fn total_weight(&self) -> Option<UnsignedInt64> {
+        Some(UnsignedInt64(self.0.total_weight_grams))
+    }
+    /// The taxes of the line items (not the shipping), summed per title and rate.
+    async fn tax_lines(&self) -> Vec<TaxLine> {
+        let mut sums: Vec<TaxRec> = Vec::new();
+        for t in self.0.line_items.iter().flat_map(|l| &l.taxes) {
+            match sums
+                .iter_mut()
+                .find(|s| s.title == t.title && s.rate == t.rate)
+            {
+                Some(s) => s.amount += t.amount,
+                None => sums.push(t.clone()),
+            }
+        }
+        sums.iter().map(|t| tax_line(t, &self.0)).collect()
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn shipping_lines(
+        &self,
+        #[graphql(name = "includeRemovals")] _include_removals: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        reverse: Option<bool>,
+    ) -> async_graphql::Result<ShippingLineConnection> {
+        let items: Vec<(u64, ShippingLine)> = self
+            .0
+            .shipping_lines
+            .iter()
+            .map(|l| {
+                (
+                    l.id,
+                    ShippingLine {
+                        rec: l.clone(),
+                        order: self.0.clone(),
+                    },
+                )
+            })
+            .collect();
+        let (page, info) = paginate(
+            items,
+            Window {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+            },
+        )?;
+        Ok(ShippingLineConnection::build(page, info))
+    }
+    async fn transactions(
+        &self,
+        first: Option<i32>,
+        #[graphql(name = "capturable")] _capturable: Option<bool>,
+        #[graphql(name = "manuallyResolvable")] _manually_resolvable: Option<bool>,
+    ) -> Vec<OrderTransaction> {
+        self.0
+            .transactions
+            .iter()
+            .take(first.map_or(usize::MAX, |n| n.max(0) as usize))
+            .map(|t| OrderTransaction {
+                rec: t.clone(),
+                order: self.0.clone(),
+            })
+            .collect()
+    }
+    async fn refunds(&self, first: Option<i32>) -> Vec<Refund> {
+        self.0
+            .refunds
+            .iter()
+            .take(first.map_or(usize::MAX, |n| n.max(0) as usize))
+            .map(|r| Refund {
+                rec: r.clone(),
+                order: self.0.clone(),
+            })
+            .collect()
     }
     async fn customer(&self, ctx: &Context<'_>) -> Option<Customer> {
         let id = self.0.customer_id?;
@@ -1084,11 +1779,89 @@ pub struct SelectedOption {
     pub value: String,
 }
 
-#[derive(SimpleObject, Clone)]
-pub struct InventoryItem {
-    pub id: ID,
-    pub sku: Option<String>,
-    pub tracked: bool,
+/// A variant's inventory item: its weight, shipping and stock per location.
+#[derive(Clone)]
+pub struct InventoryItem(VariantRec);
+
+impl InventoryItem {
+    fn levels(&self, ctx: &Context<'_>) -> Vec<(u64, InventoryLevel)> {
+        let d = db(ctx);
+        self.0
+            .stock
+            .iter()
+            .filter_map(|(loc, q)| {
+                let l = d.locations.iter().find(|l| l.id == *loc)?.clone();
+                Some((
+                    l.id,
+                    InventoryLevel {
+                        item: self.0.inventory_item_id,
+                        location: l,
+                        available: *q,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+#[Object]
+impl InventoryItem {
+    async fn id(&self) -> ID {
+        gid("InventoryItem", self.0.inventory_item_id)
+    }
+    async fn sku(&self) -> Option<&str> {
+        self.0.sku.as_deref()
+    }
+    async fn tracked(&self) -> bool {
+        self.0.tracked
+    }
+    async fn requires_shipping(&self) -> bool {
+        self.0.requires_shipping
+    }
+    async fn measurement(&self) -> InventoryItemMeasurement {
+        InventoryItemMeasurement {
+            id: gid("InventoryItemMeasurement", self.0.inventory_item_id),
+            weight: self.0.weight.map(|(v, unit)| Weight {
+                unit: WeightUnit::of(unit),
+                value: float(v),
+            }),
+        }
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn inventory_levels(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        reverse: Option<bool>,
+        #[graphql(name = "query")] _query: Option<String>,
+    ) -> async_graphql::Result<InventoryLevelConnection> {
+        let (page, info) = paginate(
+            self.levels(ctx),
+            Window {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+            },
+        )?;
+        Ok(InventoryLevelConnection::build(page, info))
+    }
+    async fn inventory_level(
+        &self,
+        ctx: &Context<'_>,
+        location_id: ID,
+    ) -> async_graphql::Result<Option<InventoryLevel>> {
+        let want = parse_gid("Location", &location_id)?;
+        Ok(self
+            .levels(ctx)
+            .into_iter()
+            .find(|(l, _)| *l == want)
+            .map(|(_, level)| level))
+    }
 }
 
 #[derive(Clone)]
@@ -1104,6 +1877,9 @@ impl ProductVariant {
     }
     async fn sku(&self) -> Option<&str> {
         self.0.sku.as_deref()
+    }
+    async fn barcode(&self) -> Option<&str> {
+        self.0.barcode.as_deref()
     }
     async fn price(&self) -> Money {
         Money(self.0.price)
@@ -1125,11 +1901,7 @@ impl ProductVariant {
             .collect()
     }
     async fn inventory_item(&self) -> InventoryItem {
-        InventoryItem {
-            id: gid("InventoryItem", self.0.inventory_item_id),
-            sku: self.0.sku.clone(),
-            tracked: self.0.tracked,
-        }
+        InventoryItem(self.0.clone())
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
@@ -1604,6 +2376,7 @@ impl QueryRoot {
             currency_code: CurrencyCode::from_code(SHOP_CURRENCY),
             iana_timezone: "America/Toronto".into(),
             timezone_abbreviation: "EDT".into(),
+            weight_unit: WeightUnit::Kilograms,
         }
     }
 
@@ -1617,12 +2390,46 @@ impl QueryRoot {
             Some(id) => parse_gid("Location", &id)?,
             None => d.primary_location(),
         };
-        Ok(d.locations.iter().find(|l| l.id == want).map(|l| Location {
-            id: gid("Location", l.id),
-            name: l.name.into(),
-            is_active: l.active,
-            fulfills_online_orders: true,
-        }))
+        Ok(d.locations.iter().find(|l| l.id == want).map(location))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn locations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        reverse: Option<bool>,
+        sort_key: Option<LocationSortKeys>,
+        #[graphql(name = "query")] _query: Option<String>,
+        #[graphql(name = "includeLegacy")] _include_legacy: Option<bool>,
+        include_inactive: Option<bool>,
+    ) -> async_graphql::Result<LocationConnection> {
+        let items: Vec<(u64, (String, Location))> = db(ctx)
+            .locations
+            .iter()
+            .filter(|l| l.active || include_inactive == Some(true))
+            .map(|l| {
+                let key = match sort_key.unwrap_or(LocationSortKeys::Name) {
+                    LocationSortKeys::Name => l.name.to_lowercase(),
+                    LocationSortKeys::Id => format!("{:020}", l.id),
+                };
+                (l.id, (key, location(l)))
+            })
+            .collect();
+        let (page, info) = paginate(
+            by_key(items),
+            Window {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+            },
+        )?;
+        Ok(LocationConnection::build(page, info))
     }
 
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
@@ -1687,6 +2494,21 @@ impl QueryRoot {
     async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
         let n = parse_gid("Product", &id)?;
         Ok(db(ctx).products.get(&n).cloned().map(Product))
+    }
+
+    async fn inventory_item(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<InventoryItem>> {
+        let n = parse_gid("InventoryItem", &id)?;
+        let d = db(ctx);
+        Ok(d.products
+            .values()
+            .flat_map(|p| p.variants.iter())
+            .find(|v| v.inventory_item_id == n)
+            .cloned()
+            .map(InventoryItem))
     }
 
     async fn product_variant(
@@ -2001,15 +2823,29 @@ pub struct ProductUpdatePayload {
 }
 
 #[derive(InputObject)]
+pub struct WeightInput {
+    pub value: f64,
+    pub unit: WeightUnit,
+}
+
+#[derive(InputObject)]
+pub struct InventoryItemMeasurementInput {
+    pub weight: Option<WeightInput>,
+}
+
+#[derive(InputObject)]
 pub struct InventoryItemInput {
     pub sku: Option<String>,
     pub tracked: Option<bool>,
+    pub requires_shipping: Option<bool>,
+    pub measurement: Option<InventoryItemMeasurementInput>,
 }
 
 #[derive(InputObject)]
 pub struct ProductVariantsBulkInput {
     pub id: Option<ID>,
     pub price: Option<Money>,
+    pub barcode: Option<String>,
     pub inventory_item: Option<InventoryItemInput>,
 }
 
@@ -2027,32 +2863,35 @@ pub struct ProductVariantsBulkUpdatePayload {
     pub user_errors: Vec<ProductVariantsBulkUpdateUserError>,
 }
 
-#[derive(InputObject)]
+/// As of 2026-04: `changeFromQuantity` must be given (`null` opts out of the check);
+/// `compareQuantity` is gone.
+#[derive(InputObject, Debug)]
 pub struct InventoryQuantityInput {
     pub inventory_item_id: ID,
     pub location_id: ID,
     pub quantity: i32,
-    pub compare_quantity: Option<i32>,
+    pub change_from_quantity: MaybeUndefined<i32>,
 }
 
-#[derive(InputObject)]
+/// As of 2026-04 without `ignoreCompareQuantity`.
+#[derive(InputObject, Debug)]
 pub struct InventorySetQuantitiesInput {
     pub reason: String,
     pub name: String,
     pub reference_document_uri: Option<String>,
     pub quantities: Vec<InventoryQuantityInput>,
-    pub ignore_compare_quantity: Option<bool>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct InventoryChangeInput {
     pub delta: i32,
     pub inventory_item_id: ID,
     pub location_id: ID,
     pub ledger_document_uri: Option<String>,
+    pub change_from_quantity: MaybeUndefined<i32>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct InventoryAdjustQuantitiesInput {
     pub reason: String,
     pub name: String,
@@ -2067,7 +2906,7 @@ pub struct InventoryAdjustQuantitiesUserError {
     pub message: String,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct InventoryAdjustQuantitiesPayload {
     pub inventory_adjustment_group: Option<InventoryAdjustmentGroup>,
     pub user_errors: Vec<InventoryAdjustQuantitiesUserError>,
@@ -2087,7 +2926,7 @@ pub struct InventorySetQuantitiesUserError {
     pub message: String,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct InventorySetQuantitiesPayload {
     pub inventory_adjustment_group: Option<InventoryAdjustmentGroup>,
     pub user_errors: Vec<InventorySetQuantitiesUserError>,
@@ -2430,6 +3269,9 @@ impl Mutation {
                 id: vid,
                 title: "Default Title".into(),
                 sku: None,
+                barcode: None,
+                weight: None,
+                requires_shipping: true,
                 price: Decimal::ZERO,
                 position: 1,
                 inventory_item_id: item,
@@ -2581,6 +3423,32 @@ impl Mutation {
                     "Price must be greater than or equal to 0",
                 );
             }
+            if v.barcode.as_ref().is_some_and(|b| b.chars().count() > 255) {
+                return fail(
+                    Code::InvalidInput,
+                    &["variants", &k, "barcode"],
+                    "Barcode value is too long",
+                );
+            }
+            let weight = v
+                .inventory_item
+                .as_ref()
+                .and_then(|i| i.measurement.as_ref())
+                .and_then(|m| m.weight.as_ref());
+            if weight.is_some_and(|w| !w.value.is_finite() || w.value < 0.0) {
+                return fail(
+                    Code::InvalidInput,
+                    &[
+                        "variants",
+                        &k,
+                        "inventoryItem",
+                        "measurement",
+                        "weight",
+                        "value",
+                    ],
+                    "Weight must be greater than or equal to 0",
+                );
+            }
             if v.inventory_item
                 .as_ref()
                 .and_then(|i| i.sku.as_ref())
@@ -2602,12 +3470,25 @@ impl Mutation {
             if let Some(price) = v.price {
                 rec.price = price.0;
             }
+            if let Some(b) = v.barcode {
+                rec.barcode = (!b.trim().is_empty()).then_some(b);
+            }
             if let Some(item) = v.inventory_item {
                 if let Some(sku) = item.sku {
                     rec.sku = (!sku.trim().is_empty()).then_some(sku);
                 }
                 if let Some(t) = item.tracked {
                     rec.tracked = t;
+                }
+                if let Some(r) = item.requires_shipping {
+                    rec.requires_shipping = r;
+                }
+                if let Some(w) = item.measurement.and_then(|m| m.weight) {
+                    let value = Decimal::from_f64_retain(w.value)
+                        .unwrap_or_default()
+                        .round_dp(6)
+                        .normalize();
+                    rec.weight = Some((value, w.unit.word()));
                 }
             }
             rec.updated_at = now;
@@ -2624,76 +3505,187 @@ impl Mutation {
     }
 
     /// Adds each `delta` to the `available` quantity of an item at a location, atomically
-    /// for the whole input.
+    /// for the whole input, as of 2026-10: an `@idempotent` key is required (a repeat
+    /// answers the first outcome without applying twice), every change names its
+    /// `changeFromQuantity` (`null` skips the check, a value must match what is there),
+    /// and a location not stocking the item yet starts stocking it.
     async fn inventory_adjust_quantities(
         &self,
         ctx: &Context<'_>,
         input: InventoryAdjustQuantitiesInput,
-    ) -> Option<InventoryAdjustQuantitiesPayload> {
+    ) -> async_graphql::Result<Option<InventoryAdjustQuantitiesPayload>> {
         use InventoryAdjustQuantitiesUserErrorCode as Code;
-        let fail = |code: Code, field: &[&str], msg: &str| {
-            Some(InventoryAdjustQuantitiesPayload {
+        let key = idempotency_key(ctx)?;
+        let fingerprint = format!("{input:?}");
+        let fail = |code: Option<Code>, field: &[&str], msg: &str| {
+            Ok(Some(InventoryAdjustQuantitiesPayload {
                 inventory_adjustment_group: None,
                 user_errors: vec![InventoryAdjustQuantitiesUserError {
-                    code: Some(code),
+                    code,
                     field: Some(field.iter().map(|s| (*s).to_owned()).collect()),
                     message: msg.into(),
                 }],
-            })
+            }))
         };
+        match replayed(ctx, &key, &fingerprint) {
+            Some(Some(Replay::Adjust(p))) => return Ok(Some(p)),
+            Some(_) => {
+                return fail(
+                    Some(Code::IdempotencyKeyParameterMismatch),
+                    &["input"],
+                    MISMATCH,
+                )
+            }
+            None => {}
+        }
+        let payload = self.adjust(ctx, input);
+        remember(ctx, key, fingerprint, Replay::Adjust(payload.clone()));
+        Ok(Some(payload))
+    }
+
+    /// Sets `available` (or `on_hand`) quantities, with the same 2026-10 rules as
+    /// `inventoryAdjustQuantities`: idempotency key, `changeFromQuantity` for each.
+    async fn inventory_set_quantities(
+        &self,
+        ctx: &Context<'_>,
+        input: InventorySetQuantitiesInput,
+    ) -> async_graphql::Result<Option<InventorySetQuantitiesPayload>> {
+        use InventorySetQuantitiesUserErrorCode as Code;
+        let key = idempotency_key(ctx)?;
+        let fingerprint = format!("{input:?}");
+        match replayed(ctx, &key, &fingerprint) {
+            Some(Some(Replay::Set(p))) => return Ok(Some(p)),
+            Some(_) => {
+                return Ok(Some(InventorySetQuantitiesPayload {
+                    inventory_adjustment_group: None,
+                    user_errors: vec![InventorySetQuantitiesUserError {
+                        code: Some(Code::IdempotencyKeyParameterMismatch),
+                        field: Some(vec!["input".into()]),
+                        message: MISMATCH.into(),
+                    }],
+                }))
+            }
+            None => {}
+        }
+        let payload = self.set(ctx, input);
+        remember(ctx, key, fingerprint, Replay::Set(payload.clone()));
+        Ok(Some(payload))
+    }
+}
+
+const MISMATCH: &str =
+    "The same idempotency key cannot be used with different operation parameters.";
+const CHANGE_FROM_REQUIRED: &str =
+    "changeFromQuantity must be given for each quantity (pass null to skip the check).";
+const STALE: &str = "The changeFromQuantity value does not match persisted value.";
+
+/// `None`: a new key; `Some(Some(answer))`: the same request again; `Some(None)`: the key
+/// was used for another input.
+fn replayed(ctx: &Context<'_>, key: &str, fingerprint: &str) -> Option<Option<Replay>> {
+    let r = ctx.data_unchecked::<Replays>();
+    let seen = r.0.lock().unwrap_or_else(|e| e.into_inner());
+    let (f, answer) = seen.get(key)?;
+    Some((f == fingerprint).then(|| answer.clone()))
+}
+
+fn remember(ctx: &Context<'_>, key: String, fingerprint: String, answer: Replay) {
+    let r = ctx.data_unchecked::<Replays>();
+    r.0.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, (fingerprint, answer));
+}
+
+impl Mutation {
+    fn adjust(
+        &self,
+        ctx: &Context<'_>,
+        input: InventoryAdjustQuantitiesInput,
+    ) -> InventoryAdjustQuantitiesPayload {
+        use InventoryAdjustQuantitiesUserErrorCode as Code;
+        let fail =
+            |code: Option<Code>, field: &[&str], msg: &str| InventoryAdjustQuantitiesPayload {
+                inventory_adjustment_group: None,
+                user_errors: vec![InventoryAdjustQuantitiesUserError {
+                    code,
+                    field: Some(field.iter().map(|s| (*s).to_owned()).collect()),
+                    message: msg.into(),
+                }],
+            };
         if input.name != "available" {
             return fail(
-                Code::InvalidQuantityName,
+                Some(Code::InvalidQuantityName),
                 &["input", "name"],
                 "The quantity name must be 'available'.",
             );
         }
         if !REASONS.contains(&input.reason.as_str()) {
             return fail(
-                Code::InvalidReason,
+                Some(Code::InvalidReason),
                 &["input", "reason"],
                 "The specified reason is invalid.",
             );
         }
         let mut d = db(ctx);
-        let mut plan = Vec::new();
+        let mut plan: Vec<(u64, usize, u64, i64)> = Vec::new();
         for (k, c) in input.changes.iter().enumerate() {
             let k = k.to_string();
             let (pid, vi, loc) = match stock_target(&d, &c.location_id, &c.inventory_item_id) {
                 Ok(t) => t,
                 Err(StockMiss::Location) => {
                     return fail(
-                        Code::InvalidLocation,
+                        Some(Code::InvalidLocation),
                         &["input", "changes", &k, "locationId"],
                         LOCATION_NOT_FOUND,
                     )
                 }
                 Err(StockMiss::Item) => {
                     return fail(
-                        Code::InvalidInventoryItem,
+                        Some(Code::InvalidInventoryItem),
                         &["input", "changes", &k, "inventoryItemId"],
                         ITEM_NOT_FOUND,
                     )
                 }
             };
-            let Some(current) = d.products[&pid].variants[vi].stock.get(&loc).copied() else {
-                return fail(
-                    Code::ItemNotStockedAtLocation,
-                    &["input", "changes", &k, "locationId"],
-                    "The specified inventory item is not stocked at the location.",
-                );
-            };
+            // Earlier changes of this input count (the same item twice).
+            let before: i64 = plan
+                .iter()
+                .filter(|(p, v, l, _)| (*p, *v, *l) == (pid, vi, loc))
+                .map(|(_, _, _, delta)| delta)
+                .sum();
+            let current = d.products[&pid].variants[vi]
+                .stock
+                .get(&loc)
+                .copied()
+                .unwrap_or(0)
+                + before;
+            match &c.change_from_quantity {
+                MaybeUndefined::Undefined => {
+                    return fail(
+                        None,
+                        &["input", "changes", &k, "changeFromQuantity"],
+                        CHANGE_FROM_REQUIRED,
+                    )
+                }
+                MaybeUndefined::Value(n) if i64::from(*n) != current => {
+                    return fail(
+                        Some(Code::ChangeFromQuantityStale),
+                        &["input", "changes", &k, "changeFromQuantity"],
+                        STALE,
+                    )
+                }
+                _ => {}
+            }
             let next = current + i64::from(c.delta);
             if next > 1_000_000_000 {
                 return fail(
-                    Code::InvalidQuantityTooHigh,
+                    Some(Code::InvalidQuantityTooHigh),
                     &["input", "changes", &k, "delta"],
                     "The quantity can't be higher than 1,000,000,000.",
                 );
             }
             if next < -1_000_000_000 {
                 return fail(
-                    Code::InvalidQuantityTooLow,
+                    Some(Code::InvalidQuantityTooLow),
                     &["input", "changes", &k, "delta"],
                     "The quantity can't be lower than -1,000,000,000.",
                 );
@@ -2716,42 +3708,40 @@ impl Mutation {
         for pid in changed {
             emit(ctx, &d, Topic::ProductsUpdate, pid, now);
         }
-        Some(InventoryAdjustQuantitiesPayload {
+        InventoryAdjustQuantitiesPayload {
             inventory_adjustment_group: Some(InventoryAdjustmentGroup {
                 id: gid("InventoryAdjustmentGroup", group),
                 reason: input.reason,
                 created_at: DateTime(now),
             }),
             user_errors: Vec::new(),
-        })
+        }
     }
 
-    async fn inventory_set_quantities(
+    fn set(
         &self,
         ctx: &Context<'_>,
         input: InventorySetQuantitiesInput,
-    ) -> Option<InventorySetQuantitiesPayload> {
+    ) -> InventorySetQuantitiesPayload {
         use InventorySetQuantitiesUserErrorCode as Code;
-        let fail = |code: Code, field: &[&str], msg: &str| {
-            Some(InventorySetQuantitiesPayload {
-                inventory_adjustment_group: None,
-                user_errors: vec![InventorySetQuantitiesUserError {
-                    code: Some(code),
-                    field: Some(field.iter().map(|s| (*s).to_owned()).collect()),
-                    message: msg.into(),
-                }],
-            })
+        let fail = |code: Option<Code>, field: &[&str], msg: &str| InventorySetQuantitiesPayload {
+            inventory_adjustment_group: None,
+            user_errors: vec![InventorySetQuantitiesUserError {
+                code,
+                field: Some(field.iter().map(|s| (*s).to_owned()).collect()),
+                message: msg.into(),
+            }],
         };
         if !matches!(input.name.as_str(), "available" | "on_hand") {
             return fail(
-                Code::InvalidName,
+                Some(Code::InvalidName),
                 &["input", "name"],
                 "The quantity name must be either 'available' or 'on_hand'.",
             );
         }
         if !REASONS.contains(&input.reason.as_str()) {
             return fail(
-                Code::InvalidReason,
+                Some(Code::InvalidReason),
                 &["input", "reason"],
                 "The specified reason is invalid.",
             );
@@ -2764,14 +3754,14 @@ impl Mutation {
                 Ok(t) => t,
                 Err(StockMiss::Location) => {
                     return fail(
-                        Code::InvalidLocation,
+                        Some(Code::InvalidLocation),
                         &["input", "quantities", &k, "locationId"],
                         LOCATION_NOT_FOUND,
                     )
                 }
                 Err(StockMiss::Item) => {
                     return fail(
-                        Code::InvalidInventoryItem,
+                        Some(Code::InvalidInventoryItem),
                         &["input", "quantities", &k, "inventoryItemId"],
                         ITEM_NOT_FOUND,
                     )
@@ -2779,14 +3769,14 @@ impl Mutation {
             };
             if q.quantity > 1_000_000_000 {
                 return fail(
-                    Code::InvalidQuantityTooHigh,
+                    Some(Code::InvalidQuantityTooHigh),
                     &["input", "quantities", &k, "quantity"],
                     "The quantity can't be higher than 1,000,000,000.",
                 );
             }
             if q.quantity < -1_000_000_000 {
                 return fail(
-                    Code::InvalidQuantityTooLow,
+                    Some(Code::InvalidQuantityTooLow),
                     &["input", "quantities", &k, "quantity"],
                     "The quantity can't be lower than -1,000,000,000.",
                 );
@@ -2796,12 +3786,22 @@ impl Mutation {
                 .get(&loc)
                 .copied()
                 .unwrap_or(0);
-            if input.ignore_compare_quantity != Some(true) {
-                match q.compare_quantity {
-                    None => return fail(Code::CompareQuantityRequired, &["input", "quantities", &k, "compareQuantity"], "The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity."),
-                    Some(c) if i64::from(c) != current => return fail(Code::CompareQuantityStale, &["input", "quantities", &k, "compareQuantity"], "The specified compare quantity does not match the current quantity."),
-                    _ => {}
+            match &q.change_from_quantity {
+                MaybeUndefined::Undefined => {
+                    return fail(
+                        None,
+                        &["input", "quantities", &k, "changeFromQuantity"],
+                        CHANGE_FROM_REQUIRED,
+                    )
                 }
+                MaybeUndefined::Value(n) if i64::from(*n) != current => {
+                    return fail(
+                        Some(Code::ChangeFromQuantityStale),
+                        &["input", "quantities", &k, "changeFromQuantity"],
+                        STALE,
+                    )
+                }
+                _ => {}
             }
             plan.push((pid, vi, loc, i64::from(q.quantity)));
         }
@@ -2821,13 +3821,13 @@ impl Mutation {
         for pid in changed {
             emit(ctx, &d, Topic::ProductsUpdate, pid, now);
         }
-        Some(InventorySetQuantitiesPayload {
+        InventorySetQuantitiesPayload {
             inventory_adjustment_group: Some(InventoryAdjustmentGroup {
                 id: gid("InventoryAdjustmentGroup", group),
                 reason: input.reason,
                 created_at: DateTime(now),
             }),
             user_errors: Vec::new(),
-        })
+        }
     }
 }

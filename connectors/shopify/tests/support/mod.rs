@@ -21,12 +21,60 @@ pub fn specs() -> Option<PathBuf> {
     }
 }
 
-/// The official 2025-01 schema as SDL, or `None` when the specs are absent.
-pub fn official_sdl() -> Option<String> {
+/// The official 2025-01 introspection (`__schema`), or `None` when the specs are absent.
+pub fn official_introspection() -> Option<Value> {
     let path = specs()?.join("admin-graphql/admin_schema_2025-01.introspection.json");
     let text = std::fs::read_to_string(&path).expect("the introspection file reads");
     let v: Value = serde_json::from_str(&text).expect("the introspection file is JSON");
-    Some(introspection_to_sdl(&v["data"]["__schema"]))
+    Some(v["data"]["__schema"].clone())
+}
+
+/// The official 2025-01 schema as SDL, or `None` when the specs are absent.
+pub fn official_sdl() -> Option<String> {
+    Some(introspection_to_sdl(&official_introspection()?))
+}
+
+/// What Shopify changed since 2025-01 for the parts cartgate uses, from its changelog.
+pub const DELTA: &str = include_str!("changelog_delta.graphql");
+
+/// `Type.member` of every `# removed:` line of [`DELTA`].
+pub fn removed() -> Vec<(String, String)> {
+    DELTA
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# removed:"))
+        .map(|r| {
+            let (ty, member) = r.trim().split_once('.').expect("removed: Type.member");
+            (ty.to_owned(), member.to_owned())
+        })
+        .collect()
+}
+
+/// The schema of the connector's default version as far as cartgate uses it: the
+/// official 2025-01 schema with [`DELTA`] applied (removals taken out, additions
+/// appended), as SDL; `None` when the specs are absent.
+pub fn current_sdl() -> Option<String> {
+    let mut schema = official_introspection()?;
+    for (ty, member) in removed() {
+        let t = schema["types"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|t| t["name"] == ty.as_str())
+            .unwrap_or_else(|| panic!("removed: {ty} is not in the official schema"));
+        let mut found = false;
+        for list in ["fields", "inputFields", "enumValues"] {
+            if let Some(a) = t[list].as_array_mut() {
+                let before = a.len();
+                a.retain(|m| m["name"] != member.as_str());
+                found |= a.len() < before;
+            }
+        }
+        assert!(
+            found,
+            "removed: {ty}.{member} is not in the official schema"
+        );
+    }
+    Some(format!("{}\n{DELTA}", introspection_to_sdl(&schema)))
 }
 
 const BUILT_IN_SCALARS: [&str; 5] = ["String", "Int", "Float", "Boolean", "ID"];
