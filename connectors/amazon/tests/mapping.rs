@@ -463,3 +463,55 @@ fn snapshot_the_code_recipe_samples() {
     let patched = read(dir.join("sample-responses/pricing-patchListingsItem.json"));
     assert_eq!(mapping::submission_errors(&patched), None);
 }
+
+/// The usage plans the session paces by are the ones Amazon's models document for each
+/// operation ("Usage Plan" table of its description).
+#[test]
+fn usage_plans_are_the_models() {
+    let Some(dir) = specs() else { return };
+    let models = [
+        "orders_2026-01-01.json",
+        "ordersV0.json",
+        "listingsItems_2021-08-01.json",
+        "fbaInventory.json",
+        "sellers.json",
+    ];
+    let mut documented = std::collections::HashMap::new();
+    for m in models {
+        let model = read(dir.join("models").join(m));
+        for (path, ops) in model["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let (Some(id), Some(desc)) =
+                    (op["operationId"].as_str(), op["description"].as_str())
+                else {
+                    continue;
+                };
+                // "| 0.0056 | 20 |": the first row of the Usage Plan table.
+                let row = desc.lines().filter(|l| l.starts_with('|')).find_map(|l| {
+                    let cells: Vec<&str> = l
+                        .split('|')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .collect();
+                    match cells[..] {
+                        [rate, burst] => {
+                            Some((rate.parse::<f64>().ok()?, burst.parse::<f64>().ok()?))
+                        }
+                        _ => None,
+                    }
+                });
+                if let Some(row) = row {
+                    documented.insert((id.to_owned(), method.to_uppercase(), path.clone()), row);
+                }
+            }
+        }
+    }
+    for op in cartgate_amazon::limits::ALL {
+        let got = documented
+            .iter()
+            .find(|((id, method, path), _)| id == op.name && method == op.method && path == op.path)
+            .map(|(_, plan)| *plan)
+            .unwrap_or_else(|| panic!("{} {} {} is in a model", op.name, op.method, op.path));
+        assert_eq!(got, (op.rate_per_sec, op.burst), "{}", op.name);
+    }
+}
