@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use cartgate_connector::model::{NewProduct, Product, ProductUpdate, VariantUpdate};
-use cartgate_connector::util::Decimal;
 use serde::Deserialize;
 
 use super::calls::{self, list_type, produced, Count, StorePath};
@@ -100,27 +99,6 @@ pub async fn get_product(
     .await
 }
 
-fn check_money(name: &str, v: &Option<String>) -> ApiResult<()> {
-    if let Some(m) = v {
-        let ok = m.parse::<Decimal>().is_ok_and(|d| !d.is_sign_negative());
-        if !ok {
-            return Err(ApiError::validation(format!(
-                "{name} must be a non-negative decimal string such as \"19.99\""
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn check_quantity(v: Option<i64>) -> ApiResult<()> {
-    match v {
-        Some(q) if !(0..=1_000_000_000).contains(&q) => Err(ApiError::validation(
-            "quantity must be between 0 and 1000000000",
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Create a product (a simple product without variants).
 #[utoipa::path(post, path = "/v1/stores/{store_id}/products", tag = "products", operation_id = "createProduct",
     params(("store_id" = String, Path)), request_body = NewProduct,
@@ -131,11 +109,7 @@ pub async fn create_product(
     ApiPath(p): ApiPath<StorePath>,
     ApiJson(body): ApiJson<NewProduct>,
 ) -> ApiResult<(StatusCode, Option<Extension<Produced>>, Json<Product>)> {
-    if body.name.trim().is_empty() {
-        return Err(ApiError::validation("name must not be empty"));
-    }
-    check_money("price", &body.price)?;
-    check_quantity(body.quantity)?;
+    body.validate().map_err(ApiError::invalid_input)?;
     let product = calls::write(&state, &scope, &p.store_id, |s, cx| async move {
         if body.platform_fields.is_some() && !s.takes_platform_fields() {
             return Err(cartgate_connector::ConnectorError::Unsupported(

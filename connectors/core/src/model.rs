@@ -713,6 +713,18 @@ fn validate_stock_fields(
     Ok(())
 }
 
+impl NewProduct {
+    /// What every platform needs of a new product; checked by the gateway first.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(crate::ConnectorError::Validation(
+                "name must not be empty".into(),
+            ));
+        }
+        validate_stock_fields(&self.price, self.quantity, &None, &None, &None, &None)
+    }
+}
+
 impl ProductUpdate {
     /// What every platform needs of a product update; checked by the gateway first.
     pub fn validate(&self) -> crate::Result<()> {

@@ -582,41 +582,47 @@ impl Session {
     // Products
     // -----------------------------------------------------------------------------------
 
-    async fn raw_item(&self, cx: &CallContext, sku: &str) -> Result<Option<Value>> {
-        let item = self
+    /// An inventory object read by its key at `{collection}/{key}`, carrying the key under
+    /// `key_field` as lists do (a single read is keyed by the URL only).
+    async fn keyed_read(
+        &self,
+        cx: &CallContext,
+        collection: &str,
+        key_field: &str,
+        key: &str,
+        what: &'static str,
+    ) -> Result<Option<Value>> {
+        let found = self
             .get_opt(
                 cx,
                 Api::Inventory,
-                &format!("/inventory_item/{}", encode_segment(sku)),
+                &format!("/{collection}/{}", encode_segment(key)),
                 "",
-                What("inventory item"),
+                What(what),
             )
             .await?;
-        // A single read is keyed by the SKU; lists carry it.
-        Ok(item.map(|mut i| {
-            if i.get("sku").is_none() {
-                i["sku"] = Value::String(sku.to_owned());
+        Ok(found.map(|mut v| {
+            if v.get(key_field).is_none() {
+                v[key_field] = Value::String(key.to_owned());
             }
-            i
+            v
         }))
     }
 
+    async fn raw_item(&self, cx: &CallContext, sku: &str) -> Result<Option<Value>> {
+        self.keyed_read(cx, "inventory_item", "sku", sku, "inventory item")
+            .await
+    }
+
     async fn raw_group(&self, cx: &CallContext, key: &str) -> Result<Option<Value>> {
-        let group = self
-            .get_opt(
-                cx,
-                Api::Inventory,
-                &format!("/inventory_item_group/{}", encode_segment(key)),
-                "",
-                What("inventory item group"),
-            )
-            .await?;
-        Ok(group.map(|mut g| {
-            if g.get("inventoryItemGroupKey").is_none() {
-                g["inventoryItemGroupKey"] = Value::String(key.to_owned());
-            }
-            g
-        }))
+        self.keyed_read(
+            cx,
+            "inventory_item_group",
+            "inventoryItemGroupKey",
+            key,
+            "inventory item group",
+        )
+        .await
     }
 
     /// The SKU's offers on the store's marketplace (none is an empty list).
