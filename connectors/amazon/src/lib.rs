@@ -20,9 +20,7 @@
 
 use std::sync::Arc;
 
-use cartgate_connector::connector::{
-    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport,
-};
+use cartgate_connector::connector::{CredentialField, PlatformDescriptor, WebhookEventSupport};
 use cartgate_connector::http::Upstream;
 use cartgate_connector::page::SupportedFilters;
 use cartgate_connector::util::{credential_base_url, credential_str};
@@ -321,16 +319,8 @@ impl Amazon {
 
 impl Connector for Amazon {
     fn descriptor(&self) -> PlatformDescriptor {
-        let polled = |event_type| WebhookEventSupport {
-            event_type,
-            source: EventSource::Polled,
-        };
-        let field = |name, required, secret, description| CredentialField {
-            name,
-            required,
-            secret,
-            description,
-        };
+        let polled = WebhookEventSupport::polled;
+        let field = CredentialField::new;
         PlatformDescriptor {
             id: "amazon",
             name: "Amazon Seller Central (SP-API)",
@@ -594,7 +584,7 @@ mod tests {
         assert!(d
             .webhook_events
             .iter()
-            .all(|e| matches!(e.source, EventSource::Polled)));
+            .all(|e| matches!(e.source, cartgate_connector::connector::EventSource::Polled)));
         let secret: Vec<_> = d
             .credential_fields
             .iter()

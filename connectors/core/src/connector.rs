@@ -67,6 +67,37 @@ pub struct WebhookEventSupport {
     pub source: EventSource,
 }
 
+impl WebhookEventSupport {
+    pub fn native(event_type: &'static str) -> Self {
+        WebhookEventSupport {
+            event_type,
+            source: EventSource::Native,
+        }
+    }
+    pub fn polled(event_type: &'static str) -> Self {
+        WebhookEventSupport {
+            event_type,
+            source: EventSource::Polled,
+        }
+    }
+}
+
+impl CredentialField {
+    pub fn new(
+        name: &'static str,
+        required: bool,
+        secret: bool,
+        description: &'static str,
+    ) -> Self {
+        CredentialField {
+            name,
+            required,
+            secret,
+            description,
+        }
+    }
+}
+
 /// What `GET /v1/platforms` shows for one platform.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PlatformDescriptor {

@@ -226,12 +226,7 @@ fn identity_host(endpoint: &str) -> String {
 impl Connector for Ebay {
     fn descriptor(&self) -> PlatformDescriptor {
         let event = |event_type, source| WebhookEventSupport { event_type, source };
-        let field = |name, required, secret, description| CredentialField {
-            name,
-            required,
-            secret,
-            description,
-        };
+        let field = CredentialField::new;
         PlatformDescriptor {
             id: "ebay",
             name: "eBay (Sell APIs)",

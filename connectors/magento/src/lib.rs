@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
-    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
+    CredentialField, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
 use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
@@ -162,16 +162,8 @@ const FIELDS: ModelFields = ModelFields {
 
 impl Connector for Magento {
     fn descriptor(&self) -> PlatformDescriptor {
-        let polled = |event_type| WebhookEventSupport {
-            event_type,
-            source: EventSource::Polled,
-        };
-        let field = |name, required, secret, description| CredentialField {
-            name,
-            required,
-            secret,
-            description,
-        };
+        let polled = WebhookEventSupport::polled;
+        let field = CredentialField::new;
         PlatformDescriptor {
             id: "magento",
             name: "Magento 2 / Adobe Commerce",
@@ -396,7 +388,7 @@ mod tests {
         assert!(d
             .webhook_events
             .iter()
-            .all(|e| matches!(e.source, EventSource::Polled)));
+            .all(|e| matches!(e.source, cartgate_connector::connector::EventSource::Polled)));
         let secret: Vec<_> = d
             .credential_fields
             .iter()

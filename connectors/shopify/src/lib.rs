@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
-    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
+    CredentialField, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
 use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
@@ -145,10 +145,7 @@ const FIELDS: ModelFields = ModelFields {
 
 impl Connector for Shopify {
     fn descriptor(&self) -> PlatformDescriptor {
-        let native = |event_type| WebhookEventSupport {
-            event_type,
-            source: EventSource::Native,
-        };
+        let native = WebhookEventSupport::native;
         PlatformDescriptor {
             id: "shopify",
             name: "Shopify",

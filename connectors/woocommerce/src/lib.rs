@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use cartgate_connector::connector::{
-    CredentialField, EventSource, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
+    CredentialField, PlatformDescriptor, WebhookEventSupport, ALL_OPERATIONS,
 };
 use cartgate_connector::http::Upstream;
 use cartgate_connector::page::{SupportedFilters, ORDER_FILTERS, PRODUCT_FILTERS};
@@ -88,10 +88,7 @@ const FIELDS: ModelFields = ModelFields {
 
 impl Connector for WooCommerce {
     fn descriptor(&self) -> PlatformDescriptor {
-        let native = |event_type| WebhookEventSupport {
-            event_type,
-            source: EventSource::Native,
-        };
+        let native = WebhookEventSupport::native;
         PlatformDescriptor {
             id: "woocommerce",
             name: "WooCommerce",
